@@ -1,0 +1,74 @@
+//! The `nar` command line: argument parsing and dispatch; each subcommand lives in its own file and
+//! calls into the library.
+
+mod arch;
+mod bench;
+mod space;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// nar — the Neural Architecture Ranker for NAS-Bench-101 and NAS-Bench-201.
+#[derive(Parser, Debug)]
+#[command(name = "nar", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect one architecture: validity, pruned form, identity, per-cell costs, encoding.
+    Arch(arch::Args),
+    /// Work with a whole search space (enumerate every architecture with its costs).
+    Space(space::Args),
+    /// Measure the speed of enumeration, the cost model and encoding.
+    Bench(bench::Args),
+}
+
+/// Runs the command line; errors are printed with their chain of causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Arch(a) => arch::run(a),
+        Command::Space(a) => space::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Formats an integer with thousands separators.
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A progress bar on a terminal, hidden elsewhere.
+pub(crate) fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
+    let bar = if crate::io::stderr_is_terminal() {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}

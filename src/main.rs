@@ -1,0 +1,10 @@
+fn main() -> std::process::ExitCode {
+    // Behave like a Unix tool when the reader of our output goes away (`nar … | head`): exit quietly
+    // instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    nar::cli::main()
+}
