@@ -17,7 +17,15 @@ where
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let tmp = tempfile::Builder::new()
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Like any file a tool writes: readable by all, the umask aside (tempfile's default is 0600).
+        let mode = 0o666 & !current_umask();
+        builder.permissions(fs::Permissions::from_mode(mode));
+    }
+    let tmp = builder
         .prefix(".nar-tmp-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
@@ -42,4 +50,14 @@ pub fn read_to_string(path: &Path) -> Result<String> {
 pub fn stderr_is_terminal() -> bool {
     use std::io::IsTerminal;
     io::stderr().is_terminal()
+}
+
+#[cfg(unix)]
+fn current_umask() -> u32 {
+    // SAFETY: umask only swaps the process's file-mode mask; it is set straight back.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
 }

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod cost;
+pub mod data;
 pub mod encode;
 pub mod io;
 pub mod space;

@@ -102,3 +102,59 @@ fn space_enumerate_into_missing_parent_that_cannot_be_created_fails_cleanly() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/proc/nar-no-such"), "{}", stderr(&o));
 }
+
+#[test]
+fn data_build_info_export_on_the_shared_nb201_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("nb201.nar");
+    let csv = common::shared_file("data/nb201/nb201_accuracy.csv");
+    let o = nar(&["data", "build", "--space", "nb201", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("joined 15625 rows"), "{}", stderr(&o));
+    let o = nar(&["data", "info", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for (metric, best) in [("cifar10_test_acc", "94.37"), ("cifar100_test_acc", "73.51"), ("imagenet16_test_acc", "47.31")] {
+        let line = out.lines().find(|l| l.starts_with(metric)).unwrap();
+        assert!(line.contains("15625           0") && line.contains(&format!("max {best}")), "{line}");
+    }
+    // NAR JSON export of all 15,625, loadable: one record per index, the example's record 0 included.
+    let json = dir.path().join("nb201.json");
+    let o = nar(&["data", "export", store.to_str().unwrap(), "--format", "nar-json", "-o", json.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v.as_object().unwrap().len(), 15_625);
+    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    for key in ["arch_str", "cell_adjacency", "cifar10-valid_opt_flops", "ImageNet16-120_total_params"] {
+        assert_eq!(v["0"][key], example["0"][key], "{key}");
+    }
+    // Unknown format and missing input fail with status 1 and say why.
+    let o = nar(&["data", "info", dir.path().join("none.nar").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("none.nar"), "{}", stderr(&o));
+    let bad = dir.path().join("m.txt");
+    std::fs::write(&bad, "x").unwrap();
+    let o = nar(&["data", "build", "--space", "nb201", "-m", bad.to_str().unwrap(), "-o", store.to_str().unwrap()]);
+    assert!(stderr(&o).contains("unknown metrics format"), "{}", stderr(&o));
+    // The failed build left the earlier store intact.
+    assert!(nar(&["data", "info", store.to_str().unwrap()]).status.success());
+}
+
+#[test]
+#[ignore = "enumerates all of NAS-Bench-101: run in release (`cargo test --release -- --include-ignored`)"]
+fn data_build_nb101_joins_the_sample_into_the_whole_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("nb101.nar");
+    let csv = common::shared_file("data/nb101/nb101_subset_1k.csv");
+    let o = nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&nar(&["data", "info", store.to_str().unwrap()]));
+    assert!(out.contains("archs     423624"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("val_acc_108ep")).unwrap();
+    assert!(line.contains("1000      422624"), "{line}");
+    // Exporting to NAR JSON needs NAR's averaged accuracies, which the sample lacks.
+    let o = nar(&["data", "export", store.to_str().unwrap(), "--format", "nar-json", "-o", "/tmp/never.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs metric `avg_validation_accuracy`"), "{}", stderr(&o));
+    assert!(!std::path::Path::new("/tmp/never.json").exists());
+}

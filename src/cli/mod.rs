@@ -3,6 +3,8 @@
 
 mod arch;
 mod bench;
+mod data;
+mod fetch;
 mod space;
 
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ enum Command {
     Arch(arch::Args),
     /// Work with a whole search space (enumerate every architecture with its costs).
     Space(space::Args),
+    /// Build, import, export, inspect and fetch benchmark datasets.
+    Data(data::Args),
     /// Measure the speed of enumeration, the cost model and encoding.
     Bench(bench::Args),
 }
@@ -34,6 +38,7 @@ pub fn main() -> ExitCode {
         Command::Arch(a) => arch::run(a),
         Command::Space(a) => space::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Data(a) => data::run(a),
     };
     match result {
         Ok(code) => code,

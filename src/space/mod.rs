@@ -1,5 +1,5 @@
 //! The benchmark search spaces. Each space is a small per-space part (its architecture type, identity,
-//! cost model and encoding) behind [`SearchSpace`], so the pipeline above is written once.
+//! cost model, encoding and byte form) behind [`SearchSpace`], so the pipeline above is written once.
 
 pub mod nb101;
 pub mod nb201;
@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use crate::cost::{self, NetworkCost};
 use crate::encode::{self, FeatureTensor};
+use nb101::hash::CellHash;
 
 /// Which search space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -18,12 +19,22 @@ pub enum SpaceKind {
     Nb201,
 }
 
-impl fmt::Display for SpaceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SpaceKind {
+    pub fn name(self) -> &'static str {
+        match self {
             SpaceKind::Nb101 => "nb101",
             SpaceKind::Nb201 => "nb201",
-        })
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SpaceKind> {
+        [SpaceKind::Nb101, SpaceKind::Nb201].into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for SpaceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -31,23 +42,43 @@ impl fmt::Display for SpaceKind {
 pub trait SearchSpace: Send + Sync + 'static {
     /// One architecture of the space.
     type Arch: Copy + Eq + Hash + Send + Sync + fmt::Debug;
+    /// The architecture's identity in the benchmark (NB101 hash, NB201 index).
+    type Id: Copy + Eq + Ord + Hash + Send + Sync + fmt::Debug + fmt::Display;
     /// A network the space's architectures are built into (NB201 has one per image dataset).
     type Network: Copy + Eq + fmt::Debug + Send + Sync;
 
     const KIND: SpaceKind;
     /// `(channels, dim)` of the feature tensor.
     const FEATURE_SHAPE: (usize, usize);
+    /// Bytes of one architecture (with its id) in the store.
+    const ARCH_BYTES: usize;
+    /// Name of the identity column in tables (`unique_hash`, `index`).
+    const ID_COLUMN: &'static str;
+    /// Columns that spell an architecture out in tables (checked against the identity when present).
+    const ARCH_COLUMNS: &'static [&'static str];
 
-    /// Every architecture, in the space's canonical order (NB101: by hash; NB201: benchmark index).
-    fn all() -> Vec<Self::Arch>;
+    /// Every architecture with its id, in the space's canonical order (NB101: by hash; NB201: index).
+    fn all() -> Vec<(Self::Arch, Self::Id)>;
     /// The networks the cost model knows for this space.
     fn networks() -> &'static [Self::Network];
-    /// The architecture's identity in the benchmark (NB101 hash, NB201 index).
-    fn id(arch: &Self::Arch) -> String;
+    /// The architecture's identity (NB101: computes the md5 hash).
+    fn id(arch: &Self::Arch) -> Self::Id;
+    /// Parses an identity as written in tables.
+    fn parse_id(text: &str) -> Result<Self::Id, String>;
+    /// Parses an architecture from the values of [`SearchSpace::ARCH_COLUMNS`], in that order.
+    fn parse_arch_columns(values: &[&str]) -> Result<Self::Arch, String>;
+    /// The architecture spelled out in the columns [`SearchSpace::ARCH_COLUMNS`].
+    fn arch_columns(arch: &Self::Arch) -> Vec<String>;
+    /// Short name of a network (`cifar10`, `cifar100`, `imagenet16`).
+    fn network_name(network: Self::Network) -> &'static str;
     /// Per-cell cost and totals of the network built from `arch`.
     fn cost(arch: &Self::Arch, network: Self::Network) -> NetworkCost;
     /// The ranker's feature tensor.
     fn encode(arch: &Self::Arch, cost: &NetworkCost) -> FeatureTensor;
+    /// Appends the store's byte form of an architecture and its id ([`SearchSpace::ARCH_BYTES`] bytes).
+    fn write_arch(arch: &Self::Arch, id: &Self::Id, out: &mut Vec<u8>);
+    /// Reads [`SearchSpace::write_arch`]'s bytes, validating them.
+    fn read_arch(bytes: &[u8]) -> Result<(Self::Arch, Self::Id), String>;
 }
 
 /// NAS-Bench-101.
@@ -59,24 +90,57 @@ pub struct Cifar10;
 
 impl SearchSpace for Nb101 {
     type Arch = nb101::Cell;
+    type Id = CellHash;
     type Network = Cifar10;
     const KIND: SpaceKind = SpaceKind::Nb101;
     const FEATURE_SHAPE: (usize, usize) = (encode::NB101_CHANNELS, nb101::MAX_VERTICES);
+    const ARCH_BYTES: usize = 32;
+    const ID_COLUMN: &'static str = "unique_hash";
+    const ARCH_COLUMNS: &'static [&'static str] = &["module_adjacency", "module_operations"];
 
-    fn all() -> Vec<nb101::Cell> {
-        nb101::enumerate::all_cells().into_iter().map(|e| e.cell).collect()
+    fn all() -> Vec<(nb101::Cell, CellHash)> {
+        nb101::enumerate::all_cells().into_iter().map(|e| (e.cell, CellHash(e.hash))).collect()
     }
     fn networks() -> &'static [Cifar10] {
         &[Cifar10]
     }
-    fn id(arch: &nb101::Cell) -> String {
-        arch.hash()
+    fn id(arch: &nb101::Cell) -> CellHash {
+        CellHash(nb101::hash::fingerprint(arch))
+    }
+    fn parse_id(text: &str) -> Result<CellHash, String> {
+        text.parse()
+    }
+    fn parse_arch_columns(values: &[&str]) -> Result<nb101::Cell, String> {
+        let matrix: Vec<Vec<i64>> =
+            serde_json::from_str(values[0]).map_err(|e| format!("module_adjacency is not a JSON matrix: {e}"))?;
+        let ops: Vec<String> =
+            serde_json::from_str(values[1]).map_err(|e| format!("module_operations is not a JSON list: {e}"))?;
+        nb101::Cell::new(&matrix, &ops).map_err(|e| e.to_string())
+    }
+    fn arch_columns(arch: &nb101::Cell) -> Vec<String> {
+        vec![
+            serde_json::to_string(&arch.matrix()).expect("serializable"),
+            serde_json::to_string(&arch.op_names()).expect("serializable"),
+        ]
+    }
+    fn network_name(_: Cifar10) -> &'static str {
+        "cifar10"
     }
     fn cost(arch: &nb101::Cell, _: Cifar10) -> NetworkCost {
         cost::nb101::network_cost(arch)
     }
     fn encode(arch: &nb101::Cell, cost: &NetworkCost) -> FeatureTensor {
         encode::nb101(arch, cost)
+    }
+    fn write_arch(arch: &nb101::Cell, id: &CellHash, out: &mut Vec<u8>) {
+        out.extend_from_slice(&id.0);
+        out.extend_from_slice(&arch.to_bytes());
+        out.push(0);
+    }
+    fn read_arch(bytes: &[u8]) -> Result<(nb101::Cell, CellHash), String> {
+        let hash = CellHash(bytes[..16].try_into().expect("16 bytes"));
+        let cell = nb101::Cell::from_bytes(bytes[16..31].try_into().expect("15 bytes"))?;
+        Ok((cell, hash))
     }
 }
 
@@ -85,23 +149,51 @@ pub struct Nb201;
 
 impl SearchSpace for Nb201 {
     type Arch = nb201::Arch;
+    type Id = usize;
     type Network = nb201::Dataset;
     const KIND: SpaceKind = SpaceKind::Nb201;
     const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
+    const ARCH_BYTES: usize = 2;
+    const ID_COLUMN: &'static str = "index";
+    const ARCH_COLUMNS: &'static [&'static str] = &["arch_str"];
 
-    fn all() -> Vec<nb201::Arch> {
-        nb201::Arch::all()
+    fn all() -> Vec<(nb201::Arch, usize)> {
+        nb201::Arch::all().into_iter().enumerate().map(|(i, a)| (a, i)).collect()
     }
     fn networks() -> &'static [nb201::Dataset] {
         &nb201::Dataset::ALL
     }
-    fn id(arch: &nb201::Arch) -> String {
-        arch.index().to_string()
+    fn id(arch: &nb201::Arch) -> usize {
+        arch.index()
+    }
+    fn parse_id(text: &str) -> Result<usize, String> {
+        let index: usize = text.trim().parse().map_err(|_| format!("{text:?} is not an NB201 index"))?;
+        nb201::Arch::from_index(index).map(|_| index).map_err(|e| e.to_string())
+    }
+    fn parse_arch_columns(values: &[&str]) -> Result<nb201::Arch, String> {
+        values[0].parse().map_err(|e: nb201::ArchError| e.to_string())
+    }
+    fn arch_columns(arch: &nb201::Arch) -> Vec<String> {
+        vec![arch.to_string()]
+    }
+    fn network_name(network: nb201::Dataset) -> &'static str {
+        network.name()
     }
     fn cost(arch: &nb201::Arch, network: nb201::Dataset) -> NetworkCost {
         cost::nb201::network_cost(arch, network)
     }
     fn encode(arch: &nb201::Arch, cost: &NetworkCost) -> FeatureTensor {
         encode::nb201(arch, cost)
+    }
+    fn write_arch(arch: &nb201::Arch, _: &usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&arch.code().to_le_bytes());
+    }
+    fn read_arch(bytes: &[u8]) -> Result<(nb201::Arch, usize), String> {
+        let code = u16::from_le_bytes([bytes[0], bytes[1]]);
+        if code as usize >= nb201::SPACE_SIZE {
+            return Err(format!("architecture code {code} is out of range"));
+        }
+        let arch = nb201::Arch::from_code(code);
+        Ok((arch, arch.index()))
     }
 }

@@ -6,6 +6,9 @@
 //!    `''.join(sorted(in-neighbour hashes)) + '|' + ''.join(sorted(out-neighbour hashes)) + '|' + own hash`.
 //! 3. The fingerprint is md5 of Python's `str(sorted(hashes))`, i.e. `"['ab…', 'cd…']"`.
 
+use std::fmt;
+use std::str::FromStr;
+
 use md5::{Digest, Md5};
 
 use super::{Cell, MAX_VERTICES};
@@ -96,4 +99,27 @@ pub fn fingerprint(cell: &Cell) -> [u8; 16] {
     }
     buf.push(b']');
     Md5::digest(&buf).into()
+}
+
+/// A cell's NAS-Bench-101 hash (`unique_hash`), kept as its 16 bytes; displays as 32 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellHash(pub [u8; 16]);
+
+impl fmt::Display for CellHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&hex_bytes(&self.0)).expect("hex digits are ASCII"))
+    }
+}
+
+impl fmt::Debug for CellHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CellHash({self})")
+    }
+}
+
+impl FromStr for CellHash {
+    type Err = String;
+    fn from_str(s: &str) -> Result<CellHash, String> {
+        from_hex(s.trim()).map(CellHash).ok_or_else(|| format!("{s:?} is not a 32-digit hex NAS-Bench-101 hash"))
+    }
 }

@@ -224,6 +224,63 @@ impl Cell {
         Cell { n: n as u8, adj, ops }
     }
 
+    /// A compact byte form: vertex count, 7 adjacency rows (bit j of row i = edge i→j), 7 op codes
+    /// (`Op` order: input, conv3x3, conv1x1, maxpool3x3, output; unused slots 0).
+    pub fn to_bytes(&self) -> [u8; 15] {
+        let mut out = [0u8; 15];
+        out[0] = self.n;
+        out[1..8].copy_from_slice(&self.adj);
+        for (slot, op) in out[8..15].iter_mut().zip(self.ops()) {
+            *slot = *op as u8;
+        }
+        out
+    }
+
+    /// Reads [`Cell::to_bytes`], checking every rule a cell must satisfy (and that it is pruned).
+    pub fn from_bytes(bytes: &[u8; 15]) -> Result<Cell, String> {
+        let n = bytes[0] as usize;
+        if !(2..=MAX_VERTICES).contains(&n) {
+            return Err(format!("vertex count {n} is outside 2..=7"));
+        }
+        let mut adj = [0u8; MAX_VERTICES];
+        adj.copy_from_slice(&bytes[1..8]);
+        for (i, &row) in adj.iter().enumerate() {
+            // Row i may only point to vertices i+1..n.
+            let allowed = if i + 1 < n { ((1u16 << n) - (1u16 << (i + 1))) as u8 } else { 0 };
+            if row & !allowed != 0 {
+                return Err(format!("adjacency row {i} has edges outside the upper triangle of {n} vertices"));
+            }
+        }
+        let all = [Op::Input, Op::Conv3x3, Op::Conv1x1, Op::MaxPool3x3, Op::Output];
+        let mut ops = [Op::Input; MAX_VERTICES];
+        for (v, (&code, slot)) in bytes[8..8 + n].iter().zip(ops.iter_mut()).enumerate() {
+            let op = *all.get(code as usize).ok_or_else(|| format!("op code {code} is unknown"))?;
+            let expected_io = if v == 0 {
+                Some(Op::Input)
+            } else if v == n - 1 {
+                Some(Op::Output)
+            } else {
+                None
+            };
+            match expected_io {
+                Some(io) if op != io => return Err(format!("vertex {v} must be {io}, found {op}")),
+                None if matches!(op, Op::Input | Op::Output) => return Err(format!("interior vertex {v} is {op}")),
+                _ => {}
+            }
+            *slot = op;
+        }
+        let cell = Cell { n: n as u8, adj, ops };
+        // Pruned: every vertex but the output has an out-edge, every vertex but the input an in-edge.
+        let has_in = |v: usize| (0..v).any(|u| cell.has_edge(u, v));
+        if (0..n - 1).any(|v| adj[v] == 0) || (1..n).any(|v| !has_in(v)) {
+            return Err("a vertex is not on an input→output path".to_string());
+        }
+        if cell.num_edges() > MAX_EDGES {
+            return Err(format!("{} edges; at most {MAX_EDGES} are allowed", cell.num_edges()));
+        }
+        Ok(cell)
+    }
+
     /// Number of vertices, input and output included.
     pub fn num_vertices(&self) -> usize {
         self.n as usize

@@ -1,0 +1,191 @@
+//! `nar data`: build, import, export, inspect and fetch benchmark datasets.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::data::{self, AnyDataset, Dataset, SpaceSources, nar_json, store};
+use crate::io::write_atomic;
+use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::with_dataset;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Data directory where datasets are looked up by space name and fetched to
+    /// [default: $NAR_DATA_DIR, else $XDG_DATA_HOME/nar, else ~/.local/share/nar]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Build a dataset: every architecture of a space with its cell information, joined with metric files.
+    ///
+    /// Metric files by extension: `.csv` (a table with an identity column `unique_hash`/`index` or the
+    /// architecture columns, and numeric metric columns — the layouts of the shared NB101/NB201 tables),
+    /// `.json` (NAR's JSON), `.tfrecord` (NAS-Bench-101's official release).
+    Build {
+        #[arg(long)]
+        space: SpaceKind,
+        /// Metric files to join, in order (later values replace earlier ones).
+        #[arg(long = "metrics", short = 'm')]
+        metrics: Vec<PathBuf>,
+        /// Output dataset file (`.nar`).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Import a NAR JSON file (NB101 list or NB201 object) into a dataset, checking its cell information.
+    Import {
+        file: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Export a dataset as NAR JSON (loadable by the reference code) or CSV.
+    Export {
+        /// A dataset file, or a space name to use the data directory's.
+        dataset: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Summarise a dataset: space, counts per metric, the best architecture per metric.
+    Info {
+        /// A dataset file, or a space name to use the data directory's.
+        dataset: String,
+    },
+    /// Download NAR's published dataset (or the official NB101 tfrecord), verify it and import it.
+    Fetch(super::fetch::Args),
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ExportFormat {
+    NarJson,
+    Csv,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let data_dir = args.data_dir.unwrap_or_else(data::default_data_dir);
+    match args.command {
+        Command::Build { space, metrics, out } => {
+            let start = Instant::now();
+            match space {
+                SpaceKind::Nb101 => build::<Nb101>(&metrics, &out)?,
+                SpaceKind::Nb201 => build::<Nb201>(&metrics, &out)?,
+            }
+            eprintln!("wrote {} in {:.1} s", out.display(), start.elapsed().as_secs_f64());
+        }
+        Command::Import { file, out } => {
+            let (ds, report) = nar_json::import(&file)?;
+            eprintln!("{}", report.summary(&file));
+            with_dataset!(&ds, d => store::write(d, &out))?;
+            eprintln!("wrote {} ({} architectures, {} labelled)", out.display(), ds.len(), report.records);
+        }
+        Command::Export { dataset, format, out } => {
+            let path = data::resolve_store(&dataset, &data_dir);
+            let ds = store::open(&path)?;
+            let written = match format {
+                ExportFormat::NarJson => {
+                    let mut n = 0;
+                    write_atomic(&out, |w| {
+                        n = nar_json::export(&ds, w)?;
+                        Ok(())
+                    })?;
+                    n
+                }
+                ExportFormat::Csv => {
+                    write_atomic(&out, |w| with_dataset!(&ds, d => export_csv(d, w)))?;
+                    ds.len()
+                }
+            };
+            eprintln!("wrote {written} of {} architectures to {}", ds.len(), out.display());
+            if written < ds.len() {
+                eprintln!(
+                    "({} architectures without the metrics NAR's format requires were left out)",
+                    ds.len() - written
+                );
+            }
+        }
+        Command::Info { dataset } => {
+            let path = data::resolve_store(&dataset, &data_dir);
+            let start = Instant::now();
+            let ds = store::open(&path)?;
+            let secs = start.elapsed().as_secs_f64();
+            print_info(&path, &ds, secs);
+        }
+        Command::Fetch(a) => return super::fetch::run(a, &data_dir),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the full dataset of space `S` joined with metric files and writes it.
+pub fn build<S: SearchSpace>(metrics: &[PathBuf], out: &Path) -> Result<()>
+where
+    Dataset<S>: SpaceSources,
+{
+    let ds = data::build::<S>(metrics, &mut |line| eprintln!("{line}"))?;
+    store::write(&ds, out)
+}
+
+fn export_csv<S: SearchSpace>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    let mut header = vec![S::ID_COLUMN.to_string()];
+    header.extend(S::ARCH_COLUMNS.iter().map(|c| c.to_string()));
+    let nets = S::networks();
+    for net in nets {
+        let name = S::network_name(*net);
+        header.push(format!("{name}_total_params"));
+        header.push(format!("{name}_total_flops"));
+    }
+    header.extend(ds.metrics().iter().map(|m| m.name.clone()));
+    csv.write_record(&header)?;
+    for i in 0..ds.len() {
+        let mut row = vec![ds.ids()[i].to_string()];
+        row.extend(S::arch_columns(&ds.archs()[i]));
+        for &net in nets {
+            let c = S::cost(&ds.archs()[i], net);
+            row.push(c.total_params.to_string());
+            row.push(c.total_flops.to_string());
+        }
+        row.extend(
+            ds.metrics().iter().map(|m| if m.values[i].is_nan() { String::new() } else { m.values[i].to_string() }),
+        );
+        csv.write_record(&row)?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+fn print_info(path: &Path, ds: &AnyDataset, open_secs: f64) {
+    println!("dataset   {}", path.display());
+    println!("space     {}", ds.space());
+    println!("archs     {}", ds.len());
+    println!("opened in {:.1} ms", open_secs * 1e3);
+    for s in ds.sources() {
+        println!("source    {s}");
+    }
+    if ds.metrics().is_empty() {
+        println!("metrics   none (cell information only)");
+    }
+    println!("{:<36} {:>9} {:>11}  best", "metric", "labelled", "unlabelled");
+    for m in ds.metrics() {
+        let n = m.labelled();
+        let best = match m.best() {
+            Some((i, v)) => {
+                let dir = if m.higher_is_better() { "max" } else { "min" };
+                let arch = with_dataset!(ds, d => describe::<_>(d, i));
+                format!("{dir} {v} at {} {arch}", ds.id_string(i))
+            }
+            None => "-".to_string(),
+        };
+        println!("{:<36} {:>9} {:>11}  {best}", m.name, n, ds.len() - n);
+    }
+}
+
+fn describe<S: SearchSpace>(ds: &Dataset<S>, i: usize) -> String {
+    if S::KIND == SpaceKind::Nb201 { S::arch_columns(&ds.archs()[i]).join(" ") } else { String::new() }
+}

@@ -1,0 +1,182 @@
+//! Downloads of the published datasets: resumable, with progress and SHA-256 verification.
+//!
+//! A download goes to `<dir>/<file>.part`; an interrupted one is resumed with an HTTP range request
+//! (automatically, a few times, and on the next run). Only a file whose SHA-256 matches is renamed to
+//! its final name; a mismatching one is deleted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+
+use crate::space::SpaceKind;
+
+/// A published file nar knows how to fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub space: SpaceKind,
+    /// Short name (`nar-json`, `tfrecord`).
+    pub kind: &'static str,
+    pub url: String,
+    pub file_name: String,
+    /// Expected SHA-256 (hex), when published.
+    pub sha256: Option<String>,
+}
+
+fn google_drive(id: &str) -> String {
+    format!("https://drive.usercontent.google.com/download?id={id}&export=download&confirm=t")
+}
+
+/// The known sources of a space: NAR's JSON (both spaces) and NAS-Bench-101's official tfrecord.
+pub fn sources(space: SpaceKind) -> Vec<Source> {
+    match space {
+        SpaceKind::Nb101 => vec![
+            Source {
+                space,
+                kind: "nar-json",
+                url: google_drive("1hM_wZzkI79tkacl3YL42ZZFAuldmGip5"),
+                file_name: "nasbench101_vertice.json".into(),
+                sha256: Some("ff051bbe69e50490f8092dfc5d020675ed44e932d13619da0b6cc941f77b9c32".into()),
+            },
+            Source {
+                space,
+                kind: "tfrecord",
+                url: "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord".into(),
+                file_name: "nasbench_only108.tfrecord".into(),
+                sha256: None,
+            },
+        ],
+        SpaceKind::Nb201 => vec![Source {
+            space,
+            kind: "nar-json",
+            url: google_drive("1MeYtWM2n-ZlUDvDyvby1lVj3hA71kZ28"),
+            file_name: "nasbench201_vertice.json".into(),
+            sha256: Some("e462fa2dbff708a0d8e3f8c2bdcd5d843355d9db01cb62c5532331ad0b8ca7af".into()),
+        }],
+    }
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How a download went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Whether the checksum was verified against a published one.
+    pub verified: bool,
+    /// Requests that resumed an interrupted transfer.
+    pub resumed: usize,
+}
+
+/// Downloads `url` to `dir/file_name`, resuming `dir/file_name.part` if present, and checks `sha256`.
+/// `progress` is told the total length (when known) and each chunk's size.
+pub fn download(
+    url: &str,
+    dir: &Path,
+    file_name: &str,
+    sha256: Option<&str>,
+    attempts: usize,
+    progress: &mut dyn FnMut(Option<u64>, u64),
+) -> Result<Downloaded> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let final_path = dir.join(file_name);
+    let part = dir.join(format!("{file_name}.part"));
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(60))
+        .build();
+    let mut resumed = 0;
+    let mut last_err = None;
+    for _ in 0..attempts.max(1) {
+        let have = fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let mut req = agent.get(url);
+        if have > 0 {
+            req = req.set("Range", &format!("bytes={have}-"));
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(416, _)) if have > 0 => break, // already complete
+            Err(ureq::Error::Status(code, r)) => {
+                bail!("{url}: the server answered {code} {}", r.status_text())
+            }
+            Err(e) => {
+                last_err = Some(anyhow!("{url}: {e}"));
+                continue;
+            }
+        };
+        let append = have > 0 && resp.status() == 206;
+        if have > 0 {
+            if append {
+                resumed += 1;
+            } else {
+                progress(None, 0); // the server ignored the range: start again
+            }
+        }
+        let length: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
+        progress(length.map(|l| if append { l + have } else { l }), if append { have } else { 0 });
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&part)
+            .with_context(|| format!("cannot write {}", part.display()))?;
+        let mut reader = resp.into_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut got = 0u64;
+        let outcome: io::Result<()> = loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    out.write_all(&buf[..n])?;
+                    got += n as u64;
+                    progress(None, n as u64);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        out.flush()?;
+        match outcome {
+            Ok(()) if length.is_none_or(|l| got >= l) => {
+                last_err = None;
+                break;
+            }
+            Ok(()) => {
+                last_err = Some(anyhow!("{url}: the connection closed after {got} of {} bytes", length.unwrap_or(0)))
+            }
+            Err(e) => last_err = Some(anyhow!("{url}: the transfer broke off after {got} bytes: {e}")),
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(e.context(format!("download incomplete; {} is kept, run again to resume", part.display())));
+    }
+    let digest = sha256_file(&part)?;
+    let bytes = fs::metadata(&part)?.len();
+    if let Some(expected) = sha256
+        && !digest.eq_ignore_ascii_case(expected)
+    {
+        fs::remove_file(&part).ok();
+        bail!("{url}: checksum mismatch: SHA-256 {digest}, expected {expected}; the download was deleted");
+    }
+    fs::rename(&part, &final_path).with_context(|| format!("cannot move the download to {}", final_path.display()))?;
+    Ok(Downloaded { path: final_path, bytes, sha256: digest, verified: sha256.is_some(), resumed })
+}

@@ -1,0 +1,315 @@
+//! Benchmark datasets: every architecture of a space in a fixed order, with its identity, its cell
+//! information (from the exact cost model), and named metrics that may be missing per architecture.
+//!
+//! - [`store`]: nar's own file format, versioned and checksummed, opened in milliseconds;
+//! - [`table`]: CSV tables joined by identity (the NB201 accuracy table, the NB101 table, generic CSV);
+//! - [`nar_json`]: NAR's JSON files, streamed in and written back exactly;
+//! - [`tfrecord`]: the official `nasbench_only108.tfrecord`;
+//! - [`fetch`]: downloads with resume and checksum verification.
+
+pub mod fetch;
+pub mod nar_json;
+pub mod store;
+pub mod table;
+pub mod tfrecord;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{Result, bail};
+
+use crate::cost::NetworkCost;
+use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+
+/// One named metric over the whole dataset; `NaN` marks an architecture without a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+impl Metric {
+    /// Number of architectures with a value.
+    pub fn labelled(&self) -> usize {
+        self.values.iter().filter(|v| !v.is_nan()).count()
+    }
+
+    /// Whether larger is better (accuracies) or smaller (times, latencies).
+    pub fn higher_is_better(&self) -> bool {
+        self.name.contains("acc")
+    }
+
+    /// Position and value of the best architecture, if any has a value.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        let better = |a: f64, b: f64| if self.higher_is_better() { a > b } else { a < b };
+        self.values.iter().enumerate().filter(|(_, v)| !v.is_nan()).fold(None, |best, (i, &v)| match best {
+            Some((_, b)) if !better(v, b) => best,
+            _ => Some((i, v)),
+        })
+    }
+}
+
+/// A benchmark dataset of one search space.
+pub struct Dataset<S: SearchSpace> {
+    archs: Vec<S::Arch>,
+    ids: Vec<S::Id>,
+    metrics: Vec<Metric>,
+    sources: Vec<String>,
+    lookup: OnceLock<HashMap<S::Id, usize>>,
+}
+
+impl<S: SearchSpace> Clone for Dataset<S> {
+    fn clone(&self) -> Self {
+        Dataset {
+            archs: self.archs.clone(),
+            ids: self.ids.clone(),
+            metrics: self.metrics.clone(),
+            sources: self.sources.clone(),
+            lookup: OnceLock::new(),
+        }
+    }
+}
+
+impl<S: SearchSpace> Dataset<S> {
+    /// Every architecture of the space, without metrics.
+    pub fn full() -> Dataset<S> {
+        let (archs, ids) = S::all().into_iter().unzip();
+        Dataset { archs, ids, metrics: Vec::new(), sources: Vec::new(), lookup: OnceLock::new() }
+    }
+
+    /// A dataset from its parts; every metric must have one value per architecture.
+    pub fn from_parts(
+        archs: Vec<S::Arch>,
+        ids: Vec<S::Id>,
+        metrics: Vec<Metric>,
+        sources: Vec<String>,
+    ) -> Result<Dataset<S>> {
+        if archs.len() != ids.len() {
+            bail!("{} architectures but {} ids", archs.len(), ids.len());
+        }
+        for m in &metrics {
+            if m.values.len() != archs.len() {
+                bail!("metric {} has {} values for {} architectures", m.name, m.values.len(), archs.len());
+            }
+        }
+        Ok(Dataset { archs, ids, metrics, sources, lookup: OnceLock::new() })
+    }
+
+    pub fn space(&self) -> SpaceKind {
+        S::KIND
+    }
+
+    pub fn len(&self) -> usize {
+        self.archs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.archs.is_empty()
+    }
+
+    pub fn archs(&self) -> &[S::Arch] {
+        &self.archs
+    }
+
+    pub fn ids(&self) -> &[S::Id] {
+        &self.ids
+    }
+
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// Where the metrics came from (file names and formats), in the order they were joined.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    pub fn add_source(&mut self, source: String) {
+        self.sources.push(source);
+    }
+
+    /// Position of the architecture with this id.
+    pub fn position(&self, id: &S::Id) -> Option<usize> {
+        self.lookup.get_or_init(|| self.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()).get(id).copied()
+    }
+
+    /// The values of a metric, if the dataset has it.
+    pub fn metric(&self, name: &str) -> Option<&[f64]> {
+        self.metrics.iter().find(|m| m.name == name).map(|m| m.values.as_slice())
+    }
+
+    /// The metric called `name`, created (all missing) if absent.
+    pub fn metric_mut(&mut self, name: &str) -> &mut Vec<f64> {
+        let i = match self.metrics.iter().position(|m| m.name == name) {
+            Some(i) => i,
+            None => {
+                self.metrics.push(Metric { name: name.to_string(), values: vec![f64::NAN; self.archs.len()] });
+                self.metrics.len() - 1
+            }
+        };
+        &mut self.metrics[i].values
+    }
+
+    /// Cell information and totals of architecture `i` for one network (from the exact cost model).
+    pub fn cell_info(&self, i: usize, network: S::Network) -> NetworkCost {
+        S::cost(&self.archs[i], network)
+    }
+}
+
+/// Space-specific sources: NAR's JSON differs per space, and only NB101 has a tfrecord release.
+pub trait SpaceSources {
+    /// Joins a NAR JSON file of this space.
+    fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport>;
+    /// Joins NAS-Bench-101's tfrecord release.
+    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport>;
+}
+
+impl SpaceSources for Dataset<Nb101> {
+    fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
+        nar_json::join_nb101(self, path)
+    }
+    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
+        tfrecord::join(self, path)
+    }
+}
+
+impl SpaceSources for Dataset<Nb201> {
+    fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
+        nar_json::join_nb201(self, path)
+    }
+    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
+        bail!("{}: the NAS-Bench-101 tfrecord cannot be joined into an nb201 dataset", path.display())
+    }
+}
+
+/// Builds the full dataset of space `S` joined with metric files, in order; by extension: `.csv`
+/// ([`table`]), `.json` (NAR JSON), `.tfrecord` (NAS-Bench-101). `log` receives one line per file.
+pub fn build<S: SearchSpace>(metrics: &[PathBuf], log: &mut dyn FnMut(String)) -> Result<Dataset<S>>
+where
+    Dataset<S>: SpaceSources,
+{
+    let mut ds = Dataset::<S>::full();
+    for path in metrics {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => {
+                let r = table::join_csv(&mut ds, path)?;
+                let names: Vec<String> = r
+                    .metrics
+                    .iter()
+                    .map(|(name, col)| if name == col { name.clone() } else { format!("{name} (from {col})") })
+                    .collect();
+                log(format!("{}: joined {} rows; metrics: {}", path.display(), r.rows, names.join(", ")));
+                if r.overwritten > 0 {
+                    log(format!("  {} values replaced values from earlier files", r.overwritten));
+                }
+            }
+            "json" => {
+                let space = nar_json::sniff_space(path)?;
+                if space != S::KIND {
+                    bail!("{}: a NAR {space} file cannot be joined into a {} dataset", path.display(), S::KIND);
+                }
+                let r = ds.join_nar_json(path)?;
+                log(r.summary(path));
+            }
+            "tfrecord" => {
+                let r = ds.join_tfrecord(path)?;
+                log(format!("{}: {r}", path.display()));
+            }
+            _ => bail!("{}: unknown metrics format (expected .csv, .json or .tfrecord)", path.display()),
+        }
+    }
+    Ok(ds)
+}
+
+/// A dataset of either space, as read from a file.
+pub enum AnyDataset {
+    Nb101(Dataset<Nb101>),
+    Nb201(Dataset<Nb201>),
+}
+
+/// Runs the same generic code on whichever space a dataset holds.
+#[macro_export]
+macro_rules! with_dataset {
+    ($any:expr, $d:ident => $body:expr) => {
+        match $any {
+            $crate::data::AnyDataset::Nb101($d) => $body,
+            $crate::data::AnyDataset::Nb201($d) => $body,
+        }
+    };
+}
+
+impl AnyDataset {
+    pub fn space(&self) -> SpaceKind {
+        with_dataset!(self, d => d.space())
+    }
+
+    pub fn len(&self) -> usize {
+        with_dataset!(self, d => d.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn metrics(&self) -> &[Metric] {
+        with_dataset!(self, d => d.metrics())
+    }
+
+    pub fn sources(&self) -> &[String] {
+        with_dataset!(self, d => d.sources())
+    }
+
+    /// The id of architecture `i`, as text.
+    pub fn id_string(&self, i: usize) -> String {
+        with_dataset!(self, d => d.ids()[i].to_string())
+    }
+}
+
+/// NAR's names for metrics that other tables spell differently (NB201 accuracy table → NAR JSON keys).
+const METRIC_ALIASES: &[(&str, &str)] = &[("cifar10_valid_val_acc", "cifar10_val_acc")];
+
+/// The name a metric column is stored under.
+pub fn canonical_metric_name(column: &str) -> &str {
+    METRIC_ALIASES.iter().find(|(alias, _)| *alias == column).map_or(column, |(_, name)| name)
+}
+
+/// Candidate names of the validation-accuracy metric for a space and dataset, best first.
+pub fn validation_metrics(space: SpaceKind, dataset: &str) -> Vec<String> {
+    match space {
+        SpaceKind::Nb101 => vec!["avg_validation_accuracy".into(), "val_acc_108ep".into()],
+        SpaceKind::Nb201 => vec![format!("{dataset}_val_acc")],
+    }
+}
+
+/// Candidate names of the test-accuracy metric for a space and dataset.
+pub fn test_metrics(space: SpaceKind, dataset: &str) -> Vec<String> {
+    match space {
+        SpaceKind::Nb101 => vec!["avg_test_accuracy".into()],
+        SpaceKind::Nb201 => vec![format!("{dataset}_test_acc")],
+    }
+}
+
+/// nar's data directory: `$NAR_DATA_DIR`, else `$XDG_DATA_HOME/nar`, else `~/.local/share/nar`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("NAR_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("nar");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/share/nar")
+}
+
+/// A dataset argument: a path to a store, or a space name (`nb101`, `nb201`) meaning `<data dir>/<space>.nar`.
+pub fn resolve_store(arg: &str, data_dir: &Path) -> PathBuf {
+    let p = PathBuf::from(arg);
+    if !p.exists()
+        && let Some(space) = SpaceKind::from_name(arg)
+    {
+        return data_dir.join(format!("{space}.nar"));
+    }
+    p
+}

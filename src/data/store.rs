@@ -1,0 +1,167 @@
+//! nar's dataset file (`.nar`): one bulk read, one checksum, no parsing of numbers.
+//!
+//! Layout (little-endian):
+//! ```text
+//! 0   8   magic "NARSTORE"
+//! 8   4   format version (1)
+//! 12  4   header length H
+//! 16  H   header: JSON {"space", "count", "metrics": [names], "sources": [..], "writer"}
+//! ..      zero padding to a multiple of 8
+//! ..      count × ARCH_BYTES architecture records (space-specific, see `SearchSpace::write_arch`)
+//! ..      zero padding to a multiple of 8
+//! ..      for each metric: count × f64 (NaN = missing)
+//! end-8 4 CRC-32 of every byte before it
+//! end-4 4 magic "NEND"
+//! ```
+//! Cell information is not stored: it is a pure function of the architecture, computed exactly by the
+//! cost model when asked for.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{AnyDataset, Dataset, Metric};
+use crate::io::write_atomic;
+use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+
+const MAGIC: &[u8; 8] = b"NARSTORE";
+const END: &[u8; 4] = b"NEND";
+/// The store format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    space: SpaceKind,
+    count: usize,
+    metrics: Vec<String>,
+    sources: Vec<String>,
+    writer: String,
+}
+
+fn pad8(buf: &mut Vec<u8>) {
+    while !buf.len().is_multiple_of(8) {
+        buf.push(0);
+    }
+}
+
+fn align8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+/// The bytes of a store holding `ds`.
+pub fn to_bytes<S: SearchSpace>(ds: &Dataset<S>) -> Vec<u8> {
+    let header = Header {
+        space: S::KIND,
+        count: ds.len(),
+        metrics: ds.metrics().iter().map(|m| m.name.clone()).collect(),
+        sources: ds.sources().to_vec(),
+        writer: format!("nar {}", env!("CARGO_PKG_VERSION")),
+    };
+    let header = serde_json::to_vec(&header).expect("header serializes");
+    let mut buf = Vec::with_capacity(64 + header.len() + ds.len() * (S::ARCH_BYTES + 8 * ds.metrics().len()));
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&VERSION.to_le_bytes());
+    buf.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&header);
+    pad8(&mut buf);
+    for (a, id) in ds.archs().iter().zip(ds.ids()) {
+        S::write_arch(a, id, &mut buf);
+    }
+    pad8(&mut buf);
+    for m in ds.metrics() {
+        for v in &m.values {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let crc = crc32fast::hash(&buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf.extend_from_slice(END);
+    buf
+}
+
+/// Writes a store atomically.
+pub fn write<S: SearchSpace>(ds: &Dataset<S>, path: &Path) -> Result<()> {
+    let bytes = to_bytes(ds);
+    write_atomic(path, |w| Ok(w.write_all(&bytes)?))
+}
+
+/// Opens a store, checking its magic, version, size and checksum.
+pub fn open(path: &Path) -> Result<AnyDataset> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
+    from_bytes(&bytes).with_context(|| format!("{} is not a usable nar dataset", path.display()))
+}
+
+/// Reads a store from its bytes.
+pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
+    if bytes.len() < 16 || &bytes[..8] != MAGIC {
+        bail!("not a nar dataset file (no NARSTORE magic); build one with `nar data build` or `nar data import`");
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        bail!("store format version {version}, but this nar reads version {VERSION}");
+    }
+    let header_len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+    let header_end = 16usize
+        .checked_add(header_len)
+        .filter(|&e| e <= bytes.len())
+        .with_context(|| format!("truncated: the header needs {header_len} bytes but the file has {}", bytes.len()))?;
+    let header: Header = serde_json::from_slice(&bytes[16..header_end]).context("corrupted header")?;
+    let sizes = match header.space {
+        SpaceKind::Nb101 => Nb101::ARCH_BYTES,
+        SpaceKind::Nb201 => Nb201::ARCH_BYTES,
+    };
+    let archs_at = align8(header_end);
+    let metrics_at = align8(archs_at + header.count * sizes);
+    let expected = metrics_at + header.metrics.len() * header.count * 8 + 8;
+    if bytes.len() < expected {
+        bail!(
+            "truncated: {} architectures and {} metrics need {expected} bytes, the file has {}",
+            header.count,
+            header.metrics.len(),
+            bytes.len()
+        );
+    }
+    if bytes.len() > expected {
+        bail!("{} unexpected bytes after the end of the data", bytes.len() - expected);
+    }
+    let body = &bytes[..expected - 8];
+    let stored = u32::from_le_bytes(bytes[expected - 8..expected - 4].try_into().expect("4 bytes"));
+    if &bytes[expected - 4..] != END {
+        bail!("truncated or corrupted: the end marker is missing");
+    }
+    let actual = crc32fast::hash(body);
+    if stored != actual {
+        bail!("corrupted: checksum mismatch (stored {stored:08x}, computed {actual:08x})");
+    }
+    Ok(match header.space {
+        SpaceKind::Nb101 => AnyDataset::Nb101(decode::<Nb101>(bytes, &header, archs_at, metrics_at)?),
+        SpaceKind::Nb201 => AnyDataset::Nb201(decode::<Nb201>(bytes, &header, archs_at, metrics_at)?),
+    })
+}
+
+fn decode<S: SearchSpace>(bytes: &[u8], header: &Header, archs_at: usize, metrics_at: usize) -> Result<Dataset<S>> {
+    let records = &bytes[archs_at..archs_at + header.count * S::ARCH_BYTES];
+    let decoded: Vec<(S::Arch, S::Id)> = records
+        .par_chunks_exact(S::ARCH_BYTES)
+        .enumerate()
+        .map(|(i, rec)| S::read_arch(rec).map_err(|e| anyhow::anyhow!("architecture record {i}: {e}")))
+        .collect::<Result<_>>()?;
+    let (archs, ids): (Vec<_>, Vec<_>) = decoded.into_iter().unzip();
+    let metrics = header
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(m, name)| {
+            let start = metrics_at + m * header.count * 8;
+            let values = bytes[start..start + header.count * 8]
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            Metric { name: name.clone(), values }
+        })
+        .collect();
+    Dataset::from_parts(archs, ids, metrics, header.sources.clone())
+}

@@ -1,0 +1,123 @@
+//! CSV tables of metrics, joined to a dataset by architecture identity.
+//!
+//! One reader serves the layouts nar knows and anyone's own results:
+//! - an **identity column**: `unique_hash` (NB101, 32 hex digits) or `index` (NB201, 0..15,624); without
+//!   it, the architecture columns identify the row;
+//! - optional **architecture columns**, checked against the identity: NB101 `module_adjacency` and
+//!   `module_operations` (JSON), NB201 `arch_str`;
+//! - every other column is a **metric**: a number per row, or empty where missing. Column names are kept,
+//!   except known aliases of NAR's names (`cifar10_valid_val_acc` → `cifar10_val_acc`).
+//!
+//! `../shared/data/nb201/nb201_accuracy.csv` and `../shared/data/nb101/nb101_subset_1k.csv` are both of
+//! this form.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::{Dataset, canonical_metric_name};
+use crate::space::SearchSpace;
+
+/// What a join did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinReport {
+    /// Rows read (and joined).
+    pub rows: usize,
+    /// Metrics taken from the file, with the column each came from.
+    pub metrics: Vec<(String, String)>,
+    /// Values that replaced a value already in the dataset.
+    pub overwritten: usize,
+}
+
+/// Joins the metric columns of CSV file `path` into `ds`.
+pub fn join_csv<S: SearchSpace>(ds: &mut Dataset<S>, path: &Path) -> Result<JoinReport> {
+    let file = path.display();
+    let mut reader = csv::ReaderBuilder::new().from_path(path).with_context(|| format!("cannot read {file}"))?;
+    let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let id_col = col(S::ID_COLUMN);
+    let arch_cols: Option<Vec<usize>> = S::ARCH_COLUMNS.iter().map(|c| col(c)).collect();
+    if id_col.is_none() && arch_cols.is_none() {
+        bail!(
+            "{file}: no identity column: a {} table needs `{}` or the column(s) {}",
+            S::KIND,
+            S::ID_COLUMN,
+            S::ARCH_COLUMNS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
+        );
+    }
+    let skip: HashSet<usize> = id_col.into_iter().chain(arch_cols.iter().flatten().copied()).collect();
+    let metric_cols: Vec<(usize, String, String)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .map(|(i, h)| (i, h.trim().to_string(), canonical_metric_name(h.trim()).to_string()))
+        .collect();
+    if metric_cols.is_empty() {
+        bail!("{file}: no metric columns besides the identity");
+    }
+    let mut parsed: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (r, record) in reader.records().enumerate() {
+        let line = r + 2; // 1-based, after the header
+        let record = record.with_context(|| format!("{file}: record {} (line {line})", r + 1))?;
+        let at = |field: &str| format!("{file}: record {} (line {line}), field `{field}`", r + 1);
+        let arch = match &arch_cols {
+            Some(cols) => {
+                let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
+                Some(S::parse_arch_columns(&values).map_err(|e| anyhow!(e)).with_context(|| at(S::ARCH_COLUMNS[0]))?)
+            }
+            None => None,
+        };
+        let id = match id_col {
+            Some(c) => {
+                let id = S::parse_id(record.get(c).unwrap_or(""))
+                    .map_err(|e| anyhow!(e))
+                    .with_context(|| at(S::ID_COLUMN))?;
+                if let Some(a) = &arch
+                    && S::id(a) != id
+                {
+                    bail!("{}: the architecture is {}, not {id}", at(S::ARCH_COLUMNS[0]), S::id(a));
+                }
+                id
+            }
+            None => S::id(arch.as_ref().expect("arch columns present")),
+        };
+        let pos =
+            ds.position(&id).ok_or_else(|| anyhow!("{}: {id} is not in this {} dataset", at(S::ID_COLUMN), S::KIND))?;
+        if !seen.insert(pos) {
+            bail!("{}: {id} appears twice", at(S::ID_COLUMN));
+        }
+        let values = metric_cols
+            .iter()
+            .map(|(c, name, _)| {
+                let text = record.get(*c).unwrap_or("").trim();
+                if text.is_empty() {
+                    Ok(f64::NAN)
+                } else {
+                    text.parse::<f64>().map_err(|_| anyhow!("{}: {text:?} is not a number", at(name)))
+                }
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        parsed.push((pos, values));
+    }
+    let mut overwritten = 0;
+    for (m, (_, _, name)) in metric_cols.iter().enumerate() {
+        let column = ds.metric_mut(name);
+        for (pos, values) in &parsed {
+            let v = values[m];
+            if !v.is_nan() {
+                if !column[*pos].is_nan() && column[*pos] != v {
+                    overwritten += 1;
+                }
+                column[*pos] = v;
+            }
+        }
+    }
+    ds.add_source(format!("{} (CSV, {} rows)", path.display(), parsed.len()));
+    Ok(JoinReport {
+        rows: parsed.len(),
+        metrics: metric_cols.into_iter().map(|(_, col, name)| (name, col)).collect(),
+        overwritten,
+    })
+}

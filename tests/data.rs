@@ -1,0 +1,374 @@
+//! Datasets: building from the real tables, the store, NAR JSON round trips, tfrecord, bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use nar::data::{AnyDataset, Dataset, Metric, nar_json, store, table, tfrecord};
+use nar::space::nb101::Cell;
+use nar::space::nb201::Dataset as Net;
+use nar::space::{Nb101, Nb201, SearchSpace};
+use serde_json::Value;
+
+fn nb201_built() -> Dataset<Nb201> {
+    nar::data::build::<Nb201>(&[common::shared_file("data/nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
+}
+
+/// A small NB101 dataset: the 1,000 sampled cells, without metrics.
+fn nb101_subset_dataset() -> Dataset<Nb101> {
+    let (archs, ids): (Vec<Cell>, Vec<_>) = common::nb101_subset()
+        .iter()
+        .map(|r| {
+            let c = Cell::new(&r.matrix, &r.ops).unwrap();
+            (c, Nb101::id(&c))
+        })
+        .unzip();
+    Dataset::from_parts(archs, ids, vec![], vec![]).unwrap()
+}
+
+fn err_text(e: anyhow::Error) -> String {
+    format!("{e:#}")
+}
+
+#[test]
+fn nb201_build_reproduces_record_0_of_nar_example() {
+    let ds = nb201_built();
+    assert_eq!(ds.len(), 15_625);
+    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    let rec = &example["0"];
+    let pos = ds.position(&0).unwrap();
+    assert_eq!(ds.archs()[pos].to_string(), rec["arch_str"].as_str().unwrap());
+    for net in Net::ALL {
+        let c = ds.cell_info(pos, net);
+        let k = net.nar_key();
+        assert_eq!(c.total_flops, rec[format!("{k}_total_flops")].as_u64().unwrap());
+        assert_eq!(c.total_params, rec[format!("{k}_total_params")].as_u64().unwrap());
+        for cell in &c.cells {
+            let f: Vec<u64> = serde_json::from_value(rec[format!("{k}_opt_flops")][cell.key].clone()).unwrap();
+            let p: Vec<u64> = serde_json::from_value(rec[format!("{k}_opt_params")][cell.key].clone()).unwrap();
+            assert_eq!((&cell.flops, &cell.params), (&f, &p), "{k} {}", cell.key);
+        }
+    }
+    for name in [
+        "cifar10_val_acc",
+        "cifar10_test_acc",
+        "cifar100_val_acc",
+        "cifar100_test_acc",
+        "imagenet16_val_acc",
+        "imagenet16_test_acc",
+    ] {
+        let ours = ds.metric(name).unwrap_or_else(|| panic!("{name}"))[pos];
+        let theirs = rec[name].as_f64().unwrap();
+        assert!((ours - theirs).abs() < 1e-6, "{name}: {ours} vs {theirs}");
+    }
+}
+
+#[test]
+fn nb201_optima_are_the_benchmark_optima() {
+    let ds = nb201_built();
+    let best = |name: &str| {
+        let m = ds.metrics().iter().find(|m| m.name == name).unwrap();
+        assert_eq!(m.labelled(), 15_625);
+        (m.best().unwrap().1 * 100.0).round() / 100.0
+    };
+    // SPEC §7 anchors: 94.37 / 73.51 / 47.31 test, 91.61 / 73.49 / 46.73 validation.
+    assert_eq!(
+        [best("cifar10_test_acc"), best("cifar100_test_acc"), best("imagenet16_test_acc")],
+        [94.37, 73.51, 47.31]
+    );
+    assert_eq!([best("cifar10_val_acc"), best("cifar100_val_acc"), best("imagenet16_val_acc")], [91.61, 73.49, 46.73]);
+}
+
+#[test]
+fn nb101_table_joins_every_subset_hash() {
+    let mut ds = nb101_subset_dataset();
+    let r = table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    assert_eq!(r.rows, 1000);
+    let col = ds.metric("val_acc_108ep").unwrap();
+    for row in common::nb101_subset() {
+        let pos = ds.position(&row.hash.parse().unwrap()).unwrap();
+        assert_eq!(col[pos], row.val_acc_108);
+    }
+    assert_eq!(ds.metrics().iter().find(|m| m.name == "val_acc_108ep").unwrap().labelled(), 1000);
+}
+
+fn same_metrics(a: &[Metric], b: &[Metric]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.name, y.name);
+        assert!(x.values.iter().zip(&y.values).all(|(p, q)| p.to_bits() == q.to_bits()), "{}", x.name);
+    }
+}
+
+#[test]
+fn store_round_trip_and_corruption() {
+    let ds = nb201_built();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nb201.nar");
+    store::write(&ds, &path).unwrap();
+    let AnyDataset::Nb201(back) = store::open(&path).unwrap() else { panic!("space") };
+    assert_eq!(back.archs(), ds.archs());
+    assert_eq!(back.ids(), ds.ids());
+    assert_eq!(back.sources(), ds.sources());
+    same_metrics(back.metrics(), ds.metrics());
+
+    let bytes = std::fs::read(&path).unwrap();
+    let open_bytes = |b: &[u8]| store::from_bytes(b).err().map(err_text).unwrap_or_default();
+    assert!(
+        open_bytes(&bytes[..bytes.len() - 100]).contains("truncated"),
+        "{}",
+        open_bytes(&bytes[..bytes.len() - 100])
+    );
+    assert!(open_bytes(&bytes[..20]).contains("truncated"));
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x40;
+    assert!(open_bytes(&flipped).contains("checksum mismatch"));
+    assert!(open_bytes(b"{\"not\": \"a store\"}").contains("not a nar dataset"));
+    let mut version = bytes.clone();
+    version[8] = 9;
+    assert!(open_bytes(&version).contains("version 9"));
+    // The file name is part of the message.
+    std::fs::write(dir.path().join("cut.nar"), &bytes[..1000]).unwrap();
+    let e = err_text(store::open(&dir.path().join("cut.nar")).err().unwrap());
+    assert!(e.contains("cut.nar") && e.contains("truncated"), "{e}");
+}
+
+#[test]
+fn nb101_store_round_trip() {
+    let mut ds = nb101_subset_dataset();
+    table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    let bytes = store::to_bytes(&ds);
+    let AnyDataset::Nb101(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
+    assert_eq!(back.archs(), ds.archs());
+    assert_eq!(back.ids(), ds.ids());
+    same_metrics(back.metrics(), ds.metrics());
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn nar_json_round_trips_exactly() {
+    // NB201: import the example, export it, compare as JSON (numbers included).
+    let src = common::shared_file("testdata/nasbench201_vertice_example.json");
+    let (ds, report) = nar_json::import(&src).unwrap();
+    assert_eq!((report.records, report.mismatches), (1, 0));
+    assert_eq!(report.checked, 3 * (2 * 15 * 6 + 2));
+    let mut out = Vec::new();
+    assert_eq!(nar_json::export(&ds, &mut out).unwrap(), 1);
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json_file(&src));
+
+    // NB101, joined into the sample's cells (the example is the sample's first cell).
+    let src = common::shared_file("testdata/nasbench101_vertice_example.json");
+    let mut ds = nb101_subset_dataset();
+    let report = nar_json::join_nb101(&mut ds, &src).unwrap();
+    assert_eq!((report.records, report.checked, report.mismatches), (1, 2 * 63 + 2, 0));
+    let mut out = Vec::new();
+    assert_eq!(nar_json::export(&AnyDataset::Nb101(ds), &mut out).unwrap(), 1);
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json_file(&src));
+}
+
+fn write_modified(dir: &Path, name: &str, rel: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let mut v = common::read_json(rel);
+    edit(&mut v);
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn nar_json_mismatches_are_reported_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_modified(dir.path(), "x.json", "testdata/nasbench101_vertice_example.json", |v| {
+        v[0]["vertex_flops"]["stack1/module0"][3] = Value::from(1234);
+        v[0]["flops"] = Value::from(1);
+    });
+    let mut ds = nb101_subset_dataset();
+    let r = nar_json::join_nb101(&mut ds, &p).unwrap();
+    assert_eq!(r.mismatches, 2);
+    assert!(
+        r.examples[0].contains("vertex_flops[stack1/module0][3] is 1234 in the file, 75497472 by the cost model"),
+        "{:?}",
+        r.examples
+    );
+    assert!(r.summary(&p).contains("2 differ"));
+}
+
+#[test]
+fn malformed_nar_json_names_file_record_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_modified(dir.path(), "missing.json", "testdata/nasbench101_vertice_example.json", |v| {
+        let rec = v[0].clone();
+        v.as_array_mut().unwrap().push(rec);
+        v[1].as_object_mut().unwrap().remove("flops");
+    });
+    let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
+    assert!(e.contains("missing.json") && e.contains("record 1") && e.contains("missing field `flops`"), "{e}");
+
+    let p = write_modified(dir.path(), "badop.json", "testdata/nasbench201_vertice_example.json", |v| {
+        v["0"]["arch_str"] = Value::from("|conv9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|");
+    });
+    let e = err_text(nar_json::import(&p).err().unwrap());
+    assert!(
+        e.contains("badop.json") && e.contains("record 0") && e.contains("`arch_str`") && e.contains("conv9x9"),
+        "{e}"
+    );
+
+    let p = dir.path().join("cut.json");
+    let text = std::fs::read_to_string(common::shared_file("testdata/nasbench201_vertice_example.json")).unwrap();
+    std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+    let e = err_text(nar_json::import(&p).err().unwrap());
+    assert!(e.contains("cut.json") && e.contains("EOF"), "{e}");
+
+    let p = dir.path().join("hash.json");
+    let mut v = common::read_json("testdata/nasbench101_vertice_example.json");
+    v[0]["unique_hash"] = Value::from("0000718c96730a92ea6d5242f8ce77e2");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
+    assert!(e.contains("`unique_hash`") && e.contains("00005c142e6f48ac74fdcf73e3439874"), "{e}");
+}
+
+#[test]
+fn export_refuses_datasets_without_nar_required_metrics() {
+    let mut ds = nb101_subset_dataset();
+    table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    let e = err_text(nar_json::export(&AnyDataset::Nb101(ds), &mut Vec::new()).unwrap_err());
+    assert!(e.contains("needs metric `avg_validation_accuracy`") && e.contains("val_acc_108ep"), "{e}");
+}
+
+#[test]
+fn malformed_csv_names_file_record_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let mut ds = Dataset::<Nb201>::full();
+    let p = write("num.csv", "index,acc\n0,91.5\n1,abc\n");
+    let e = err_text(table::join_csv(&mut ds, &p).unwrap_err());
+    assert!(e.contains("num.csv: record 2 (line 3), field `acc`") && e.contains("\"abc\" is not a number"), "{e}");
+    let p = write("id.csv", "index,acc\n15625,1\n");
+    let e = err_text(table::join_csv(&mut ds, &p).unwrap_err());
+    assert!(e.contains("id.csv: record 1 (line 2), field `index`") && e.contains("out of range"), "{e}");
+    let p = write("dup.csv", "index,acc\n3,1\n3,2\n");
+    assert!(err_text(table::join_csv(&mut ds, &p).unwrap_err()).contains("appears twice"));
+    let p = write("noid.csv", "name,acc\nx,1\n");
+    let e = err_text(table::join_csv(&mut ds, &p).unwrap_err());
+    assert!(e.contains("noid.csv: no identity column") && e.contains("`index`"), "{e}");
+    let p = write("clash.csv", "index,arch_str,acc\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n");
+    let e = err_text(table::join_csv(&mut ds, &p).unwrap_err());
+    assert!(e.contains("field `arch_str`") && e.contains("not 0"), "{e}");
+    let p = write("ragged.csv", "index,acc\n0,1,2\n");
+    let e = err_text(table::join_csv(&mut ds, &p).unwrap_err());
+    assert!(e.contains("ragged.csv: record 1 (line 2)"), "{e}");
+    // A generic table identified by architecture string alone, with a missing value.
+    let p = write(
+        "mine.csv",
+        "arch_str,my_acc\n|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,90.5\n|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|,\n",
+    );
+    let r = table::join_csv(&mut ds, &p).unwrap();
+    assert_eq!(r.rows, 2);
+    assert_eq!(ds.metric("my_acc").unwrap()[1], 90.5);
+    assert!(ds.metric("my_acc").unwrap()[0].is_nan());
+    let e = err_text(table::join_csv(&mut ds, Path::new("/no/such.csv")).unwrap_err());
+    assert!(e.contains("/no/such.csv"), "{e}");
+}
+
+/// Writes a tfrecord in NAS-Bench-101's format: three runs per cell, real protobuf, real CRCs.
+fn write_tfrecord(path: &Path, cells: &[(Cell, [f64; 3])]) {
+    let mut out = Vec::new();
+    for (cell, vals) in cells {
+        for (run, v) in vals.iter().enumerate() {
+            let eval = |frac: f64| tfrecord::EvaluationData {
+                current_epoch: 108.0 * frac,
+                training_time: 1000.0 * frac + run as f64,
+                train_accuracy: frac,
+                validation_accuracy: v * frac,
+                test_accuracy: (v - 0.01) * frac,
+                checkpoint_path: String::new(),
+            };
+            let metrics = tfrecord::ModelMetrics {
+                evaluation_data: vec![eval(0.0), eval(0.5), eval(1.0)],
+                trainable_parameters: nar::cost::nb101::network_cost(cell).total_params as i32,
+                total_time: 1234.5,
+            };
+            let m: Vec<Vec<i64>> = cell.matrix().iter().map(|r| r.iter().map(|&b| b as i64).collect()).collect();
+            let rec = tfrecord::Run {
+                hash: cell.hash(),
+                epochs: 108,
+                matrix: m,
+                ops: cell.op_names().iter().map(|s| s.to_string()).collect(),
+                metrics,
+            };
+            tfrecord::write_record(&mut out, &rec.to_json()).unwrap();
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn tfrecord_is_read_and_averaged_like_nar() {
+    let rows = common::nb101_subset();
+    let cells: Vec<(Cell, [f64; 3])> = rows
+        .iter()
+        .take(4)
+        .enumerate()
+        .map(|(i, r)| (Cell::new(&r.matrix, &r.ops).unwrap(), [0.90 + i as f64 * 0.01, 0.91, 0.93]))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nasbench_only108.tfrecord");
+    write_tfrecord(&path, &cells);
+    let mut ds = nb101_subset_dataset();
+    let r = tfrecord::join(&mut ds, &path).unwrap();
+    assert_eq!((r.records, r.architectures, r.epochs, r.param_mismatches), (12, 4, 108, 0));
+    assert_eq!(r.runs, vec![(3, 4)]);
+    for (i, (cell, vals)) in cells.iter().enumerate() {
+        let pos = ds.position(&Nb101::id(cell)).unwrap();
+        let mean = vals.iter().sum::<f64>() / 3.0;
+        assert!((ds.metric("avg_validation_accuracy").unwrap()[pos] - mean).abs() < 1e-12, "{i}");
+        assert!((ds.metric("avg_test_accuracy").unwrap()[pos] - (mean - 0.01)).abs() < 1e-12);
+        assert!((ds.metric("avg_training_time").unwrap()[pos] - 1001.0).abs() < 1e-9);
+    }
+    // The protobuf round-trips.
+    let m = tfrecord::ModelMetrics {
+        evaluation_data: vec![tfrecord::EvaluationData {
+            test_accuracy: 0.5,
+            checkpoint_path: "x".into(),
+            ..Default::default()
+        }],
+        trainable_parameters: 8_555_530,
+        total_time: 3.5,
+    };
+    assert_eq!(tfrecord::ModelMetrics::decode(&m.encode()).unwrap(), m);
+}
+
+#[test]
+fn corrupted_tfrecords_give_clear_errors() {
+    let rows = common::nb101_subset();
+    let cell = Cell::new(&rows[0].matrix, &rows[0].ops).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.tfrecord");
+    write_tfrecord(&good, &[(cell, [0.9, 0.9, 0.9])]);
+    let bytes = std::fs::read(&good).unwrap();
+    let try_bytes = |name: &str, b: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        err_text(tfrecord::join(&mut nb101_subset_dataset(), &p).unwrap_err())
+    };
+    let e = try_bytes("cut.tfrecord", &bytes[..bytes.len() - 10]);
+    assert!(e.contains("cut.tfrecord") && e.contains("record 2") && e.contains("truncated"), "{e}");
+    let mut flipped = bytes.clone();
+    flipped[40] ^= 1;
+    let e = try_bytes("flip.tfrecord", &flipped);
+    assert!(e.contains("flip.tfrecord") && e.contains("record 0") && e.contains("checksum"), "{e}");
+    let mut bad = Vec::new();
+    tfrecord::write_record(
+        &mut bad,
+        b"[\"00005c142e6f48ac74fdcf73e3439874\", 108, \"0100\", \"input,output\", \"!!\"]",
+    )
+    .unwrap();
+    let e = try_bytes("b64.tfrecord", &bad);
+    assert!(e.contains("record 0") && e.contains("field `metrics`"), "{e}");
+}
