@@ -16,4 +16,6 @@ pub mod cost;
 pub mod data;
 pub mod encode;
 pub mod io;
+pub mod ranker;
+pub mod rng;
 pub mod space;

@@ -114,7 +114,9 @@ fn data_build_info_export_on_the_shared_nb201_table() {
     let o = nar(&["data", "info", store.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for (metric, best) in [("cifar10_test_acc", "94.37"), ("cifar100_test_acc", "73.51"), ("imagenet16_test_acc", "47.31")] {
+    for (metric, best) in
+        [("cifar10_test_acc", "94.37"), ("cifar100_test_acc", "73.51"), ("imagenet16_test_acc", "47.31")]
+    {
         let line = out.lines().find(|l| l.starts_with(metric)).unwrap();
         assert!(line.contains("15625           0") && line.contains(&format!("max {best}")), "{line}");
     }

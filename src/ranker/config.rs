@@ -1,0 +1,175 @@
+//! Ranker and training configuration, read from YAML. NAR's own `config.yml` / `config201.yml` load
+//! unchanged (unknown keys are ignored); `configs/nb101.yaml` and `configs/nb201.yaml` hold the
+//! reference values.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The model's sizes (NAR's `ranker:` block).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub n_tier: usize,
+    pub n_arch_patch: usize,
+    pub d_patch: usize,
+    pub d_patch_vec: usize,
+    pub d_model: usize,
+    pub d_ffn_inner: usize,
+    pub d_tier_prj_inner: usize,
+    pub n_layers: usize,
+    pub n_head: usize,
+    pub d_k: usize,
+    pub d_v: usize,
+    pub dropout: f64,
+    #[serde(default = "default_n_position")]
+    pub n_position: usize,
+    pub d_val_acc_prj_inner: usize,
+    #[serde(default = "yes")]
+    pub scale_prj: bool,
+}
+
+fn default_n_position() -> usize {
+    200
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LrConfig {
+    pub lr_mul: f64,
+    pub n_warmup_steps: usize,
+}
+
+/// The sampler's settings (NAR's `sampler:` block); used by search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SamplerConfig {
+    #[serde(default = "one")]
+    pub top_tier: usize,
+    #[serde(default = "four")]
+    pub last_tier: usize,
+    #[serde(default = "tenth")]
+    pub batch_factor: f64,
+    #[serde(default = "reuse")]
+    pub reuse_step: usize,
+    #[serde(default = "trails")]
+    pub max_trails: usize,
+    #[serde(default = "half")]
+    pub noisy_factor: f64,
+    pub flops_kl_thred: f64,
+    pub params_kl_thred: f64,
+    /// NB201: threshold on the per-op edge-count divergence.
+    #[serde(default)]
+    pub edges_kl_thred: Option<f64>,
+    /// NB101: threshold on the vertex-count divergence.
+    #[serde(default)]
+    pub n_nodes_kl_thred: Option<f64>,
+    pub sample_size: usize,
+    #[serde(default)]
+    pub search_size: Option<usize>,
+}
+
+fn one() -> usize {
+    1
+}
+fn four() -> usize {
+    4
+}
+fn tenth() -> f64 {
+    0.1
+}
+fn reuse() -> usize {
+    25
+}
+fn trails() -> usize {
+    100
+}
+fn half() -> f64 {
+    0.5
+}
+
+/// A whole run's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// `nasbench` (NB101) or `nasbench201`.
+    pub space: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// NB201: `cifar10`, `cifar100` or `imagenet16`.
+    #[serde(default)]
+    pub network_type: Option<String>,
+    pub train_size: usize,
+    pub val_size: usize,
+    /// NB101 configs call it `batch_size`, NB201 ones `train_batch_size`.
+    #[serde(alias = "batch_size")]
+    pub train_batch_size: usize,
+    #[serde(default)]
+    pub val_batch_size: Option<usize>,
+    pub ranker_epochs: usize,
+    #[serde(default)]
+    pub sampler_epochs: Option<usize>,
+    pub bins: usize,
+    pub ranker: ModelConfig,
+    #[serde(default = "yes")]
+    pub aux_loss: bool,
+    pub loss_factor: f64,
+    pub optimizer: OptimizerConfig,
+    pub lr_scheduler: LrConfig,
+    #[serde(default)]
+    pub sampler: Option<SamplerConfig>,
+}
+
+fn default_seed() -> u64 {
+    77_777_777
+}
+
+impl Config {
+    /// Reads a YAML configuration, naming the file and the field in errors.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("{}", path.display()))
+    }
+
+    /// Parses YAML text and checks the sizes fit together.
+    pub fn parse(text: &str) -> Result<Config> {
+        let c: Config = serde_yaml::from_str(text).context("invalid configuration")?;
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<()> {
+        let r = &self.ranker;
+        if r.d_model != r.d_patch_vec {
+            bail!("ranker.d_model ({}) must equal ranker.d_patch_vec ({})", r.d_model, r.d_patch_vec);
+        }
+        if r.n_tier < 2 || r.n_head == 0 || r.n_layers == 0 || r.n_arch_patch == 0 {
+            bail!("ranker: n_tier ≥ 2, n_head ≥ 1, n_layers ≥ 1 and n_arch_patch ≥ 1 are required");
+        }
+        if r.n_arch_patch > r.n_position {
+            bail!("ranker.n_arch_patch ({}) exceeds n_position ({})", r.n_arch_patch, r.n_position);
+        }
+        if !(0.0..1.0).contains(&r.dropout) {
+            bail!("ranker.dropout must be in [0, 1), found {}", r.dropout);
+        }
+        if self.train_batch_size < r.n_tier {
+            bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
+        }
+        if self.space != "nasbench" && self.space != "nasbench201" {
+            bail!("space must be \"nasbench\" (NB101) or \"nasbench201\", found {:?}", self.space);
+        }
+        Ok(())
+    }
+
+    pub fn val_batch(&self) -> usize {
+        self.val_batch_size.unwrap_or(self.train_batch_size)
+    }
+}
