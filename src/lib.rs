@@ -18,4 +18,5 @@ pub mod encode;
 pub mod io;
 pub mod ranker;
 pub mod rng;
+pub mod sampler;
 pub mod space;

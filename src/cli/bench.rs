@@ -23,12 +23,32 @@ pub struct Args {
     /// `data`: where to write the generated files (default: a temporary directory, removed after).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// `train`: which reference size(s) to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    size: Size,
+    /// `train`: training steps to time (after one warm-up step).
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    /// `train`: batch size (default: the reference's, 256 for NB101 and 128 for NB201).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// `train`: also run bench/torch_ranker.py with this Python (needs torch) and print the ratios.
+    #[arg(long)]
+    python: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum What {
     Space,
     Data,
+    Train,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+enum Size {
+    Nb101,
+    Nb201,
+    Both,
 }
 
 fn rate(n: usize, secs: f64) -> String {
@@ -39,6 +59,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
         What::Space => space(&args),
         What::Data => data(&args),
+        What::Train => train(&args),
     }
 }
 
@@ -181,5 +202,113 @@ fn data(args: &Args) -> Result<ExitCode> {
         children_peak_mib(),
         children_peak_mib() / store_mib
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident memory of this process so far, in MiB.
+fn self_peak_mib() -> f64 {
+    // SAFETY: getrusage fills the struct we own.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u.ru_maxrss as f64 / 1024.0
+    }
+}
+
+/// Figures of one model size: (ms per training step, archs/s inference).
+fn train_figures(config: &str, batch: usize, steps: usize) -> Result<(f64, f64, f64)> {
+    use crate::ranker::config::Config;
+    use crate::ranker::loss::{rank_loss, soft_cross_entropy};
+    use crate::ranker::model::Ranker;
+    use crate::ranker::ops::Dropout;
+    use crate::ranker::optim::{AdamW, noam_lr};
+    let cfg = Config::parse(config)?;
+    let r = &cfg.ranker;
+    let mut model = Ranker::<f32>::new(r, 1);
+    let mut opt = AdamW::new(&cfg.optimizer, model.params.numel());
+    let mut rng = crate::rng::Rng::new(2);
+    let feat = r.n_arch_patch * r.d_patch * r.d_patch;
+    let x: Vec<f32> = (0..batch * feat).map(|_| rng.uniform() as f32).collect();
+    let tiers: Vec<f32> = (0..r.n_tier * r.n_arch_patch * r.d_model).map(|_| rng.uniform() as f32 - 0.5).collect();
+    let mut target = vec![0f32; batch * r.n_tier];
+    (0..batch).for_each(|i| target[i * r.n_tier + i % r.n_tier] = 1.0);
+    let acc: Vec<f64> = (0..batch).map(|_| rng.uniform()).collect();
+    let mut grads = vec![0f32; model.params.numel()];
+    let mut times = Vec::new();
+    for step in 0..=steps {
+        let t = Instant::now();
+        let (out, cache) = model.forward(&x, batch, &tiers, Some(Dropout { p: r.dropout, seed: step as u64 }));
+        let (_, dl) = soft_cross_entropy(&out.logits, &target, r.n_tier);
+        let (_, ds) = rank_loss(&out.score, &acc);
+        grads.iter_mut().for_each(|g| *g = 0.0);
+        model.backward(&cache, &dl, &ds, &mut grads);
+        drop(cache);
+        opt.step(&mut model.params.data, &grads, noam_lr(&cfg.lr_scheduler, r.d_model, step as u64 + 1));
+        if step > 0 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let step_ms = times[times.len() / 2] * 1e3;
+    let t = Instant::now();
+    let mut n = 0;
+    while t.elapsed().as_secs_f64() < 3.0 || n < 2 * batch {
+        let (out, _) = model.forward(&x, batch, &tiers, None);
+        black_box(out.logits[0]);
+        n += batch;
+    }
+    Ok((step_ms, n as f64 / t.elapsed().as_secs_f64(), model.params.numel() as f64))
+}
+
+fn train(args: &Args) -> Result<ExitCode> {
+    println!(
+        "nar bench train: one training step (forward, losses, backward, AdamW) and inference, {} threads",
+        rayon::current_num_threads()
+    );
+    let sizes: Vec<(&str, &str, usize)> = [
+        ("nb101", include_str!("../../configs/nb101.yaml"), 256usize),
+        ("nb201", include_str!("../../configs/nb201.yaml"), 128usize),
+    ]
+    .into_iter()
+    .filter(|(name, _, _)| args.size == Size::Both || format!("{:?}", args.size).to_ascii_lowercase() == *name)
+    .collect();
+    for (name, config, default_batch) in sizes {
+        let batch = args.batch.unwrap_or(default_batch);
+        let (step_ms, infer, params) = train_figures(config, batch, args.steps)?;
+        let prof = crate::ranker::ops::profile::take();
+        if !prof.is_empty() {
+            let total: f64 = prof.iter().map(|p| p.1).sum();
+            println!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps);
+            let flops = crate::ranker::ops::profile::take_flops();
+            for (k, secs, calls) in prof {
+                let rate = if k == "matmul" { format!("  {:.0} GFLOP/s", flops / secs / 1e9) } else { String::new() };
+                println!("    {k:<14} {secs:>8.2} s  {:>5.1} %  {calls:>7} calls{rate}", 100.0 * secs / total);
+            }
+        }
+        println!(
+            "{name}  {params:>11.0} params  batch {batch:>4}  step {step_ms:>9.1} ms  inference {infer:>8.1} archs/s  peak RSS {:.0} MiB",
+            self_peak_mib()
+        );
+        if let Some(py) = &args.python {
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_ranker.py");
+            let out = std::process::Command::new(py)
+                .arg(&script)
+                .args(["--size", name, "--batch", &batch.to_string(), "--steps", &args.steps.to_string()])
+                .args(["--threads", &rayon::current_num_threads().to_string()])
+                .output()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let field = |key: &str| {
+                text.split_whitespace().skip_while(|w| *w != key).nth(1).and_then(|v| v.parse::<f64>().ok())
+            };
+            match (field("step_ms"), field("infer_per_s")) {
+                (Some(t_ms), Some(t_inf)) => println!(
+                    "{name}  torch: step {t_ms:>9.1} ms  inference {t_inf:>8.1} archs/s  |  nar/torch: step time {:.2}x, inference {:.2}x",
+                    step_ms / t_ms,
+                    infer / t_inf
+                ),
+                _ => println!("{name}  torch run failed: {}{}", text, String::from_utf8_lossy(&out.stderr)),
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

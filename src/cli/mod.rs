@@ -6,6 +6,7 @@ mod bench;
 mod data;
 mod fetch;
 mod space;
+mod train;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,10 @@ enum Command {
     Space(space::Args),
     /// Build, import, export, inspect and fetch benchmark datasets.
     Data(data::Args),
+    /// Train the ranker on a dataset (`--config configs/nb201.yaml --data nb201.nar --out RUN_DIR`).
+    Train(train::TrainArgs),
+    /// Evaluate a trained ranker on every labelled architecture outside its training and validation sets.
+    Eval(train::EvalArgs),
     /// Measure the speed of enumeration, the cost model and encoding.
     Bench(bench::Args),
 }
@@ -39,6 +44,8 @@ pub fn main() -> ExitCode {
         Command::Space(a) => space::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Data(a) => data::run(a),
+        Command::Train(a) => train::train(a),
+        Command::Eval(a) => train::eval(a),
     };
     match result {
         Ok(code) => code,

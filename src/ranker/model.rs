@@ -96,7 +96,6 @@ struct MhaCache<T> {
     k: Vec<T>,
     v: Vec<T>,
     probs: Vec<T>,
-    ao: Vec<T>,
     ln: LnCache<T>,
 }
 
@@ -233,6 +232,12 @@ impl<T: Real> Ranker<T> {
         y
     }
 
+    fn linear_relu(&self, l: &Lin, x: &[T], rows: usize) -> Vec<T> {
+        let mut y = vec![T::ZERO; rows * l.n_out];
+        ops::linear_relu_fwd(x, self.w(l), self.b(l), rows, l.n_in, l.n_out, &mut y);
+        y
+    }
+
     fn layernorm(&self, ln: &Ln, x: &[T], rows: usize) -> (Vec<T>, LnCache<T>) {
         let d = self.cfg.d_model;
         let mut y = vec![T::ZERO; rows * d];
@@ -268,20 +273,16 @@ impl<T: Real> Ranker<T> {
         &self,
         m: &Mha,
         q_in: &[T],
-        kv_in: Option<(&[T], Option<(&[T], &[T])>)>,
+        kv_in: Option<&[T]>,
         shape: AttnShape,
         drop: Option<Dropout>,
         tensor: u64,
     ) -> (Vec<T>, MhaCache<T>) {
         let p = self.cfg.n_arch_patch;
         let d = self.cfg.d_model;
-        let q_rows = q_in.len() / d;
-        let q = self.linear(&m.q, q_in, q_rows);
-        let (k, v) = match kv_in {
-            None => (self.linear(&m.k, q_in, q_rows), self.linear(&m.v, q_in, q_rows)),
-            Some((_, Some((k, v)))) => (k.to_vec(), v.to_vec()),
-            Some((x, None)) => (self.linear(&m.k, x, x.len() / d), self.linear(&m.v, x, x.len() / d)),
-        };
+        let q = self.linear(&m.q, q_in, q_in.len() / d);
+        let kv_x = kv_in.unwrap_or(q_in);
+        let (k, v) = (self.linear(&m.k, kv_x, kv_x.len() / d), self.linear(&m.v, kv_x, kv_x.len() / d));
         let rows = shape.n_out * p;
         let mut probs = vec![T::ZERO; shape.n_out * shape.heads * p * p];
         let mut ao = vec![T::ZERO; rows * shape.heads * shape.dv];
@@ -296,7 +297,8 @@ impl<T: Real> Ranker<T> {
             rs.iter_mut().zip(src).for_each(|(a, b)| *a += *b);
         });
         let (y, ln) = self.layernorm(&m.ln, &r, rows);
-        (y, MhaCache { q, k, v, probs, ao, ln })
+        drop_vec(ao); // recomputed from probs and v in the backward pass
+        (y, MhaCache { q, k, v, probs, ln })
     }
 
     /// Backward of [`Ranker::mha_fwd`]. Adds the gradient of the queries' input to `dq_in` and, for
@@ -339,8 +341,10 @@ impl<T: Real> Ranker<T> {
             dr_.apply(tensor + tid::ATTN_OUT, &mut dr);
         }
         let mut dao = vec![T::ZERO; rows * shape.heads * shape.dv];
+        let mut ao = vec![T::ZERO; rows * shape.heads * shape.dv];
+        ops::attention_values(&shape, &c.v, &c.probs, &mut ao, drop.map(|dr_| (dr_, tensor + tid::PROBS)));
         ops::linear_bwd(
-            &c.ao,
+            &ao,
             self.w(&m.fc),
             &dr,
             rows,
@@ -352,6 +356,7 @@ impl<T: Real> Ranker<T> {
             false,
         );
         drop_vec(dr);
+        drop_vec(ao);
         let q_rows = q_in.len() / d;
         let kv_rows = c.k.len() / (shape.heads * shape.dk);
         let mut dq_out = vec![T::ZERO; rows * shape.heads * shape.dk];
@@ -426,8 +431,7 @@ impl<T: Real> Ranker<T> {
 
     fn ffn_fwd(&self, f: &Ffn, x: &[T], drop: Option<Dropout>, tensor: u64) -> (Vec<T>, FfnCache<T>) {
         let rows = x.len() / self.cfg.d_model;
-        let mut a = self.linear(&f.w1, x, rows);
-        ops::relu(&mut a);
+        let a = self.linear_relu(&f.w1, x, rows);
         let mut r = self.linear(&f.w2, &a, rows);
         if let Some(dr) = drop {
             dr.apply(tensor + tid::FFN_OUT, &mut r);
@@ -514,8 +518,7 @@ impl<T: Real> Ranker<T> {
         let enc_out = h;
 
         // Accuracy head.
-        let mut val_h = self.linear(&ids.val1, &enc_out, b);
-        ops::relu(&mut val_h);
+        let val_h = self.linear_relu(&ids.val1, &enc_out, b);
         let score = self.linear(&ids.val2, &val_h, b);
         cache.val_h = val_h;
 
@@ -527,14 +530,8 @@ impl<T: Real> Ranker<T> {
             let seqs = if l == 0 { nt } else { nt * b };
             let (y1, cs) = self.mha_fwd(slf, &h, None, self.attn_shape(seqs, 1, seqs), drop, tid::dec_self(l));
             let q_div = if l == 0 { b } else { 1 };
-            let (y2, cc) = self.mha_fwd(
-                crs,
-                &y1,
-                Some((&enc_out, None)),
-                self.attn_shape(nt * b, q_div, b),
-                drop,
-                tid::dec_cross(l),
-            );
+            let (y2, cc) =
+                self.mha_fwd(crs, &y1, Some(&enc_out), self.attn_shape(nt * b, q_div, b), drop, tid::dec_cross(l));
             let (y3, cf) = self.ffn_fwd(ffn, &y2, drop, tid::dec_ffn(l));
             cache.dec.push((cs, cc, cf));
             h = y3;
@@ -547,8 +544,7 @@ impl<T: Real> Ranker<T> {
                 dst.iter_mut().zip(&h[(t * b + bi) * seq..][..seq]).for_each(|(a, v)| *a += *v);
             }
         });
-        let mut tier_h = self.linear(&ids.tier1, &total, b);
-        ops::relu(&mut tier_h);
+        let tier_h = self.linear_relu(&ids.tier1, &total, b);
         let mut logits = self.linear(&ids.tier2, &tier_h, b);
         if cfg.scale_prj {
             let s = T::from_f64((d as f64).powf(-0.5));

@@ -59,6 +59,101 @@ macro_rules! real {
 real!(f32);
 real!(f64);
 
+/// Dot product with eight independent accumulators, so the compiler can keep them in vector lanes
+/// (a single running sum is a serial chain: float addition may not be reordered). The order of the
+/// additions is fixed, whatever the thread count.
+#[inline]
+pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let mut acc = [T::ZERO; 8];
+    let (ac, bc) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = T::ZERO;
+    for (x, y) in ar.iter().zip(br) {
+        tail += *x * *y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Sum with eight independent accumulators (see [`dot`]).
+#[inline]
+pub fn sum<T: Real>(a: &[T]) -> T {
+    let mut acc = [T::ZERO; 8];
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for x in chunks {
+        for l in 0..8 {
+            acc[l] += x[l];
+        }
+    }
+    let mut tail = T::ZERO;
+    rest.iter().for_each(|x| tail += *x);
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `y += a·x`.
+#[inline]
+pub fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * *x;
+    }
+}
+
+/// Per-kernel wall time, collected when `NAR_PROFILE` is set (for `nar bench train`).
+pub mod profile {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+
+    static ON: OnceLock<bool> = OnceLock::new();
+    static TIMES: Mutex<BTreeMap<&'static str, (f64, usize)>> = Mutex::new(BTreeMap::new());
+    static FLOPS: Mutex<f64> = Mutex::new(0.0);
+
+    /// Counts matrix-product FLOPs when profiling.
+    pub fn add_flops(f: f64) {
+        if enabled() {
+            *FLOPS.lock().expect("profile lock") += f;
+        }
+    }
+
+    /// Takes the counted matrix-product FLOPs.
+    pub fn take_flops() -> f64 {
+        std::mem::take(&mut *FLOPS.lock().expect("profile lock"))
+    }
+
+    pub fn enabled() -> bool {
+        *ON.get_or_init(|| std::env::var_os("NAR_PROFILE").is_some())
+    }
+
+    /// Runs `f`, adding its time to `name` when profiling.
+    #[inline]
+    pub fn time<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
+        if !enabled() {
+            return f();
+        }
+        let t = Instant::now();
+        let r = f();
+        let mut m = TIMES.lock().expect("profile lock");
+        let e = m.entry(name).or_insert((0.0, 0));
+        e.0 += t.elapsed().as_secs_f64();
+        e.1 += 1;
+        r
+    }
+
+    /// Takes the collected times: `(kernel, seconds, calls)`.
+    pub fn take() -> Vec<(&'static str, f64, usize)> {
+        let mut m = TIMES.lock().expect("profile lock");
+        let v = m.iter().map(|(k, (s, n))| (*k, *s, *n)).collect();
+        m.clear();
+        v
+    }
+}
+
 /// Rows per parallel task in row-wise kernels.
 const ROW_CHUNK: usize = 64;
 
@@ -76,42 +171,45 @@ pub fn matmul<T: Real>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul shapes");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(T::ZERO);
+    profile::time("matmul", || {
+        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul shapes");
+        if m == 0 || n == 0 {
+            return;
         }
-        return;
-    }
-    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
-    // SAFETY: the slices hold at least the m×k, k×n and m×n elements addressed by these strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
+        if k == 0 {
+            if !accumulate {
+                c[..m * n].fill(T::ZERO);
+            }
+            return;
+        }
+        profile::add_flops(2.0 * m as f64 * n as f64 * k as f64);
+        let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
+        let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
+        // SAFETY: the slices hold at least the m×k, k×n and m×n elements addressed by these strides.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                accumulate,
+                a.as_ptr(),
+                a_cs,
+                a_rs,
+                b.as_ptr(),
+                b_cs,
+                b_rs,
+                T::ONE,
+                T::ONE,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
+        }
+    })
 }
 
 /// `y[rows×n_out] = x[rows×n_in] · Wᵀ + b` with `W` stored `n_out×n_in` (PyTorch's layout).
@@ -124,6 +222,36 @@ pub fn linear_fwd<T: Real>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, n_in:
             }
         });
     }
+}
+
+/// [`linear_fwd`] followed by ReLU, in one pass over the output.
+pub fn linear_relu_fwd<T: Real>(
+    x: &[T],
+    w: &[T],
+    b: Option<&[T]>,
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+    y: &mut [T],
+) {
+    matmul(rows, n_out, n_in, x, false, w, true, y, false);
+    profile::time("relu", || {
+        y.par_chunks_mut(n_out * ROW_CHUNK).for_each(|chunk| {
+            for row in chunk.chunks_mut(n_out) {
+                match b {
+                    Some(b) => row.iter_mut().zip(b).for_each(|(v, bi)| {
+                        let z = *v + *bi;
+                        *v = if z > T::ZERO { z } else { T::ZERO };
+                    }),
+                    None => row.iter_mut().for_each(|v| {
+                        if *v < T::ZERO {
+                            *v = T::ZERO
+                        }
+                    }),
+                }
+            }
+        })
+    });
 }
 
 /// Backward of [`linear_fwd`]: `dW += dyᵀ·x`, `db += Σ dy`, and `dx = dy·W` when asked for.
@@ -151,21 +279,24 @@ pub fn linear_bwd<T: Real>(
 
 /// `out[j] += Σ_i x[i][j]`, summed in a fixed order (blocks of rows, then the blocks in order).
 pub fn col_sum<T: Real>(x: &[T], rows: usize, cols: usize, out: &mut [T]) {
-    let partial: Vec<Vec<T>> = x[..rows * cols]
-        .par_chunks(cols * 256)
-        .map(|block| {
-            let mut s = vec![T::ZERO; cols];
-            for row in block.chunks(cols) {
-                s.iter_mut().zip(row).for_each(|(a, b)| *a += *b);
-            }
-            s
-        })
-        .collect();
-    for p in partial {
-        out.iter_mut().zip(p).for_each(|(a, b)| *a += b);
-    }
+    profile::time("bias_grad", || {
+        let partial: Vec<Vec<T>> = x[..rows * cols]
+            .par_chunks(cols * 256)
+            .map(|block| {
+                let mut s = vec![T::ZERO; cols];
+                for row in block.chunks(cols) {
+                    s.iter_mut().zip(row).for_each(|(a, b)| *a += *b);
+                }
+                s
+            })
+            .collect();
+        for p in partial {
+            out.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+        }
+    })
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Layer norm over the last dimension (`eps` 1e-6 in the reference): `y = γ·x̂ + β`. Keeps `x̂` and
 /// `1/σ` per row for the backward pass.
 pub fn layernorm_fwd<T: Real>(
@@ -178,42 +309,42 @@ pub fn layernorm_fwd<T: Real>(
     xhat: &mut [T],
     rstd: &mut [T],
 ) {
-    y.par_chunks_mut(d * ROW_CHUNK)
-        .zip(xhat.par_chunks_mut(d * ROW_CHUNK))
-        .zip(rstd.par_chunks_mut(ROW_CHUNK))
-        .zip(x.par_chunks(d * ROW_CHUNK))
-        .for_each(|(((y, xh), rs), x)| {
-            for (((y, xh), r), x) in y.chunks_mut(d).zip(xh.chunks_mut(d)).zip(rs.iter_mut()).zip(x.chunks(d)) {
-                let n = T::from_f64(d as f64);
-                let mut mean = T::ZERO;
-                x.iter().for_each(|v| mean += *v);
-                mean = mean / n;
-                let mut var = T::ZERO;
-                x.iter().for_each(|v| {
-                    let c = *v - mean;
-                    var += c * c;
-                });
-                var = var / n;
-                let inv = T::ONE / (var + T::from_f64(eps)).sqrt();
-                *r = inv;
-                for j in 0..d {
-                    let h = (x[j] - mean) * inv;
-                    xh[j] = h;
-                    y[j] = gamma[j] * h + beta[j];
+    profile::time("layernorm", || {
+        y.par_chunks_mut(d * ROW_CHUNK)
+            .zip(xhat.par_chunks_mut(d * ROW_CHUNK))
+            .zip(rstd.par_chunks_mut(ROW_CHUNK))
+            .zip(x.par_chunks(d * ROW_CHUNK))
+            .for_each(|(((y, xh), rs), x)| {
+                for (((y, xh), r), x) in y.chunks_mut(d).zip(xh.chunks_mut(d)).zip(rs.iter_mut()).zip(x.chunks(d)) {
+                    let n = T::from_f64(d as f64);
+                    let mean = sum(x) / n;
+                    for j in 0..d {
+                        xh[j] = x[j] - mean;
+                    }
+                    let var = dot(xh, xh) / n;
+                    let inv = T::ONE / (var + T::from_f64(eps)).sqrt();
+                    *r = inv;
+                    for j in 0..d {
+                        let h = xh[j] * inv;
+                        xh[j] = h;
+                        y[j] = gamma[j] * h + beta[j];
+                    }
                 }
-            }
-        });
+            });
+    })
 }
 
 /// `y = γ·x̂ + β` again, from the kept `x̂` (cheaper to recompute than to keep).
 pub fn layernorm_apply<T: Real>(xhat: &[T], gamma: &[T], beta: &[T], d: usize, y: &mut [T]) {
-    y.par_chunks_mut(d * ROW_CHUNK).zip(xhat.par_chunks(d * ROW_CHUNK)).for_each(|(y, xh)| {
-        for (y, xh) in y.chunks_mut(d).zip(xh.chunks(d)) {
-            for j in 0..d {
-                y[j] = gamma[j] * xh[j] + beta[j];
+    profile::time("layernorm", || {
+        y.par_chunks_mut(d * ROW_CHUNK).zip(xhat.par_chunks(d * ROW_CHUNK)).for_each(|(y, xh)| {
+            for (y, xh) in y.chunks_mut(d).zip(xh.chunks(d)) {
+                for j in 0..d {
+                    y[j] = gamma[j] * xh[j] + beta[j];
+                }
             }
-        }
-    });
+        });
+    })
 }
 
 /// Backward of [`layernorm_fwd`]: `dγ += Σ dy·x̂`, `dβ += Σ dy`, and `dx` (overwritten).
@@ -228,64 +359,70 @@ pub fn layernorm_bwd<T: Real>(
     dbeta: &mut [T],
     dx: &mut [T],
 ) {
-    let rows = rstd.len();
-    let partial: Vec<(Vec<T>, Vec<T>)> = dx[..rows * d]
-        .par_chunks_mut(d * ROW_CHUNK)
-        .zip(dy.par_chunks(d * ROW_CHUNK))
-        .zip(xhat.par_chunks(d * ROW_CHUNK))
-        .zip(rstd.par_chunks(ROW_CHUNK))
-        .map(|(((dx, dy), xh), rs)| {
-            let mut dg = vec![T::ZERO; d];
-            let mut db = vec![T::ZERO; d];
-            for (((dx, dy), xh), r) in dx.chunks_mut(d).zip(dy.chunks(d)).zip(xh.chunks(d)).zip(rs) {
-                let mut mean_g = T::ZERO;
-                let mut mean_gx = T::ZERO;
-                for j in 0..d {
-                    let g = dy[j] * gamma[j];
-                    mean_g += g;
-                    mean_gx += g * xh[j];
-                    dg[j] += dy[j] * xh[j];
-                    db[j] += dy[j];
+    profile::time("layernorm_bwd", || {
+        let rows = rstd.len();
+        let partial: Vec<(Vec<T>, Vec<T>)> = dx[..rows * d]
+            .par_chunks_mut(d * ROW_CHUNK)
+            .zip(dy.par_chunks(d * ROW_CHUNK))
+            .zip(xhat.par_chunks(d * ROW_CHUNK))
+            .zip(rstd.par_chunks(ROW_CHUNK))
+            .map(|(((dx, dy), xh), rs)| {
+                let mut dg = vec![T::ZERO; d];
+                let mut db = vec![T::ZERO; d];
+                for (((dx, dy), xh), r) in dx.chunks_mut(d).zip(dy.chunks(d)).zip(xh.chunks(d)).zip(rs) {
+                    // dx holds dy·γ first.
+                    for j in 0..d {
+                        dx[j] = dy[j] * gamma[j];
+                        dg[j] += dy[j] * xh[j];
+                        db[j] += dy[j];
+                    }
+                    let n = T::from_f64(d as f64);
+                    let mean_g = sum(dx) / n;
+                    let mean_gx = dot(dx, xh) / n;
+                    for j in 0..d {
+                        dx[j] = *r * (dx[j] - mean_g - xh[j] * mean_gx);
+                    }
                 }
-                let n = T::from_f64(d as f64);
-                mean_g = mean_g / n;
-                mean_gx = mean_gx / n;
-                for j in 0..d {
-                    dx[j] = *r * (dy[j] * gamma[j] - mean_g - xh[j] * mean_gx);
-                }
-            }
-            (dg, db)
-        })
-        .collect();
-    for (dg, db) in partial {
-        dgamma.iter_mut().zip(dg).for_each(|(a, b)| *a += b);
-        dbeta.iter_mut().zip(db).for_each(|(a, b)| *a += b);
-    }
+                (dg, db)
+            })
+            .collect();
+        for (dg, db) in partial {
+            dgamma.iter_mut().zip(dg).for_each(|(a, b)| *a += b);
+            dbeta.iter_mut().zip(db).for_each(|(a, b)| *a += b);
+        }
+    })
 }
 
 /// In-place ReLU.
 pub fn relu<T: Real>(x: &mut [T]) {
-    x.par_chunks_mut(4096).for_each(|c| {
-        c.iter_mut().for_each(|v| {
-            if *v < T::ZERO {
-                *v = T::ZERO
-            }
-        })
-    });
+    profile::time("relu", || {
+        x.par_chunks_mut(4096).for_each(|c| {
+            c.iter_mut().for_each(|v| {
+                if *v < T::ZERO {
+                    *v = T::ZERO
+                }
+            })
+        });
+    })
 }
 
 /// Backward of ReLU given its output `a`: `da *= [a > 0]`.
 pub fn relu_bwd<T: Real>(a: &[T], da: &mut [T]) {
-    da.par_chunks_mut(4096).zip(a.par_chunks(4096)).for_each(|(d, a)| {
-        d.iter_mut().zip(a).for_each(|(d, a)| {
-            if *a <= T::ZERO {
-                *d = T::ZERO
-            }
+    profile::time("relu", || {
+        da.par_chunks_mut(4096).zip(a.par_chunks(4096)).for_each(|(d, a)| {
+            d.iter_mut().zip(a).for_each(|(d, a)| {
+                if *a <= T::ZERO {
+                    *d = T::ZERO
+                }
+            });
         });
-    });
+    })
 }
 
 /// Dropout masks: element `index` of tensor `tensor` under `seed` is kept with probability `1 − p`.
+/// Masks are drawn in blocks of [`Dropout::BLOCK`] elements, each from a generator seeded by
+/// `(seed, tensor, block)`: a pure function of the position, whatever the thread count, and cheap
+/// enough to recompute in the backward pass instead of storing.
 #[derive(Clone, Copy, Debug)]
 pub struct Dropout {
     pub p: f64,
@@ -299,14 +436,32 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl Dropout {
-    /// Whether element `index` of tensor `tensor` is kept.
+/// The keep/drop stream of one block (wyrand).
+pub struct MaskStream {
+    state: u64,
+    threshold: u64,
+}
+
+impl Iterator for MaskStream {
+    type Item = bool;
     #[inline]
-    pub fn keep(&self, tensor: u64, index: usize) -> bool {
-        let h = mix(self.seed
+    fn next(&mut self) -> Option<bool> {
+        self.state = self.state.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.state) * u128::from(self.state ^ 0xe703_7ed1_a0b4_28db);
+        Some((((t >> 64) ^ t) as u64) >> 11 >= self.threshold)
+    }
+}
+
+impl Dropout {
+    /// Elements per independently seeded block.
+    pub const BLOCK: usize = 1024;
+
+    /// The mask of block `block` of tensor `tensor`.
+    pub fn stream(&self, tensor: u64, block: usize) -> MaskStream {
+        let state = mix(self.seed
             ^ mix(tensor.wrapping_add(0x9e37_79b9_7f4a_7c15))
-            ^ (index as u64).wrapping_mul(0xd6e8_feb8_6659_fd93));
-        ((h >> 11) as f64) * (1.0 / (1u64 << 53) as f64) >= self.p
+            ^ mix(block as u64 ^ 0x5851_f42d_4c95_7f2d));
+        MaskStream { state, threshold: (self.p * (1u64 << 53) as f64) as u64 }
     }
 
     /// Applies the mask in place (scaling kept elements by `1/(1−p)`); the same call is its backward.
@@ -315,9 +470,9 @@ impl Dropout {
             return;
         }
         let scale = T::from_f64(1.0 / (1.0 - self.p));
-        x.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
-            for (j, v) in chunk.iter_mut().enumerate() {
-                *v = if self.keep(tensor, c * 4096 + j) { *v * scale } else { T::ZERO };
+        x.par_chunks_mut(Self::BLOCK).enumerate().for_each(|(c, chunk)| {
+            for (v, keep) in chunk.iter_mut().zip(self.stream(tensor, c)) {
+                *v = if keep { *v * scale } else { T::ZERO };
             }
         });
     }
@@ -347,8 +502,57 @@ impl AttnShape {
     }
 }
 
+/// A strided view of a small matrix: element (i, j) at `data[off + i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+struct View {
+    off: usize,
+    rs: isize,
+    cs: isize,
+}
+
+/// `c (+)= a·b` on small strided matrices, single-threaded (callers are already parallel).
+#[allow(clippy::too_many_arguments)]
+fn small_mm<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    av: View,
+    b: &[T],
+    bv: View,
+    c: &mut [T],
+    cv: View,
+    accumulate: bool,
+) {
+    // SAFETY: callers pass views that stay inside their slices for the given m, n, k.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr().add(cv.off),
+            cv.cs,
+            cv.rs,
+            accumulate,
+            a.as_ptr().add(av.off),
+            av.cs,
+            av.rs,
+            b.as_ptr().add(bv.off),
+            bv.cs,
+            bv.rs,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 /// Scaled dot-product attention: per output sequence and head, `softmax(q·kᵀ/√dk)` (kept in `probs`),
-/// dropout, times `v`. Rows of `q`/`k`/`v`/`out` are `[seq][pos][head·dim]`.
+/// dropout, times `v`. Rows of `q`/`k`/`v`/`out` are `[seq][pos][head·dim]`; each head's slice is a
+/// strided matrix, multiplied in place by small single-threaded GEMMs.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_fwd<T: Real>(
     s: &AttnShape,
@@ -359,58 +563,85 @@ pub fn attention_fwd<T: Real>(
     out: &mut [T],
     drop: Option<(Dropout, u64)>,
 ) {
-    let (l, h, dk, dv) = (s.len, s.heads, s.dk, s.dv);
-    let scale = T::from_f64(1.0 / (dk as f64).sqrt());
-    let keep_scale = drop.map(|(d, _)| T::from_f64(1.0 / (1.0 - d.p)));
-    out.par_chunks_mut(l * h * dv).zip(probs.par_chunks_mut(h * l * l)).enumerate().for_each(|(i, (o, pr))| {
-        let qs = &q[s.q_of(i) * l * h * dk..][..l * h * dk];
-        let ks = &k[s.kv_of(i) * l * h * dk..][..l * h * dk];
-        let vs = &v[s.kv_of(i) * l * h * dv..][..l * h * dv];
-        o.fill(T::ZERO);
-        let mut row = vec![T::ZERO; l];
-        for hh in 0..h {
-            for p in 0..l {
-                let qrow = &qs[p * h * dk + hh * dk..][..dk];
-                let mut max = T::from_f64(f64::NEG_INFINITY);
-                for r in 0..l {
-                    let krow = &ks[r * h * dk + hh * dk..][..dk];
-                    let mut dot = T::ZERO;
-                    for c in 0..dk {
-                        dot += qrow[c] * krow[c];
-                    }
-                    row[r] = dot * scale;
-                    if row[r] > max {
-                        max = row[r];
-                    }
-                }
-                let mut sum = T::ZERO;
-                for r in 0..l {
-                    row[r] = (row[r] - max).exp();
-                    sum += row[r];
-                }
-                let prow = &mut pr[(hh * l + p) * l..][..l];
-                let orow = &mut o[p * h * dv + hh * dv..][..dv];
-                for r in 0..l {
-                    let pv = row[r] / sum;
-                    prow[r] = pv;
-                    let w = match (drop, keep_scale) {
-                        (Some((d, t)), Some(ks)) => {
-                            if d.keep(t, ((i * h + hh) * l + p) * l + r) {
-                                pv * ks
-                            } else {
-                                T::ZERO
-                            }
+    profile::time("attention", || {
+        let (l, h, dk) = (s.len, s.heads, s.dk);
+        let scale = T::from_f64(1.0 / (dk as f64).sqrt());
+        let qw = (h * dk) as isize;
+        probs.par_chunks_mut(h * l * l).enumerate().for_each(|(i, pr)| {
+            let (qo, ko) = (s.q_of(i) * l * h * dk, s.kv_of(i) * l * h * dk);
+            for hh in 0..h {
+                let prob = &mut pr[hh * l * l..][..l * l];
+                // scores = q_h · k_hᵀ
+                small_mm(
+                    l,
+                    l,
+                    dk,
+                    q,
+                    View { off: qo + hh * dk, rs: qw, cs: 1 },
+                    k,
+                    View { off: ko + hh * dk, rs: 1, cs: qw },
+                    prob,
+                    View { off: 0, rs: l as isize, cs: 1 },
+                    false,
+                );
+                for row in prob.chunks_mut(l) {
+                    let mut max = T::from_f64(f64::NEG_INFINITY);
+                    for x in row.iter_mut() {
+                        *x *= scale;
+                        if *x > max {
+                            max = *x;
                         }
-                        _ => pv,
-                    };
-                    let vrow = &vs[r * h * dv + hh * dv..][..dv];
-                    for c in 0..dv {
-                        orow[c] += w * vrow[c];
                     }
+                    let mut total = T::ZERO;
+                    for x in row.iter_mut() {
+                        *x = (*x - max).exp();
+                        total += *x;
+                    }
+                    let inv = T::ONE / total;
+                    row.iter_mut().for_each(|x| *x *= inv);
                 }
             }
-        }
+        });
     });
+    attention_values(s, v, probs, out, drop);
+}
+
+/// The second half of [`attention_fwd`]: `out = dropout(probs) · v` per sequence and head. The
+/// backward pass calls it again to recompute the attention output instead of keeping it.
+pub fn attention_values<T: Real>(s: &AttnShape, v: &[T], probs: &[T], out: &mut [T], drop: Option<(Dropout, u64)>) {
+    profile::time("attention", || {
+        let (l, h, dv) = (s.len, s.heads, s.dv);
+        let keep_scale = drop.map(|(d, _)| T::from_f64(1.0 / (1.0 - d.p)));
+        let vw = (h * dv) as isize;
+        out.par_chunks_mut(l * h * dv).enumerate().for_each(|(i, o)| {
+            let vo = s.kv_of(i) * l * h * dv;
+            let mut dropped = vec![T::ZERO; l * l];
+            for hh in 0..h {
+                let prob = &probs[(i * h + hh) * l * l..][..l * l];
+                let weights: &[T] = match (drop, keep_scale) {
+                    (Some((d, t)), Some(ks)) => {
+                        for ((w, p), keep) in dropped.iter_mut().zip(prob).zip(d.stream(t, i * h + hh)) {
+                            *w = if keep { *p * ks } else { T::ZERO };
+                        }
+                        &dropped
+                    }
+                    _ => prob,
+                };
+                small_mm(
+                    l,
+                    dv,
+                    l,
+                    weights,
+                    View { off: 0, rs: l as isize, cs: 1 },
+                    v,
+                    View { off: vo + hh * dv, rs: vw, cs: 1 },
+                    o,
+                    View { off: hh * dv, rs: vw, cs: 1 },
+                    false,
+                );
+            }
+        });
+    })
 }
 
 /// Backward of [`attention_fwd`]. Writes `dq` per *output* sequence (`n_out` sequences; callers sum
@@ -428,76 +659,113 @@ pub fn attention_bwd<T: Real>(
     dv: &mut [T],
     drop: Option<(Dropout, u64)>,
 ) {
-    let (l, h, dkk, dvv) = (s.len, s.heads, s.dk, s.dv);
-    let scale = T::from_f64(1.0 / (dkk as f64).sqrt());
-    let keep_scale = drop.map(|(d, _)| T::from_f64(1.0 / (1.0 - d.p)));
-    let n_kv = s.kv_mod.min(s.n_out);
-    // Parallel over key/value sequences: each task owns dk, dv of its sequence and the dq of the output
-    // sequences that read it, visited in increasing order.
-    let dq_ptr = SyncPtr(dq_out.as_mut_ptr());
-    dk[..n_kv * l * h * dkk]
-        .par_chunks_mut(l * h * dkk)
-        .zip(dv[..n_kv * l * h * dvv].par_chunks_mut(l * h * dvv))
-        .enumerate()
-        .for_each(|(kv, (dks, dvs))| {
-            let ks = &k[kv * l * h * dkk..][..l * h * dkk];
-            let vs = &v[kv * l * h * dvv..][..l * h * dvv];
-            let mut dp = vec![T::ZERO; l];
-            let mut w = vec![T::ZERO; l];
-            let mut i = kv;
-            while i < s.n_out {
-                let qs = &q[s.q_of(i) * l * h * dkk..][..l * h * dkk];
-                // SAFETY: output sequence i is visited by exactly one task (the one of i % kv_mod).
-                let dqs = unsafe { std::slice::from_raw_parts_mut(dq_ptr.get().add(i * l * h * dkk), l * h * dkk) };
-                dqs.fill(T::ZERO);
-                let dos = &dout[i * l * h * dvv..][..l * h * dvv];
-                for hh in 0..h {
-                    for p in 0..l {
-                        let prow = &probs[((i * h + hh) * l + p) * l..][..l];
-                        let drow = &dos[p * h * dvv + hh * dvv..][..dvv];
-                        // Effective weights after dropout, and d(weights).
-                        for r in 0..l {
-                            let keep = match (drop, keep_scale) {
-                                (Some((d, t)), Some(ks)) => {
-                                    if d.keep(t, ((i * h + hh) * l + p) * l + r) {
-                                        ks
+    profile::time("attention_bwd", || {
+        let (l, h, dkk, dvv) = (s.len, s.heads, s.dk, s.dv);
+        let scale = T::from_f64(1.0 / (dkk as f64).sqrt());
+        let keep_scale = drop.map(|(d, _)| T::from_f64(1.0 / (1.0 - d.p)));
+        let (qw, vw) = ((h * dkk) as isize, (h * dvv) as isize);
+        let n_kv = s.kv_mod.min(s.n_out);
+        let flat = |rs: usize| View { off: 0, rs: rs as isize, cs: 1 };
+        // Parallel over key/value sequences: each task owns dk, dv of its sequence and the dq of the
+        // output sequences that read it, visited in increasing order.
+        let dq_ptr = SyncPtr(dq_out.as_mut_ptr());
+        dk[..n_kv * l * h * dkk]
+            .par_chunks_mut(l * h * dkk)
+            .zip(dv[..n_kv * l * h * dvv].par_chunks_mut(l * h * dvv))
+            .enumerate()
+            .for_each(|(kv, (dks, dvs))| {
+                let mut weights = vec![T::ZERO; l * l];
+                let mut dp = vec![T::ZERO; l * l];
+                let mut i = kv;
+                while i < s.n_out {
+                    let qo = s.q_of(i) * l * h * dkk;
+                    // SAFETY: output sequence i is visited by exactly one task (the one of i % kv_mod).
+                    let dqs = unsafe { std::slice::from_raw_parts_mut(dq_ptr.get().add(i * l * h * dkk), l * h * dkk) };
+                    let dos = &dout[i * l * h * dvv..][..l * h * dvv];
+                    for hh in 0..h {
+                        let prob = &probs[(i * h + hh) * l * l..][..l * l];
+                        let mut mask = drop.map(|(d, t)| d.stream(t, i * h + hh));
+                        // Effective weights after dropout.
+                        for (w, p) in weights.iter_mut().zip(prob) {
+                            *w = match (&mut mask, keep_scale) {
+                                (Some(m), Some(ks)) => {
+                                    if m.next().expect("endless") {
+                                        *p * ks
                                     } else {
                                         T::ZERO
                                     }
                                 }
-                                _ => T::ONE,
+                                _ => *p,
                             };
-                            w[r] = prow[r] * keep;
-                            let vrow = &vs[r * h * dvv + hh * dvv..][..dvv];
-                            let dvrow = &mut dvs[r * h * dvv + hh * dvv..][..dvv];
-                            let mut g = T::ZERO;
-                            for c in 0..dvv {
-                                g += drow[c] * vrow[c];
-                                dvrow[c] += w[r] * drow[c];
+                        }
+                        // dv_h += weightsᵀ · dout_h
+                        small_mm(
+                            l,
+                            dvv,
+                            l,
+                            &weights,
+                            View { off: 0, rs: 1, cs: l as isize },
+                            dos,
+                            View { off: hh * dvv, rs: vw, cs: 1 },
+                            dvs,
+                            View { off: hh * dvv, rs: vw, cs: 1 },
+                            true,
+                        );
+                        // d(weights) = dout_h · v_hᵀ, then through the dropout mask.
+                        small_mm(
+                            l,
+                            l,
+                            dvv,
+                            dos,
+                            View { off: hh * dvv, rs: vw, cs: 1 },
+                            v,
+                            View { off: kv * l * h * dvv + hh * dvv, rs: 1, cs: vw },
+                            &mut dp,
+                            flat(l),
+                            false,
+                        );
+                        if let (Some((d, t)), Some(ks)) = (drop, keep_scale) {
+                            for (g, keep) in dp.iter_mut().zip(d.stream(t, i * h + hh)) {
+                                *g = if keep { *g * ks } else { T::ZERO };
                             }
-                            dp[r] = g * keep;
                         }
-                        // Softmax backward.
-                        let mut dot = T::ZERO;
-                        for r in 0..l {
-                            dot += dp[r] * prow[r];
-                        }
-                        let qrow = &qs[p * h * dkk + hh * dkk..][..dkk];
-                        let dqrow_start = p * h * dkk + hh * dkk;
-                        for r in 0..l {
-                            let ds = prow[r] * (dp[r] - dot) * scale;
-                            let krow = &ks[r * h * dkk + hh * dkk..][..dkk];
-                            let dkrow = &mut dks[r * h * dkk + hh * dkk..][..dkk];
-                            for c in 0..dkk {
-                                dqs[dqrow_start + c] += ds * krow[c];
-                                dkrow[c] += ds * qrow[c];
+                        // Softmax backward: ds = p ⊙ (dp − Σ dp·p) · scale, in place in dp.
+                        for (dprow, prow) in dp.chunks_mut(l).zip(prob.chunks(l)) {
+                            let dpp = dot(dprow, prow);
+                            for (g, p) in dprow.iter_mut().zip(prow) {
+                                *g = *p * (*g - dpp) * scale;
                             }
                         }
+                        // dq_h = ds · k_h;  dk_h += dsᵀ · q_h
+                        small_mm(
+                            l,
+                            dkk,
+                            l,
+                            &dp,
+                            flat(l),
+                            k,
+                            View { off: kv * l * h * dkk + hh * dkk, rs: qw, cs: 1 },
+                            dqs,
+                            View { off: hh * dkk, rs: qw, cs: 1 },
+                            false,
+                        );
+                        small_mm(
+                            l,
+                            dkk,
+                            l,
+                            &dp,
+                            View { off: 0, rs: 1, cs: l as isize },
+                            q,
+                            View { off: qo + hh * dkk, rs: qw, cs: 1 },
+                            dks,
+                            View { off: hh * dkk, rs: qw, cs: 1 },
+                            true,
+                        );
                     }
+                    i += s.kv_mod;
                 }
-                i += s.kv_mod;
-            }
-        });
+            });
+    })
 }
 
 #[derive(Clone, Copy)]

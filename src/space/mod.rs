@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use crate::cost::{self, NetworkCost};
 use crate::encode::{self, FeatureTensor};
+use crate::sampler::stats::Shape;
 use nb101::hash::CellHash;
 
 /// Which search space.
@@ -71,6 +72,10 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn arch_columns(arch: &Self::Arch) -> Vec<String>;
     /// Short name of a network (`cifar10`, `cifar100`, `imagenet16`).
     fn network_name(network: Self::Network) -> &'static str;
+    /// The network called `name` (`None`: the space's default).
+    fn network(name: Option<&str>) -> Result<Self::Network, String>;
+    /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
+    fn shape(arch: &Self::Arch) -> Shape;
     /// Per-cell cost and totals of the network built from `arch`.
     fn cost(arch: &Self::Arch, network: Self::Network) -> NetworkCost;
     /// The ranker's feature tensor.
@@ -126,6 +131,15 @@ impl SearchSpace for Nb101 {
     fn network_name(_: Cifar10) -> &'static str {
         "cifar10"
     }
+    fn network(name: Option<&str>) -> Result<Cifar10, String> {
+        match name {
+            None | Some("cifar10") => Ok(Cifar10),
+            Some(other) => Err(format!("NAS-Bench-101 has only the cifar10 network, not {other:?}")),
+        }
+    }
+    fn shape(arch: &nb101::Cell) -> Shape {
+        Shape::Vertices(arch.num_vertices())
+    }
     fn cost(arch: &nb101::Cell, _: Cifar10) -> NetworkCost {
         cost::nb101::network_cost(arch)
     }
@@ -178,6 +192,14 @@ impl SearchSpace for Nb201 {
     }
     fn network_name(network: nb201::Dataset) -> &'static str {
         network.name()
+    }
+    fn network(name: Option<&str>) -> Result<nb201::Dataset, String> {
+        let name = name.unwrap_or("cifar10");
+        nb201::Dataset::from_name(name)
+            .ok_or_else(|| format!("unknown NAS-Bench-201 dataset {name:?} (cifar10, cifar100, imagenet16)"))
+    }
+    fn shape(arch: &nb201::Arch) -> Shape {
+        Shape::OpCounts(arch.op_counts())
     }
     fn cost(arch: &nb201::Arch, network: nb201::Dataset) -> NetworkCost {
         cost::nb201::network_cost(arch, network)
