@@ -19,4 +19,5 @@ pub mod io;
 pub mod ranker;
 pub mod rng;
 pub mod sampler;
+pub mod search;
 pub mod space;

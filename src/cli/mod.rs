@@ -5,6 +5,7 @@ mod arch;
 mod bench;
 mod data;
 mod fetch;
+mod search;
 mod space;
 mod train;
 
@@ -32,6 +33,11 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a trained ranker on every labelled architecture outside its training and validation sets.
     Eval(train::EvalArgs),
+    /// Search the space with a trained ranker; report the honest pick, the reference protocol and random
+    /// search at the same query budget.
+    Search(search::SearchArgs),
+    /// Rank every architecture of the space with a trained ranker.
+    Rank(search::RankArgs),
     /// Measure the speed of enumeration, the cost model and encoding.
     Bench(bench::Args),
 }
@@ -46,6 +52,8 @@ pub fn main() -> ExitCode {
         Command::Data(a) => data::run(a),
         Command::Train(a) => train::train(a),
         Command::Eval(a) => train::eval(a),
+        Command::Search(a) => search::search(a),
+        Command::Rank(a) => search::rank(a),
     };
     match result {
         Ok(code) => code,
