@@ -11,7 +11,7 @@ use nar::sampler::stats::{Hist, kl_div};
 use nar::sampler::{Propose, draw_key, select_target};
 use nar::search::{Benchmark, mean_std, random_search};
 use nar::space::nb201::Dataset as Net;
-use nar::space::{Nb101, Nb201, SearchSpace};
+use nar::space::{Nb101, Nb201};
 
 fn dataset() -> &'static Dataset<Nb201> {
     static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
