@@ -5,6 +5,7 @@ mod arch;
 mod bench;
 mod data;
 mod fetch;
+mod run;
 mod search;
 mod space;
 mod train;
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: build the dataset, train the ranker, evaluate it, search, write the run directory.
+    Run(run::Args),
     /// Inspect one architecture: validity, pruned form, identity, per-cell costs, encoding.
     Arch(arch::Args),
     /// Work with a whole search space (enumerate every architecture with its costs).
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Arch(a) => arch::run(a),
+        Command::Run(a) => run::run(a),
         Command::Space(a) => space::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Data(a) => data::run(a),

@@ -20,38 +20,38 @@ use crate::with_dataset;
 pub struct TrainArgs {
     /// YAML configuration (NAR's config.yml / config201.yml work as they are; see configs/).
     #[arg(long, required_unless_present = "resume")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// The dataset: a `.nar` file or a space name (looked up in the data directory).
     #[arg(long, required_unless_present = "resume")]
-    data: Option<String>,
+    pub data: Option<String>,
     /// NB201: which dataset's accuracies and network (cifar10, cifar100, imagenet16); default from the config.
     #[arg(long)]
-    dataset: Option<String>,
+    pub dataset: Option<String>,
     /// The run directory (created; holds run.json, config.yaml, metrics.jsonl, checkpoints/).
     #[arg(long, short)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Continue the run in `--out` from its last checkpoint.
     #[arg(long)]
-    resume: bool,
+    pub resume: bool,
     /// Train for this many epochs instead of the config's `ranker_epochs`.
     #[arg(long)]
-    epochs: Option<usize>,
+    pub epochs: Option<usize>,
     /// Query budget: how many labelled architectures training and validation may see together (split
     /// in the config's train/val proportion).
     #[arg(long)]
-    budget: Option<usize>,
+    pub budget: Option<usize>,
     /// Data directory for dataset names.
     #[arg(long)]
-    data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
     /// The run directory of `nar train`.
-    run_dir: PathBuf,
+    pub run_dir: PathBuf,
     /// Which checkpoint to evaluate.
     #[arg(long, default_value = "best")]
-    checkpoint: String,
+    pub checkpoint: String,
 }
 
 fn space_of(cfg: &Config) -> SpaceKind {
