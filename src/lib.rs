@@ -17,6 +17,7 @@ pub mod data;
 pub mod encode;
 pub mod io;
 pub mod ranker;
+pub mod report;
 pub mod rng;
 pub mod sampler;
 pub mod search;

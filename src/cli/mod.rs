@@ -5,6 +5,7 @@ mod arch;
 mod bench;
 mod data;
 mod fetch;
+mod report;
 mod run;
 mod search;
 mod space;
@@ -41,6 +42,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Rank every architecture of the space with a trained ranker.
     Rank(search::RankArgs),
+    /// Write the run's self-contained HTML report (training, held-out evaluation, tiers, search, cells).
+    Report(report::Args),
     /// Measure the speed of enumeration, the cost model and encoding.
     Bench(bench::Args),
 }
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => train::eval(a),
         Command::Search(a) => search::search(a),
         Command::Rank(a) => search::rank(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,

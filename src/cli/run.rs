@@ -43,6 +43,9 @@ pub struct Args {
     /// Search iterations per seed.
     #[arg(long, default_value_t = 50)]
     iterations: usize,
+    /// Do not write RUN_DIR/report.html.
+    #[arg(long)]
+    no_report: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -85,6 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         epochs: args.epochs,
         budget: args.budget,
         data_dir: None,
+        no_report: true,
     })?;
     println!("== evaluation on the held-out architectures");
     super::train::eval(EvalArgs { run_dir: args.out.clone(), checkpoint: "best".into() })?;
@@ -94,6 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         iterations: args.iterations,
         seeds: args.seeds,
         checkpoint: "best".into(),
+        no_report: args.no_report,
     })?;
     println!("run directory: {}", args.out.display());
     Ok(ExitCode::SUCCESS)

@@ -31,6 +31,9 @@ pub struct SearchArgs {
     /// Which checkpoint's ranker and statistics to search with.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
+    /// Do not write RUN_DIR/report.html at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +64,9 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     let json = serde_json::to_string_pretty(&results)?;
     write_atomic(&path, |w| Ok(w.write_all(json.as_bytes())?))?;
     println!("wrote {}", path.display());
+    if !args.no_report {
+        super::report::announce(&args.run_dir);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -43,6 +43,9 @@ pub struct TrainArgs {
     /// Data directory for dataset names.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Do not write RUN_DIR/report.html at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,7 +112,11 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     if ds.space() != space_of(&cfg) {
         bail!("the configuration is for {} but {} holds {}", space_of(&cfg), dataset.display(), ds.space());
     }
-    with_dataset!(ds, d => train_space(&d, &cfg, &dataset, meta, out, args.resume))
+    let code = with_dataset!(ds, d => train_space(&d, &cfg, &dataset, meta, out, args.resume))?;
+    if !args.no_report {
+        super::report::announce(out);
+    }
+    Ok(code)
 }
 
 fn train_space<S: SearchSpace>(
@@ -216,7 +223,16 @@ pub fn open_run(run_dir: &Path, tag: &str) -> Result<(Config, RunMeta, AnyDatase
 
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     let (cfg, meta, ds, model) = open_run(&args.run_dir, &args.checkpoint)?;
-    let report = with_dataset!(&ds, d => eval_space(d, &cfg, &meta, &model, &args.checkpoint))?;
+    let (report, predictions) = with_dataset!(&ds, d => eval_space(d, &cfg, &meta, &model, &args.checkpoint))?;
+    let pred_path = args.run_dir.join("predictions.csv");
+    write_atomic(&pred_path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        for p in &predictions {
+            csv.serialize(p)?;
+        }
+        csv.flush()?;
+        Ok(())
+    })?;
     let json = serde_json::to_string_pretty(&report)?;
     let path = args.run_dir.join("eval.json");
     write_atomic(&path, |w| Ok(w.write_all(json.as_bytes())?))?;
@@ -247,7 +263,7 @@ fn eval_space<S: SearchSpace>(
     meta: &RunMeta,
     model: &Ranker<f32>,
     tag: &str,
-) -> Result<train::EvalReport> {
+) -> Result<(train::EvalReport, Vec<train::Prediction>)> {
     let network = S::network(Some(&meta.network)).map_err(|e| anyhow!(e))?;
     let seen: std::collections::HashSet<usize> = meta.train.iter().chain(&meta.val).copied().collect();
     let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;

@@ -429,7 +429,18 @@ pub struct EvalReport {
     pub archs_per_second: f64,
 }
 
-/// Evaluates a ranker on held-out samples.
+/// One held-out architecture's prediction (a row of `predictions.csv`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub position: usize,
+    pub score: f64,
+    pub true_tier: usize,
+    pub predicted_tier: usize,
+    pub val: f64,
+    pub test: f64,
+}
+
+/// Evaluates a ranker on held-out samples: the report and every architecture's prediction.
 pub fn evaluate(
     model: &Ranker<f32>,
     train: &Samples,
@@ -437,7 +448,7 @@ pub fn evaluate(
     batch: usize,
     checkpoint: &str,
     progress: &dyn Fn(usize),
-) -> EvalReport {
+) -> (EvalReport, Vec<Prediction>) {
     let nt = model.cfg.n_tier;
     let tiers = reference_embeddings(model, train, batch);
     let start = Instant::now();
@@ -450,7 +461,17 @@ pub fn evaluate(
     }
     let correct = truth.iter().zip(&pred).filter(|(a, b)| a == b).count();
     let has_test = held.test.iter().all(|v| !v.is_nan());
-    EvalReport {
+    let predictions = (0..held.len())
+        .map(|i| Prediction {
+            position: held.positions[i],
+            score: score[i],
+            true_tier: truth[i],
+            predicted_tier: pred[i],
+            val: held.val[i],
+            test: held.test[i],
+        })
+        .collect();
+    let report = EvalReport {
         checkpoint: checkpoint.to_string(),
         held_out: held.len(),
         tier_acc: correct as f64 / held.len().max(1) as f64,
@@ -462,7 +483,8 @@ pub fn evaluate(
         precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(&score, &held.val, k))).collect(),
         kendall_params_baseline: kendall_tau(&held.params, &held.val),
         archs_per_second: held.len() as f64 / secs,
-    }
+    };
+    (report, predictions)
 }
 
 /// Appends a line to the metrics log, keeping only the first `keep` earlier lines (resume).

@@ -1,0 +1,346 @@
+//! `nar report`: one self-contained HTML file (inline SVG and CSS, nothing fetched) from a run directory,
+//! and the same figures as standalone SVG files.
+//!
+//! Sections: training curves; predicted vs true accuracy on held-out architectures; the tier confusion
+//! matrix; per-tier FLOPs/params distributions with their divergences; search against random search with
+//! the benchmark optimum; the top architectures found, drawn. A section whose data the run lacks (no
+//! evaluation yet, no search yet) is replaced by a note saying so.
+
+pub mod svg;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::data::{AnyDataset, store};
+use crate::ranker::checkpoint::TrainState;
+use crate::ranker::train::{EpochLog, EvalReport, Prediction, RunMeta};
+use crate::sampler::stats::kl_div;
+use crate::search::SeedResult;
+use crate::space::nb201;
+use svg::{Series, esc};
+
+/// One figure: a file name for `--svg` and its SVG.
+pub struct Figure {
+    pub name: String,
+    pub caption: String,
+    pub svg: String,
+}
+
+/// A section of the report: a title, figures, or a note when its data is missing.
+pub struct Section {
+    pub title: String,
+    pub figures: Vec<Figure>,
+    pub note: Option<String>,
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Option<Result<T>> {
+    path.exists().then(|| {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not valid", path.display()))
+    })
+}
+
+fn missing(title: &str, note: &str) -> Section {
+    Section { title: title.into(), figures: vec![], note: Some(note.into()) }
+}
+
+fn training(run: &Path) -> Result<Section> {
+    let path = run.join("metrics.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(missing("Training", "No metrics.jsonl: the run has not trained yet (`nar train`)."));
+    };
+    let logs: Vec<EpochLog> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1)))
+        .collect::<Result<_>>()?;
+    let series = |name: &str, f: &dyn Fn(&EpochLog) -> f64, dashed: bool| Series {
+        name: name.into(),
+        points: logs.iter().map(|l| (l.epoch as f64, f(l))).collect(),
+        dashed,
+    };
+    let figs = vec![
+        Figure {
+            name: "training_loss".into(),
+            caption: "Loss per epoch: soft tier cross-entropy + loss_factor × rank loss (total), and the two parts."
+                .into(),
+            svg: svg::line_chart(
+                "Training loss",
+                "epoch",
+                "loss",
+                &[
+                    series("train total", &|l| l.train_loss, false),
+                    series("validation total", &|l| l.val_loss, true),
+                    series("train tier CE", &|l| l.train_ce, false),
+                    series("train rank loss", &|l| l.train_rank_loss, false),
+                ],
+                &[],
+            ),
+        },
+        Figure {
+            name: "tier_accuracy".into(),
+            caption: "Tier accuracy (fraction of architectures put in their true tier); chance is 1/n_tier.".into(),
+            svg: svg::line_chart(
+                "Tier accuracy",
+                "epoch",
+                "accuracy (fraction)",
+                &[series("train", &|l| l.train_tier_acc, false), series("validation", &|l| l.val_tier_acc, true)],
+                &[("chance (5 tiers)".into(), 0.2)],
+            ),
+        },
+        Figure {
+            name: "rank_correlation".into(),
+            caption: "Rank correlation of the predicted accuracy with the true validation accuracy.".into(),
+            svg: svg::line_chart(
+                "Ranking quality",
+                "epoch",
+                "correlation",
+                &[
+                    series("Kendall τ train", &|l| l.train_kendall, false),
+                    series("Kendall τ validation", &|l| l.val_kendall, true),
+                    series("Spearman ρ train", &|l| l.train_spearman, false),
+                    series("Spearman ρ validation", &|l| l.val_spearman, true),
+                ],
+                &[],
+            ),
+        },
+    ];
+    Ok(Section { title: "Training".into(), figures: figs, note: None })
+}
+
+fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
+    let Some(report) = read::<EvalReport>(&run.join("eval.json")) else {
+        return Ok(vec![missing(
+            "Held-out evaluation",
+            "No eval.json: run `nar eval RUN_DIR` for the scatter plot and the confusion matrix.",
+        )]);
+    };
+    let report = report?;
+    let path = run.join("predictions.csv");
+    let mut preds: Vec<Prediction> = Vec::new();
+    if path.exists() {
+        let mut r = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (i, row) in r.deserialize().enumerate() {
+            preds.push(row.with_context(|| format!("{}: record {}", path.display(), i + 1))?);
+        }
+    }
+    let points: Vec<(f64, f64)> = preds.iter().map(|p| (p.val, p.score)).collect();
+    let scatter = Figure {
+        name: "predicted_vs_true".into(),
+        caption: format!(
+            "Predicted accuracy (score) against true {} for the {} held-out architectures: Kendall τ = {:.3}, Spearman ρ = {:.3} (zero-cost floor, parameter count: τ = {:.3}).",
+            meta.val_metric, report.held_out, report.kendall_val, report.spearman_val, report.kendall_params_baseline
+        ),
+        svg: svg::scatter(
+            "Predicted vs true accuracy (held out)",
+            &format!("true {} ", meta.val_metric),
+            "predicted score",
+            &points,
+        ),
+    };
+    let confusion = Figure {
+        name: "tier_confusion".into(),
+        caption: format!(
+            "Tier confusion on the held-out architectures (rows: true tier, columns: predicted); tier accuracy {:.3}.",
+            report.tier_acc
+        ),
+        svg: svg::heatmap("Tier confusion (held out)", "true tier", "predicted tier", &report.confusion),
+    };
+    Ok(vec![Section { title: "Held-out evaluation".into(), figures: vec![scatter, confusion], note: None }])
+}
+
+fn distributions(run: &Path) -> Result<Section> {
+    let Some(state) = read::<TrainState>(&crate::ranker::checkpoint::paths(run, "best").state) else {
+        return Ok(missing("Tier distributions", "No checkpoint yet."));
+    };
+    let state = state?;
+    let Some(batch) = state.distri.last() else {
+        return Ok(missing("Tier distributions", "The checkpoint holds no batch statistics."));
+    };
+    let mut figs = Vec::new();
+    for (what, unit, pick) in [
+        ("FLOPs", "bin upper edge (FLOPs)", (|t: &crate::sampler::stats::TierStats| &t.flops) as fn(&_) -> &_),
+        ("params", "bin upper edge (parameters)", |t| &t.params),
+    ] {
+        let top = &pick(&batch.tiers[0]).counts;
+        let kls: Vec<String> = batch
+            .tiers
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, t)| format!("tier {}: {:.3}", i + 1, kl_div(&pick(t).counts, top)))
+            .collect();
+        let bins: Vec<String> = pick(&batch.tiers[0]).keys.iter().map(|k| format!("{:.3e}", *k as f64)).collect();
+        let groups: Vec<(String, Vec<f64>)> =
+            batch.tiers.iter().enumerate().map(|(i, t)| (format!("tier {}", i + 1), pick(t).counts.clone())).collect();
+        figs.push(Figure {
+            name: format!("tier_{}", what.to_lowercase()),
+            caption: format!(
+                "Per-tier histogram of total {what} in the last training batch of the best epoch (the statistics the sampler draws from). Divergence from tier 1 (softmax-KL / bins, as the reference): {}.",
+                kls.join(", ")
+            ),
+            svg: svg::grouped_bars(&format!("{what} by tier (last training batch)"), unit, "architectures", &bins, &groups),
+        });
+    }
+    Ok(Section { title: "Tier distributions".into(), figures: figs, note: None })
+}
+
+fn search(run: &Path, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
+    let Some(results) = read::<Vec<SeedResult>>(&run.join("search.json")) else {
+        return Ok(vec![missing("Search", "No search.json: run `nar search RUN_DIR`.")]);
+    };
+    let results = results?;
+    let Some(first) = results.first() else { return Ok(vec![missing("Search", "search.json is empty.")]) };
+    // Benchmark optimum and random-search curves need the dataset.
+    let mut hlines = Vec::new();
+    let mut series = Vec::new();
+    let budget = first.budget as f64;
+    for r in &results {
+        let mut best = f64::NEG_INFINITY;
+        let pts: Vec<(f64, f64)> = r
+            .iterations
+            .iter()
+            .map(|it| {
+                if let Some((_, f)) = it.top_k.iter().find(|(k, _)| *k == 1) {
+                    best = best.max(f.accuracy);
+                }
+                (budget + it.proposed as f64, best)
+            })
+            .collect();
+        series.push(Series { name: format!("NAR seed {} (top-1, peeks)", r.seed), points: pts, dashed: false });
+    }
+    if let Some(d) = ds {
+        let metric = meta.test_metric.clone().unwrap_or_else(|| meta.val_metric.clone());
+        if let Some(m) = d.metrics().iter().find(|m| m.name == metric) {
+            hlines.push((
+                format!("optimum {:.2}", m.best().map_or(f64::NAN, |b| b.1)),
+                m.best().map_or(f64::NAN, |b| b.1),
+            ));
+        }
+    }
+    let random: Vec<f64> = results.iter().map(|r| r.random.accuracy).collect();
+    let (rm, _) = crate::search::mean_std(&random);
+    hlines.push((format!("random, same budget {rm:.2}"), rm));
+    let honest: Vec<f64> = results.iter().filter_map(|r| r.honest.as_ref().map(|h| h.accuracy)).collect();
+    if !honest.is_empty() {
+        let (hm, _) = crate::search::mean_std(&honest);
+        series.push(Series {
+            name: format!("NAR honest pick {hm:.2}"),
+            points: vec![(budget, hm), (budget + first.iterations.last().map_or(0, |i| i.proposed) as f64, hm)],
+            dashed: true,
+        });
+    }
+    let curve = Figure {
+        name: "search".into(),
+        caption: format!(
+            "Best accuracy found against architectures touched (the {} the method queried, then the proposals it only ranked). Solid: the reference protocol's running best test accuracy of the top-1 pick (it reads test accuracy). Dashed: the honest pick, and random search with the same query budget ({} architectures, best validation accuracy), mean over seeds.",
+            first.budget, first.budget
+        ),
+        svg: svg::line_chart("Search vs random search", "architectures touched", "accuracy (%)", &series, &hlines),
+    };
+    let mut sections = vec![Section { title: "Search".into(), figures: vec![curve], note: None }];
+    // Top architectures found: the honest picks and the reference top-1 bests, best first.
+    let mut found: Vec<(String, &crate::search::Found)> = Vec::new();
+    for r in &results {
+        if let Some(h) = &r.honest {
+            found.push((format!("honest pick, seed {}", r.seed), h));
+        }
+        if let Some((_, f)) = r.reference.iter().find(|(k, _)| *k == 1) {
+            found.push((format!("reference top-1, seed {}", r.seed), f));
+        }
+    }
+    found.sort_by(|a, b| b.1.accuracy.total_cmp(&a.1.accuracy));
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|(_, f)| seen.insert(f.position));
+    found.truncate(6);
+    let mut figs = Vec::new();
+    for (label, f) in &found {
+        let title = format!("{label}: {:.2} % (rank {}, top {:.2} %)", f.accuracy, f.rank, f.top_percent);
+        let svg = match ds {
+            Some(AnyDataset::Nb201(d)) => {
+                let a = d.archs()[f.position];
+                let ops: Vec<(usize, usize, &str)> =
+                    nb201::EDGES.iter().zip(a.ops()).map(|(&(i, j), op)| (i, j, op.name())).collect();
+                svg::nb201_cell(&title, &ops)
+            }
+            Some(AnyDataset::Nb101(d)) => {
+                let c = d.archs()[f.position];
+                let n = c.num_vertices();
+                let edges: Vec<(usize, usize)> =
+                    (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| c.has_edge(i, j)).collect();
+                svg::nb101_cell(&title, &c.op_names(), &edges)
+            }
+            None => continue,
+        };
+        figs.push(Figure {
+            name: format!("arch_{}", figs.len() + 1),
+            caption: format!("{} — id {}", esc(&title), f.id),
+            svg,
+        });
+    }
+    sections.push(Section {
+        title: "Top architectures found".into(),
+        note: if found.is_empty() {
+            Some("The search put no architecture in the predicted top tier, so there is nothing to draw.".to_string())
+        } else if figs.is_empty() {
+            Some("The dataset of the run could not be opened to draw the cells.".to_string())
+        } else {
+            None
+        },
+        figures: figs,
+    });
+    Ok(sections)
+}
+
+/// Builds every section of the report of a run directory.
+pub fn sections(run: &Path) -> Result<(RunMeta, Vec<Section>)> {
+    let meta = RunMeta::load(run)?;
+    let ds = store::open(&meta.dataset).ok();
+    let mut s = vec![training(run)?];
+    s.extend(evaluation(run, &meta)?);
+    s.push(distributions(run)?);
+    s.extend(search(run, &meta, ds.as_ref())?);
+    Ok((meta, s))
+}
+
+/// The self-contained HTML page.
+pub fn html(meta: &RunMeta, sections: &[Section]) -> String {
+    let mut out = String::from(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar report</title><style>
+body{font-family:sans-serif;max-width:1400px;margin:24px auto;padding:0 16px;color:#222}
+h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
+.figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:660px}figcaption{font-size:12px;color:#444;margin-top:4px}
+.note{background:#f6f6f6;border-left:4px solid #E69F00;padding:8px 12px;font-size:13px}
+table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
+</style></head><body>"#,
+    );
+    out.push_str(&format!(
+        "<h1>nar report — {} {}</h1><table><tr><td>dataset</td><td>{}</td></tr><tr><td>validation metric</td><td>{}</td></tr><tr><td>training / validation architectures</td><td>{} / {}</td></tr><tr><td>seed</td><td>{}</td></tr></table>",
+        meta.space,
+        esc(&meta.network),
+        esc(&meta.dataset.display().to_string()),
+        esc(&meta.val_metric),
+        meta.train.len(),
+        meta.val.len(),
+        meta.seed
+    ));
+    for s in sections {
+        out.push_str(&format!("<h2>{}</h2>", esc(&s.title)));
+        if let Some(n) = &s.note {
+            out.push_str(&format!("<p class=\"note\">{}</p>", esc(n)));
+        }
+        out.push_str("<div class=\"figs\">");
+        for f in &s.figures {
+            out.push_str(&format!(
+                "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>",
+                esc(&f.name),
+                f.svg,
+                esc(&f.caption)
+            ));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
