@@ -208,7 +208,7 @@ fn search(run: &Path, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Sec
                 (budget + it.proposed as f64, best)
             })
             .collect();
-        series.push(Series { name: format!("NAR seed {} (top-1, peeks)", r.seed), points: pts, dashed: false });
+        series.push(Series { name: format!("NAR top-1, seed {} (peeks)", r.seed), points: pts, dashed: false });
     }
     if let Some(d) = ds {
         let metric = meta.test_metric.clone().unwrap_or_else(|| meta.val_metric.clone());
@@ -221,12 +221,12 @@ fn search(run: &Path, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Sec
     }
     let random: Vec<f64> = results.iter().map(|r| r.random.accuracy).collect();
     let (rm, _) = crate::search::mean_std(&random);
-    hlines.push((format!("random, same budget {rm:.2}"), rm));
+    hlines.push((format!("random search, mean {rm:.2}"), rm));
     let honest: Vec<f64> = results.iter().filter_map(|r| r.honest.as_ref().map(|h| h.accuracy)).collect();
     if !honest.is_empty() {
         let (hm, _) = crate::search::mean_std(&honest);
         series.push(Series {
-            name: format!("NAR honest pick {hm:.2}"),
+            name: format!("NAR honest pick, mean {hm:.2}"),
             points: vec![(budget, hm), (budget + first.iterations.last().map_or(0, |i| i.proposed) as f64, hm)],
             dashed: true,
         });
@@ -308,9 +308,9 @@ pub fn sections(run: &Path) -> Result<(RunMeta, Vec<Section>)> {
 pub fn html(meta: &RunMeta, sections: &[Section]) -> String {
     let mut out = String::from(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar report</title><style>
-body{font-family:sans-serif;max-width:1400px;margin:24px auto;padding:0 16px;color:#222}
+body{font-family:sans-serif;max-width:1420px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
-.figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:660px}figcaption{font-size:12px;color:#444;margin-top:4px}
+.figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:684px}figcaption{font-size:12px;color:#444;margin-top:4px}
 .note{background:#f6f6f6;border-left:4px solid #E69F00;padding:8px 12px;font-size:13px}
 table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
 </style></head><body>"#,

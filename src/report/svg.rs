@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 /// Okabe–Ito colours.
 pub const PALETTE: [&str; 7] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"];
 
-const W: f64 = 640.0;
+const W: f64 = 680.0;
 const H: f64 = 360.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 170.0;
+const RIGHT: f64 = 215.0;
 const TOP: f64 = 34.0;
 const BOTTOM: f64 = 48.0;
 
