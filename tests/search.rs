@@ -101,20 +101,11 @@ fn proposals_are_valid_and_follow_the_op_target() {
 fn search_is_deterministic_per_seed() {
     use nar::ranker::config::Config;
     use nar::ranker::train::{Samples, Trainer};
-    let yaml = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201.yaml"))
-        .unwrap()
-        .replace("d_patch_vec: 128", "d_patch_vec: 16")
-        .replace("d_model: 128", "d_model: 16")
-        .replace("d_ffn_inner: 512", "d_ffn_inner: 16")
-        .replace("n_layers: 6", "n_layers: 1")
-        .replace("d_k: 32", "d_k: 4")
-        .replace("d_v: 32", "d_v: 4")
-        .replace("d_tier_prj_inner: 256", "d_tier_prj_inner: 8")
-        .replace("d_val_acc_prj_inner: 1024", "d_val_acc_prj_inner: 8")
-        .replace("train_size: 1000", "train_size: 200")
-        .replace("val_size: 256", "val_size: 128")
-        .replace("sample_size: 128", "sample_size: 32")
-        .replace("search_size: 128", "search_size: 32");
+    let yaml = common::tiny_nb201_config()
+        .replace("train_size: 250", "train_size: 200")
+        .replace("val_size: 100", "val_size: 128")
+        .replace("train_batch_size: 50", "train_batch_size: 128")
+        .replace("val_batch_size: 50", "val_batch_size: 128");
     let cfg = Config::parse(&yaml).unwrap();
     let ds = dataset();
     let perm = Rng::new(1).permutation(ds.len());

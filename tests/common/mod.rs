@@ -59,3 +59,67 @@ pub fn nb201_strings() -> Vec<(usize, String)> {
         })
         .collect()
 }
+
+/// NAR's NB201 reference configuration shrunk to a model that trains in seconds: the same code paths,
+/// tiny sizes.
+pub fn tiny_nb201_config() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201.yaml"))
+        .expect("configs/nb201.yaml")
+        .replace("d_patch_vec: 128", "d_patch_vec: 16")
+        .replace("d_model: 128", "d_model: 16")
+        .replace("d_ffn_inner: 512", "d_ffn_inner: 32")
+        .replace("n_layers: 6", "n_layers: 1")
+        .replace("d_k: 32", "d_k: 8")
+        .replace("d_v: 32", "d_v: 8")
+        .replace("d_tier_prj_inner: 256", "d_tier_prj_inner: 16")
+        .replace("d_val_acc_prj_inner: 1024", "d_val_acc_prj_inner: 16")
+        .replace("train_size: 1000", "train_size: 250")
+        .replace("val_size: 256", "val_size: 100")
+        .replace("train_batch_size: 128", "train_batch_size: 50")
+        .replace("val_batch_size: 128", "val_batch_size: 50")
+        .replace("sample_size: 128", "sample_size: 32")
+        .replace("search_size: 128", "search_size: 32")
+}
+
+/// [`tiny_nb201_config`] written to `dir/tiny.yaml`; returns its path.
+pub fn tiny_config_file(dir: &std::path::Path) -> String {
+    let p = dir.join("tiny.yaml");
+    std::fs::write(&p, tiny_nb201_config()).expect("writable");
+    p.display().to_string()
+}
+
+/// Runs the `nar` binary.
+pub fn nar(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nar")).args(args).output().expect("nar runs")
+}
+
+/// Asserts success and returns stdout + stderr.
+pub fn ok(o: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}\n{}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stdout).into_owned() + &err
+}
+
+/// Trains the tiny configuration for `epochs` on a fresh NB201 store in `dir`; returns the run dir.
+pub fn tiny_run(dir: &std::path::Path, name: &str, epochs: usize) -> std::path::PathBuf {
+    let cfg = tiny_config_file(dir);
+    let store = dir.join("nb201.nar");
+    if !store.exists() {
+        let csv = shared_file("data/nb201/nb201_accuracy.csv");
+        ok(&nar(&["data", "build", "--space", "nb201", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    }
+    let run = dir.join(name);
+    let e = epochs.to_string();
+    ok(&nar(&[
+        "train",
+        "--config",
+        &cfg,
+        "--data",
+        store.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--epochs",
+        &e,
+    ]));
+    run
+}
