@@ -126,6 +126,8 @@ fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
         }
     }
     let points: Vec<(f64, f64)> = preds.iter().map(|p| (p.val, p.score)).collect();
+    let mut figures = Vec::new();
+    let note = points.is_empty().then(|| "No predictions.csv: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
@@ -147,7 +149,11 @@ fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
         ),
         svg: svg::heatmap("Tier confusion (held out)", "true tier", "predicted tier", &report.confusion),
     };
-    Ok(vec![Section { title: "Held-out evaluation".into(), figures: vec![scatter, confusion], note: None }])
+    if !points.is_empty() {
+        figures.push(scatter);
+    }
+    figures.push(confusion);
+    Ok(vec![Section { title: "Held-out evaluation".into(), figures, note }])
 }
 
 fn distributions(run: &Path) -> Result<Section> {
