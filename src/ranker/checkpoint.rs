@@ -80,10 +80,9 @@ pub fn paths(run_dir: &Path, tag: &str) -> Paths {
 /// Writes a checkpoint: weights, optimiser moments, then the state (which marks it complete).
 pub fn save(run_dir: &Path, tag: &str, m: &Ranker<f32>, opt: &AdamW, state: &TrainState) -> Result<()> {
     let p = paths(run_dir, tag);
-    let meta = HashMap::from([
-        ("format".to_string(), "pt".to_string()),
-        ("writer".to_string(), format!("nar {}", env!("CARGO_PKG_VERSION"))),
-    ]);
+    // One metadata entry only: safetensors keeps metadata in a HashMap, whose order (and so the file's
+    // bytes) would vary from run to run with more. The step lives in the JSON state.
+    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     write_tensors(&p.weights, weight_tensors(m), meta.clone())?;
     let params = &m.params;
     let mut moments = Vec::new();
@@ -92,8 +91,6 @@ pub fn save(run_dir: &Path, tag: &str, m: &Ranker<f32>, opt: &AdamW, state: &Tra
         moments.push((format!("exp_avg.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.m[r.clone()])));
         moments.push((format!("exp_avg_sq.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.v[r])));
     }
-    let mut meta = meta;
-    meta.insert("step".into(), opt.step.to_string());
     write_tensors(&p.optim, moments, meta)?;
     let json = serde_json::to_vec(state)?;
     write_atomic(&p.state, |w| Ok(w.write_all(&json)?))

@@ -127,7 +127,8 @@ fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
     }
     let points: Vec<(f64, f64)> = preds.iter().map(|p| (p.val, p.score)).collect();
     let mut figures = Vec::new();
-    let note = points.is_empty().then(|| "No predictions.csv: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
+    let note =
+        points.is_empty().then(|| "No predictions.csv: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
