@@ -55,6 +55,13 @@ fn rate(n: usize, secs: f64) -> String {
     format!("{:>12.0} archs/s", n as f64 / secs)
 }
 
+impl Args {
+    /// Whether this benchmark runs the ranker.
+    pub fn is_train(&self) -> bool {
+        matches!(self.what, What::Train)
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
         What::Space => space(&args),
