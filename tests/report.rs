@@ -52,11 +52,9 @@ fn report_has_every_section_and_valid_svg() {
     }
     // The caption of the scatter plot carries Kendall τ.
     assert!(html.contains("Kendall τ ="));
-    // The cell drawings show NB201 ops.
-    assert!(
-        std::fs::read_to_string(svg_dir.join("arch_1.svg")).unwrap().contains("~")
-            || html.contains("nor_conv")
-            || html.contains("skip_connect")
-            || html.contains("avg_pool")
-    );
+    // The cell drawing shows the six edges with NB201 op names.
+    let cell = std::fs::read_to_string(svg_dir.join("arch_1.svg")).unwrap();
+    let ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+    let labels: usize = ops.iter().map(|op| cell.matches(&format!(">{op}</text>")).count()).sum();
+    assert_eq!(labels, 6, "{cell}");
 }
