@@ -50,15 +50,9 @@ pub struct RankArgs {
     checkpoint: String,
 }
 
-fn load_state(run_dir: &Path, tag: &str) -> Result<TrainState> {
-    let p = crate::ranker::checkpoint::paths(run_dir, tag).state;
-    let text = std::fs::read_to_string(&p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| anyhow!("{}: corrupted training state: {e}", p.display()))
-}
-
 pub fn search(args: SearchArgs) -> Result<ExitCode> {
     let (cfg, meta, ds, model) = open_run(&args.run_dir, &args.checkpoint)?;
-    let state = load_state(&args.run_dir, &args.checkpoint)?;
+    let state = crate::ranker::checkpoint::load_state(&args.run_dir, &args.checkpoint)?;
     let results = with_dataset!(&ds, d => run_search(d, &cfg, &meta, &model, &state, &args))?;
     let path = args.run_dir.join("search.json");
     let json = serde_json::to_string_pretty(&results)?;
@@ -182,8 +176,7 @@ fn rank_space<S: SearchSpace>(
         csv.write_record([S::ID_COLUMN, "predicted_tier", "predicted_score"])?;
         for start_pos in (0..ds.len()).step_by(chunk) {
             let positions: Vec<usize> = (start_pos..(start_pos + chunk).min(ds.len())).collect();
-            // Unlabelled architectures are ranked too: give them a placeholder accuracy.
-            let s = samples_any(ds, positions.clone(), network)?;
+            let s = Samples::unlabelled(ds, positions.clone(), network);
             let (tier, score) = predict(model, &s, &tiers, cfg.val_batch(), &|n| bar.inc(n as u64));
             for ((p, t), sc) in positions.iter().zip(&tier).zip(&score) {
                 csv.write_record([ds.ids()[*p].to_string(), (t + 1).to_string(), format!("{sc:.6}")])?;
@@ -213,26 +206,4 @@ fn rank_space<S: SearchSpace>(
         println!("  {:<34} tier {}  score {s:>9.4}{known}", ds.ids()[p].to_string(), t + 1);
     }
     Ok(())
-}
-
-/// Samples of any architectures (labelled or not): the accuracy fields are placeholders.
-fn samples_any<S: SearchSpace>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Result<Samples> {
-    let (c, dim) = S::FEATURE_SHAPE;
-    let feat_len = c * dim * dim;
-    let mut features = Vec::with_capacity(positions.len() * feat_len);
-    for &p in &positions {
-        let a = &ds.archs()[p];
-        features.extend(S::encode(a, &S::cost(a, network)).data);
-    }
-    let n = positions.len();
-    Ok(Samples {
-        positions,
-        features,
-        feat_len,
-        val: vec![0.0; n],
-        test: vec![f64::NAN; n],
-        params: vec![0.0; n],
-        flops: vec![0.0; n],
-        shapes: (0..n).map(|_| crate::sampler::stats::Shape::Vertices(0)).collect(),
-    })
 }

@@ -125,12 +125,17 @@ pub fn load_weights(path: &Path, m: &mut Ranker<f32>) -> Result<()> {
     Ok(())
 }
 
+/// Loads a checkpoint's training state alone (epoch, step, RNG, distribution statistics).
+pub fn load_state(run_dir: &Path, tag: &str) -> Result<TrainState> {
+    let p = paths(run_dir, tag).state;
+    let bytes = open(&p)?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupted training state", p.display()))
+}
+
 /// Loads a whole checkpoint: weights, optimiser and state.
 pub fn load(run_dir: &Path, tag: &str, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result<TrainState> {
     let p = paths(run_dir, tag);
-    let state_bytes = open(&p.state)?;
-    let state: TrainState = serde_json::from_slice(&state_bytes)
-        .with_context(|| format!("{}: corrupted training state", p.state.display()))?;
+    let state = load_state(run_dir, tag)?;
     load_weights(&p.weights, m)?;
     let bytes = open(&p.optim)?;
     let st = SafeTensors::deserialize(&bytes)

@@ -58,33 +58,41 @@ impl Samples {
     ) -> Result<Samples> {
         let val_col = ds.metric(val_metric).ok_or_else(|| anyhow!("the dataset has no metric {val_metric}"))?;
         let test_col = test_metric.and_then(|m| ds.metric(m));
+        let mut s = Samples::unlabelled(ds, positions, network);
+        s.val = s.positions.iter().map(|&i| val_col[i]).collect();
+        s.test = s.positions.iter().map(|&i| test_col.map_or(f64::NAN, |t| t[i])).collect();
+        if let Some(k) = s.val.iter().position(|v| v.is_nan()) {
+            bail!("architecture {} has no {val_metric}", ds.ids()[s.positions[k]]);
+        }
+        Ok(s)
+    }
+
+    /// Encodes the architectures at `positions` whatever their labels (for ranking a whole space):
+    /// validation and test accuracy are NaN.
+    pub fn unlabelled<S: SearchSpace>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Samples {
         let (c, dim) = S::FEATURE_SHAPE;
         let feat_len = c * dim * dim;
+        let n = positions.len();
         let mut s = Samples {
-            features: Vec::with_capacity(positions.len() * feat_len),
+            features: Vec::with_capacity(n * feat_len),
             feat_len,
-            val: Vec::with_capacity(positions.len()),
-            test: Vec::with_capacity(positions.len()),
-            params: Vec::with_capacity(positions.len()),
-            flops: Vec::with_capacity(positions.len()),
-            shapes: Vec::with_capacity(positions.len()),
+            val: vec![f64::NAN; n],
+            test: vec![f64::NAN; n],
+            params: Vec::with_capacity(n),
+            flops: Vec::with_capacity(n),
+            shapes: Vec::with_capacity(n),
             positions: Vec::new(),
         };
         for &i in &positions {
             let arch = &ds.archs()[i];
             let cost = S::cost(arch, network);
             s.features.extend(S::encode(arch, &cost).data);
-            s.val.push(val_col[i]);
-            s.test.push(test_col.map_or(f64::NAN, |t| t[i]));
             s.params.push(cost.total_params as f64);
             s.flops.push(cost.total_flops as f64);
             s.shapes.push(S::shape(arch));
         }
         s.positions = positions;
-        if let Some(k) = s.val.iter().position(|v| v.is_nan()) {
-            bail!("architecture {} has no {val_metric}", ds.ids()[s.positions[k]]);
-        }
-        Ok(s)
+        s
     }
 
     pub fn len(&self) -> usize {
