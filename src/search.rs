@@ -1,4 +1,4 @@
-//! The NAR search (SPEC §6), once for both spaces: sample architectures under FLOPs/params bounds drawn
+//! The NAR search (`docs/design.md`, "The sampler and the search"), once for both spaces: sample architectures under FLOPs/params bounds drawn
 //! from what the top tier looked like in training, let the ranker pick, repeat. Reported two ways:
 //! - **reference protocol**: per iteration, the best *true test* accuracy among the top-k of the
 //!   predicted top tier (ordered by predicted accuracy), and the best over all iterations — what the
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
-use crate::ranker::train::{Buckets, Samples};
+use crate::ranker::samples::Samples;
+use crate::ranker::tiers::Buckets;
 use crate::rng::Rng;
 use crate::sampler::stats::BatchStats;
 use crate::sampler::{Propose, draw_key, select_target};

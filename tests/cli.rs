@@ -2,6 +2,8 @@
 
 mod common;
 
+use nar::data::{AnyDataset, store};
+
 use std::process::{Command, Output};
 
 fn nar(args: &[&str]) -> Output {
@@ -18,11 +20,11 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn arch_reads_nar_example_file_and_reports_its_costs() {
-    let path = common::shared_file("testdata/nasbench101_vertice_example.json");
+    let path = common::data_file("examples/nasbench101_vertice_example.json");
     let o = nar(&["arch", "--file", path.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let example = common::read_json("testdata/nasbench101_vertice_example.json");
+    let example = common::read_json("examples/nasbench101_vertice_example.json");
     assert_eq!(v["hash"], example[0]["unique_hash"]);
     assert_eq!(v["networks"]["cifar10"]["total_params"], example[0]["trainable_parameters"]);
     assert_eq!(v["networks"]["cifar10"]["total_flops"], example[0]["flops"]);
@@ -89,7 +91,7 @@ fn space_enumerate_nb201_writes_every_architecture_atomically() {
         assert_eq!(row[0].parse::<usize>().unwrap(), *index);
         assert_eq!(&row[1], text);
     }
-    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    let example = common::read_json("examples/nasbench201_vertice_example.json");
     assert_eq!(rows[0][2].parse::<u64>().unwrap(), example["0"]["cifar10-valid_total_params"].as_u64().unwrap());
     assert_eq!(rows[0][7].parse::<u64>().unwrap(), example["0"]["ImageNet16-120_total_flops"].as_u64().unwrap());
     // Only the output file is left in the directory: no temporary file.
@@ -104,16 +106,17 @@ fn space_enumerate_into_missing_parent_that_cannot_be_created_fails_cleanly() {
 }
 
 #[test]
-fn data_build_info_export_on_the_shared_nb201_table() {
+fn data_build_info_export_on_the_nb201_table() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("nb201.nar");
-    let csv = common::shared_file("data/nb201/nb201_accuracy.csv");
+    let csv = common::data_file("nb201/nb201_accuracy.csv");
     let o = nar(&["data", "build", "--space", "nb201", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("joined 15625 rows"), "{}", stderr(&o));
     let o = nar(&["data", "info", store.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
+    // The benchmark optima NAS-Bench-201 publishes (Dong & Yang, ICLR 2020, Table 5, "optimal" row).
     for (metric, best) in
         [("cifar10_test_acc", "94.37"), ("cifar100_test_acc", "73.51"), ("imagenet16_test_acc", "47.31")]
     {
@@ -126,7 +129,7 @@ fn data_build_info_export_on_the_shared_nb201_table() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v.as_object().unwrap().len(), 15_625);
-    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    let example = common::read_json("examples/nasbench201_vertice_example.json");
     for key in ["arch_str", "cell_adjacency", "cifar10-valid_opt_flops", "ImageNet16-120_total_params"] {
         assert_eq!(v["0"][key], example["0"][key], "{key}");
     }
@@ -140,6 +143,27 @@ fn data_build_info_export_on_the_shared_nb201_table() {
     assert!(stderr(&o).contains("unknown metrics format"), "{}", stderr(&o));
     // The failed build left the earlier store intact.
     assert!(nar(&["data", "info", store.to_str().unwrap()]).status.success());
+    // Without metric files, `data build --space nb201` joins the table compiled into the binary: the
+    // same metrics, value for value, as the store built from data/nb201/nb201_accuracy.csv.
+    let embedded = dir.path().join("embedded.nar");
+    let o = nar(&["data", "build", "--space", "nb201", "-o", embedded.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("embedded NAS-Bench-201 table"), "{}", stderr(&o));
+    let (AnyDataset::Nb201(a), AnyDataset::Nb201(b)) = (store::open(&store).unwrap(), store::open(&embedded).unwrap())
+    else {
+        panic!("both stores are nb201")
+    };
+    assert_eq!(a.ids(), b.ids());
+    assert_eq!(a.metrics().len(), 8); // the table's columns less `index` and `arch_str`
+    for (x, y) in a.metrics().iter().zip(b.metrics()) {
+        assert_eq!(x.name, y.name);
+        assert!(x.values.iter().zip(&y.values).all(|(p, q)| p.to_bits() == q.to_bits()), "{}", x.name);
+    }
+    // And a space name falls back to it when the data directory has no store.
+    let empty = tempfile::tempdir().unwrap();
+    let o = nar(&["data", "info", "nb201", "--data-dir", empty.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("embedded NAS-Bench-201 table"), "{}", stdout(&o));
 }
 
 #[test]
@@ -147,7 +171,7 @@ fn data_build_info_export_on_the_shared_nb201_table() {
 fn data_build_nb101_joins_the_sample_into_the_whole_space() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("nb101.nar");
-    let csv = common::shared_file("data/nb101/nb101_subset_1k.csv");
+    let csv = common::data_file("nb101/nb101_subset_1k.csv");
     let o = nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&nar(&["data", "info", store.to_str().unwrap()]));
@@ -155,8 +179,9 @@ fn data_build_nb101_joins_the_sample_into_the_whole_space() {
     let line = out.lines().find(|l| l.starts_with("val_acc_108ep")).unwrap();
     assert!(line.contains("1000      422624"), "{line}");
     // Exporting to NAR JSON needs NAR's averaged accuracies, which the sample lacks.
-    let o = nar(&["data", "export", store.to_str().unwrap(), "--format", "nar-json", "-o", "/tmp/never.json"]);
+    let never = dir.path().join("never.json");
+    let o = nar(&["data", "export", store.to_str().unwrap(), "--format", "nar-json", "-o", never.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("needs metric `avg_validation_accuracy`"), "{}", stderr(&o));
-    assert!(!std::path::Path::new("/tmp/never.json").exists());
+    assert!(!never.exists());
 }

@@ -4,7 +4,7 @@ mod common;
 
 use nar::cost::{nb101, nb201};
 use nar::space::nb101::Cell;
-use nar::space::nb201::{Arch, Dataset};
+use nar::space::nb201::{Arch, ImageDataset as Dataset};
 use serde_json::Value;
 
 fn u64s(v: &Value) -> Vec<u64> {
@@ -13,7 +13,7 @@ fn u64s(v: &Value) -> Vec<u64> {
 
 #[test]
 fn nb101_example_every_vertex_and_total() {
-    let v = common::read_json("testdata/nasbench101_vertice_example.json");
+    let v = common::read_json("examples/nasbench101_vertice_example.json");
     let rec = &v[0];
     let matrix: Vec<Vec<i64>> = serde_json::from_value(rec["module_adjacency"].clone()).unwrap();
     let ops: Vec<String> = serde_json::from_value(rec["module_operations"].clone()).unwrap();
@@ -36,7 +36,7 @@ fn nb101_example_every_vertex_and_total() {
 
 #[test]
 fn nb201_example_every_edge_and_total_on_all_three_datasets() {
-    let v = common::read_json("testdata/nasbench201_vertice_example.json");
+    let v = common::read_json("examples/nasbench201_vertice_example.json");
     let rec = &v["0"];
     let arch: Arch = rec["arch_str"].as_str().unwrap().parse().unwrap();
     let mut checked = 0;

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use nar::data::{AnyDataset, Dataset, Metric, nar_json, store, table, tfrecord};
 use nar::space::nb101::Cell;
-use nar::space::nb201::Dataset as Net;
+use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb101, Nb201, SearchSpace};
 use serde_json::Value;
 
 fn nb201_built() -> Dataset<Nb201> {
-    nar::data::build::<Nb201>(&[common::shared_file("data/nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
+    nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
 }
 
 /// A small NB101 dataset: the 1,000 sampled cells, without metrics.
@@ -34,7 +34,7 @@ fn err_text(e: anyhow::Error) -> String {
 fn nb201_build_reproduces_record_0_of_nar_example() {
     let ds = nb201_built();
     assert_eq!(ds.len(), 15_625);
-    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    let example = common::read_json("examples/nasbench201_vertice_example.json");
     let rec = &example["0"];
     let pos = ds.position(&0).unwrap();
     assert_eq!(ds.archs()[pos].to_string(), rec["arch_str"].as_str().unwrap());
@@ -82,7 +82,7 @@ fn nb201_optima_are_the_benchmark_optima() {
 #[test]
 fn nb101_table_joins_every_subset_hash() {
     let mut ds = nb101_subset_dataset();
-    let r = table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    let r = table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     assert_eq!(r.rows, 1000);
     let col = ds.metric("val_acc_108ep").unwrap();
     for row in common::nb101_subset() {
@@ -136,7 +136,7 @@ fn store_round_trip_and_corruption() {
 #[test]
 fn nb101_store_round_trip() {
     let mut ds = nb101_subset_dataset();
-    table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     let bytes = store::to_bytes(&ds);
     let AnyDataset::Nb101(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
     assert_eq!(back.archs(), ds.archs());
@@ -151,7 +151,7 @@ fn json_file(path: &Path) -> Value {
 #[test]
 fn nar_json_round_trips_exactly() {
     // NB201: import the example, export it, compare as JSON (numbers included).
-    let src = common::shared_file("testdata/nasbench201_vertice_example.json");
+    let src = common::data_file("examples/nasbench201_vertice_example.json");
     let (ds, report) = nar_json::import(&src).unwrap();
     assert_eq!((report.records, report.mismatches), (1, 0));
     assert_eq!(report.checked, 3 * (2 * 15 * 6 + 2));
@@ -160,7 +160,7 @@ fn nar_json_round_trips_exactly() {
     assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json_file(&src));
 
     // NB101, joined into the sample's cells (the example is the sample's first cell).
-    let src = common::shared_file("testdata/nasbench101_vertice_example.json");
+    let src = common::data_file("examples/nasbench101_vertice_example.json");
     let mut ds = nb101_subset_dataset();
     let report = nar_json::join_nb101(&mut ds, &src).unwrap();
     assert_eq!((report.records, report.checked, report.mismatches), (1, 2 * 63 + 2, 0));
@@ -180,7 +180,7 @@ fn write_modified(dir: &Path, name: &str, rel: &str, edit: impl FnOnce(&mut Valu
 #[test]
 fn nar_json_mismatches_are_reported_not_hidden() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_modified(dir.path(), "x.json", "testdata/nasbench101_vertice_example.json", |v| {
+    let p = write_modified(dir.path(), "x.json", "examples/nasbench101_vertice_example.json", |v| {
         v[0]["vertex_flops"]["stack1/module0"][3] = Value::from(1234);
         v[0]["flops"] = Value::from(1);
     });
@@ -198,7 +198,7 @@ fn nar_json_mismatches_are_reported_not_hidden() {
 #[test]
 fn malformed_nar_json_names_file_record_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_modified(dir.path(), "missing.json", "testdata/nasbench101_vertice_example.json", |v| {
+    let p = write_modified(dir.path(), "missing.json", "examples/nasbench101_vertice_example.json", |v| {
         let rec = v[0].clone();
         v.as_array_mut().unwrap().push(rec);
         v[1].as_object_mut().unwrap().remove("flops");
@@ -206,7 +206,7 @@ fn malformed_nar_json_names_file_record_and_field() {
     let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
     assert!(e.contains("missing.json") && e.contains("record 1") && e.contains("missing field `flops`"), "{e}");
 
-    let p = write_modified(dir.path(), "badop.json", "testdata/nasbench201_vertice_example.json", |v| {
+    let p = write_modified(dir.path(), "badop.json", "examples/nasbench201_vertice_example.json", |v| {
         v["0"]["arch_str"] = Value::from("|conv9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|");
     });
     let e = err_text(nar_json::import(&p).err().unwrap());
@@ -216,13 +216,13 @@ fn malformed_nar_json_names_file_record_and_field() {
     );
 
     let p = dir.path().join("cut.json");
-    let text = std::fs::read_to_string(common::shared_file("testdata/nasbench201_vertice_example.json")).unwrap();
+    let text = std::fs::read_to_string(common::data_file("examples/nasbench201_vertice_example.json")).unwrap();
     std::fs::write(&p, &text[..text.len() / 2]).unwrap();
     let e = err_text(nar_json::import(&p).err().unwrap());
     assert!(e.contains("cut.json") && e.contains("EOF"), "{e}");
 
     let p = dir.path().join("hash.json");
-    let mut v = common::read_json("testdata/nasbench101_vertice_example.json");
+    let mut v = common::read_json("examples/nasbench101_vertice_example.json");
     v[0]["unique_hash"] = Value::from("0000718c96730a92ea6d5242f8ce77e2");
     std::fs::write(&p, v.to_string()).unwrap();
     let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
@@ -232,7 +232,7 @@ fn malformed_nar_json_names_file_record_and_field() {
 #[test]
 fn export_refuses_datasets_without_nar_required_metrics() {
     let mut ds = nb101_subset_dataset();
-    table::join_csv(&mut ds, &common::shared_file("data/nb101/nb101_subset_1k.csv")).unwrap();
+    table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     let e = err_text(nar_json::export(&AnyDataset::Nb101(ds), &mut Vec::new()).unwrap_err());
     assert!(e.contains("needs metric `avg_validation_accuracy`") && e.contains("val_acc_108ep"), "{e}");
 }

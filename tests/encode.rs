@@ -5,7 +5,7 @@ mod common;
 use nar::cost::{nb101 as cost101, nb201 as cost201};
 use nar::encode;
 use nar::space::nb101::Cell;
-use nar::space::nb201::{Arch, Dataset};
+use nar::space::nb201::{Arch, ImageDataset as Dataset};
 use serde_json::Value;
 
 /// NAR's padding, step by step: append a zero row/column, then swap the last two rows and columns.
@@ -56,7 +56,7 @@ fn reference_nb101(matrix: &[Vec<i64>], ops: &[String], flops: &[Vec<u64>], para
 
 #[test]
 fn nb101_example_matches_reference_layout() {
-    let v = common::read_json("testdata/nasbench101_vertice_example.json");
+    let v = common::read_json("examples/nasbench101_vertice_example.json");
     let rec = &v[0];
     let matrix: Vec<Vec<i64>> = serde_json::from_value(rec["module_adjacency"].clone()).unwrap();
     let ops: Vec<String> = serde_json::from_value(rec["module_operations"].clone()).unwrap();
@@ -91,7 +91,7 @@ fn nb101_small_cells_are_padded_before_the_output() {
 
 #[test]
 fn nb201_example_matches_reference_layout_for_each_dataset() {
-    let v = common::read_json("testdata/nasbench201_vertice_example.json");
+    let v = common::read_json("examples/nasbench201_vertice_example.json");
     let rec = &v["0"];
     let arch: Arch = rec["arch_str"].as_str().unwrap().parse().unwrap();
     let edges = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];

@@ -66,7 +66,7 @@ fn serve(body: Vec<u8>, plan: Vec<Behaviour>) -> (String, Arc<Mutex<Vec<Option<S
 }
 
 fn test_body() -> (Vec<u8>, String) {
-    let path = common::shared_file("testdata/nasbench201_vertice_example.json");
+    let path = common::data_file("examples/nasbench201_vertice_example.json");
     (std::fs::read(&path).unwrap(), sha256_file(&path).unwrap())
 }
 
@@ -152,7 +152,7 @@ fn cli_fetch_downloads_verifies_and_imports() {
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let example = common::read_json("testdata/nasbench201_vertice_example.json");
+    let example = common::read_json("examples/nasbench201_vertice_example.json");
     let line = out.lines().find(|l| l.starts_with("cifar10_test_acc")).unwrap_or_else(|| panic!("{out}"));
     let best = format!("max {} at 0", example["0"]["cifar10_test_acc"].as_f64().unwrap());
     assert!(line.contains(&best), "{line}");

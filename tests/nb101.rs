@@ -27,7 +27,7 @@ fn every_subset_row_hashes_to_its_listed_hash() {
 
 #[test]
 fn example_file_cell_hashes_to_its_unique_hash() {
-    let v = common::read_json("testdata/nasbench101_vertice_example.json");
+    let v = common::read_json("examples/nasbench101_vertice_example.json");
     let rec = &v[0];
     let matrix: Vec<Vec<i64>> = serde_json::from_value(rec["module_adjacency"].clone()).unwrap();
     let ops: Vec<String> = serde_json::from_value(rec["module_operations"].clone()).unwrap();

@@ -28,7 +28,7 @@ fn all_benchmark_strings_round_trip_in_index_order() {
 
 #[test]
 fn example_file_matrix_matches_its_string() {
-    let v = common::read_json("testdata/nasbench201_vertice_example.json");
+    let v = common::read_json("examples/nasbench201_vertice_example.json");
     let rec = &v["0"];
     let a: Arch = rec["arch_str"].as_str().unwrap().parse().unwrap();
     let m: Vec<Vec<i64>> = serde_json::from_value(rec["cell_adjacency"].clone()).unwrap();

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{nar, ok};
+use nar::run_dir::RunDir;
 
 fn svgs_in(html: &str) -> Vec<&str> {
     html.match_indices("<svg").map(|(i, _)| &html[i..i + html[i..].find("</svg>").unwrap() + 6]).collect()
@@ -14,19 +15,22 @@ fn report_has_every_section_and_valid_svg() {
     let dir = tempfile::tempdir().unwrap();
     // Training alone writes the report; it notes the missing evaluation and search.
     let run = common::tiny_run(dir.path(), "run", 8);
-    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
-    assert!(html.contains("No eval.json") && html.contains("No search.json"), "missing sections are noted");
+    let report = RunDir::open(&run).unwrap().report_path();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("No evaluation yet") && html.contains("No search yet"), "missing sections are noted");
+    // The chance line of the tier accuracy is 1/n_tier (5 tiers in the configuration).
+    assert!(html.contains("chance (5 tiers)"));
     assert!(html.contains("Training loss"));
     // Then evaluation and search, and the full report with standalone SVGs.
     ok(&nar(&["eval", run.to_str().unwrap()]));
     ok(&nar(&["search", run.to_str().unwrap(), "--iterations", "3", "--seeds", "2"]));
     let svg_dir = dir.path().join("svg");
     ok(&nar(&["report", run.to_str().unwrap(), "--svg", svg_dir.to_str().unwrap()]));
-    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
     for section in ["Training", "Held-out evaluation", "Tier distributions", "Search", "Top architectures found"] {
         assert!(html.contains(&format!("<h2>{section}</h2>")), "{section}");
     }
-    assert!(!html.contains("No eval.json") && !html.contains("No search.json"));
+    assert!(!html.contains("No evaluation yet") && !html.contains("No search yet"));
     assert!(!html.contains("http://") || !html.contains("src=\"http"), "nothing is fetched");
     for name in [
         "training_loss",

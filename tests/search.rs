@@ -10,14 +10,12 @@ use nar::rng::Rng;
 use nar::sampler::stats::{Hist, kl_div};
 use nar::sampler::{Propose, draw_key, select_target};
 use nar::search::{Benchmark, mean_std, random_search};
-use nar::space::nb201::Dataset as Net;
+use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb101, Nb201};
 
 fn dataset() -> &'static Dataset<Nb201> {
     static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
-    DS.get_or_init(|| {
-        nar::data::build::<Nb201>(&[common::shared_file("data/nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
-    })
+    DS.get_or_init(|| nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap())
 }
 
 #[test]
@@ -100,7 +98,8 @@ fn proposals_are_valid_and_follow_the_op_target() {
 #[test]
 fn search_is_deterministic_per_seed() {
     use nar::ranker::config::Config;
-    use nar::ranker::train::{Samples, Trainer};
+    use nar::ranker::samples::Samples;
+    use nar::ranker::trainer::Trainer;
     let yaml = common::tiny_nb201_config()
         .replace("train_size: 250", "train_size: 200")
         .replace("val_size: 100", "val_size: 128")

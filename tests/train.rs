@@ -8,9 +8,12 @@ use std::sync::OnceLock;
 use nar::data::Dataset;
 use nar::ranker::checkpoint;
 use nar::ranker::config::Config;
-use nar::ranker::train::{Samples, Trainer, tier_labels};
+use nar::ranker::samples::Samples;
+use nar::ranker::tiers::tier_labels;
+use nar::ranker::trainer::Trainer;
 use nar::rng::Rng;
-use nar::space::nb201::Dataset as Net;
+use nar::run_dir::{Checkpoint, RunDir};
+use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb201, SearchSpace};
 
 const TINY: &str = r#"
@@ -57,15 +60,13 @@ lr_scheduler:
 
 fn dataset() -> &'static Dataset<Nb201> {
     static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
-    DS.get_or_init(|| {
-        nar::data::build::<Nb201>(&[common::shared_file("data/nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
-    })
+    DS.get_or_init(|| nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap())
 }
 
 fn split(cfg: &Config) -> (Samples, Samples) {
     let ds = dataset();
     let perm = Rng::new(cfg.seed).permutation(ds.len());
-    let net = Nb201::network(Some("cifar10")).unwrap();
+    let net = Nb201::network(Net::Cifar10).unwrap();
     let train = Samples::new(ds, perm[..cfg.train_size].to_vec(), net, "cifar10_val_acc", None).unwrap();
     let val =
         Samples::new(ds, perm[cfg.train_size..cfg.train_size + cfg.val_size].to_vec(), net, "cifar10_val_acc", None)
@@ -111,14 +112,16 @@ fn resumed_run_ends_with_the_same_weights() {
     let (train, val) = split(&cfg);
     let (full, _) = run(&cfg, 4);
     let dir = tempfile::tempdir().unwrap();
+    let run_dir = RunDir::create(dir.path()).unwrap();
     let mut first = Trainer::new(&cfg);
     for _ in 0..2 {
         first.epoch(&train, &val, &|_, _, _| {});
-        nar::ranker::train::save_checkpoints(dir.path(), &mut first).unwrap();
+        first.save(&run_dir.checkpoints()).unwrap();
     }
     drop(first);
     let mut resumed = Trainer::new(&cfg);
-    resumed.state = checkpoint::load(dir.path(), "last", &mut resumed.model, &mut resumed.opt).unwrap();
+    resumed.state =
+        checkpoint::load(&run_dir.checkpoint(Checkpoint::Last), &mut resumed.model, &mut resumed.opt).unwrap();
     assert_eq!(resumed.state.epochs_done, 2);
     for _ in 0..2 {
         resumed.epoch(&train, &val, &|_, _, _| {});
@@ -134,8 +137,9 @@ fn checkpoints_use_pytorch_names_and_reject_damage() {
     let cfg = Config::parse(TINY).unwrap();
     let (mut t, _) = run(&cfg, 1);
     let dir = tempfile::tempdir().unwrap();
-    nar::ranker::train::save_checkpoints(dir.path(), &mut t).unwrap();
-    let p = checkpoint::paths(dir.path(), "last");
+    let run_dir = RunDir::create(dir.path()).unwrap();
+    t.save(&run_dir.checkpoints()).unwrap();
+    let p = run_dir.checkpoint(Checkpoint::Last);
     let bytes = std::fs::read(&p.weights).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let (d, hk) = (cfg.ranker.d_model, cfg.ranker.n_head * cfg.ranker.d_k);

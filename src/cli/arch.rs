@@ -10,7 +10,7 @@ use super::thousands;
 use crate::cost::{self, NetworkCost};
 use crate::encode::{self, FeatureTensor};
 use crate::space::nb101::{self, Cell, CellSpec, Pruned};
-use crate::space::nb201::{self, Arch, Dataset};
+use crate::space::nb201::{self, Arch, ImageDataset as Dataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::cost;
 use crate::encode;
 use crate::space::nb101::enumerate::all_cells;
-use crate::space::nb201::{Arch, Dataset};
+use crate::space::nb201::{Arch, ImageDataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -100,19 +100,19 @@ fn space(args: &Args) -> Result<ExitCode> {
     drop(costs);
 
     let archs = Arch::all();
-    let n = archs.len() * Dataset::ALL.len() * args.nb201_repeats;
+    let n = archs.len() * ImageDataset::ALL.len() * args.nb201_repeats;
     let t = Instant::now();
     for _ in 0..args.nb201_repeats {
         let s: u64 = archs
             .par_iter()
-            .map(|a| Dataset::ALL.iter().map(|&d| cost::nb201::network_cost(a, d).total_flops).sum::<u64>())
+            .map(|a| ImageDataset::ALL.iter().map(|&d| cost::nb201::network_cost(a, d).total_flops).sum::<u64>())
             .sum();
         black_box(s);
     }
     let s = t.elapsed().as_secs_f64();
     println!("nb201 cost model (3 nets)  {:>9.3} s   {}", s, rate(n, s));
 
-    let costs: Vec<_> = archs.iter().map(|a| cost::nb201::network_cost(a, Dataset::Cifar10)).collect();
+    let costs: Vec<_> = archs.iter().map(|a| cost::nb201::network_cost(a, ImageDataset::Cifar10)).collect();
     let t = Instant::now();
     for _ in 0..args.nb201_repeats {
         let s: usize = archs.par_iter().zip(&costs).map(|(a, c)| encode::nb201(a, c).data.len()).sum();

@@ -1,14 +1,14 @@
 //! `nar data`: build, import, export, inspect and fetch benchmark datasets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::data::{self, AnyDataset, Dataset, SpaceSources, nar_json, store};
+use crate::data::{self, AnyDataset, DataSource, Dataset, nar_json, store};
 use crate::io::write_atomic;
-use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::space::{SearchSpace, SpaceKind};
 use crate::with_dataset;
 
 #[derive(clap::Args, Debug)]
@@ -26,8 +26,9 @@ enum Command {
     /// Build a dataset: every architecture of a space with its cell information, joined with metric files.
     ///
     /// Metric files by extension: `.csv` (a table with an identity column `unique_hash`/`index` or the
-    /// architecture columns, and numeric metric columns — the layouts of the shared NB101/NB201 tables),
-    /// `.json` (NAR's JSON), `.tfrecord` (NAS-Bench-101's official release).
+    /// architecture columns, and numeric metric columns — the layouts of data/nb101 and data/nb201),
+    /// `.json` (NAR's JSON), `.tfrecord` (NAS-Bench-101's official release). `--space nb201` without
+    /// metric files joins the NAS-Bench-201 table built into nar.
     Build {
         #[arg(long)]
         space: SpaceKind,
@@ -73,11 +74,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Build { space, metrics, out } => {
             let start = Instant::now();
-            match space {
-                SpaceKind::Nb101 => build::<Nb101>(&metrics, &out)?,
-                SpaceKind::Nb201 => build::<Nb201>(&metrics, &out)?,
-            }
-            eprintln!("wrote {} in {:.1} s", out.display(), start.elapsed().as_secs_f64());
+            let source = if space == SpaceKind::Nb201 && metrics.is_empty() {
+                DataSource::EmbeddedNb201
+            } else {
+                DataSource::Metrics { space, files: metrics }
+            };
+            let ds = source.load(&mut |line| eprintln!("{line}"))?;
+            with_dataset!(&ds, d => store::write(d, &out))?;
+            eprintln!("wrote {} ({source}) in {:.1} s", out.display(), start.elapsed().as_secs_f64());
         }
         Command::Import { file, out } => {
             let (ds, report) = nar_json::import(&file)?;
@@ -86,8 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("wrote {} ({} architectures, {} labelled)", out.display(), ds.len(), report.records);
         }
         Command::Export { dataset, format, out } => {
-            let path = data::resolve_store(&dataset, &data_dir);
-            let ds = store::open(&path)?;
+            let ds = DataSource::from_arg(&dataset, &data_dir)?.load(&mut |_| {})?;
             let written = match format {
                 ExportFormat::NarJson => {
                     let mut n = 0;
@@ -111,24 +114,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
         Command::Info { dataset } => {
-            let path = data::resolve_store(&dataset, &data_dir);
+            let source = DataSource::from_arg(&dataset, &data_dir)?;
             let start = Instant::now();
-            let ds = store::open(&path)?;
+            let ds = source.load(&mut |_| {})?;
             let secs = start.elapsed().as_secs_f64();
-            print_info(&path, &ds, secs);
+            print_info(&source, &ds, secs);
         }
         Command::Fetch(a) => return super::fetch::run(a, &data_dir),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Builds the full dataset of space `S` joined with metric files and writes it.
-pub fn build<S: SearchSpace>(metrics: &[PathBuf], out: &Path) -> Result<()>
-where
-    Dataset<S>: SpaceSources,
-{
-    let ds = data::build::<S>(metrics, &mut |line| eprintln!("{line}"))?;
-    store::write(&ds, out)
 }
 
 fn export_csv<S: SearchSpace>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Result<()> {
@@ -160,8 +154,8 @@ fn export_csv<S: SearchSpace>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Re
     Ok(())
 }
 
-fn print_info(path: &Path, ds: &AnyDataset, open_secs: f64) {
-    println!("dataset   {}", path.display());
+fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
+    println!("dataset   {source}");
     println!("space     {}", ds.space());
     println!("archs     {}", ds.len());
     println!("opened in {:.1} ms", open_secs * 1e3);

@@ -45,7 +45,7 @@ pub fn run(args: Args, data_dir: &Path) -> Result<ExitCode> {
         source.sha256 = Some(sha);
     }
     eprintln!("fetching {} {} from {}", source.space, source.kind, source.url);
-    let bar = super::progress(0, "download");
+    let bar = crate::progress::bar(0, "download");
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
             .expect("valid template")
@@ -79,11 +79,9 @@ pub fn run(args: Args, data_dir: &Path) -> Result<ExitCode> {
     );
     if !args.no_import {
         let out = dir.join(format!("{}.nar", source.space));
-        let metrics = vec![done.path.clone()];
-        match source.space {
-            SpaceKind::Nb101 => super::data::build::<crate::space::Nb101>(&metrics, &out)?,
-            SpaceKind::Nb201 => super::data::build::<crate::space::Nb201>(&metrics, &out)?,
-        }
+        let built = crate::data::DataSource::Metrics { space: source.space, files: vec![done.path.clone()] };
+        let ds = built.load(&mut |line| eprintln!("{line}"))?;
+        crate::with_dataset!(&ds, d => crate::data::store::write(d, &out))?;
         eprintln!("wrote {}", out.display());
     }
     Ok(ExitCode::SUCCESS)

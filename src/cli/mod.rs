@@ -1,10 +1,12 @@
-//! The `nar` command line: argument parsing and dispatch; each subcommand lives in its own file and
-//! calls into the library.
+//! The `nar` command line: argument parsing and dispatch. Each subcommand lives in its own file
+//! (`nar data fetch` in `fetch.rs`), parses its arguments, calls the library and prints.
 
 mod arch;
 mod bench;
 mod data;
+mod eval;
 mod fetch;
+mod rank;
 mod report;
 mod run;
 mod search;
@@ -34,14 +36,14 @@ enum Command {
     /// Build, import, export, inspect and fetch benchmark datasets.
     Data(data::Args),
     /// Train the ranker on a dataset (`--config configs/nb201.yaml --data nb201.nar --out RUN_DIR`).
-    Train(train::TrainArgs),
+    Train(train::Args),
     /// Evaluate a trained ranker on every labelled architecture outside its training and validation sets.
-    Eval(train::EvalArgs),
+    Eval(eval::Args),
     /// Search the space with a trained ranker; report the honest pick, the reference protocol and random
     /// search at the same query budget.
-    Search(search::SearchArgs),
+    Search(search::Args),
     /// Rank every architecture of the space with a trained ranker.
-    Rank(search::RankArgs),
+    Rank(rank::Args),
     /// Write the run's self-contained HTML report (training, held-out evaluation, tiers, search, cells).
     Report(report::Args),
     /// Measure the speed of enumeration, the cost model and encoding.
@@ -82,10 +84,10 @@ pub fn main() -> ExitCode {
         Command::Space(a) => space::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Data(a) => data::run(a),
-        Command::Train(a) => train::train(a),
-        Command::Eval(a) => train::eval(a),
-        Command::Search(a) => search::search(a),
-        Command::Rank(a) => search::rank(a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Rank(a) => rank::run(a),
         Command::Report(a) => report::run(a),
     };
     match result {
@@ -108,20 +110,4 @@ pub(crate) fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// A progress bar on a terminal, hidden elsewhere.
-pub(crate) fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
-    let bar = if crate::io::stderr_is_terminal() {
-        indicatif::ProgressBar::new(len)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message);
-    bar
 }

@@ -1,36 +1,40 @@
-//! `nar run`: the main job in one command — build (or open) the dataset, train, evaluate, search.
+//! `nar run`: the main job in one command — dataset, training, evaluation, search, report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::search::SearchArgs;
-use super::train::{EvalArgs, TrainArgs};
-use crate::data::{self, store};
-use crate::io::write_atomic;
-use crate::space::{Nb101, Nb201, SpaceKind};
+use crate::data::DataSource;
+use crate::pipeline::run::{RunOptions, Step, run as run_job};
+use crate::pipeline::train::TrainOptions;
+use crate::progress::Terminal;
+use crate::ranker::config::Config;
+use crate::space::{ImageDataset, SpaceKind};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The search space.
     #[arg(long, value_enum, default_value = "nb201")]
     space: SpaceKind,
-    /// NB201: which dataset's accuracies (cifar10, cifar100, imagenet16).
-    #[arg(long, default_value = "cifar10")]
-    dataset: String,
-    /// Metric files to build the dataset from (see `nar data build`); or give `--data`.
-    #[arg(long = "metrics", short = 'm')]
+    /// The image dataset whose accuracies and network to use (NB201: cifar10, cifar100, imagenet16).
+    #[arg(long, value_enum, default_value = "cifar10")]
+    dataset: ImageDataset,
+    /// Metric files to build the dataset from (see `nar data build`) instead of the built-in NB201 table.
+    #[arg(long = "metrics", short = 'm', conflicts_with = "data")]
     metrics: Vec<PathBuf>,
-    /// An existing dataset (`.nar` or a space name in the data directory) instead of `--metrics`.
+    /// An existing dataset (`.nar` or a space name in the data directory) instead of the built-in table.
     #[arg(long)]
     data: Option<String>,
-    /// Configuration (default: the reference configuration of the space, configs/nb101.yaml or nb201.yaml).
+    /// Data directory for dataset names.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Configuration (default: the space's reference configuration, configs/nb101.yaml or nb201.yaml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The run directory.
+    /// The run directory (default: runs/<space>-<dataset>).
     #[arg(long, short)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     /// Training epochs (default: the configuration's).
     #[arg(long)]
     epochs: Option<usize>,
@@ -43,63 +47,56 @@ pub struct Args {
     /// Search iterations per seed.
     #[arg(long, default_value_t = 50)]
     iterations: usize,
-    /// Do not write RUN_DIR/report.html.
+    /// Do not write the run's HTML report.
     #[arg(long)]
     no_report: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    std::fs::create_dir_all(&args.out)?;
-    let data_path = match (&args.data, args.metrics.is_empty()) {
-        (Some(d), _) => d.clone(),
-        (None, false) => {
-            let path = args.out.join("dataset.nar");
-            eprintln!("building the {} dataset into {}", args.space, path.display());
-            match args.space {
-                SpaceKind::Nb101 => {
-                    store::write(&data::build::<Nb101>(&args.metrics, &mut |l| eprintln!("{l}"))?, &path)?
-                }
-                SpaceKind::Nb201 => {
-                    store::write(&data::build::<Nb201>(&args.metrics, &mut |l| eprintln!("{l}"))?, &path)?
-                }
-            }
-            path.display().to_string()
+    let data = match (&args.data, args.metrics.is_empty(), args.space) {
+        (Some(d), _, _) => {
+            DataSource::from_arg(d, &args.data_dir.clone().unwrap_or_else(crate::data::default_data_dir))?
         }
-        (None, true) => bail!("give --metrics FILE (e.g. ../shared/data/nb201/nb201_accuracy.csv) or --data DATASET"),
+        (None, false, space) => DataSource::Metrics { space, files: args.metrics.clone() },
+        (None, true, SpaceKind::Nb201) => DataSource::EmbeddedNb201,
+        (None, true, SpaceKind::Nb101) => {
+            bail!(
+                "nb101 has no built-in table: give --metrics FILE (e.g. data/nb101/nb101_subset_1k.csv) or --data DATASET"
+            )
+        }
     };
     let config = match &args.config {
-        Some(c) => c.clone(),
-        None => {
-            let text = match args.space {
-                SpaceKind::Nb101 => include_str!("../../configs/nb101.yaml"),
-                SpaceKind::Nb201 => include_str!("../../configs/nb201.yaml"),
-            };
-            let p = args.out.join("reference-config.yaml");
-            write_atomic(&p, |w| Ok(w.write_all(text.as_bytes())?))?;
-            p
-        }
+        Some(c) => Config::load(c)?,
+        None => Config::reference(args.space),
     };
-    super::train::train(TrainArgs {
-        config: Some(config),
-        data: Some(data_path),
-        dataset: (args.space == SpaceKind::Nb201).then(|| args.dataset.clone()),
-        out: args.out.clone(),
-        resume: false,
-        epochs: args.epochs,
-        budget: args.budget,
-        data_dir: None,
-        no_report: true,
-    })?;
-    println!("== evaluation on the held-out architectures");
-    super::train::eval(EvalArgs { run_dir: args.out.clone(), checkpoint: "best".into() })?;
-    println!("== search");
-    super::search::search(SearchArgs {
-        run_dir: args.out.clone(),
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.space, args.dataset)));
+    let opts = RunOptions {
+        train: TrainOptions {
+            config,
+            data,
+            out,
+            network: Some(args.dataset),
+            epochs: args.epochs,
+            budget: args.budget,
+        },
         iterations: args.iterations,
         seeds: args.seeds,
-        checkpoint: "best".into(),
-        no_report: args.no_report,
+        report: !args.no_report,
+    };
+    let progress = Terminal::new();
+    run_job(&opts, &progress, &mut |step| match step {
+        Step::Trained(s) => {
+            super::train::print_trained(s);
+            println!("== evaluation on the held-out architectures");
+        }
+        Step::Evaluated(e) => {
+            super::eval::print_evaluation(e);
+            println!("== search");
+        }
+        Step::Searched(s) => super::search::print_search(s),
+        Step::Reported(Ok(p)) => eprintln!("report: {}", p.display()),
+        Step::Reported(Err(e)) => eprintln!("warning: {e}"),
     })?;
-    println!("run directory: {}", args.out.display());
+    println!("run directory: {}", opts.train.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use crate::cost;
 use crate::io::write_atomic;
 use crate::space::SpaceKind;
 use crate::space::nb101::enumerate::all_cells;
-use crate::space::nb201::{Arch, Dataset};
+use crate::space::nb201::{Arch, ImageDataset as Dataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 SpaceKind::Nb101 => nb101_rows(),
                 SpaceKind::Nb201 => nb201_rows(),
             };
-            let bar = super::progress(rows.len() as u64, "writing");
+            let bar = crate::progress::bar(rows.len() as u64, "writing");
             write_atomic(&out, |w| {
                 let mut csv = csv::Writer::from_writer(w);
                 for (i, row) in rows.iter().enumerate() {
@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn nb101_rows() -> Vec<Vec<String>> {
-    let bar = super::progress(1, "enumerating");
+    let bar = crate::progress::bar(1, "enumerating");
     let entries = all_cells();
     bar.finish_and_clear();
     let header =

@@ -18,7 +18,7 @@
 //! `cells12..16`.
 
 use super::{CellCost, NetworkCost, conv_bn_params};
-use crate::space::nb201::{Arch, Dataset, Op};
+use crate::space::nb201::{Arch, ImageDataset, Op};
 
 /// Channels of the first stage.
 pub const BASE_CHANNELS: u64 = 16;
@@ -49,7 +49,7 @@ fn residual_block(c_in: u64, c_out: u64, hw: u64) -> (u64, u64) {
 }
 
 /// Cost of the NAS-Bench-201 network built from `arch` for `dataset`.
-pub fn network_cost(arch: &Arch, dataset: Dataset) -> NetworkCost {
+pub fn network_cost(arch: &Arch, dataset: ImageDataset) -> NetworkCost {
     let mut side = dataset.resolution();
     let mut c = BASE_CHANNELS;
     let mut total_params = conv_bn_params(3, 3, c);

@@ -5,13 +5,19 @@
 //! - [`table`]: CSV tables joined by identity (the NB201 accuracy table, the NB101 table, generic CSV);
 //! - [`nar_json`]: NAR's JSON files, streamed in and written back exactly;
 //! - [`tfrecord`]: the official `nasbench_only108.tfrecord`;
+//! - [`embedded`]: the NAS-Bench-201 accuracy table compiled into the binary;
+//! - [`source`]: where a command's dataset comes from (a store, metric files, the embedded table);
 //! - [`fetch`]: downloads with resume and checksum verification.
 
+pub mod embedded;
 pub mod fetch;
 pub mod nar_json;
+pub mod source;
 pub mod store;
 pub mod table;
 pub mod tfrecord;
+
+pub use source::DataSource;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +26,7 @@ use std::sync::OnceLock;
 use anyhow::{Result, bail};
 
 use crate::cost::NetworkCost;
-use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::space::{ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
 
 /// One named metric over the whole dataset; `NaN` marks an architecture without a value.
 #[derive(Clone, Debug, PartialEq)]
@@ -275,16 +281,16 @@ pub fn canonical_metric_name(column: &str) -> &str {
     METRIC_ALIASES.iter().find(|(alias, _)| *alias == column).map_or(column, |(_, name)| name)
 }
 
-/// Candidate names of the validation-accuracy metric for a space and dataset, best first.
-pub fn validation_metrics(space: SpaceKind, dataset: &str) -> Vec<String> {
+/// Candidate names of the validation-accuracy metric for a space and image dataset, best first.
+pub fn validation_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
     match space {
         SpaceKind::Nb101 => vec!["avg_validation_accuracy".into(), "val_acc_108ep".into()],
         SpaceKind::Nb201 => vec![format!("{dataset}_val_acc")],
     }
 }
 
-/// Candidate names of the test-accuracy metric for a space and dataset.
-pub fn test_metrics(space: SpaceKind, dataset: &str) -> Vec<String> {
+/// Candidate names of the test-accuracy metric for a space and image dataset.
+pub fn test_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
     match space {
         SpaceKind::Nb101 => vec!["avg_test_accuracy".into()],
         SpaceKind::Nb201 => vec![format!("{dataset}_test_acc")],
@@ -301,15 +307,4 @@ pub fn default_data_dir() -> PathBuf {
     }
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join(".local/share/nar")
-}
-
-/// A dataset argument: a path to a store, or a space name (`nb101`, `nb201`) meaning `<data dir>/<space>.nar`.
-pub fn resolve_store(arg: &str, data_dir: &Path) -> PathBuf {
-    let p = PathBuf::from(arg);
-    if !p.exists()
-        && let Some(space) = SpaceKind::from_name(arg)
-    {
-        return data_dir.join(format!("{space}.nar"));
-    }
-    p
 }

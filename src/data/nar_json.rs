@@ -28,7 +28,7 @@ use super::{AnyDataset, Dataset};
 use crate::cost::{self, NetworkCost};
 use crate::space::nb101::Cell;
 use crate::space::nb101::hash::CellHash;
-use crate::space::nb201::{Arch, Dataset as Nb201Net};
+use crate::space::nb201::{Arch, ImageDataset as Nb201Net};
 use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
 
 /// NB101 metrics in NAR's files.

@@ -8,8 +8,8 @@
 //! - every other column is a **metric**: a number per row, or empty where missing. Column names are kept,
 //!   except known aliases of NAR's names (`cifar10_valid_val_acc` → `cifar10_val_acc`).
 //!
-//! `../shared/data/nb201/nb201_accuracy.csv` and `../shared/data/nb101/nb101_subset_1k.csv` are both of
-//! this form.
+//! `data/nb201/nb201_accuracy.csv` and `data/nb101/nb101_subset_1k.csv` in the repository are both of
+//! this form (`data/README.md` describes their columns).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -32,8 +32,18 @@ pub struct JoinReport {
 
 /// Joins the metric columns of CSV file `path` into `ds`.
 pub fn join_csv<S: SearchSpace>(ds: &mut Dataset<S>, path: &Path) -> Result<JoinReport> {
-    let file = path.display();
-    let mut reader = csv::ReaderBuilder::new().from_path(path).with_context(|| format!("cannot read {file}"))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    join_csv_reader(ds, file, &path.display().to_string())
+}
+
+/// Joins the metric columns of a CSV table read from `input` into `ds`; `file` names the table in
+/// errors and in the dataset's sources.
+pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
+    ds: &mut Dataset<S>,
+    input: R,
+    file: &str,
+) -> Result<JoinReport> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let id_col = col(S::ID_COLUMN);
@@ -114,7 +124,7 @@ pub fn join_csv<S: SearchSpace>(ds: &mut Dataset<S>, path: &Path) -> Result<Join
             }
         }
     }
-    ds.add_source(format!("{} (CSV, {} rows)", path.display(), parsed.len()));
+    ds.add_source(format!("{file} (CSV, {} rows)", parsed.len()));
     Ok(JoinReport {
         rows: parsed.len(),
         metrics: metric_cols.into_iter().map(|(_, col, name)| (name, col)).collect(),

@@ -61,25 +61,19 @@ fn weight_tensors(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, Vec<u8>)> {
     out
 }
 
-/// Paths of one checkpoint (`last` or `best`) in a run directory.
-pub struct Paths {
+/// The three files of one checkpoint (a run directory names them: [`crate::run_dir::RunDir::checkpoint`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointPaths {
+    /// The weights, with the reference model's `state_dict` names.
     pub weights: PathBuf,
+    /// AdamW's moments.
     pub optim: PathBuf,
+    /// [`TrainState`] as JSON.
     pub state: PathBuf,
 }
 
-pub fn paths(run_dir: &Path, tag: &str) -> Paths {
-    let d = run_dir.join("checkpoints");
-    Paths {
-        weights: d.join(format!("{tag}.safetensors")),
-        optim: d.join(format!("{tag}.optim.safetensors")),
-        state: d.join(format!("{tag}.json")),
-    }
-}
-
 /// Writes a checkpoint: weights, optimiser moments, then the state (which marks it complete).
-pub fn save(run_dir: &Path, tag: &str, m: &Ranker<f32>, opt: &AdamW, state: &TrainState) -> Result<()> {
-    let p = paths(run_dir, tag);
+pub fn save(p: &CheckpointPaths, m: &Ranker<f32>, opt: &AdamW, state: &TrainState) -> Result<()> {
     // One metadata entry only: safetensors keeps metadata in a HashMap, whose order (and so the file's
     // bytes) would vary from run to run with more. The step lives in the JSON state.
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
@@ -126,16 +120,14 @@ pub fn load_weights(path: &Path, m: &mut Ranker<f32>) -> Result<()> {
 }
 
 /// Loads a checkpoint's training state alone (epoch, step, RNG, distribution statistics).
-pub fn load_state(run_dir: &Path, tag: &str) -> Result<TrainState> {
-    let p = paths(run_dir, tag).state;
-    let bytes = open(&p)?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupted training state", p.display()))
+pub fn load_state(p: &CheckpointPaths) -> Result<TrainState> {
+    let bytes = open(&p.state)?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupted training state", p.state.display()))
 }
 
 /// Loads a whole checkpoint: weights, optimiser and state.
-pub fn load(run_dir: &Path, tag: &str, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result<TrainState> {
-    let p = paths(run_dir, tag);
-    let state = load_state(run_dir, tag)?;
+pub fn load(p: &CheckpointPaths, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result<TrainState> {
+    let state = load_state(p)?;
     load_weights(&p.weights, m)?;
     let bytes = open(&p.optim)?;
     let st = SafeTensors::deserialize(&bytes)

@@ -7,6 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::space::{ImageDataset, SpaceKind};
+
 /// The model's sizes (NAR's `ranker:` block).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -100,13 +102,16 @@ fn half() -> f64 {
 /// A whole run's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// `nasbench` (NB101) or `nasbench201`.
-    pub space: String,
+    /// The search space, written as NAR does: `nasbench` (NB101) or `nasbench201` (`nb101` and
+    /// `nb201` are read too).
+    #[serde(with = "nar_space_name")]
+    pub space: SpaceKind,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// NB201: `cifar10`, `cifar100` or `imagenet16`.
+    /// The image dataset whose accuracies and network are used (NB201: `cifar10`, `cifar100` or
+    /// `imagenet16`; NB101: `cifar10` only); absent means `cifar10`.
     #[serde(default)]
-    pub network_type: Option<String>,
+    pub network_type: Option<ImageDataset>,
     pub train_size: usize,
     pub val_size: usize,
     /// NB101 configs call it `batch_size`, NB201 ones `train_batch_size`.
@@ -132,6 +137,31 @@ fn default_seed() -> u64 {
     77_777_777
 }
 
+/// NAR's names of the spaces in its configuration files.
+mod nar_space_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::space::SpaceKind;
+
+    pub fn serialize<S: Serializer>(space: &SpaceKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match space {
+            SpaceKind::Nb101 => "nasbench",
+            SpaceKind::Nb201 => "nasbench201",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SpaceKind, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "nasbench" | "nb101" => Ok(SpaceKind::Nb101),
+            "nasbench201" | "nb201" => Ok(SpaceKind::Nb201),
+            other => Err(D::Error::custom(format!(
+                "unknown space {other:?}: expected \"nasbench\" (NB101) or \"nasbench201\" (NB201)"
+            ))),
+        }
+    }
+}
+
 impl Config {
     /// Reads a YAML configuration, naming the file and the field in errors.
     pub fn load(path: &Path) -> Result<Config> {
@@ -146,7 +176,8 @@ impl Config {
         Ok(c)
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks that the sizes fit together and the space and network agree.
+    pub fn check(&self) -> Result<()> {
         let r = &self.ranker;
         if r.d_model != r.d_patch_vec {
             bail!("ranker.d_model ({}) must equal ranker.d_patch_vec ({})", r.d_model, r.d_patch_vec);
@@ -163,10 +194,44 @@ impl Config {
         if self.train_batch_size < r.n_tier {
             bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
         }
-        if self.space != "nasbench" && self.space != "nasbench201" {
-            bail!("space must be \"nasbench\" (NB101) or \"nasbench201\", found {:?}", self.space);
+        if self.space == SpaceKind::Nb101 && self.network() != ImageDataset::Cifar10 {
+            bail!("network_type: NAS-Bench-101 has only the cifar10 network, found {}", self.network());
         }
         Ok(())
+    }
+
+    /// Sets the query budget: `budget` labelled architectures for training and validation together,
+    /// split in the configuration's train/validation proportion (batch sizes shrink to fit).
+    pub fn set_budget(&mut self, budget: usize) -> Result<()> {
+        let n_tier = self.ranker.n_tier;
+        if budget < 2 * n_tier {
+            bail!(
+                "a budget of {budget} is too small: training and validation need at least {} architectures",
+                2 * n_tier
+            );
+        }
+        let total = self.train_size + self.val_size;
+        let train = ((budget as f64) * self.train_size as f64 / total as f64).round() as usize;
+        self.train_size = train.clamp(n_tier, budget - n_tier);
+        self.val_size = budget - self.train_size;
+        self.train_batch_size = self.train_batch_size.min(self.train_size);
+        self.val_batch_size = Some(self.val_batch().min(self.val_size));
+        Ok(())
+    }
+
+    /// The image dataset of the run (`network_type`, CIFAR-10 when absent).
+    pub fn network(&self) -> ImageDataset {
+        self.network_type.unwrap_or(ImageDataset::Cifar10)
+    }
+
+    /// The reference configuration of a space (`configs/nb101.yaml`, `configs/nb201.yaml`), as
+    /// compiled into the binary.
+    pub fn reference(space: SpaceKind) -> Config {
+        let text = match space {
+            SpaceKind::Nb101 => include_str!("../../configs/nb101.yaml"),
+            SpaceKind::Nb201 => include_str!("../../configs/nb201.yaml"),
+        };
+        Config::parse(text).expect("the reference configurations are valid")
     }
 
     pub fn val_batch(&self) -> usize {

@@ -1,12 +1,23 @@
 //! The tier ranker: configuration, a hand-written CPU engine (kernels, model, losses, optimiser), and
-//! its training loop.
+//! what is done with it: training, inference, held-out evaluation.
+//!
+//! - [`config`]: the YAML configuration (NAR's keys);
+//! - [`params`], [`ops`], [`model`], [`loss`], [`optim`]: the engine, layer by layer with explicit
+//!   forward and backward passes;
+//! - [`samples`], [`tiers`]: the encoded architectures and their quality tiers;
+//! - [`trainer`]: the training loop; [`checkpoint`]: its files;
+//! - [`predict`], [`evaluate`], [`metrics`]: inference and the held-out evaluation.
 
 pub mod checkpoint;
 pub mod config;
+pub mod evaluate;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod params;
-pub mod train;
+pub mod predict;
+pub mod samples;
+pub mod tiers;
+pub mod trainer;

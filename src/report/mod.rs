@@ -8,15 +8,15 @@
 
 pub mod svg;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::data::{AnyDataset, store};
-use crate::ranker::checkpoint::TrainState;
-use crate::ranker::train::{EpochLog, EvalReport, Prediction, RunMeta};
+use crate::data::AnyDataset;
+use crate::io::write_atomic;
+use crate::ranker::trainer::EpochLog;
+use crate::run_dir::{RunDir, RunMeta};
 use crate::sampler::stats::kl_div;
-use crate::search::SeedResult;
 use crate::space::nb201;
 use svg::{Series, esc};
 
@@ -34,27 +34,15 @@ pub struct Section {
     pub note: Option<String>,
 }
 
-fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Option<Result<T>> {
-    path.exists().then(|| {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}: not valid", path.display()))
-    })
-}
-
 fn missing(title: &str, note: &str) -> Section {
     Section { title: title.into(), figures: vec![], note: Some(note.into()) }
 }
 
-fn training(run: &Path) -> Result<Section> {
-    let path = run.join("metrics.jsonl");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(missing("Training", "No metrics.jsonl: the run has not trained yet (`nar train`)."));
-    };
-    let logs: Vec<EpochLog> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1)))
-        .collect::<Result<_>>()?;
+fn training(run: &RunDir, n_tier: usize) -> Result<Section> {
+    if !run.metrics_log_path().exists() {
+        return Ok(missing("Training", "No metrics log: the run has not trained yet (`nar train`)."));
+    }
+    let logs = run.read_log()?;
     let series = |name: &str, f: &dyn Fn(&EpochLog) -> f64, dashed: bool| Series {
         name: name.into(),
         points: logs.iter().map(|l| (l.epoch as f64, f(l))).collect(),
@@ -80,13 +68,15 @@ fn training(run: &Path) -> Result<Section> {
         },
         Figure {
             name: "tier_accuracy".into(),
-            caption: "Tier accuracy (fraction of architectures put in their true tier); chance is 1/n_tier.".into(),
+            caption: format!(
+                "Tier accuracy (fraction of architectures put in their true tier); chance is 1/n_tier = 1/{n_tier}."
+            ),
             svg: svg::line_chart(
                 "Tier accuracy",
                 "epoch",
                 "accuracy (fraction)",
                 &[series("train", &|l| l.train_tier_acc, false), series("validation", &|l| l.val_tier_acc, true)],
-                &[("chance (5 tiers)".into(), 0.2)],
+                &[(format!("chance ({n_tier} tiers)"), 1.0 / n_tier as f64)],
             ),
         },
         Figure {
@@ -109,26 +99,19 @@ fn training(run: &Path) -> Result<Section> {
     Ok(Section { title: "Training".into(), figures: figs, note: None })
 }
 
-fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
-    let Some(report) = read::<EvalReport>(&run.join("eval.json")) else {
+fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
+    let Some(report) = run.read_eval()? else {
         return Ok(vec![missing(
             "Held-out evaluation",
-            "No eval.json: run `nar eval RUN_DIR` for the scatter plot and the confusion matrix.",
+            "No evaluation yet: run `nar eval RUN_DIR` for the scatter plot and the confusion matrix.",
         )]);
     };
-    let report = report?;
-    let path = run.join("predictions.csv");
-    let mut preds: Vec<Prediction> = Vec::new();
-    if path.exists() {
-        let mut r = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        for (i, row) in r.deserialize().enumerate() {
-            preds.push(row.with_context(|| format!("{}: record {}", path.display(), i + 1))?);
-        }
-    }
+    let preds = run.read_predictions()?;
     let points: Vec<(f64, f64)> = preds.iter().map(|p| (p.val, p.score)).collect();
     let mut figures = Vec::new();
-    let note =
-        points.is_empty().then(|| "No predictions.csv: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
+    let note = points
+        .is_empty()
+        .then(|| "No held-out predictions: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
@@ -157,11 +140,10 @@ fn evaluation(run: &Path, meta: &RunMeta) -> Result<Vec<Section>> {
     Ok(vec![Section { title: "Held-out evaluation".into(), figures, note }])
 }
 
-fn distributions(run: &Path) -> Result<Section> {
-    let Some(state) = read::<TrainState>(&crate::ranker::checkpoint::paths(run, "best").state) else {
+fn distributions(run: &RunDir) -> Result<Section> {
+    let Some(state) = run.read_best_state()? else {
         return Ok(missing("Tier distributions", "No checkpoint yet."));
     };
-    let state = state?;
     let Some(batch) = state.distri.last() else {
         return Ok(missing("Tier distributions", "The checkpoint holds no batch statistics."));
     };
@@ -193,12 +175,11 @@ fn distributions(run: &Path) -> Result<Section> {
     Ok(Section { title: "Tier distributions".into(), figures: figs, note: None })
 }
 
-fn search(run: &Path, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
-    let Some(results) = read::<Vec<SeedResult>>(&run.join("search.json")) else {
-        return Ok(vec![missing("Search", "No search.json: run `nar search RUN_DIR`.")]);
+fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
+    let Some(results) = run.read_search()? else {
+        return Ok(vec![missing("Search", "No search yet: run `nar search RUN_DIR`.")]);
     };
-    let results = results?;
-    let Some(first) = results.first() else { return Ok(vec![missing("Search", "search.json is empty.")]) };
+    let Some(first) = results.first() else { return Ok(vec![missing("Search", "The search result is empty.")]) };
     // Benchmark optimum and random-search curves need the dataset.
     let mut hlines = Vec::new();
     let mut series = Vec::new();
@@ -301,18 +282,34 @@ fn search(run: &Path, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Sec
 }
 
 /// Builds every section of the report of a run directory.
-pub fn sections(run: &Path) -> Result<(RunMeta, Vec<Section>)> {
-    let meta = RunMeta::load(run)?;
-    let ds = store::open(&meta.dataset).ok();
-    let mut s = vec![training(run)?];
+pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
+    let meta = run.read_meta()?;
+    let n_tier = run.read_config()?.ranker.n_tier;
+    let ds = run.open_dataset(&meta).ok();
+    let mut s = vec![training(run, n_tier)?];
     s.extend(evaluation(run, &meta)?);
     s.push(distributions(run)?);
     s.extend(search(run, &meta, ds.as_ref())?);
     Ok((meta, s))
 }
 
-/// The self-contained HTML page.
-pub fn html(meta: &RunMeta, sections: &[Section]) -> String {
+/// Writes the report of `run` to `out` (default: [`RunDir::report_path`]) and, with `svg_dir`, every
+/// figure as a standalone SVG file; returns the HTML path.
+pub fn write(run: &RunDir, out: Option<&Path>, svg_dir: Option<&Path>) -> Result<PathBuf> {
+    let (meta, sections) = sections(run)?;
+    let path = out.map_or_else(|| run.report_path(), Path::to_path_buf);
+    let page = html(&meta, &run.dataset_name(&meta), &sections);
+    write_atomic(&path, |w| Ok(w.write_all(page.as_bytes())?))?;
+    if let Some(dir) = svg_dir {
+        for f in sections.iter().flat_map(|s| &s.figures) {
+            write_atomic(&dir.join(format!("{}.svg", f.name)), |w| Ok(w.write_all(f.svg.as_bytes())?))?;
+        }
+    }
+    Ok(path)
+}
+
+/// The self-contained HTML page; `dataset` names the run's dataset.
+pub fn html(meta: &RunMeta, dataset: &str, sections: &[Section]) -> String {
     let mut out = String::from(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar report</title><style>
 body{font-family:sans-serif;max-width:1420px;margin:24px auto;padding:0 16px;color:#222}
@@ -325,8 +322,8 @@ table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
     out.push_str(&format!(
         "<h1>nar report — {} {}</h1><table><tr><td>dataset</td><td>{}</td></tr><tr><td>validation metric</td><td>{}</td></tr><tr><td>training / validation architectures</td><td>{} / {}</td></tr><tr><td>seed</td><td>{}</td></tr></table>",
         meta.space,
-        esc(&meta.network),
-        esc(&meta.dataset.display().to_string()),
+        meta.network,
+        esc(dataset),
         esc(&meta.val_metric),
         meta.train.len(),
         meta.val.len(),

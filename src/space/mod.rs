@@ -11,6 +11,7 @@ use crate::cost::{self, NetworkCost};
 use crate::encode::{self, FeatureTensor};
 use crate::sampler::stats::Shape;
 use nb101::hash::CellHash;
+pub use nb201::ImageDataset;
 
 /// Which search space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -72,8 +73,8 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn arch_columns(arch: &Self::Arch) -> Vec<String>;
     /// Short name of a network (`cifar10`, `cifar100`, `imagenet16`).
     fn network_name(network: Self::Network) -> &'static str;
-    /// The network called `name` (`None`: the space's default).
-    fn network(name: Option<&str>) -> Result<Self::Network, String>;
+    /// The network trained on image dataset `d` (NB101 has CIFAR-10 only).
+    fn network(d: ImageDataset) -> Result<Self::Network, String>;
     /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
     fn shape(arch: &Self::Arch) -> Shape;
     /// Per-cell cost and totals of the network built from `arch`.
@@ -131,10 +132,10 @@ impl SearchSpace for Nb101 {
     fn network_name(_: Cifar10) -> &'static str {
         "cifar10"
     }
-    fn network(name: Option<&str>) -> Result<Cifar10, String> {
-        match name {
-            None | Some("cifar10") => Ok(Cifar10),
-            Some(other) => Err(format!("NAS-Bench-101 has only the cifar10 network, not {other:?}")),
+    fn network(d: ImageDataset) -> Result<Cifar10, String> {
+        match d {
+            ImageDataset::Cifar10 => Ok(Cifar10),
+            other => Err(format!("NAS-Bench-101 has only the cifar10 network, not {other}")),
         }
     }
     fn shape(arch: &nb101::Cell) -> Shape {
@@ -164,7 +165,7 @@ pub struct Nb201;
 impl SearchSpace for Nb201 {
     type Arch = nb201::Arch;
     type Id = usize;
-    type Network = nb201::Dataset;
+    type Network = ImageDataset;
     const KIND: SpaceKind = SpaceKind::Nb201;
     const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
     const ARCH_BYTES: usize = 2;
@@ -174,8 +175,8 @@ impl SearchSpace for Nb201 {
     fn all() -> Vec<(nb201::Arch, usize)> {
         nb201::Arch::all().into_iter().enumerate().map(|(i, a)| (a, i)).collect()
     }
-    fn networks() -> &'static [nb201::Dataset] {
-        &nb201::Dataset::ALL
+    fn networks() -> &'static [ImageDataset] {
+        &ImageDataset::ALL
     }
     fn id(arch: &nb201::Arch) -> usize {
         arch.index()
@@ -190,18 +191,16 @@ impl SearchSpace for Nb201 {
     fn arch_columns(arch: &nb201::Arch) -> Vec<String> {
         vec![arch.to_string()]
     }
-    fn network_name(network: nb201::Dataset) -> &'static str {
+    fn network_name(network: ImageDataset) -> &'static str {
         network.name()
     }
-    fn network(name: Option<&str>) -> Result<nb201::Dataset, String> {
-        let name = name.unwrap_or("cifar10");
-        nb201::Dataset::from_name(name)
-            .ok_or_else(|| format!("unknown NAS-Bench-201 dataset {name:?} (cifar10, cifar100, imagenet16)"))
+    fn network(d: ImageDataset) -> Result<ImageDataset, String> {
+        Ok(d)
     }
     fn shape(arch: &nb201::Arch) -> Shape {
         Shape::OpCounts(arch.op_counts())
     }
-    fn cost(arch: &nb201::Arch, network: nb201::Dataset) -> NetworkCost {
+    fn cost(arch: &nb201::Arch, network: ImageDataset) -> NetworkCost {
         cost::nb201::network_cost(arch, network)
     }
     fn encode(arch: &nb201::Arch, cost: &NetworkCost) -> FeatureTensor {

@@ -272,59 +272,68 @@ impl FromStr for Arch {
 }
 
 /// The three image datasets NAS-Bench-201 trains every architecture on; each gives a different network
-/// (input resolution and classifier size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Dataset {
+/// (input resolution and classifier size). NAS-Bench-101 trains on CIFAR-10 only.
+///
+/// Written `cifar10`, `cifar100`, `imagenet16` (NAS-Bench-201's `cifar10-valid` and `ImageNet16-120`
+/// are read too).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageDataset {
+    #[serde(alias = "cifar10-valid")]
     Cifar10,
     Cifar100,
+    #[serde(alias = "ImageNet16-120")]
+    #[value(name = "imagenet16")]
     ImageNet16,
 }
 
-impl Dataset {
-    pub const ALL: [Dataset; 3] = [Dataset::Cifar10, Dataset::Cifar100, Dataset::ImageNet16];
+impl ImageDataset {
+    pub const ALL: [ImageDataset; 3] = [ImageDataset::Cifar10, ImageDataset::Cifar100, ImageDataset::ImageNet16];
 
     /// The short name used on nar's command line and in NAR's accuracy keys (`cifar10_val_acc`, …).
     pub fn name(self) -> &'static str {
         match self {
-            Dataset::Cifar10 => "cifar10",
-            Dataset::Cifar100 => "cifar100",
-            Dataset::ImageNet16 => "imagenet16",
+            ImageDataset::Cifar10 => "cifar10",
+            ImageDataset::Cifar100 => "cifar100",
+            ImageDataset::ImageNet16 => "imagenet16",
         }
     }
 
     /// NAS-Bench-201's name of the network setting, used as the prefix of NAR's cost keys.
     pub fn nar_key(self) -> &'static str {
         match self {
-            Dataset::Cifar10 => "cifar10-valid",
-            Dataset::Cifar100 => "cifar100",
-            Dataset::ImageNet16 => "ImageNet16-120",
+            ImageDataset::Cifar10 => "cifar10-valid",
+            ImageDataset::Cifar100 => "cifar100",
+            ImageDataset::ImageNet16 => "ImageNet16-120",
         }
     }
 
     /// Parses either spelling.
-    pub fn from_name(name: &str) -> Option<Dataset> {
-        Dataset::ALL.into_iter().find(|d| d.name() == name || d.nar_key() == name)
+    pub fn from_name(name: &str) -> Option<ImageDataset> {
+        ImageDataset::ALL.into_iter().find(|d| d.name() == name || d.nar_key() == name)
     }
 
     /// Input side length in pixels.
     pub fn resolution(self) -> u64 {
         match self {
-            Dataset::Cifar10 | Dataset::Cifar100 => 32,
-            Dataset::ImageNet16 => 16,
+            ImageDataset::Cifar10 | ImageDataset::Cifar100 => 32,
+            ImageDataset::ImageNet16 => 16,
         }
     }
 
     /// Number of classes.
     pub fn classes(self) -> u64 {
         match self {
-            Dataset::Cifar10 => 10,
-            Dataset::Cifar100 => 100,
-            Dataset::ImageNet16 => 120,
+            ImageDataset::Cifar10 => 10,
+            ImageDataset::Cifar100 => 100,
+            ImageDataset::ImageNet16 => 120,
         }
     }
 }
 
-impl fmt::Display for Dataset {
+impl fmt::Display for ImageDataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

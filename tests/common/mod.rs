@@ -1,23 +1,18 @@
-//! Helpers shared by the integration tests: where the real data lives.
+//! Helpers shared by the integration tests: the real data in the repository's `data/` (its README
+//! says where each file comes from), the tiny configuration, and running the binary.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// `../shared` beside the checkout (override with `NAR_SHARED`).
-pub fn shared() -> PathBuf {
-    std::env::var_os("NAR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-pub fn shared_file(rel: &str) -> PathBuf {
-    let p = shared().join(rel);
-    assert!(p.exists(), "missing shared data file {}", p.display());
+/// A file of the repository's `data/` folder, e.g. `nb201/nb201_accuracy.csv`.
+pub fn data_file(rel: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join(rel);
+    assert!(p.exists(), "missing data file {}", p.display());
     p
 }
 
 pub fn read_json(rel: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(shared_file(rel)).expect("readable");
+    let text = std::fs::read_to_string(data_file(rel)).expect("readable");
     serde_json::from_str(&text).expect("valid JSON")
 }
 
@@ -30,7 +25,7 @@ pub struct Nb101Row {
 }
 
 pub fn nb101_subset() -> Vec<Nb101Row> {
-    let mut reader = csv::Reader::from_path(shared_file("data/nb101/nb101_subset_1k.csv")).expect("csv");
+    let mut reader = csv::Reader::from_path(data_file("nb101/nb101_subset_1k.csv")).expect("csv");
     let headers = reader.headers().expect("header").clone();
     let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
     let (h, m, o, v) = (col("unique_hash"), col("module_adjacency"), col("module_operations"), col("val_acc_108ep"));
@@ -50,7 +45,7 @@ pub fn nb101_subset() -> Vec<Nb101Row> {
 
 /// `(index, arch_str)` of every row of `data/nb201/nb201_accuracy.csv`.
 pub fn nb201_strings() -> Vec<(usize, String)> {
-    let mut reader = csv::Reader::from_path(shared_file("data/nb201/nb201_accuracy.csv")).expect("csv");
+    let mut reader = csv::Reader::from_path(data_file("nb201/nb201_accuracy.csv")).expect("csv");
     reader
         .records()
         .map(|r| {
@@ -105,7 +100,7 @@ pub fn tiny_run(dir: &std::path::Path, name: &str, epochs: usize) -> std::path::
     let cfg = tiny_config_file(dir);
     let store = dir.join("nb201.nar");
     if !store.exists() {
-        let csv = shared_file("data/nb201/nb201_accuracy.csv");
+        let csv = data_file("nb201/nb201_accuracy.csv");
         ok(&nar(&["data", "build", "--space", "nb201", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
     }
     let run = dir.join(name);

@@ -1,0 +1,43 @@
+//! `nar eval`: the held-out evaluation of a run's ranker.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::pipeline::eval::{Evaluation, evaluate};
+use crate::progress::Terminal;
+use crate::run_dir::Checkpoint;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The run directory of `nar train`.
+    run_dir: PathBuf,
+    /// Which checkpoint to evaluate.
+    #[arg(long, value_enum, default_value = "best")]
+    checkpoint: Checkpoint,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let e = evaluate(&args.run_dir, args.checkpoint, &Terminal::new())?;
+    print_evaluation(&e);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn print_evaluation(e: &Evaluation) {
+    let (r, m) = (&e.report, &e.meta);
+    println!("held-out architectures   {}", r.held_out);
+    println!("tier accuracy            {:.4}  (chance {:.2})", r.tier_acc, 1.0 / e.n_tier as f64);
+    println!(
+        "Kendall τ / Spearman ρ   {:.4} / {:.4}  (predicted accuracy vs {})",
+        r.kendall_val, r.spearman_val, m.val_metric
+    );
+    if let (Some(k), Some(s)) = (r.kendall_test, r.spearman_test) {
+        println!("  vs test accuracy       {k:.4} / {s:.4}  (test accuracy read for reporting only)");
+    }
+    println!("zero-cost floor          τ {:.4}  (total parameters vs {})", r.kendall_params_baseline, m.val_metric);
+    for (k, p) in &r.precision_at_k {
+        println!("precision@{k:<5}          {p:.3}");
+    }
+    println!("throughput               {:.0} archs/s", r.archs_per_second);
+}

@@ -1,0 +1,50 @@
+//! `nar run`: the main job — dataset, training, held-out evaluation, search and report — in one run
+//! directory, through the same steps as `nar train`, `nar eval`, `nar search` and `nar report`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::eval::{Evaluation, evaluate};
+use super::search::{SearchOptions, SearchSummary, search};
+use super::train::{TrainOptions, TrainSummary, train};
+use crate::progress::Progress;
+use crate::run_dir::Checkpoint;
+
+/// The main job's settings: a training run, then the search.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub train: TrainOptions,
+    pub iterations: usize,
+    pub seeds: u64,
+    /// Write the run's report at the end.
+    pub report: bool,
+}
+
+/// One finished step of the main job, as it finishes.
+pub enum Step<'a> {
+    Trained(&'a TrainSummary),
+    Evaluated(&'a Evaluation),
+    Searched(&'a SearchSummary),
+    /// The report's path, or why it could not be written.
+    Reported(std::result::Result<PathBuf, String>),
+}
+
+/// Runs the main job; `on_step` hears of each step when it ends.
+pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
+    let trained = train(&opts.train, progress)?;
+    on_step(Step::Trained(&trained));
+    let root = trained.run.root().to_path_buf();
+    let evaluation = evaluate(&root, Checkpoint::Best, progress)?;
+    on_step(Step::Evaluated(&evaluation));
+    let searched = search(
+        &root,
+        SearchOptions { iterations: opts.iterations, seeds: opts.seeds, checkpoint: Checkpoint::Best },
+        progress,
+    )?;
+    on_step(Step::Searched(&searched));
+    if opts.report {
+        on_step(Step::Reported(super::write_report(&trained.run)));
+    }
+    Ok(())
+}

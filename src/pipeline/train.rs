@@ -1,0 +1,198 @@
+//! `nar train`: a new run (configuration, dataset, seeded split) trained to the end, or a stopped run
+//! resumed from its last checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::data::{self, DataSource, Dataset, store};
+use crate::progress::Progress;
+use crate::ranker::checkpoint;
+use crate::ranker::config::Config;
+use crate::ranker::samples::Samples;
+use crate::ranker::trainer::Trainer;
+use crate::rng::Rng;
+use crate::run_dir::{RunDir, RunMeta};
+use crate::space::{ImageDataset, SearchSpace};
+use crate::with_dataset;
+
+/// A new training run.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub config: Config,
+    pub data: DataSource,
+    /// The run directory to create.
+    pub out: PathBuf,
+    /// The image dataset (overrides the configuration's `network_type`).
+    pub network: Option<ImageDataset>,
+    /// Epochs (overrides `ranker_epochs`).
+    pub epochs: Option<usize>,
+    /// Query budget: labelled architectures training and validation may see together, split in the
+    /// configuration's train/validation proportion.
+    pub budget: Option<usize>,
+}
+
+/// What a finished training run reports.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub run: RunDir,
+    pub seconds: f64,
+    pub epochs_done: usize,
+    pub best_val_acc: f64,
+    pub best_epoch: Option<usize>,
+}
+
+impl TrainOptions {
+    /// The configuration with the options applied.
+    pub fn effective_config(&self) -> Result<Config> {
+        let mut cfg = self.config.clone();
+        if let Some(e) = self.epochs {
+            cfg.ranker_epochs = e;
+        }
+        if let Some(n) = self.network {
+            cfg.network_type = Some(n);
+        }
+        if let Some(b) = self.budget {
+            cfg.set_budget(b)?;
+        }
+        cfg.check()?;
+        Ok(cfg)
+    }
+}
+
+/// Trains a new run into `opts.out`: validates the configuration and the dataset, draws the split,
+/// writes the run's configuration and description (and the dataset, when it was built here), then
+/// trains with a checkpoint after every epoch.
+pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
+    let cfg = opts.effective_config()?;
+    if let Some(space) = opts.data.space()
+        && space != cfg.space
+    {
+        bail!("the configuration is for {} but the dataset ({}) is {space}", cfg.space, opts.data);
+    }
+    progress.log(&format!("dataset: {}", opts.data));
+    let ds = opts.data.load(&mut |line| progress.log(&line))?;
+    if ds.space() != cfg.space {
+        bail!("the configuration is for {} but {} holds {}", cfg.space, opts.data, ds.space());
+    }
+    let run = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out))?;
+    let meta = run.read_meta()?;
+    with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, false, progress))
+}
+
+/// Continues the run in `root` from its `last` checkpoint to the configured number of epochs.
+pub fn resume(root: &Path, progress: &dyn Progress) -> Result<TrainSummary> {
+    let run = RunDir::open(root)?;
+    let cfg = run.read_config()?;
+    let meta = run.read_meta()?;
+    let ds = run.open_dataset(&meta)?;
+    with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, true, progress))
+}
+
+fn first_present<S: SearchSpace>(ds: &Dataset<S>, names: &[String]) -> Option<String> {
+    names.iter().find(|n| ds.metric(n).is_some()).cloned()
+}
+
+/// Positions of the architectures labelled with `metric`, permuted by the seed.
+fn permuted_labelled<S: SearchSpace>(ds: &Dataset<S>, metric: &str, seed: u64) -> Vec<usize> {
+    let col = ds.metric(metric).unwrap_or(&[]);
+    let labelled: Vec<usize> = (0..col.len()).filter(|&i| !col[i].is_nan()).collect();
+    let perm = Rng::new(seed).permutation(labelled.len());
+    perm.into_iter().map(|i| labelled[i]).collect()
+}
+
+/// Draws the split and writes the new run's files (configuration, description, dataset).
+fn new_run<S: SearchSpace>(ds: &Dataset<S>, cfg: &Config, source: &DataSource, out: &Path) -> Result<RunDir> {
+    let network = cfg.network();
+    S::network(network).map_err(|e| anyhow!(e))?;
+    let candidates = data::validation_metrics(S::KIND, network);
+    let val_metric = first_present(ds, &candidates).ok_or_else(|| {
+        anyhow!("{source} has no validation accuracy for {network} (looked for {})", candidates.join(", "))
+    })?;
+    let test_metric = first_present(ds, &data::test_metrics(S::KIND, network));
+    let perm = permuted_labelled(ds, &val_metric, cfg.seed);
+    let need = cfg.train_size + cfg.val_size;
+    if perm.len() < need {
+        bail!("{source} has {} architectures with {val_metric}; the configuration needs {need}", perm.len());
+    }
+    let run = RunDir::create(out)?;
+    let dataset = match source {
+        DataSource::Store(p) => std::fs::canonicalize(p).with_context(|| format!("cannot resolve {}", p.display()))?,
+        _ => {
+            store::write(ds, &run.dataset_path())?;
+            PathBuf::from(run.dataset_path().file_name().expect("a file name"))
+        }
+    };
+    let meta = RunMeta {
+        space: S::KIND,
+        dataset,
+        network,
+        val_metric,
+        test_metric,
+        seed: cfg.seed,
+        train: perm[..cfg.train_size].to_vec(),
+        val: perm[cfg.train_size..need].to_vec(),
+    };
+    run.write_config(cfg)?;
+    run.write_meta(&meta)?;
+    Ok(run)
+}
+
+fn train_loop<S: SearchSpace>(
+    ds: &Dataset<S>,
+    cfg: &Config,
+    meta: &RunMeta,
+    run: &RunDir,
+    resume: bool,
+    progress: &dyn Progress,
+) -> Result<TrainSummary> {
+    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
+    let val_s = Samples::new(ds, meta.val.clone(), network, &meta.val_metric, None)?;
+    let mut t = Trainer::new(cfg);
+    if resume {
+        t.state = checkpoint::load(&run.checkpoint(crate::run_dir::Checkpoint::Last), &mut t.model, &mut t.opt)?;
+        progress.log(&format!("resuming after epoch {} (step {})", t.state.epochs_done, t.state.step));
+    }
+    run.write_log(t.state.epochs_done, None)?;
+    progress.log(&format!(
+        "training on {} {} ({} train / {} validation by {}), {} parameters, {} threads",
+        S::KIND,
+        meta.network,
+        train_s.len(),
+        val_s.len(),
+        meta.val_metric,
+        t.model.params.numel(),
+        rayon::current_num_threads()
+    ));
+    let start = Instant::now();
+    let per_epoch = (train_s.len() / cfg.train_batch_size) as u64;
+    progress.start(cfg.ranker_epochs as u64 * per_epoch, "training");
+    progress.set(t.state.epochs_done as u64 * per_epoch);
+    let checkpoints = run.checkpoints();
+    while t.state.epochs_done < cfg.ranker_epochs {
+        let line = t.epoch(&train_s, &val_s, &|_, _, _| progress.inc(1));
+        t.save(&checkpoints)?;
+        run.write_log(t.state.epochs_done - 1, Some(&line))?;
+        progress.log(&format!(
+            "epoch {:>3}  loss {:.4}  tier acc {:.3}  | val loss {:.4}  tier acc {:.3}  τ {:.3}  ρ {:.3}  ({:.1} s)",
+            line.epoch,
+            line.train_loss,
+            line.train_tier_acc,
+            line.val_loss,
+            line.val_tier_acc,
+            line.val_kendall,
+            line.val_spearman,
+            line.seconds
+        ));
+    }
+    progress.finish();
+    Ok(TrainSummary {
+        run: run.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+        epochs_done: t.state.epochs_done,
+        best_val_acc: t.state.best_val_acc,
+        best_epoch: t.state.best_epoch,
+    })
+}

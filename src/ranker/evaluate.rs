@@ -1,0 +1,89 @@
+//! Held-out evaluation: how well a trained ranker sorts the labelled architectures it never saw
+//! (tier accuracy and confusion, Kendall τ / Spearman ρ, precision@K), beside the parameter-count floor.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{kendall_tau, precision_at_k, spearman_rho};
+use super::model::Ranker;
+use super::predict::predict;
+use super::samples::Samples;
+use super::tiers::{reference_embeddings, tier_labels};
+
+/// Held-out evaluation results (saved by [`crate::run_dir::RunDir::write_eval`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub checkpoint: String,
+    pub held_out: usize,
+    pub tier_acc: f64,
+    /// Confusion matrix: `[true tier][predicted tier]`.
+    pub confusion: Vec<Vec<usize>>,
+    pub kendall_val: f64,
+    pub spearman_val: f64,
+    pub kendall_test: Option<f64>,
+    pub spearman_test: Option<f64>,
+    /// `(K, precision@K against validation accuracy)`.
+    pub precision_at_k: Vec<(usize, f64)>,
+    /// Zero-cost floor: Kendall τ of total parameter count against validation accuracy.
+    pub kendall_params_baseline: f64,
+    pub archs_per_second: f64,
+}
+
+/// One held-out architecture's prediction (a row of the run's predictions table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub position: usize,
+    pub score: f64,
+    pub true_tier: usize,
+    pub predicted_tier: usize,
+    pub val: f64,
+    pub test: f64,
+}
+
+/// Evaluates a ranker on held-out samples: the report and every architecture's prediction.
+pub fn evaluate(
+    model: &Ranker<f32>,
+    train: &Samples,
+    held: &Samples,
+    batch: usize,
+    checkpoint: &str,
+    progress: &dyn Fn(usize),
+) -> (EvalReport, Vec<Prediction>) {
+    let nt = model.cfg.n_tier;
+    let tiers = reference_embeddings(model, train, batch);
+    let start = Instant::now();
+    let (pred, score) = predict(model, held, &tiers, batch, progress);
+    let secs = start.elapsed().as_secs_f64();
+    let truth = tier_labels(&held.val, nt);
+    let mut confusion = vec![vec![0; nt]; nt];
+    for (t, p) in truth.iter().zip(&pred) {
+        confusion[*t][*p] += 1;
+    }
+    let correct = truth.iter().zip(&pred).filter(|(a, b)| a == b).count();
+    let has_test = held.test.iter().all(|v| !v.is_nan());
+    let predictions = (0..held.len())
+        .map(|i| Prediction {
+            position: held.positions[i],
+            score: score[i],
+            true_tier: truth[i],
+            predicted_tier: pred[i],
+            val: held.val[i],
+            test: held.test[i],
+        })
+        .collect();
+    let report = EvalReport {
+        checkpoint: checkpoint.to_string(),
+        held_out: held.len(),
+        tier_acc: correct as f64 / held.len().max(1) as f64,
+        confusion,
+        kendall_val: kendall_tau(&score, &held.val),
+        spearman_val: spearman_rho(&score, &held.val),
+        kendall_test: has_test.then(|| kendall_tau(&score, &held.test)),
+        spearman_test: has_test.then(|| spearman_rho(&score, &held.test)),
+        precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(&score, &held.val, k))).collect(),
+        kendall_params_baseline: kendall_tau(&held.params, &held.val),
+        archs_per_second: held.len() as f64 / secs,
+    };
+    (report, predictions)
+}

@@ -1,0 +1,338 @@
+//! A run directory: everything one ranker's run leaves on disk, and the only place that names its
+//! files.
+//!
+//! ```text
+//! RUN_DIR/
+//!   config.yaml                 the configuration the run trains with (NAR's keys)
+//!   run.json                    RunMeta: space, dataset, image dataset, metrics, seed, the split
+//!   dataset.nar                 the dataset, when the run built it (from metric files or the embedded table)
+//!   metrics.jsonl               one EpochLog per line
+//!   checkpoints/{best,last}.safetensors        weights (the reference PyTorch state_dict names)
+//!   checkpoints/{best,last}.optim.safetensors  AdamW moments
+//!   checkpoints/{best,last}.json               TrainState (epoch, step, RNG, sampler statistics)
+//!   eval.json, predictions.csv  the held-out evaluation (`nar eval`)
+//!   search.json                 the search results (`nar search`)
+//!   ranking.csv                 every architecture's predicted tier and score (`nar rank`)
+//!   report.html                 the report (`nar report`)
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{AnyDataset, store};
+use crate::io::write_atomic;
+use crate::ranker::checkpoint::{CheckpointPaths, TrainState, load_state};
+use crate::ranker::config::Config;
+use crate::ranker::evaluate::{EvalReport, Prediction};
+use crate::ranker::trainer::{CheckpointPair, EpochLog};
+use crate::search::SeedResult;
+use crate::space::{ImageDataset, SpaceKind};
+
+/// Which of a run's two checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Checkpoint {
+    /// The epoch with the best validation tier accuracy.
+    Best,
+    /// The last epoch trained.
+    Last,
+}
+
+impl Checkpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "best",
+            Checkpoint::Last => "last",
+        }
+    }
+}
+
+impl fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a run records about its data (`run.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub space: SpaceKind,
+    /// The dataset file; a relative path is inside the run directory.
+    pub dataset: PathBuf,
+    /// The image dataset whose network and accuracies the run uses.
+    pub network: ImageDataset,
+    /// The accuracy the ranker learns from (validation), and the one reported (test), if any.
+    pub val_metric: String,
+    pub test_metric: Option<String>,
+    pub seed: u64,
+    /// Dataset positions of the training and validation architectures.
+    pub train: Vec<usize>,
+    pub val: Vec<usize>,
+}
+
+/// A run directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+const CONFIG: &str = "config.yaml";
+const META: &str = "run.json";
+const DATASET: &str = "dataset.nar";
+const METRICS_LOG: &str = "metrics.jsonl";
+const CHECKPOINTS: &str = "checkpoints";
+const EVAL: &str = "eval.json";
+const PREDICTIONS: &str = "predictions.csv";
+const SEARCH: &str = "search.json";
+const RANKING: &str = "ranking.csv";
+const REPORT: &str = "report.html";
+
+fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a valid {what}", path.display()))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_string_pretty(value)?;
+    write_atomic(path, |w| Ok(w.write_all(json.as_bytes())?))
+}
+
+impl RunDir {
+    /// A run directory at `root`, created if missing (its files are written by the pipeline steps).
+    pub fn create(root: &Path) -> Result<RunDir> {
+        std::fs::create_dir_all(root).with_context(|| format!("cannot create the run directory {}", root.display()))?;
+        Ok(RunDir { root: root.to_path_buf() })
+    }
+
+    /// An existing run: `root` must hold the configuration and the run description of `nar train`.
+    pub fn open(root: &Path) -> Result<RunDir> {
+        let run = RunDir { root: root.to_path_buf() };
+        if !root.is_dir() {
+            bail!("{}: no such run directory", root.display());
+        }
+        for f in [run.meta_path(), run.config_path()] {
+            if !f.is_file() {
+                bail!(
+                    "{} is not a run directory: {} is missing (`nar train --out DIR` makes one)",
+                    root.display(),
+                    f.display()
+                );
+            }
+        }
+        Ok(run)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.file(CONFIG)
+    }
+    pub fn meta_path(&self) -> PathBuf {
+        self.file(META)
+    }
+    /// Where the run keeps a dataset it built itself.
+    pub fn dataset_path(&self) -> PathBuf {
+        self.file(DATASET)
+    }
+    pub fn metrics_log_path(&self) -> PathBuf {
+        self.file(METRICS_LOG)
+    }
+    pub fn eval_path(&self) -> PathBuf {
+        self.file(EVAL)
+    }
+    pub fn predictions_path(&self) -> PathBuf {
+        self.file(PREDICTIONS)
+    }
+    pub fn search_path(&self) -> PathBuf {
+        self.file(SEARCH)
+    }
+    /// `nar rank`'s default output.
+    pub fn ranking_path(&self) -> PathBuf {
+        self.file(RANKING)
+    }
+    /// `nar report`'s default output.
+    pub fn report_path(&self) -> PathBuf {
+        self.file(REPORT)
+    }
+
+    /// The files of one checkpoint.
+    pub fn checkpoint(&self, which: Checkpoint) -> CheckpointPaths {
+        let d = self.file(CHECKPOINTS);
+        let tag = which.name();
+        CheckpointPaths {
+            weights: d.join(format!("{tag}.safetensors")),
+            optim: d.join(format!("{tag}.optim.safetensors")),
+            state: d.join(format!("{tag}.json")),
+        }
+    }
+
+    /// Both checkpoints, as the trainer saves them.
+    pub fn checkpoints(&self) -> CheckpointPair {
+        CheckpointPair { best: self.checkpoint(Checkpoint::Best), last: self.checkpoint(Checkpoint::Last) }
+    }
+
+    pub fn read_config(&self) -> Result<Config> {
+        Config::load(&self.config_path())
+    }
+
+    pub fn write_config(&self, cfg: &Config) -> Result<()> {
+        let yaml = serde_yaml::to_string(cfg)?;
+        write_atomic(&self.config_path(), |w| Ok(w.write_all(yaml.as_bytes())?))
+    }
+
+    pub fn read_meta(&self) -> Result<RunMeta> {
+        read_json(&self.meta_path(), "run description")
+    }
+
+    pub fn write_meta(&self, meta: &RunMeta) -> Result<()> {
+        write_json(&self.meta_path(), meta)
+    }
+
+    /// The dataset file a run description points to (a relative path is inside the run).
+    pub fn dataset_file(&self, meta: &RunMeta) -> PathBuf {
+        if meta.dataset.is_relative() { self.root.join(&meta.dataset) } else { meta.dataset.clone() }
+    }
+
+    /// Opens the run's dataset and checks it is the one the run was made with.
+    pub fn open_dataset(&self, meta: &RunMeta) -> Result<AnyDataset> {
+        let path = self.dataset_file(meta);
+        let ds = store::open(&path).with_context(|| format!("the dataset of run {}", self.root.display()))?;
+        if ds.space() != meta.space {
+            bail!("{}: the dataset holds {} but the run is of {}", path.display(), ds.space(), meta.space);
+        }
+        if let Some(&bad) = meta.train.iter().chain(&meta.val).find(|&&i| i >= ds.len()) {
+            bail!("{}: position {bad} is past the dataset's {} architectures", self.meta_path().display(), ds.len());
+        }
+        Ok(ds)
+    }
+
+    /// The epochs logged so far.
+    pub fn read_log(&self) -> Result<Vec<EpochLog>> {
+        let path = self.metrics_log_path();
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1)))
+            .collect()
+    }
+
+    /// Rewrites the metrics log with its first `keep` lines and then `line` (resuming drops the epochs
+    /// logged after the checkpoint it resumes from).
+    pub fn write_log(&self, keep: usize, line: Option<&EpochLog>) -> Result<()> {
+        let path = self.metrics_log_path();
+        let old = if path.exists() {
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
+        } else {
+            String::new()
+        };
+        let mut lines: Vec<String> = old.lines().take(keep).map(str::to_string).collect();
+        if let Some(l) = line {
+            lines.push(serde_json::to_string(l)?);
+        }
+        write_atomic(&path, |w| {
+            for l in &lines {
+                writeln!(w, "{l}")?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn read_state(&self, which: Checkpoint) -> Result<TrainState> {
+        load_state(&self.checkpoint(which))
+    }
+
+    /// The held-out evaluation, if `nar eval` has run.
+    pub fn read_eval(&self) -> Result<Option<EvalReport>> {
+        let p = self.eval_path();
+        if p.exists() { read_json(&p, "evaluation").map(Some) } else { Ok(None) }
+    }
+
+    pub fn write_eval(&self, report: &EvalReport, predictions: &[Prediction]) -> Result<()> {
+        write_atomic(&self.predictions_path(), |w| {
+            let mut csv = csv::Writer::from_writer(w);
+            for p in predictions {
+                csv.serialize(p)?;
+            }
+            csv.flush()?;
+            Ok(())
+        })?;
+        write_json(&self.eval_path(), report)
+    }
+
+    /// Every held-out prediction of `nar eval` (empty if it has not run).
+    pub fn read_predictions(&self) -> Result<Vec<Prediction>> {
+        let path = self.predictions_path();
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let mut r = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        r.deserialize()
+            .enumerate()
+            .map(|(i, row)| row.with_context(|| format!("{}: record {}", path.display(), i + 1)))
+            .collect()
+    }
+
+    /// The search results, if `nar search` has run.
+    pub fn read_search(&self) -> Result<Option<Vec<SeedResult>>> {
+        let p = self.search_path();
+        if p.exists() { read_json(&p, "search result").map(Some) } else { Ok(None) }
+    }
+
+    pub fn write_search(&self, results: &[SeedResult]) -> Result<()> {
+        write_json(&self.search_path(), &results)
+    }
+
+    /// The state of the `best` checkpoint, if training has saved one.
+    pub fn read_best_state(&self) -> Result<Option<TrainState>> {
+        let p = self.checkpoint(Checkpoint::Best);
+        if p.state.exists() { load_state(&p).map(Some) } else { Ok(None) }
+    }
+
+    /// Whether the run has a training state to resume from.
+    pub fn has_checkpoint(&self, which: Checkpoint) -> bool {
+        self.checkpoint(which).state.exists()
+    }
+
+    /// A short name for the run's dataset, for reports (the file name, not a machine's absolute path).
+    pub fn dataset_name(&self, meta: &RunMeta) -> String {
+        let path = self.dataset_file(meta);
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// Loads the configuration, description, dataset and one checkpoint's weights of a run.
+pub struct OpenRun {
+    pub dir: RunDir,
+    pub cfg: Config,
+    pub meta: RunMeta,
+    pub ds: AnyDataset,
+}
+
+impl OpenRun {
+    pub fn open(root: &Path) -> Result<OpenRun> {
+        let dir = RunDir::open(root)?;
+        let cfg = dir.read_config()?;
+        let meta = dir.read_meta()?;
+        if cfg.space != meta.space {
+            return Err(anyhow!(
+                "{}: the configuration is for {} but {} says {}",
+                dir.config_path().display(),
+                cfg.space,
+                dir.meta_path().display(),
+                meta.space
+            ));
+        }
+        let ds = dir.open_dataset(&meta)?;
+        Ok(OpenRun { dir, cfg, meta, ds })
+    }
+}
