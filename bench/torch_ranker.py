@@ -1,5 +1,5 @@
 """The NAR ranker in PyTorch, for `nar bench train --python PYTHON`: the same model and sizes as nar's
-engine (SPEC §5: post-norm encoder/decoder, five tier passes through the decoder as the reference runs
+engine (docs/design.md §5: post-norm encoder/decoder, five tier passes through the decoder as the reference runs
 them), timed the same way on the CPU. Prints `step_ms <ms> infer_per_s <archs/s>`.
 
 Usage: python bench/torch_ranker.py --size nb101|nb201 [--batch B] [--steps N] [--threads T]

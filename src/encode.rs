@@ -1,4 +1,4 @@
-//! The ReNAS feature tensor NAR feeds its ranker (SPEC §4).
+//! The ReNAS feature tensor NAR feeds its ranker (`docs/design.md` §4).
 //!
 //! - NB101, 19×7×7: channel 0 is adjacency ⊙ op code of the destination vertex (input 1, conv1x1 2,
 //!   conv3x3 3, maxpool 4, output 5); then for each of the nine cells, adjacency ⊙ vertex FLOPs / 1e7 and

@@ -33,7 +33,7 @@ use crate::search::SeedResult;
 use crate::space::{ImageDataset, SpaceKind};
 
 /// Which of a run's two checkpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Checkpoint {
     /// The epoch with the best validation tier accuracy.
@@ -43,11 +43,17 @@ pub enum Checkpoint {
 }
 
 impl Checkpoint {
+    pub const ALL: [Checkpoint; 2] = [Checkpoint::Best, Checkpoint::Last];
+
     pub fn name(self) -> &'static str {
         match self {
             Checkpoint::Best => "best",
             Checkpoint::Last => "last",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<Checkpoint> {
+        Checkpoint::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 

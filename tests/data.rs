@@ -71,7 +71,8 @@ fn nb201_optima_are_the_benchmark_optima() {
         assert_eq!(m.labelled(), 15_625);
         (m.best().unwrap().1 * 100.0).round() / 100.0
     };
-    // SPEC §7 anchors: 94.37 / 73.51 / 47.31 test, 91.61 / 73.49 / 46.73 validation.
+    // docs/design.md §8: the test optima NAS-Bench-201 publishes (94.37 / 73.51 / 47.31) and the
+    // validation optima of the table (91.61 / 73.49 / 46.73).
     assert_eq!(
         [best("cifar10_test_acc"), best("cifar100_test_acc"), best("imagenet16_test_acc")],
         [94.37, 73.51, 47.31]

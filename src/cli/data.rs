@@ -30,7 +30,7 @@ enum Command {
     /// `.json` (NAR's JSON), `.tfrecord` (NAS-Bench-101's official release). `--space nb201` without
     /// metric files joins the NAS-Bench-201 table built into nar.
     Build {
-        #[arg(long)]
+        #[arg(long, value_parser = super::space_arg())]
         space: SpaceKind,
         /// Metric files to join, in order (later values replace earlier ones).
         #[arg(long = "metrics", short = 'm')]

@@ -14,7 +14,7 @@ pub struct Args {
     /// The run directory of `nar train`.
     run_dir: PathBuf,
     /// Which checkpoint to evaluate.
-    #[arg(long, value_enum, default_value = "best")]
+    #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best")]
     checkpoint: Checkpoint,
 }
 

@@ -10,6 +10,7 @@ use crate::space::SpaceKind;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[arg(value_parser = super::space_arg())]
     space: SpaceKind,
     /// What to fetch: NAR's cell-information JSON, or (nb101) the official `nasbench_only108.tfrecord`.
     #[arg(long, default_value = "nar-json")]

@@ -99,6 +99,29 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// clap parsers for the library's enums (the library's types do not depend on clap): the possible values
+/// are listed in `--help` and in the error for any other word.
+fn enum_arg<T: Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+    from_name: fn(&str) -> Option<T>,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(move |s: String| from_name(&s).expect("one of the possible values"))
+}
+
+pub(crate) fn space_arg() -> impl clap::builder::TypedValueParser<Value = crate::space::SpaceKind> {
+    enum_arg(&["nb101", "nb201"], crate::space::SpaceKind::from_name)
+}
+
+pub(crate) fn image_dataset_arg() -> impl clap::builder::TypedValueParser<Value = crate::space::ImageDataset> {
+    enum_arg(&["cifar10", "cifar100", "imagenet16"], crate::space::ImageDataset::from_name)
+}
+
+pub(crate) fn checkpoint_arg() -> impl clap::builder::TypedValueParser<Value = crate::run_dir::Checkpoint> {
+    enum_arg(&["best", "last"], crate::run_dir::Checkpoint::from_name)
+}
+
 /// Formats an integer with thousands separators.
 pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();

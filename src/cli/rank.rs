@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(short, long)]
     out: Option<PathBuf>,
     /// Which checkpoint's ranker.
-    #[arg(long, value_enum, default_value = "best")]
+    #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best")]
     checkpoint: Checkpoint,
 }
 

@@ -15,10 +15,10 @@ use crate::space::{ImageDataset, SpaceKind};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The search space.
-    #[arg(long, value_enum, default_value = "nb201")]
+    #[arg(long, value_parser = super::space_arg(), default_value = "nb201")]
     space: SpaceKind,
     /// The image dataset whose accuracies and network to use (NB201: cifar10, cifar100, imagenet16).
-    #[arg(long, value_enum, default_value = "cifar10")]
+    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10")]
     dataset: ImageDataset,
     /// Metric files to build the dataset from (see `nar data build`) instead of the built-in NB201 table.
     #[arg(long = "metrics", short = 'm', conflicts_with = "data")]

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     seeds: u64,
     /// Which checkpoint's ranker and statistics to search with.
-    #[arg(long, value_enum, default_value = "best")]
+    #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best")]
     checkpoint: Checkpoint,
     /// Do not write the run's HTML report at the end.
     #[arg(long)]

@@ -26,6 +26,7 @@ enum Command {
     /// hash. nb201: index, arch string, and params/FLOPs for each dataset's network — 15,625 rows in
     /// benchmark index order.
     Enumerate {
+        #[arg(value_parser = super::space_arg())]
         space: SpaceKind,
         /// Output CSV file.
         #[arg(short, long)]

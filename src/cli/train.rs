@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, required_unless_present = "resume")]
     data: Option<String>,
     /// The image dataset whose accuracies and network to use; default from the config.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::image_dataset_arg())]
     dataset: Option<ImageDataset>,
     /// The run directory (created).
     #[arg(long, short)]

@@ -1,4 +1,4 @@
-//! The cell-information cost model (SPEC §2): FLOPs and parameters of every vertex (NB101) or edge
+//! The cell-information cost model (`docs/design.md` §2): FLOPs and parameters of every vertex (NB101) or edge
 //! (NB201) of every cell of the network an architecture defines, and whole-network totals. NAR never
 //! released this code; the definitions here reproduce its published numbers exactly.
 

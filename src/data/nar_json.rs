@@ -1,4 +1,4 @@
-//! NAR's JSON datasets (SPEC §3), read as a stream and written so the reference code loads them unchanged.
+//! NAR's JSON datasets (`docs/design.md` §3), read as a stream and written so the reference code loads them unchanged.
 //!
 //! - NB101: a list of records with `module_adjacency`, `module_operations`, `trainable_parameters`,
 //!   `avg_training_time`, `avg_train_accuracy`, `avg_validation_accuracy`, `avg_test_accuracy` (fractions),

@@ -1,5 +1,5 @@
 //! NAR's two losses with their gradients: soft cross-entropy on tiers, and the pairwise logistic rank
-//! loss on the accuracy head (SPEC §5).
+//! loss on the accuracy head (`docs/design.md` §5).
 
 use super::ops::Real;
 

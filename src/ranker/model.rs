@@ -1,4 +1,4 @@
-//! The NAR ranker (SPEC §5), layer by layer with explicit forward and backward passes.
+//! The NAR ranker (`docs/design.md` §5), layer by layer with explicit forward and backward passes.
 //!
 //! ```text
 //! patches [B,P,din] → Linear → dropout → +pos → LN → 6 × (MHA, FFN) ─┬→ enc_out [B,P,d] → val head → score

@@ -1,4 +1,4 @@
-//! What the top tier looks like, and sampling architectures that look like it (SPEC §6).
+//! What the top tier looks like, and sampling architectures that look like it (`docs/design.md` §6).
 
 pub mod stats;
 

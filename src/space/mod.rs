@@ -14,7 +14,7 @@ use nb101::hash::CellHash;
 pub use nb201::ImageDataset;
 
 /// Which search space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpaceKind {
     Nb101,

@@ -1,5 +1,5 @@
 //! NAS-Bench-201: a 4-node cell where node j (1..=3) sums one op applied to every earlier node — six
-//! edges, five ops, 5^6 = 15,625 architectures (SPEC §1).
+//! edges, five ops, 5^6 = 15,625 architectures (`docs/design.md` §1).
 //!
 //! Edge order everywhere (string form, NAR's per-edge values, [`Arch::ops`]):
 //! (0→1), (0→2), (1→2), (0→3), (1→3), (2→3).
@@ -103,7 +103,7 @@ pub struct Arch {
 
 /// The NAS-Bench-201 index order: line i holds the six op codes of architecture i. Taken from the
 /// public NAS-Bench-201 release (the `index` column of its architecture table); checked in the tests
-/// against `../shared/data/nb201/nb201_accuracy.csv`.
+/// against `data/nb201/nb201_accuracy.csv`.
 const INDEX_ORDER: &str = include_str!("nb201_index_order.txt");
 
 struct IndexTables {
@@ -276,16 +276,13 @@ impl FromStr for Arch {
 ///
 /// Written `cifar10`, `cifar100`, `imagenet16` (NAS-Bench-201's `cifar10-valid` and `ImageNet16-120`
 /// are read too).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageDataset {
     #[serde(alias = "cifar10-valid")]
     Cifar10,
     Cifar100,
     #[serde(alias = "ImageNet16-120")]
-    #[value(name = "imagenet16")]
     ImageNet16,
 }
 

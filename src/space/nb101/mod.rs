@@ -1,4 +1,4 @@
-//! NAS-Bench-101: cells as DAGs of at most 7 vertices and 9 edges (SPEC §1).
+//! NAS-Bench-101: cells as DAGs of at most 7 vertices and 9 edges (`docs/design.md` §1).
 //!
 //! Split like the nasbench library: [`Cell`] is the validated, pruned model spec, [`hash`] holds the
 //! isomorphism-invariant graph hash, [`enumerate`] walks the whole space.
