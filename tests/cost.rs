@@ -78,7 +78,8 @@ fn nb101_channel_split_follows_model_builder() {
 #[test]
 fn nb101_input_output_edge_is_charged_to_the_output_vertex() {
     // input → conv3x3 → output plus input → output: the output vertex carries the 1×1 projection of the
-    // cell input and its addition to the concatenation.
+    // cell input and its addition to the concatenation (nar's choice, docs/design.md §2: NAR's example
+    // has no such edge). Projection params 128·128 + 2·128 (BN); FLOPs 2 × MACs + one addition per element.
     let m: Vec<Vec<i64>> = vec![vec![0, 1, 1], vec![0, 0, 1], vec![0, 0, 0]];
     let cell = Cell::new(&m, &["input", "conv3x3-bn-relu", "output"]).unwrap();
     let c = nb101::cell_cost(&cell, "stack0/module0", 128, 128, 32 * 32);

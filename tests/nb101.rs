@@ -33,6 +33,7 @@ fn example_file_cell_hashes_to_its_unique_hash() {
     let ops: Vec<String> = serde_json::from_value(rec["module_operations"].clone()).unwrap();
     let c = Cell::new(&matrix, &ops).unwrap();
     assert_eq!(c.hash(), rec["unique_hash"].as_str().unwrap());
+    // The hash NAS-Bench-101 keys this cell by: the first row of data/nb101/nb101_subset_1k.csv too.
     assert_eq!(c.hash(), "00005c142e6f48ac74fdcf73e3439874");
 }
 
@@ -163,4 +164,24 @@ fn enumeration_yields_the_whole_space_with_nasbench_representatives() {
     let subset: Vec<String> = common::nb101_subset().into_iter().map(|r| r.hash).collect();
     let first: Vec<String> = entries.iter().take(1000).map(|e| hash::to_hex(&e.hash)).collect();
     assert_eq!(first, subset);
+}
+
+#[test]
+fn neighbours_are_valid_distinct_cells_one_mutation_away() {
+    let v = common::read_json("examples/nasbench101_vertice_example.json");
+    let matrix: Vec<Vec<i64>> = serde_json::from_value(v[0]["module_adjacency"].clone()).unwrap();
+    let ops: Vec<String> = serde_json::from_value(v[0]["module_operations"].clone()).unwrap();
+    let cell = Cell::new(&matrix, &ops).unwrap();
+    let n = nar::space::nb101::neighbours(&cell);
+    // 5 interior vertices × 2 other ops = 10 op changes; of the 21 edge flips of a 7-vertex cell, those
+    // that stay within 9 edges and valid. Every result is a distinct cell, none isomorphic to the start.
+    let hashes: std::collections::HashSet<String> = n.iter().map(|c| c.hash()).collect();
+    assert_eq!(hashes.len(), n.len());
+    assert!(!hashes.contains(&cell.hash()));
+    let op_changes = n.iter().filter(|c| c.matrix() == cell.matrix()).count();
+    assert_eq!(op_changes, 10);
+    assert!(n.len() > 10, "edge flips too: {}", n.len());
+    for c in &n {
+        assert!(c.num_edges() <= 9 && c.num_vertices() <= 7);
+    }
 }

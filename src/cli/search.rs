@@ -1,41 +1,159 @@
-//! `nar search`: NAR's reference search with a trained run, next to the honest pick and random search.
+//! `nar search`: with a run directory, NAR's reference search next to the honest pick and random search;
+//! with `--space`, budgeted methods (nar's guided search, random search, REA, local search) compared at the
+//! same number of queried architectures.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
+use crate::data::DataSource;
 use crate::pipeline::search::{SearchOptions, SearchSummary, search};
+use crate::pipeline::study::{OracleSource, StudyOptions, StudySummary, study};
 use crate::progress::Terminal;
 use crate::run_dir::Checkpoint;
 use crate::search::mean_std;
+use crate::search::study::Method;
+use crate::space::{ImageDataset, SpaceKind};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The run directory of `nar train`.
-    run_dir: PathBuf,
-    /// Search iterations (the reference runs 50).
-    #[arg(long, default_value_t = 50)]
+    /// A run directory of `nar train`: run NAR's reference search with its ranker. Without it, give
+    /// `--space` for a budgeted comparison of search methods.
+    #[arg(required_unless_present = "space")]
+    run_dir: Option<PathBuf>,
+    /// Reference search: iterations (the reference runs 50).
+    #[arg(long, default_value_t = 50, conflicts_with = "space")]
     iterations: usize,
-    /// Independent search seeds (0..K); results are reported per seed and as mean ± std.
-    #[arg(long, default_value_t = 5)]
+    /// Independent seeds (0..K); results per seed and as mean ± std.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
-    /// Which checkpoint's ranker and statistics to search with.
-    #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best")]
+    /// Reference search: which checkpoint's ranker and statistics.
+    #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best", conflicts_with = "space")]
     checkpoint: Checkpoint,
     /// Do not write the run's HTML report at the end.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "space")]
     no_report: bool,
+    /// Budgeted search: the space.
+    #[arg(long, value_parser = super::space_arg(), conflicts_with = "run_dir")]
+    space: Option<SpaceKind>,
+    /// Budgeted search: the image dataset whose accuracies to use.
+    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10")]
+    dataset: ImageDataset,
+    /// Budgeted search: the method(s).
+    #[arg(long, value_parser = ["nar", "random", "rea", "ls", "all"], default_value = "all")]
+    method: String,
+    /// Budgeted search: architectures each run may query.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    budget: u64,
+    /// Budgeted search: the dataset (default: the built-in NB201 table; a `.nar` file or a space name).
+    #[arg(long)]
+    data: Option<String>,
+    /// Budgeted search: metric files to build the dataset from instead (e.g. data/nb101/nb101_subset_1k.csv).
+    #[arg(long = "metrics", short = 'm', conflicts_with = "data")]
+    metrics: Vec<PathBuf>,
+    /// Data directory for dataset names.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Budgeted search: the user's oracle, a shell command run per query with `{arch}` replaced by the
+    /// architecture; it prints the validation accuracy on its last line.
+    #[arg(long)]
+    oracle_cmd: Option<String>,
+    /// With `--oracle-cmd`: the journal of answers (resuming reads it back).
+    #[arg(long, default_value = "oracle-journal.jsonl")]
+    journal: PathBuf,
+    /// Budgeted search: override the guided search's settings, `key=value,…` (init, per_round, parents,
+    /// sampled, random, epochs, batch, d_model, layers), for ablations.
+    #[arg(long)]
+    guided: Option<String>,
+    /// Budgeted search: write the incumbent curves (`method,seed,queries,best_val,best_test`).
+    #[arg(long)]
+    curve: Option<PathBuf>,
+    /// Budgeted search: write the summary as JSON.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Budgeted search: write the study as an HTML page (bands per method and the table).
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if let Some(space) = args.space {
+        return budgeted(&args, space);
+    }
+    let Some(run_dir) = &args.run_dir else { bail!("give a run directory or --space") };
     let opts = SearchOptions { iterations: args.iterations, seeds: args.seeds, checkpoint: args.checkpoint };
-    let summary = search(&args.run_dir, opts, &Terminal::new())?;
+    let summary = search(run_dir, opts, &Terminal::new())?;
     print_search(&summary);
     if !args.no_report {
-        super::report::announce(&crate::run_dir::RunDir::open(&args.run_dir)?);
+        super::report::announce(&crate::run_dir::RunDir::open(run_dir)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(crate::data::default_data_dir);
+    let data = match (&args.data, args.metrics.is_empty(), space) {
+        (Some(d), _, _) => DataSource::from_arg(d, &data_dir)?,
+        (None, false, _) => DataSource::Metrics { space, files: args.metrics.clone() },
+        (None, true, SpaceKind::Nb201) => DataSource::EmbeddedNb201,
+        (None, true, SpaceKind::Nb101) => DataSource::from_arg("nb101", &data_dir)?,
+    };
+    let methods = match args.method.as_str() {
+        "all" => Method::ALL.to_vec(),
+        m => vec![Method::from_name(m).expect("one of the possible values")],
+    };
+    let oracle = match &args.oracle_cmd {
+        Some(c) => OracleSource::Command { command: c.clone(), journal: args.journal.clone() },
+        None => OracleSource::Table,
+    };
+    let opts = StudyOptions {
+        data,
+        network: args.dataset,
+        methods,
+        budget: args.budget as usize,
+        seeds: args.seeds,
+        oracle,
+        guided: args.guided.clone(),
+        curve: args.curve.clone(),
+        json: args.out.clone(),
+        html: args.html.clone(),
+    };
+    let s = study(&opts, &Terminal::new())?;
+    print_study(&s);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_study(s: &StudySummary) {
+    println!(
+        "{} {}: {} seeds, budget {}; pool {} architectures{}; methods read {} through the oracle{}",
+        s.space,
+        s.network,
+        s.seeds,
+        s.budget,
+        s.pool,
+        if s.whole_space { " (the whole space)" } else { " (the labelled pool only)" },
+        s.val_metric,
+        match (&s.report_metric, s.optimum) {
+            (Some(m), Some(o)) => format!("; the incumbent is scored by {m} (optimum {o:.2})"),
+            _ => String::new(),
+        }
+    );
+    if let Some(r) = s.table.first() {
+        let head: Vec<String> = r.cells.iter().map(|c| format!("{:>14}", c.0)).collect();
+        println!("  {:<8}{}  {:>9}", "queries", head.join(""), "s/seed");
+    }
+    for r in &s.table {
+        let cells: Vec<String> =
+            r.cells.iter().map(|(_, m, sd, _)| format!("{:>14}", format!("{m:.2}±{sd:.2}"))).collect();
+        println!("  {:<8}{}  {:>9.1}", r.method.name(), cells.join(""), r.seconds_per_seed);
+    }
+    if s.optimum.is_some() {
+        for r in &s.table {
+            let (q, .., at) = r.cells.last().copied().unwrap_or_default();
+            println!("  {:<8} at the optimum after {q} queries in {:.0} % of seeds", r.method.name(), 100.0 * at);
+        }
+    }
 }
 
 pub(super) fn print_search(s: &SearchSummary) {

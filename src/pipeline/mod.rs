@@ -7,6 +7,7 @@ pub mod eval;
 pub mod rank;
 pub mod run;
 pub mod search;
+pub mod study;
 pub mod train;
 
 use anyhow::Result;

@@ -183,6 +183,58 @@ pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hl
     out
 }
 
+/// A mean curve with a ± band.
+pub struct Band {
+    pub name: String,
+    /// `(x, mean, spread)`: the band runs from mean − spread to mean + spread.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// Mean curves, each in a translucent band, with optional horizontal reference lines `(label, y)`.
+pub fn band_chart(title: &str, xlabel: &str, ylabel: &str, bands: &[Band], hlines: &[(String, f64)]) -> String {
+    let extent = bands
+        .iter()
+        .flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(x, m - s), (x, m + s)]))
+        .chain(hlines.iter().map(|&(_, y)| (f64::NAN, y)));
+    let (x0, x1, mut y0, mut y1) =
+        bounds(bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(x, m - s), (x, m + s)])));
+    for (_, y) in extent.filter(|p| p.0.is_nan()) {
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let f = Frame { x0, x1, y0, y1 };
+    let mut out = String::new();
+    open(&mut out, title);
+    axes(&mut out, &f, xlabel, ylabel);
+    let mut items = Vec::new();
+    for (i, b) in bands.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let upper = b.points.iter().map(|&(x, m, s)| format!("{:.1},{:.1}", f.px(x), f.py(m + s)));
+        let lower = b.points.iter().rev().map(|&(x, m, s)| format!("{:.1},{:.1}", f.px(x), f.py(m - s)));
+        let outline: Vec<String> = upper.chain(lower).collect();
+        let mean: Vec<String> = b.points.iter().map(|&(x, m, _)| format!("{:.1},{:.1}", f.px(x), f.py(m))).collect();
+        let _ = write!(
+            out,
+            r#"<polygon fill="{color}" fill-opacity="0.15" stroke="none" points="{}"/><polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            outline.join(" "),
+            mean.join(" ")
+        );
+        items.push((b.name.clone(), color, false));
+    }
+    for (label, y) in hlines {
+        let py = f.py(*y);
+        let _ = write!(
+            out,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#000" stroke-dasharray="2,2"/>"##,
+            W - RIGHT
+        );
+        items.push((label.clone(), "#000", true));
+    }
+    legend(&mut out, &items);
+    out.push_str("</svg>");
+    out
+}
+
 /// Scatter plot.
 pub fn scatter(title: &str, xlabel: &str, ylabel: &str, points: &[(f64, f64)]) -> String {
     let (x0, x1, y0, y1) = bounds(points.iter().copied());

@@ -75,6 +75,9 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn network_name(network: Self::Network) -> &'static str;
     /// The network trained on image dataset `d` (NB101 has CIFAR-10 only).
     fn network(d: ImageDataset) -> Result<Self::Network, String>;
+    /// The architectures one mutation away (NB201: one edge's op changed; NB101: one interior op changed
+    /// or one edge flipped, valid after pruning), each once, `arch` itself excluded.
+    fn neighbours(arch: &Self::Arch) -> Vec<Self::Arch>;
     /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
     fn shape(arch: &Self::Arch) -> Shape;
     /// Per-cell cost and totals of the network built from `arch`.
@@ -138,6 +141,9 @@ impl SearchSpace for Nb101 {
             other => Err(format!("NAS-Bench-101 has only the cifar10 network, not {other}")),
         }
     }
+    fn neighbours(arch: &nb101::Cell) -> Vec<nb101::Cell> {
+        nb101::neighbours(arch)
+    }
     fn shape(arch: &nb101::Cell) -> Shape {
         Shape::Vertices(arch.num_vertices())
     }
@@ -196,6 +202,9 @@ impl SearchSpace for Nb201 {
     }
     fn network(d: ImageDataset) -> Result<ImageDataset, String> {
         Ok(d)
+    }
+    fn neighbours(arch: &nb201::Arch) -> Vec<nb201::Arch> {
+        arch.neighbours()
     }
     fn shape(arch: &nb201::Arch) -> Shape {
         Shape::OpCounts(arch.op_counts())

@@ -133,6 +133,21 @@ impl Arch {
     }
 
     /// The six edge ops in NAS-Bench-201 edge order.
+    /// The 24 architectures with exactly one edge's op changed, edge by edge in op-code order.
+    pub fn neighbours(&self) -> Vec<Arch> {
+        let mut out = Vec::with_capacity(NUM_EDGES * (Op::ALL.len() - 1));
+        for e in 0..NUM_EDGES {
+            for op in Op::ALL {
+                if op != self.ops[e] {
+                    let mut ops = self.ops;
+                    ops[e] = op;
+                    out.push(Arch { ops });
+                }
+            }
+        }
+        out
+    }
+
     pub fn ops(&self) -> [Op; NUM_EDGES] {
         self.ops
     }

@@ -338,3 +338,33 @@ impl TryFrom<&CellSpec> for Cell {
         Cell::new(&spec.matrix, &spec.ops)
     }
 }
+
+/// The valid cells one mutation away from `cell`: one interior vertex's op changed, or one edge i→j
+/// (i < j) added or removed, pruned and validated. Isomorphic results are kept once (by hash), and any
+/// result isomorphic to `cell` itself is left out.
+pub fn neighbours(cell: &Cell) -> Vec<Cell> {
+    let n = cell.num_vertices();
+    let matrix: Vec<Vec<i64>> = cell.matrix().iter().map(|r| r.iter().map(|&x| i64::from(x)).collect()).collect();
+    let ops = cell.op_names();
+    let mut candidates = Vec::new();
+    for v in 1..n.saturating_sub(1) {
+        for op in Op::INTERIOR {
+            if op.name() != ops[v] {
+                let mut o = ops.clone();
+                o[v] = op.name();
+                candidates.extend(Cell::new(&matrix, &o).ok());
+            }
+        }
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let mut m = matrix.clone();
+            m[i][j] = 1 - m[i][j];
+            candidates.extend(Cell::new(&m, &ops).ok());
+        }
+    }
+    let own = hash::fingerprint(cell);
+    let mut seen = std::collections::HashSet::from([own]);
+    candidates.retain(|c| seen.insert(hash::fingerprint(c)));
+    candidates
+}

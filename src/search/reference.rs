@@ -1,4 +1,4 @@
-//! The NAR search (`docs/design.md`, "The sampler and the search"), once for both spaces: sample architectures under FLOPs/params bounds drawn
+//! NAR's reference search (`docs/design.md` §6), once for both spaces: sample architectures under FLOPs/params bounds drawn
 //! from what the top tier looked like in training, let the ranker pick, repeat. Reported two ways:
 //! - **reference protocol**: per iteration, the best *true test* accuracy among the top-k of the
 //!   predicted top tier (ordered by predicted accuracy), and the best over all iterations — what the

@@ -1,0 +1,115 @@
+//! Black-box baselines, each reading accuracies only through the [`Oracle`]:
+//!
+//! - **random search**: distinct uniformly random architectures of the pool;
+//! - **regularized evolution** (REA; Real et al., AAAI 2019): a population of 10 random architectures;
+//!   repeatedly a tournament of 3 drawn from it, the best one's child (one mutation, [`Domain::mutate`])
+//!   is queried, joins the population and the oldest member leaves;
+//! - **local search** (LS; White et al., UAI 2021): from a random architecture, query all its neighbours
+//!   and move to the best one while it improves; at a local optimum restart from a new random one.
+//!
+//! Each runs until the oracle's budget is spent (or, in a pool smaller than the budget, until nothing new
+//! can be reached). The pick is the oracle's best.
+
+use std::collections::VecDeque;
+
+use anyhow::Result;
+
+use super::domain::Domain;
+use super::oracle::{Oracle, QueryError};
+use crate::rng::Rng;
+use crate::space::SearchSpace;
+
+/// REA's population size and tournament size.
+pub const REA_POPULATION: usize = 10;
+pub const REA_TOURNAMENT: usize = 3;
+
+/// `Ok(Some(v))` for an answer, `Ok(None)` once the budget is spent, `Err` when the evaluator fails.
+pub(crate) fn ask(oracle: &mut Oracle<'_>, position: usize) -> Result<Option<f64>> {
+    match oracle.query(position) {
+        Ok(v) => Ok(Some(v)),
+        Err(QueryError::BudgetSpent { .. }) => Ok(None),
+        Err(QueryError::Failed(e)) => Err(e),
+    }
+}
+
+/// How many draws a method may make without finding anything new before it stops (a pool smaller than
+/// the budget, or one whose reachable part is exhausted).
+fn patience<S: SearchSpace>(domain: &Domain<'_, S>) -> usize {
+    100 * domain.size().max(1)
+}
+
+/// A random architecture of the pool not queried yet, if one turns up.
+pub(crate) fn fresh_random<S: SearchSpace>(
+    domain: &Domain<'_, S>,
+    oracle: &Oracle<'_>,
+    rng: &mut Rng,
+) -> Option<usize> {
+    if oracle.spent() >= domain.size() {
+        return None;
+    }
+    (0..patience(domain)).map(|_| domain.random(rng)).find(|&p| !oracle.is_queried(p))
+}
+
+/// Random search.
+pub fn random<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+    while oracle.left() > 0 {
+        let Some(p) = fresh_random(domain, oracle, rng) else { break };
+        if ask(oracle, p)?.is_none() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Regularized evolution.
+pub fn rea<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+    let mut population: VecDeque<(usize, f64)> = VecDeque::with_capacity(REA_POPULATION + 1);
+    while population.len() < REA_POPULATION {
+        let Some(p) = fresh_random(domain, oracle, rng) else { return Ok(()) };
+        let Some(v) = ask(oracle, p)? else { return Ok(()) };
+        population.push_back((p, v));
+    }
+    let mut idle = 0;
+    while oracle.left() > 0 && idle < patience(domain) {
+        let parent = (0..REA_TOURNAMENT)
+            .map(|_| population[rng.below(population.len())])
+            .fold(None, |best: Option<(usize, f64)>, c| match best {
+                Some(b) if b.1 >= c.1 => Some(b),
+                _ => Some(c),
+            })
+            .expect("a non-empty tournament");
+        let Some(child) = domain.mutate(parent.0, rng) else {
+            idle += 1;
+            continue;
+        };
+        let before = oracle.spent();
+        let Some(v) = ask(oracle, child)? else { break };
+        idle = if oracle.spent() > before { 0 } else { idle + 1 };
+        population.push_back((child, v));
+        population.pop_front();
+    }
+    Ok(())
+}
+
+/// Local search with restarts.
+pub fn local_search<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+    'restart: while oracle.left() > 0 {
+        let Some(start) = fresh_random(domain, oracle, rng) else { return Ok(()) };
+        let Some(mut value) = ask(oracle, start)? else { return Ok(()) };
+        let mut here = start;
+        loop {
+            let mut best: Option<(usize, f64)> = None;
+            for n in domain.neighbours(here) {
+                let Some(v) = ask(oracle, n)? else { return Ok(()) };
+                if best.is_none_or(|(_, bv)| v > bv) {
+                    best = Some((n, v));
+                }
+            }
+            match best {
+                Some((n, v)) if v > value => (here, value) = (n, v),
+                _ => continue 'restart,
+            }
+        }
+    }
+    Ok(())
+}

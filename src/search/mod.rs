@@ -1,0 +1,21 @@
+//! Searching a space for its best architecture.
+//!
+//! - [`reference`]: NAR's reference search with a trained ranker (`nar search RUN_DIR`), reported with
+//!   the honest pick and random search at the same budget;
+//! - [`oracle`]: the only way a budgeted method reads an accuracy — validation accuracy, counted,
+//!   capped by the budget; test accuracy lives in [`oracle::Scorecard`], which only reporting code holds;
+//! - [`domain`]: where a method may go — the pool of architectures it may query and their neighbours;
+//! - [`baselines`]: random search, regularized evolution and local search;
+//! - [`command`]: the user's own oracle, a command per architecture with a journal;
+//! - [`guided`]: nar's own method, a budgeted loop with the ranker in it;
+//! - [`study`]: methods × seeds × budgets, the incumbent curves and their table.
+
+pub mod baselines;
+pub mod command;
+pub mod domain;
+pub mod guided;
+pub mod oracle;
+pub mod reference;
+pub mod study;
+
+pub use reference::*;

@@ -1,0 +1,159 @@
+//! The oracle: the only way a budgeted search method reads an accuracy.
+//!
+//! A method holds an [`Oracle`] and nothing else that knows accuracies. The oracle returns validation
+//! accuracy only, counts *distinct* architectures (asking again for one already queried is free and
+//! answers the same), and refuses a new architecture once the budget is spent. Test accuracy is not
+//! reachable from it: the benchmark's test column lives in a [`Scorecard`], which the study code uses
+//! after a method has finished, to score the pick and the incumbent curve.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use anyhow::Result;
+
+/// Where validation accuracies come from: a benchmark table or the user's own training.
+pub trait Evaluator {
+    /// The validation accuracy of the architecture at dataset position `position`.
+    fn evaluate(&mut self, position: usize) -> Result<f64>;
+}
+
+/// A benchmark's validation column (NaN = unlabelled).
+pub struct TableEvaluator {
+    val: Vec<f64>,
+}
+
+impl TableEvaluator {
+    pub fn new(val: Vec<f64>) -> TableEvaluator {
+        TableEvaluator { val }
+    }
+}
+
+impl Evaluator for TableEvaluator {
+    fn evaluate(&mut self, position: usize) -> Result<f64> {
+        match self.val.get(position) {
+            Some(v) if v.is_finite() => Ok(*v),
+            Some(_) => anyhow::bail!("architecture at position {position} has no validation accuracy"),
+            None => anyhow::bail!("position {position} is past the dataset"),
+        }
+    }
+}
+
+/// Why a query was refused.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The budget is spent: no new architecture can be queried.
+    BudgetSpent { budget: usize },
+    /// The evaluator failed (the user's command, an unlabelled architecture).
+    Failed(anyhow::Error),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::BudgetSpent { budget } => write!(f, "the query budget of {budget} is spent"),
+            QueryError::Failed(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// Validation accuracies, counted and capped.
+pub struct Oracle<'a> {
+    eval: &'a mut dyn Evaluator,
+    budget: usize,
+    known: HashMap<usize, f64>,
+    history: Vec<(usize, f64)>,
+}
+
+impl<'a> Oracle<'a> {
+    pub fn new(eval: &'a mut dyn Evaluator, budget: usize) -> Oracle<'a> {
+        Oracle { eval, budget, known: HashMap::new(), history: Vec::new() }
+    }
+
+    /// The validation accuracy of the architecture at `position`; a new architecture spends one query.
+    pub fn query(&mut self, position: usize) -> Result<f64, QueryError> {
+        if let Some(&v) = self.known.get(&position) {
+            return Ok(v);
+        }
+        if self.history.len() >= self.budget {
+            return Err(QueryError::BudgetSpent { budget: self.budget });
+        }
+        let v = self.eval.evaluate(position).map_err(QueryError::Failed)?;
+        self.known.insert(position, v);
+        self.history.push((position, v));
+        Ok(v)
+    }
+
+    /// The answer already paid for, if any (free).
+    pub fn known(&self, position: usize) -> Option<f64> {
+        self.known.get(&position).copied()
+    }
+
+    pub fn is_queried(&self, position: usize) -> bool {
+        self.known.contains_key(&position)
+    }
+
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Distinct architectures queried so far.
+    pub fn spent(&self) -> usize {
+        self.history.len()
+    }
+
+    pub fn left(&self) -> usize {
+        self.budget - self.history.len()
+    }
+
+    /// Every query in order: `(position, validation accuracy)`.
+    pub fn history(&self) -> &[(usize, f64)] {
+        &self.history
+    }
+
+    /// The queried architecture with the best validation accuracy (the earliest on ties): the pick.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        self.history.iter().copied().fold(None, |best, (p, v)| match best {
+            Some((_, bv)) if v <= bv => best,
+            _ => Some((p, v)),
+        })
+    }
+}
+
+/// What reporting code knows and search methods do not: the accuracy a pick is judged by (test accuracy
+/// where the benchmark has it) and its rank among the labelled architectures.
+pub struct Scorecard {
+    report: Vec<f64>,
+    rank: Vec<usize>,
+    labelled: usize,
+    pub metric: String,
+}
+
+impl Scorecard {
+    /// From the reporting column (NaN = unlabelled); rank 1 = best.
+    pub fn new(report: Vec<f64>, metric: &str) -> Scorecard {
+        let mut order: Vec<usize> = (0..report.len()).filter(|&i| report[i].is_finite()).collect();
+        order.sort_by(|&a, &b| report[b].total_cmp(&report[a]).then(a.cmp(&b)));
+        let mut rank = vec![0; report.len()];
+        order.iter().enumerate().for_each(|(r, &i)| rank[i] = r + 1);
+        Scorecard { labelled: order.len(), report, rank, metric: metric.to_string() }
+    }
+
+    pub fn accuracy(&self, position: usize) -> f64 {
+        self.report[position]
+    }
+
+    pub fn rank(&self, position: usize) -> usize {
+        self.rank[position]
+    }
+
+    pub fn labelled(&self) -> usize {
+        self.labelled
+    }
+
+    /// The best reporting accuracy of the benchmark.
+    pub fn optimum(&self) -> f64 {
+        self.report.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max)
+    }
+}
