@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, default_value = "oracle-journal.jsonl")]
     journal: PathBuf,
     /// Budgeted search: override the guided search's settings, `key=value,…` (init, per_round, parents,
-    /// sampled, random, epochs, batch, d_model, layers), for ablations.
+    /// far_parents, patience, sampled, random, steps, warmup, batch, d_model, layers, loss_factor), for ablations.
     #[arg(long)]
     guided: Option<String>,
     /// Budgeted search: write the incumbent curves (`method,seed,queries,best_val,best_test`).
@@ -140,12 +140,14 @@ fn print_study(s: &StudySummary) {
         }
     );
     if let Some(r) = s.table.first() {
-        let head: Vec<String> = r.cells.iter().map(|c| format!("{:>14}", c.0)).collect();
+        let head: Vec<String> = r.cells.iter().map(|c| format!("{:>16}", c.0)).collect();
         println!("  {:<8}{}  {:>9}", "queries", head.join(""), "s/seed");
     }
+    // Fractions (NB101's accuracies) need more digits than percentages.
+    let digits = if s.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 };
     for r in &s.table {
         let cells: Vec<String> =
-            r.cells.iter().map(|(_, m, sd, _)| format!("{:>14}", format!("{m:.2}±{sd:.2}"))).collect();
+            r.cells.iter().map(|(_, m, sd, _)| format!("{:>16}", format!("{m:.digits$}±{sd:.digits$}"))).collect();
         println!("  {:<8}{}  {:>9.1}", r.method.name(), cells.join(""), r.seconds_per_seed);
     }
     if s.optimum.is_some() {

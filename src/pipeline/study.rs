@@ -215,10 +215,11 @@ pub fn html(s: &StudySummary) -> String {
         }
     }
     table.push_str("<th>s / seed</th></tr>");
+    let digits = if s.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 };
     for r in &s.table {
         table.push_str(&format!("<tr><td>{}</td>", r.method));
         for (_, m, sd, _) in &r.cells {
-            table.push_str(&format!("<td>{m:.2} ± {sd:.2}</td>"));
+            table.push_str(&format!("<td>{m:.digits$} ± {sd:.digits$}</td>"));
         }
         table.push_str(&format!("<td>{:.1}</td></tr>", r.seconds_per_seed));
     }

@@ -3,7 +3,9 @@
 //! - **random search**: distinct uniformly random architectures of the pool;
 //! - **regularized evolution** (REA; Real et al., AAAI 2019): a population of 10 random architectures;
 //!   repeatedly a tournament of 3 drawn from it, the best one's child (one mutation, [`Domain::mutate`])
-//!   is queried, joins the population and the oldest member leaves;
+//!   is queried, joins the population and the oldest member leaves (a parent whose neighbours in the
+//!   pool are all queried, or who has none there, as in the NB101 sample, has a new random member of the
+//!   pool as its child);
 //! - **local search** (LS; White et al., UAI 2021): from a random architecture, query all its neighbours
 //!   and move to the best one while it improves; at a local optimum restart from a new random one.
 //!
@@ -78,9 +80,16 @@ pub fn rea<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng:
                 _ => Some(c),
             })
             .expect("a non-empty tournament");
-        let Some(child) = domain.mutate(parent.0, rng) else {
-            idle += 1;
-            continue;
+        // Where the pool holds none of the parent's neighbours, or all of them are queried already (the
+        // NB101 sample), the child is a new random member of the pool.
+        let n = domain.neighbours(parent.0);
+        let child = if n.iter().all(|&p| oracle.is_queried(p)) {
+            match fresh_random(domain, oracle, rng) {
+                Some(p) => p,
+                None => break,
+            }
+        } else {
+            n[rng.below(n.len())]
         };
         let before = oracle.spent();
         let Some(v) = ask(oracle, child)? else { break };

@@ -1,8 +1,9 @@
 //! nar's own budgeted search: NAR's ranker inside the loop.
 //!
 //! 1. Query `init` random architectures.
-//! 2. Each round: train the ranker on everything queried so far (tiers cut from the queried validation
-//!    accuracies; the weights carried over from the last round and fine-tuned), then generate candidates
+//! 2. Each round: train the ranker on everything queried so far for at least `steps` optimiser steps
+//!    (tiers cut from the queried validation accuracies; the weights carried over from the last round
+//!    and fine-tuned), then generate candidates
 //!    — every unqueried neighbour of the `parents` best queried architectures, `sampled` proposals of
 //!    NAR's KL-guided sampler drawn from the statistics of the current top tier, and `random` uniform
 //!    ones — score them with the ranker's accuracy head and query the `per_round` best.
@@ -36,12 +37,18 @@ pub struct GuidedSettings {
     pub per_round: usize,
     /// How many of the best queried architectures lend their neighbours as candidates.
     pub parents: usize,
+    /// How many of the best queried architectures lend their neighbours' neighbours (two mutations away).
+    pub far_parents: usize,
+    /// Queries without a better validation accuracy after which the current parents count as explored
+    /// and the next-best queried architectures lend their neighbours instead (0: never).
+    pub patience: usize,
     /// Candidates from NAR's sampler per round.
     pub sampled: usize,
     /// Uniformly random candidates per round.
     pub random: usize,
-    /// Epochs of training per round (the weights are kept from round to round).
-    pub epochs: usize,
+    /// Optimiser steps of training per round, at least (whole epochs over everything queried; the
+    /// weights are kept from round to round).
+    pub steps: usize,
     /// The ranker (a small configuration: the labelled set is tens to hundreds of architectures).
     pub ranker: Config,
 }
@@ -62,11 +69,23 @@ impl GuidedSettings {
         r.d_val_acc_prj_inner = 64;
         cfg.train_batch_size = 16;
         cfg.val_batch_size = Some(256);
-        GuidedSettings { init: 10, per_round: 5, parents: 3, sampled: 32, random: 16, epochs: 8, ranker: cfg }
+        // A handful of architectures at first: the learning rate must rise within the first rounds.
+        cfg.lr_scheduler.n_warmup_steps = 10;
+        GuidedSettings {
+            init: 10,
+            per_round: 5,
+            parents: 5,
+            far_parents: 1,
+            patience: 30,
+            sampled: 32,
+            random: 16,
+            steps: 20,
+            ranker: cfg,
+        }
     }
 
-    /// Applies `key=value` overrides, comma-separated (`per_round=10,epochs=4`): the schedule's fields,
-    /// `batch`, `d_model`, `layers` and `loss_factor` for the ranker. For ablations.
+    /// Applies `key=value` overrides, comma-separated (`per_round=10,steps=80`): the schedule's fields,
+    /// `warmup`, `batch`, `d_model`, `layers` and `loss_factor` for the ranker. For ablations.
     pub fn apply(&mut self, spec: &str) -> anyhow::Result<()> {
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').ok_or_else(|| anyhow::anyhow!("{item:?}: expected key=value"))?;
@@ -81,18 +100,21 @@ impl GuidedSettings {
                 "init" => self.init = n,
                 "per_round" => self.per_round = n,
                 "parents" => self.parents = n,
+                "far_parents" => self.far_parents = n,
+                "patience" => self.patience = n,
                 "sampled" => self.sampled = n,
                 "random" => self.random = n,
-                "epochs" => self.epochs = n,
+                "steps" => self.steps = n,
+                "warmup" => self.ranker.lr_scheduler.n_warmup_steps = n,
                 "batch" => self.ranker.train_batch_size = n,
                 "d_model" => (r.d_model, r.d_patch_vec) = (n, n),
                 "layers" => r.n_layers = n,
                 other => anyhow::bail!(
-                    "unknown setting {other:?} (init, per_round, parents, sampled, random, epochs, batch, d_model, layers, loss_factor)"
+                    "unknown setting {other:?} (init, per_round, parents, far_parents, patience, sampled, random, steps, warmup, batch, d_model, layers, loss_factor)"
                 ),
             }
         }
-        anyhow::ensure!(self.per_round >= 1 && self.epochs >= 1, "per_round and epochs must be at least 1");
+        anyhow::ensure!(self.per_round >= 1 && self.steps >= 1, "per_round and steps must be at least 1");
         self.ranker.check()
     }
 }
@@ -116,13 +138,16 @@ pub fn guided<S: SearchSpace + Propose>(
     cfg.seed = seed;
     let mut trainer = Trainer::new(&cfg);
     let empty = Samples::unlabelled(domain.ds, Vec::new(), network);
+    let mut explored: HashSet<usize> = HashSet::new();
+    let (mut best_seen, mut since_better) = (oracle.best().map_or(f64::NEG_INFINITY, |b| b.1), 0);
     while oracle.left() > 0 {
         // Train on everything queried so far.
         let positions: Vec<usize> = oracle.history().iter().map(|h| h.0).collect();
         let mut train = Samples::unlabelled(domain.ds, positions, network);
         train.val = oracle.history().iter().map(|h| h.1).collect();
-        trainer.cfg.train_batch_size = cfg.train_batch_size.min(train.len()).max(cfg.ranker.n_tier);
-        for _ in 0..set.epochs {
+        let batch = cfg.train_batch_size.min(train.len()).max(cfg.ranker.n_tier);
+        trainer.cfg.train_batch_size = batch;
+        for _ in 0..set.steps.div_ceil(train.len() / batch) {
             trainer.epoch(&train, &empty, &|_, _, _| {});
         }
         // Candidates.
@@ -133,11 +158,24 @@ pub fn guided<S: SearchSpace + Propose>(
                 cands.push(p);
             }
         };
-        let mut ranked: Vec<(usize, f64)> = oracle.history().to_vec();
+        let mut ranked: Vec<(usize, f64)> =
+            oracle.history().iter().copied().filter(|h| !explored.contains(&h.0)).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if set.patience > 0 && since_better >= set.patience {
+            explored.extend(ranked.iter().take(set.parents.max(set.far_parents)).map(|h| h.0));
+            ranked.retain(|h| !explored.contains(&h.0));
+            since_better = 0;
+        }
         for &(p, _) in ranked.iter().take(set.parents) {
             for n in domain.neighbours(p) {
                 add(n, &mut cands);
+            }
+        }
+        for &(p, _) in ranked.iter().take(set.far_parents) {
+            for n in domain.neighbours(p) {
+                for m in domain.neighbours(n) {
+                    add(m, &mut cands);
+                }
             }
         }
         for p in sampler_candidates(domain, network, &trainer, set, &mut rng) {
@@ -159,8 +197,11 @@ pub fn guided<S: SearchSpace + Propose>(
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(cands[a].cmp(&cands[b])));
         for &i in order.iter().take(set.per_round) {
-            if ask(oracle, cands[i])?.is_none() {
-                return Ok(());
+            let Some(v) = ask(oracle, cands[i])? else { return Ok(()) };
+            if v > best_seen {
+                (best_seen, since_better) = (v, 0);
+            } else {
+                since_better += 1;
             }
         }
     }
