@@ -126,13 +126,12 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
 
 fn print_study(s: &StudySummary) {
     println!(
-        "{} {}: {} seeds, budget {}; pool {} architectures{}; methods read {} through the oracle{}",
+        "{} {}: {} seeds, budget {}; pool {}; methods read {} through the oracle{}",
         s.space,
         s.network,
         s.seeds,
         s.budget,
-        s.pool,
-        if s.whole_space { " (the whole space)" } else { " (the labelled pool only)" },
+        s.pool_description(),
         s.val_metric,
         match (&s.report_metric, s.optimum) {
             (Some(m), Some(o)) => format!("; the incumbent is scored by {m} (optimum {o:.2})"),
@@ -143,8 +142,7 @@ fn print_study(s: &StudySummary) {
         let head: Vec<String> = r.cells.iter().map(|c| format!("{:>16}", c.0)).collect();
         println!("  {:<8}{}  {:>9}", "queries", head.join(""), "s/seed");
     }
-    // Fractions (NB101's accuracies) need more digits than percentages.
-    let digits = if s.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 };
+    let digits = s.digits();
     for r in &s.table {
         let cells: Vec<String> =
             r.cells.iter().map(|(_, m, sd, _)| format!("{:>16}", format!("{m:.digits$}±{sd:.digits$}"))).collect();

@@ -70,6 +70,19 @@ pub struct StudySummary {
     pub curves: Vec<Curve>,
 }
 
+impl StudySummary {
+    /// The pool, in words: `15625 architectures (the whole space)`.
+    pub fn pool_description(&self) -> String {
+        let which = if self.whole_space { "the whole space" } else { "the labelled pool only" };
+        format!("{} architectures ({which})", self.pool)
+    }
+
+    /// Decimal places for accuracies: fractions (NB101's) need more than percentages.
+    pub fn digits(&self) -> usize {
+        if self.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 }
+    }
+}
+
 /// Runs the study.
 pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummary> {
     if opts.budget == 0 || opts.seeds == 0 || opts.methods.is_empty() {
@@ -215,7 +228,7 @@ pub fn html(s: &StudySummary) -> String {
         }
     }
     table.push_str("<th>s / seed</th></tr>");
-    let digits = if s.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 };
+    let digits = s.digits();
     for r in &s.table {
         table.push_str(&format!("<tr><td>{}</td>", r.method));
         for (_, m, sd, _) in &r.cells {
@@ -228,14 +241,13 @@ pub fn html(s: &StudySummary) -> String {
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar search study</title><style>
 body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
-</style></head><body><h1>nar search study — {} {}</h1><p>{} seeds, budget {} queries; pool: {} architectures{}. Each method reads validation accuracy ({}) only through its oracle; the incumbent (best validation accuracy so far) is scored by {metric}. Table: mean ± std over seeds.</p><figure>{figure}</figure>{table}</body></html>
+</style></head><body><h1>nar search study — {} {}</h1><p>{} seeds, budget {} queries; pool: {}. Each method reads validation accuracy ({}) only through its oracle; the incumbent (best validation accuracy so far) is scored by {metric}. Table: mean ± std over seeds.</p><figure>{figure}</figure>{table}</body></html>
 "#,
         s.space,
         s.network,
         s.seeds,
         s.budget,
-        s.pool,
-        if s.whole_space { " (the whole space)" } else { " (the labelled pool only)" },
+        s.pool_description(),
         svg::esc(&s.val_metric),
     )
 }

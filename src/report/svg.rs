@@ -118,6 +118,22 @@ fn legend(out: &mut String, items: &[(String, &str, bool)]) {
     }
 }
 
+/// Draws the horizontal reference lines, the legend of `items` and the lines, and closes the figure.
+fn close(mut out: String, f: &Frame, hlines: &[(String, f64)], mut items: Vec<(String, &str, bool)>) -> String {
+    for (label, y) in hlines {
+        let py = f.py(*y);
+        let _ = write!(
+            out,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#000" stroke-dasharray="2,2"/>"##,
+            W - RIGHT
+        );
+        items.push((label.clone(), "#000", true));
+    }
+    legend(&mut out, &items);
+    out.push_str("</svg>");
+    out
+}
+
 /// A series of a line chart.
 pub struct Series {
     pub name: String,
@@ -169,18 +185,7 @@ pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hl
         );
         items.push((s.name.clone(), color, s.dashed));
     }
-    for (label, y) in hlines {
-        let py = f.py(*y);
-        let _ = write!(
-            out,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#000" stroke-dasharray="2,2"/>"##,
-            W - RIGHT
-        );
-        items.push((label.clone(), "#000", true));
-    }
-    legend(&mut out, &items);
-    out.push_str("</svg>");
-    out
+    close(out, &f, hlines, items)
 }
 
 /// A mean curve with a ± band.
@@ -221,18 +226,7 @@ pub fn band_chart(title: &str, xlabel: &str, ylabel: &str, bands: &[Band], hline
         );
         items.push((b.name.clone(), color, false));
     }
-    for (label, y) in hlines {
-        let py = f.py(*y);
-        let _ = write!(
-            out,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#000" stroke-dasharray="2,2"/>"##,
-            W - RIGHT
-        );
-        items.push((label.clone(), "#000", true));
-    }
-    legend(&mut out, &items);
-    out.push_str("</svg>");
-    out
+    close(out, &f, hlines, items)
 }
 
 /// Scatter plot.
