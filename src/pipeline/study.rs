@@ -216,7 +216,7 @@ pub fn html(s: &StudySummary) -> String {
     let metric = s.report_metric.clone().unwrap_or_else(|| s.val_metric.clone());
     let figure = svg::band_chart(
         &format!("Search on {} {}: incumbent's {metric}", s.space, s.network),
-        "architectures queried",
+        "architectures queried (from 10)",
         "accuracy (%)",
         &bands,
         &hlines,
