@@ -157,6 +157,17 @@ impl<S: SearchSpace> Dataset<S> {
         &mut self.metrics[i].values
     }
 
+    /// The same architectures and ids with no metric at all (what a search method may see).
+    pub fn without_metrics(&self) -> Dataset<S> {
+        Dataset {
+            archs: self.archs.clone(),
+            ids: self.ids.clone(),
+            metrics: Vec::new(),
+            sources: self.sources.clone(),
+            lookup: OnceLock::new(),
+        }
+    }
+
     /// Cell information and totals of architecture `i` for one network (from the exact cost model).
     pub fn cell_info(&self, i: usize, network: S::Network) -> NetworkCost {
         S::cost(&self.archs[i], network)

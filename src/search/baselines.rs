@@ -36,13 +36,13 @@ pub(crate) fn ask(oracle: &mut Oracle<'_>, position: usize) -> Result<Option<f64
 
 /// How many draws a method may make without finding anything new before it stops (a pool smaller than
 /// the budget, or one whose reachable part is exhausted).
-fn patience<S: SearchSpace>(domain: &Domain<'_, S>) -> usize {
+fn patience<S: SearchSpace>(domain: &Domain<S>) -> usize {
     100 * domain.size().max(1)
 }
 
 /// A random architecture of the pool not queried yet, if one turns up.
 pub(crate) fn fresh_random<S: SearchSpace>(
-    domain: &Domain<'_, S>,
+    domain: &Domain<S>,
     oracle: &Oracle<'_>,
     rng: &mut Rng,
 ) -> Option<usize> {
@@ -53,7 +53,7 @@ pub(crate) fn fresh_random<S: SearchSpace>(
 }
 
 /// Random search.
-pub fn random<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
     while oracle.left() > 0 {
         let Some(p) = fresh_random(domain, oracle, rng) else { break };
         if ask(oracle, p)?.is_none() {
@@ -64,7 +64,7 @@ pub fn random<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, r
 }
 
 /// Regularized evolution.
-pub fn rea<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+pub fn rea<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
     let mut population: VecDeque<(usize, f64)> = VecDeque::with_capacity(REA_POPULATION + 1);
     while population.len() < REA_POPULATION {
         let Some(p) = fresh_random(domain, oracle, rng) else { return Ok(()) };
@@ -101,7 +101,7 @@ pub fn rea<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng:
 }
 
 /// Local search with restarts.
-pub fn local_search<S: SearchSpace>(domain: &Domain<'_, S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+pub fn local_search<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
     'restart: while oracle.left() > 0 {
         let Some(start) = fresh_random(domain, oracle, rng) else { return Ok(()) };
         let Some(mut value) = ask(oracle, start)? else { return Ok(()) };

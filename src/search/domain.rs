@@ -1,29 +1,31 @@
 //! Where a budgeted search may go: the pool of architectures it may query (dataset positions) and each
-//! one's neighbours inside the pool. No accuracy is read here: the pool is the set of architectures the
-//! evaluator can answer for (all of NB201; the labelled sample of NB101).
+//! one's neighbours inside the pool. A domain holds the space's architectures without any metric — a
+//! method given a domain and an oracle has no way to an accuracy but the oracle. The pool is the set of
+//! architectures the evaluator can answer for (all of NB201; the labelled sample of NB101).
 
 use crate::data::Dataset;
 use crate::rng::Rng;
 use crate::space::SearchSpace;
 
 /// The architectures a method may query.
-pub struct Domain<'a, S: SearchSpace> {
-    pub ds: &'a Dataset<S>,
+pub struct Domain<S: SearchSpace> {
+    /// The dataset's architectures and ids, with no metrics.
+    pub ds: Dataset<S>,
     pool: Vec<usize>,
     in_pool: Vec<bool>,
 }
 
-impl<'a, S: SearchSpace> Domain<'a, S> {
-    /// The whole dataset.
-    pub fn all(ds: &'a Dataset<S>) -> Domain<'a, S> {
-        Domain { ds, pool: (0..ds.len()).collect(), in_pool: vec![true; ds.len()] }
+impl<S: SearchSpace> Domain<S> {
+    /// Every architecture of the dataset.
+    pub fn all(ds: &Dataset<S>) -> Domain<S> {
+        Domain::pool(ds, (0..ds.len()).collect())
     }
 
     /// Only the given positions (e.g. the labelled architectures of a sample).
-    pub fn pool(ds: &'a Dataset<S>, pool: Vec<usize>) -> Domain<'a, S> {
+    pub fn pool(ds: &Dataset<S>, pool: Vec<usize>) -> Domain<S> {
         let mut in_pool = vec![false; ds.len()];
         pool.iter().for_each(|&p| in_pool[p] = true);
-        Domain { ds, pool, in_pool }
+        Domain { ds: ds.without_metrics(), pool, in_pool }
     }
 
     /// Number of architectures in the pool.

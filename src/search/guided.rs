@@ -121,7 +121,7 @@ impl GuidedSettings {
 
 /// Runs the guided search until the oracle's budget is spent.
 pub fn guided<S: SearchSpace + Propose>(
-    domain: &Domain<'_, S>,
+    domain: &Domain<S>,
     network: S::Network,
     oracle: &mut Oracle<'_>,
     set: &GuidedSettings,
@@ -137,13 +137,13 @@ pub fn guided<S: SearchSpace + Propose>(
     let mut cfg = set.ranker.clone();
     cfg.seed = seed;
     let mut trainer = Trainer::new(&cfg);
-    let empty = Samples::unlabelled(domain.ds, Vec::new(), network);
+    let empty = Samples::unlabelled(&domain.ds, Vec::new(), network);
     let mut explored: HashSet<usize> = HashSet::new();
     let (mut best_seen, mut since_better) = (oracle.best().map_or(f64::NEG_INFINITY, |b| b.1), 0);
     while oracle.left() > 0 {
         // Train on everything queried so far.
         let positions: Vec<usize> = oracle.history().iter().map(|h| h.0).collect();
-        let mut train = Samples::unlabelled(domain.ds, positions, network);
+        let mut train = Samples::unlabelled(&domain.ds, positions, network);
         train.val = oracle.history().iter().map(|h| h.1).collect();
         let batch = cfg.train_batch_size.min(train.len()).max(cfg.ranker.n_tier);
         trainer.cfg.train_batch_size = batch;
@@ -191,7 +191,7 @@ pub fn guided<S: SearchSpace + Propose>(
             }
         }
         // Score and query the best.
-        let s = Samples::unlabelled(domain.ds, cands.clone(), network);
+        let s = Samples::unlabelled(&domain.ds, cands.clone(), network);
         let tiers = reference_embeddings(&trainer.model, &train, cfg.val_batch());
         let (_, score) = predict(&trainer.model, &s, &tiers, cfg.val_batch(), &|_| {});
         let mut order: Vec<usize> = (0..cands.len()).collect();
@@ -211,7 +211,7 @@ pub fn guided<S: SearchSpace + Propose>(
 /// NAR's sampler: FLOPs / params bounds and shape drawn from the top tier's statistics of the last
 /// training epoch (uniform where the top tier does not stand out), proposals kept when in the pool.
 fn sampler_candidates<S: SearchSpace + Propose>(
-    domain: &Domain<'_, S>,
+    domain: &Domain<S>,
     network: S::Network,
     trainer: &Trainer,
     set: &GuidedSettings,

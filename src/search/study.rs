@@ -63,7 +63,7 @@ impl fmt::Display for Method {
 /// `(position, validation accuracy)` in order.
 pub fn run_method<S: SearchSpace + Propose>(
     method: Method,
-    domain: &Domain<'_, S>,
+    domain: &Domain<S>,
     network: S::Network,
     eval: &mut dyn Evaluator,
     budget: usize,
