@@ -41,11 +41,7 @@ fn patience<S: SearchSpace>(domain: &Domain<S>) -> usize {
 }
 
 /// A random architecture of the pool not queried yet, if one turns up.
-pub(crate) fn fresh_random<S: SearchSpace>(
-    domain: &Domain<S>,
-    oracle: &Oracle<'_>,
-    rng: &mut Rng,
-) -> Option<usize> {
+pub(crate) fn fresh_random<S: SearchSpace>(domain: &Domain<S>, oracle: &Oracle<'_>, rng: &mut Rng) -> Option<usize> {
     if oracle.spent() >= domain.size() {
         return None;
     }
