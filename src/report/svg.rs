@@ -156,11 +156,16 @@ fn bounds(points: impl Iterator<Item = (f64, f64)>) -> (f64, f64, f64, f64) {
     (x0, if x1 > x0 { x1 } else { x0 + 1.0 }, y0 - pad, y1 + pad)
 }
 
-/// Line chart with optional horizontal reference lines `(label, y)`.
-pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(String, f64)]) -> String {
-    let all = series.iter().flat_map(|s| s.points.iter().copied()).chain(hlines.iter().map(|(_, y)| (f64::NAN, *y)));
-    let (x0, x1, mut y0, mut y1) = bounds(series.iter().flat_map(|s| s.points.iter().copied()));
-    for (_, y) in all.filter(|p| p.0.is_nan()) {
+/// Opens a figure whose frame holds `points` and the heights of the reference lines, with its axes.
+fn start(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    points: impl Iterator<Item = (f64, f64)>,
+    hlines: &[(String, f64)],
+) -> (String, Frame) {
+    let (x0, x1, mut y0, mut y1) = bounds(points);
+    for &(_, y) in hlines {
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
@@ -168,6 +173,12 @@ pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hl
     let mut out = String::new();
     open(&mut out, title);
     axes(&mut out, &f, xlabel, ylabel);
+    (out, f)
+}
+
+/// Line chart with optional horizontal reference lines `(label, y)`.
+pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(String, f64)]) -> String {
+    let (mut out, f) = start(title, xlabel, ylabel, series.iter().flat_map(|s| s.points.iter().copied()), hlines);
     let mut items = Vec::new();
     for (i, s) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
@@ -197,20 +208,8 @@ pub struct Band {
 
 /// Mean curves, each in a translucent band, with optional horizontal reference lines `(label, y)`.
 pub fn band_chart(title: &str, xlabel: &str, ylabel: &str, bands: &[Band], hlines: &[(String, f64)]) -> String {
-    let extent = bands
-        .iter()
-        .flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(x, m - s), (x, m + s)]))
-        .chain(hlines.iter().map(|&(_, y)| (f64::NAN, y)));
-    let (x0, x1, mut y0, mut y1) =
-        bounds(bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(x, m - s), (x, m + s)])));
-    for (_, y) in extent.filter(|p| p.0.is_nan()) {
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    let f = Frame { x0, x1, y0, y1 };
-    let mut out = String::new();
-    open(&mut out, title);
-    axes(&mut out, &f, xlabel, ylabel);
+    let extent = bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(x, m - s), (x, m + s)]));
+    let (mut out, f) = start(title, xlabel, ylabel, extent, hlines);
     let mut items = Vec::new();
     for (i, b) in bands.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
