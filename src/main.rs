@@ -10,5 +10,11 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A panic is a bug in nar, never a normal error: say so, with where, and exit with EX_SOFTWARE (70)
+    // so that it cannot pass for a failed command (status 1) or a usage error (status 2).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("internal error, please report: {info}");
+        std::process::exit(70);
+    }));
     nar::cli::main()
 }

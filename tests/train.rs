@@ -184,6 +184,20 @@ fn configs_load_and_bad_ones_are_explained() {
     let e =
         format!("{:#}", Config::parse(&TINY.replace("train_batch_size: 50", "train_batch_size: fifty")).unwrap_err());
     assert!(e.contains("train_batch_size"), "{e}");
+    // Sizes, shapes and rates that would panic, allocate without bound or train to NaN are refused by name.
+    for (from, to, says) in [
+        ("val_batch_size: 25", "val_batch_size: 0", "val_batch_size must be between 1 and 65536, found 0"),
+        ("d_k: 8", "d_k: 0", "ranker.d_k must be between 1 and 1024, found 0"),
+        ("d_model: 16", "d_model: 100000", "ranker.d_model (100000) must equal ranker.d_patch_vec"),
+        ("n_arch_patch: 31", "n_arch_patch: 19", "ranker.n_arch_patch and ranker.d_patch must be 31 and 4 for nb201"),
+        ("bins: 5", "bins: 0", "bins must be between 1 and 1024, found 0"),
+        ("lr_mul: 0.07", "lr_mul: .nan", "lr_scheduler.lr_mul is out of range: NaN"),
+        ("eps: 1.0e-9", "eps: 0", "optimizer.eps is out of range: 0"),
+    ] {
+        assert!(TINY.contains(from), "the tiny config has {from:?}");
+        let e = format!("{:#}", Config::parse(&TINY.replace(from, to)).unwrap_err());
+        assert!(e.contains(says), "{to}: {e}");
+    }
 }
 
 #[test]

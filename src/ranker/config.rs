@@ -197,6 +197,59 @@ impl Config {
         if self.space == SpaceKind::Nb101 && self.network() != ImageDataset::Cifar10 {
             bail!("network_type: NAS-Bench-101 has only the cifar10 network, found {}", self.network());
         }
+        // The feature tensor of the space fixes the patches (docs/design.md §4).
+        let (patches, dim) = match self.space {
+            SpaceKind::Nb101 => (crate::encode::NB101_CHANNELS, crate::space::nb101::MAX_VERTICES),
+            SpaceKind::Nb201 => (crate::encode::NB201_CHANNELS, crate::space::nb201::NUM_NODES),
+        };
+        if (r.n_arch_patch, r.d_patch) != (patches, dim) {
+            bail!(
+                "ranker.n_arch_patch and ranker.d_patch must be {patches} and {dim} for {} (its feature tensor is {patches}×{dim}×{dim}), found {} and {}",
+                self.space,
+                r.n_arch_patch,
+                r.d_patch
+            );
+        }
+        // Sizes that allocate: at least 1, and bounded so that a typo cannot ask for tens of gigabytes.
+        for (name, v, max) in [
+            ("ranker.d_model", r.d_model, 4096),
+            ("ranker.d_ffn_inner", r.d_ffn_inner, 16_384),
+            ("ranker.d_tier_prj_inner", r.d_tier_prj_inner, 16_384),
+            ("ranker.d_val_acc_prj_inner", r.d_val_acc_prj_inner, 16_384),
+            ("ranker.n_layers", r.n_layers, 64),
+            ("ranker.n_head", r.n_head, 64),
+            ("ranker.d_k", r.d_k, 1024),
+            ("ranker.d_v", r.d_v, 1024),
+            ("ranker.n_position", r.n_position, 4096),
+            ("train_batch_size", self.train_batch_size, 65_536),
+            ("val_batch_size", self.val_batch(), 65_536),
+            ("bins", self.bins, 1024),
+            ("ranker_epochs", self.ranker_epochs, 100_000),
+        ] {
+            if v == 0 || v > max {
+                bail!("{name} must be between 1 and {max}, found {v}");
+            }
+        }
+        let o = &self.optimizer;
+        for (name, v, ok) in [
+            ("optimizer.beta1", o.beta1, (0.0..1.0).contains(&o.beta1)),
+            ("optimizer.beta2", o.beta2, (0.0..1.0).contains(&o.beta2)),
+            ("optimizer.eps", o.eps, o.eps.is_finite() && o.eps > 0.0),
+            ("optimizer.weight_decay", o.weight_decay, o.weight_decay.is_finite() && o.weight_decay >= 0.0),
+            (
+                "lr_scheduler.lr_mul",
+                self.lr_scheduler.lr_mul,
+                self.lr_scheduler.lr_mul.is_finite() && self.lr_scheduler.lr_mul > 0.0,
+            ),
+            ("loss_factor", self.loss_factor, self.loss_factor.is_finite() && self.loss_factor >= 0.0),
+        ] {
+            if !ok {
+                bail!("{name} is out of range: {v}");
+            }
+        }
+        if self.lr_scheduler.n_warmup_steps == 0 {
+            bail!("lr_scheduler.n_warmup_steps must be at least 1");
+        }
         Ok(())
     }
 
