@@ -304,11 +304,6 @@ impl RunDir {
         if p.state.exists() { load_state(&p).map(Some) } else { Ok(None) }
     }
 
-    /// Whether the run has a training state to resume from.
-    pub fn has_checkpoint(&self, which: Checkpoint) -> bool {
-        self.checkpoint(which).state.exists()
-    }
-
     /// A short name for the run's dataset, for reports (the file name, not a machine's absolute path).
     pub fn dataset_name(&self, meta: &RunMeta) -> String {
         let path = self.dataset_file(meta);
@@ -316,7 +311,7 @@ impl RunDir {
     }
 }
 
-/// Loads the configuration, description, dataset and one checkpoint's weights of a run.
+/// A run opened for use: its directory, configuration, description and dataset, checked to agree.
 pub struct OpenRun {
     pub dir: RunDir,
     pub cfg: Config,

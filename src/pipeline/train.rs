@@ -76,8 +76,7 @@ pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummar
     if ds.space() != cfg.space {
         bail!("the configuration is for {} but {} holds {}", cfg.space, opts.data, ds.space());
     }
-    let run = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out))?;
-    let meta = run.read_meta()?;
+    let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out))?;
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, false, progress))
 }
 
@@ -103,7 +102,12 @@ fn permuted_labelled<S: SearchSpace>(ds: &Dataset<S>, metric: &str, seed: u64) -
 }
 
 /// Draws the split and writes the new run's files (configuration, description, dataset).
-fn new_run<S: SearchSpace>(ds: &Dataset<S>, cfg: &Config, source: &DataSource, out: &Path) -> Result<RunDir> {
+fn new_run<S: SearchSpace>(
+    ds: &Dataset<S>,
+    cfg: &Config,
+    source: &DataSource,
+    out: &Path,
+) -> Result<(RunDir, RunMeta)> {
     let network = cfg.network();
     S::network(network).map_err(|e| anyhow!(e))?;
     let candidates = data::validation_metrics(S::KIND, network);
@@ -136,7 +140,7 @@ fn new_run<S: SearchSpace>(ds: &Dataset<S>, cfg: &Config, source: &DataSource, o
     };
     run.write_config(cfg)?;
     run.write_meta(&meta)?;
-    Ok(run)
+    Ok((run, meta))
 }
 
 fn train_loop<S: SearchSpace>(

@@ -2,7 +2,7 @@
 //!
 //! - **random search**: distinct uniformly random architectures of the pool;
 //! - **regularized evolution** (REA; Real et al., AAAI 2019): a population of 10 random architectures;
-//!   repeatedly a tournament of 3 drawn from it, the best one's child (one mutation, [`Domain::mutate`])
+//!   repeatedly a tournament of 3 drawn from it, the best one's child (a random neighbour, [`Domain::neighbours`])
 //!   is queried, joins the population and the oldest member leaves (a parent whose neighbours in the
 //!   pool are all queried, or who has none there, as in the NB101 sample, has a new random member of the
 //!   pool as its child);

@@ -55,10 +55,4 @@ impl<S: SearchSpace> Domain<S> {
             .filter(|&p| p != position && self.in_pool[p])
             .collect()
     }
-
-    /// A uniformly random neighbour of `position` in the pool, if it has any.
-    pub fn mutate(&self, position: usize, rng: &mut Rng) -> Option<usize> {
-        let n = self.neighbours(position);
-        (!n.is_empty()).then(|| n[rng.below(n.len())])
-    }
 }
