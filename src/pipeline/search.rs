@@ -80,9 +80,9 @@ fn seeds<S: SearchSpace + Propose>(
     progress.finish();
     Ok(SearchSummary {
         space: S::KIND,
-        report_metric: bench.report_metric.clone(),
+        report_metric: bench.card.metric.clone(),
         labelled: bench.labelled.len(),
-        optimum: bench.labelled.iter().map(|&i| bench.report[i]).fold(f64::NEG_INFINITY, f64::max),
+        optimum: bench.card.optimum(),
         budget,
         iterations: opts.iterations,
         seconds: start.elapsed().as_secs_f64(),

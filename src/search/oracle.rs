@@ -126,18 +126,26 @@ impl<'a> Oracle<'a> {
 pub struct Scorecard {
     report: Vec<f64>,
     rank: Vec<usize>,
-    labelled: usize,
+    /// The ranked positions, best first.
+    order: Vec<usize>,
     pub metric: String,
 }
 
 impl Scorecard {
-    /// From the reporting column (NaN = unlabelled); rank 1 = best.
+    /// From the reporting column (NaN = unlabelled): every architecture with a finite value is ranked,
+    /// rank 1 = best.
     pub fn new(report: Vec<f64>, metric: &str) -> Scorecard {
-        let mut order: Vec<usize> = (0..report.len()).filter(|&i| report[i].is_finite()).collect();
+        let positions: Vec<usize> = (0..report.len()).filter(|&i| report[i].is_finite()).collect();
+        Scorecard::over(report, positions, metric)
+    }
+
+    /// Ranks only `positions` (rank 0 elsewhere), by the reporting column; ties go to the lower position.
+    pub fn over(report: Vec<f64>, positions: Vec<usize>, metric: &str) -> Scorecard {
+        let mut order = positions;
         order.sort_by(|&a, &b| report[b].total_cmp(&report[a]).then(a.cmp(&b)));
         let mut rank = vec![0; report.len()];
         order.iter().enumerate().for_each(|(r, &i)| rank[i] = r + 1);
-        Scorecard { labelled: order.len(), report, rank, metric: metric.to_string() }
+        Scorecard { report, rank, order, metric: metric.to_string() }
     }
 
     pub fn accuracy(&self, position: usize) -> f64 {
@@ -148,12 +156,13 @@ impl Scorecard {
         self.rank[position]
     }
 
+    /// How many architectures are ranked.
     pub fn labelled(&self) -> usize {
-        self.labelled
+        self.order.len()
     }
 
-    /// The best reporting accuracy of the benchmark.
+    /// The best reporting accuracy among the ranked architectures.
     pub fn optimum(&self) -> f64 {
-        self.report.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max)
+        self.order.first().map_or(f64::NEG_INFINITY, |&p| self.report[p])
     }
 }

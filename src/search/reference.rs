@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::oracle::Scorecard;
+
 use crate::data::Dataset;
 use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
@@ -27,15 +29,13 @@ use crate::space::SearchSpace;
 pub struct Benchmark<'a, S: SearchSpace> {
     pub ds: &'a Dataset<S>,
     pub network: S::Network,
-    /// Validation accuracy (what the method may query) and the reporting accuracy (test where the
-    /// dataset has it, else validation) per dataset position; NaN where unlabelled.
+    /// Validation accuracy (what the method may query) per dataset position; NaN where unlabelled.
     pub val: Vec<f64>,
-    pub report: Vec<f64>,
-    /// Rank by the reporting accuracy (1 = best) per position; 0 where unlabelled.
-    pub rank: Vec<usize>,
+    /// The reporting accuracy (test where the dataset has it, else validation) and the rank by it
+    /// (1 = best) among the labelled architectures.
+    pub card: Scorecard,
     pub labelled: Vec<usize>,
     pub val_metric: String,
-    pub report_metric: String,
 }
 
 impl<'a, S: SearchSpace> Benchmark<'a, S> {
@@ -51,11 +51,8 @@ impl<'a, S: SearchSpace> Benchmark<'a, S> {
             None => (val.clone(), val_metric.to_string()),
         };
         let labelled: Vec<usize> = (0..ds.len()).filter(|&i| !val[i].is_nan() && !report[i].is_nan()).collect();
-        let mut order = labelled.clone();
-        order.sort_by(|&a, &b| report[b].total_cmp(&report[a]).then(a.cmp(&b)));
-        let mut rank = vec![0; ds.len()];
-        order.iter().enumerate().for_each(|(r, &i)| rank[i] = r + 1);
-        Benchmark { ds, network, val, report, rank, labelled, val_metric: val_metric.into(), report_metric }
+        let card = Scorecard::over(report, labelled.clone(), &report_metric);
+        Benchmark { ds, network, val, card, labelled, val_metric: val_metric.into() }
     }
 }
 
@@ -142,9 +139,9 @@ fn found<S: SearchSpace>(b: &Benchmark<'_, S>, pos: usize, predicted: f64) -> Fo
     Found {
         id: b.ds.ids()[pos].to_string(),
         position: pos,
-        accuracy: b.report[pos],
-        rank: b.rank[pos],
-        top_percent: 100.0 * b.rank[pos] as f64 / b.labelled.len() as f64,
+        accuracy: b.card.accuracy(pos),
+        rank: b.card.rank(pos),
+        top_percent: 100.0 * b.card.rank(pos) as f64 / b.labelled.len() as f64,
         predicted,
     }
 }
@@ -208,7 +205,7 @@ pub fn search<S: SearchSpace + Propose>(
             for _ in 0..=set.max_trails {
                 let Some(arch) = S::propose(&mut rng, &shape_h[0].keys, shape_t.as_deref()) else { continue };
                 let Some(pos) = b.ds.position(&S::id(&arch)) else { continue };
-                if b.val[pos].is_nan() || b.report[pos].is_nan() {
+                if b.val[pos].is_nan() || b.card.accuracy(pos).is_nan() {
                     continue;
                 }
                 last = Some(pos);
@@ -260,7 +257,7 @@ pub fn search<S: SearchSpace + Propose>(
             .map(|&k| {
                 let (s, p) = *top[..k]
                     .iter()
-                    .max_by(|x, y| b.report[x.1].total_cmp(&b.report[y.1]).then(y.1.cmp(&x.1)))
+                    .max_by(|x, y| b.card.accuracy(x.1).total_cmp(&b.card.accuracy(y.1)).then(y.1.cmp(&x.1)))
                     .expect("k ≥ 1");
                 (k, found(b, p, s))
             })
