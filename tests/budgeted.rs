@@ -178,25 +178,15 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     let journal = dir.path().join("journal.jsonl");
     let calls = dir.path().join("calls.log");
     let oracle = format!("NAR_ORACLE_LOG={} sh {} {{arch}}", calls.display(), script.display());
-    let search = |curve: &std::path::Path| {
-        ok(&nar(&[
-            "search",
-            "--space",
-            "nb201",
-            "--method",
-            "rea",
-            "--budget",
-            "20",
-            "--seeds",
-            "1",
-            "--oracle-cmd",
-            &oracle,
-            "--journal",
-            journal.to_str().unwrap(),
-            "--curve",
-            curve.to_str().unwrap(),
-        ]))
+    // REA, 20 queries, one seed; `oracle` adds the command and its journal.
+    let rea = |curve: &std::path::Path, oracle: &[&str]| {
+        let mut args = vec!["search", "--space", "nb201", "--method", "rea", "--budget", "20", "--seeds", "1"];
+        args.extend(oracle);
+        args.extend(["--curve", curve.to_str().unwrap()]);
+        ok(&nar(&args))
     };
+    let search =
+        |curve: &std::path::Path| rea(curve, &["--oracle-cmd", &oracle, "--journal", journal.to_str().unwrap()]);
     search(&dir.path().join("a.csv"));
     let count = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count();
     assert_eq!(count(&calls), 20);
@@ -204,19 +194,7 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     // The same search through the table oracle queries the same architectures in the same order: the
     // command's answers are the table's.
     let table_curve = dir.path().join("t.csv");
-    ok(&nar(&[
-        "search",
-        "--space",
-        "nb201",
-        "--method",
-        "rea",
-        "--budget",
-        "20",
-        "--seeds",
-        "1",
-        "--curve",
-        table_curve.to_str().unwrap(),
-    ]));
+    rea(&table_curve, &[]);
     let vals = |p: &std::path::Path| -> Vec<String> {
         std::fs::read_to_string(p).unwrap().lines().skip(1).map(|l| l.split(',').nth(3).unwrap().to_string()).collect()
     };

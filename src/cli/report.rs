@@ -33,7 +33,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// Writes the report at the end of a command and says where it is (a failure is a warning: the
 /// command's own results are already written).
 pub fn announce(run: &RunDir) {
-    match crate::pipeline::write_report(run) {
+    print_outcome(&crate::pipeline::write_report(run));
+}
+
+/// Says where the report is, or why it could not be written.
+pub fn print_outcome(outcome: &std::result::Result<PathBuf, String>) {
+    match outcome {
         Ok(p) => eprintln!("report: {}", p.display()),
         Err(e) => eprintln!("warning: {e}"),
     }

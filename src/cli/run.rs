@@ -94,8 +94,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("== search");
         }
         Step::Searched(s) => super::search::print_search(s),
-        Step::Reported(Ok(p)) => eprintln!("report: {}", p.display()),
-        Step::Reported(Err(e)) => eprintln!("warning: {e}"),
+        Step::Reported(outcome) => super::report::print_outcome(&outcome),
     })?;
     println!("run directory: {}", opts.train.out.display());
     Ok(ExitCode::SUCCESS)
