@@ -145,6 +145,11 @@ impl<S: SearchSpace> Dataset<S> {
         self.metrics.iter().find(|m| m.name == name).map(|m| m.values.as_slice())
     }
 
+    /// The first of `names` the dataset has (metric names in order of preference).
+    pub fn first_metric(&self, names: &[String]) -> Option<String> {
+        names.iter().find(|n| self.metric(n).is_some()).cloned()
+    }
+
     /// The metric called `name`, created (all missing) if absent.
     pub fn metric_mut(&mut self, name: &str) -> &mut Vec<f64> {
         let i = match self.metrics.iter().position(|m| m.name == name) {

@@ -126,15 +126,11 @@ fn study_space<S: SearchSpace + Propose>(
     let (curves, val_metric, card, domain_size, whole) = match &opts.oracle {
         OracleSource::Table => {
             let candidates = data::validation_metrics(S::KIND, opts.network);
-            let val_metric = candidates
-                .iter()
-                .find(|m| ds.metric(m).is_some())
-                .ok_or_else(|| {
-                    anyhow!("{} has no validation accuracy (looked for {})", opts.data, candidates.join(", "))
-                })?
-                .clone();
+            let val_metric = ds.first_metric(&candidates).ok_or_else(|| {
+                anyhow!("{} has no validation accuracy (looked for {})", opts.data, candidates.join(", "))
+            })?;
             let val = ds.metric(&val_metric).expect("found above").to_vec();
-            let test_metric = data::test_metrics(S::KIND, opts.network).into_iter().find(|m| ds.metric(m).is_some());
+            let test_metric = ds.first_metric(&data::test_metrics(S::KIND, opts.network));
             let report = match &test_metric {
                 Some(m) => ds.metric(m).expect("found above").to_vec(),
                 None => val.clone(),

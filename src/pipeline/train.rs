@@ -89,10 +89,6 @@ pub fn resume(root: &Path, progress: &dyn Progress) -> Result<TrainSummary> {
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, true, progress))
 }
 
-fn first_present<S: SearchSpace>(ds: &Dataset<S>, names: &[String]) -> Option<String> {
-    names.iter().find(|n| ds.metric(n).is_some()).cloned()
-}
-
 /// Positions of the architectures labelled with `metric`, permuted by the seed.
 fn permuted_labelled<S: SearchSpace>(ds: &Dataset<S>, metric: &str, seed: u64) -> Vec<usize> {
     let col = ds.metric(metric).unwrap_or(&[]);
@@ -111,10 +107,10 @@ fn new_run<S: SearchSpace>(
     let network = cfg.network();
     S::network(network).map_err(|e| anyhow!(e))?;
     let candidates = data::validation_metrics(S::KIND, network);
-    let val_metric = first_present(ds, &candidates).ok_or_else(|| {
+    let val_metric = ds.first_metric(&candidates).ok_or_else(|| {
         anyhow!("{source} has no validation accuracy for {network} (looked for {})", candidates.join(", "))
     })?;
-    let test_metric = first_present(ds, &data::test_metrics(S::KIND, network));
+    let test_metric = ds.first_metric(&data::test_metrics(S::KIND, network));
     let perm = permuted_labelled(ds, &val_metric, cfg.seed);
     let need = cfg.train_size + cfg.val_size;
     if perm.len() < need {
