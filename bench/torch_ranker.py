@@ -1,8 +1,10 @@
 """The NAR ranker in PyTorch, for `nar bench train --python PYTHON`: the same model and sizes as nar's
 engine (docs/design.md §5: post-norm encoder/decoder, five tier passes through the decoder as the reference runs
-them), timed the same way on the CPU. Prints `step_ms <ms> infer_per_s <archs/s>`.
+them), timed the same way on the CPU. Prints `step_ms <ms> infer_per_s <archs/s>`; with --infer-only,
+`score_per_s <archs/s> full_per_s <archs/s>`: the score alone (encoder and accuracy head, as `nar bench infer`
+times it) and the whole model, both under torch.inference_mode().
 
-Usage: python bench/torch_ranker.py --size nb101|nb201 [--batch B] [--steps N] [--threads T]
+Usage: python bench/torch_ranker.py --size nb101|nb201 [--batch B] [--steps N] [--threads T] [--infer-only]
 """
 import argparse
 import math
@@ -80,10 +82,18 @@ class Ranker(nn.Module):
             if w.dim() > 1:
                 nn.init.xavier_uniform_(w)
 
-    def forward(self, x, tiers):
+    def encode(self, x):
         e = self.enc_norm(self.drop(self.src_prj(x)) + self.pos[:, : self.n_patch])
         for attn, ffn in self.enc:
             e = ffn(attn(e, e))
+        return e
+
+    def score(self, x):
+        e = self.encode(x)
+        return self.val_prj(e.reshape(e.size(0), -1)).squeeze(1)
+
+    def forward(self, x, tiers):
+        e = self.encode(x)
         score = self.val_prj(e.reshape(e.size(0), -1))
         t = self.trg_prj(tiers)
         total = torch.zeros_like(e)
@@ -96,12 +106,23 @@ class Ranker(nn.Module):
         return logits, score.squeeze(1), e
 
 
+def rate(f, batch):
+    """Archs/s of f() on batches of `batch` for about three seconds, after one warm-up call."""
+    f()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 3.0 or n < 2 * batch:
+        f()
+        n += batch
+    return n / (time.perf_counter() - t0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=SIZES, default="nb201")
     ap.add_argument("--batch", type=int)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--infer-only", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -111,6 +132,13 @@ def main():
     opt = torch.optim.AdamW(m.parameters(), betas=(0.9, 0.99), eps=1e-9, weight_decay=1e-2)
     x = torch.rand(batch, n_patch, d_patch * d_patch)
     tiers = torch.rand(5, n_patch, d) - 0.5
+    if a.infer_only:
+        m.eval()
+        with torch.inference_mode():
+            score = rate(lambda: m.score(x), batch)
+            full = rate(lambda: m(x, tiers), batch)
+        print(f"score_per_s {score:.1f} full_per_s {full:.1f}")
+        return
     target = F.one_hot(torch.arange(batch) % 5, 5).float()
     acc = torch.rand(batch)
     times = []

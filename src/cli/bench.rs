@@ -14,7 +14,8 @@ use crate::space::nb201::{Arch, ImageDataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// What to measure: `space` (enumeration, cost model, encoding) or `data` (store vs NAR JSON).
+    /// What to measure: `space` (enumeration, cost model, encoding), `data` (store vs NAR JSON),
+    /// `train` (a training step and full inference) or `infer` (score-only and full inference).
     #[arg(value_enum, default_value = "space")]
     what: What,
     /// How many times to repeat the NB201 measurements (the space is small).
@@ -29,10 +30,11 @@ pub struct Args {
     /// `train`: training steps to time (after one warm-up step).
     #[arg(long, default_value_t = 3)]
     steps: usize,
-    /// `train`: batch size (default: the reference's, 256 for NB101 and 128 for NB201).
+    /// `train`: batch size (default: the reference's, 256 for NB101 and 128 for NB201); `infer`: the
+    /// inference batch (default: the one `nar rank` uses).
     #[arg(long)]
     batch: Option<usize>,
-    /// `train`: also run bench/torch_ranker.py with this Python (needs torch) and print the ratios.
+    /// `train`, `infer`: also run bench/torch_ranker.py with this Python (needs torch) and print the ratios.
     #[arg(long)]
     python: Option<String>,
 }
@@ -42,6 +44,7 @@ enum What {
     Space,
     Data,
     Train,
+    Infer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
@@ -58,7 +61,7 @@ fn rate(n: usize, secs: f64) -> String {
 impl Args {
     /// Whether this benchmark runs the ranker.
     pub fn is_train(&self) -> bool {
-        matches!(self.what, What::Train)
+        matches!(self.what, What::Train | What::Infer)
     }
 }
 
@@ -67,6 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         What::Space => space(&args),
         What::Data => data(&args),
         What::Train => train(&args),
+        What::Infer => infer(&args),
     }
 }
 
@@ -267,53 +271,128 @@ fn train_figures(config: &str, batch: usize, steps: usize) -> Result<(f64, f64, 
     Ok((step_ms, n as f64 / t.elapsed().as_secs_f64(), model.params.numel() as f64))
 }
 
+/// The reference model sizes: (name, configuration, reference training batch).
+fn model_sizes(size: Size) -> Vec<(&'static str, &'static str, usize)> {
+    [
+        ("nb101", include_str!("../../configs/nb101.yaml"), 256usize),
+        ("nb201", include_str!("../../configs/nb201.yaml"), 128usize),
+    ]
+    .into_iter()
+    .filter(|(name, _, _)| size == Size::Both || format!("{size:?}").to_ascii_lowercase() == *name)
+    .collect()
+}
+
+/// Runs bench/torch_ranker.py with `args` and reads the `key value` pairs it prints, in `keys` order.
+fn torch_figures(py: &str, args: &[String], keys: &[&str]) -> Result<Vec<f64>, String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_ranker.py");
+    let out = std::process::Command::new(py).arg(&script).args(args).output().map_err(|e| format!("{py}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field =
+        |key: &str| text.split_whitespace().skip_while(|w| *w != key).nth(1).and_then(|v| v.parse::<f64>().ok());
+    keys.iter()
+        .map(|k| field(k).ok_or_else(|| format!("torch run failed: {}{}", text, String::from_utf8_lossy(&out.stderr))))
+        .collect()
+}
+
+/// Prints the kernel times collected since the last call (when `NAR_PROFILE` is set).
+fn print_profile(title: &str) {
+    let prof = crate::ranker::ops::profile::take();
+    if prof.is_empty() {
+        return;
+    }
+    let total: f64 = prof.iter().map(|p| p.1).sum();
+    println!("{title}");
+    let flops = crate::ranker::ops::profile::take_flops();
+    for (k, secs, calls) in prof {
+        let rate = if k == "matmul" { format!("  {:.0} GFLOP/s", flops / secs / 1e9) } else { String::new() };
+        println!("    {k:<14} {secs:>8.2} s  {:>5.1} %  {calls:>7} calls{rate}", 100.0 * secs / total);
+    }
+}
+
+/// Archs/s of `f` run on batches of `batch` for about three seconds (after one warm-up call).
+fn throughput(batch: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let t = Instant::now();
+    let mut n = 0;
+    while t.elapsed().as_secs_f64() < 3.0 || n < 2 * batch {
+        f();
+        n += batch;
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// `nar bench infer`: score-only and full inference of a freshly initialised ranker at both reference
+/// sizes, and the same two passes of the PyTorch script, with the ratios.
+fn infer(args: &Args) -> Result<ExitCode> {
+    use crate::ranker::config::Config;
+    use crate::ranker::infer::Workspace;
+    use crate::ranker::model::Ranker;
+    let batch = args.batch.unwrap_or(crate::ranker::predict::INFER_BATCH);
+    println!(
+        "nar bench infer: score-only (encoder + accuracy head) and full (tiers too) inference, batch {batch}, {} threads",
+        rayon::current_num_threads()
+    );
+    for (name, config, _) in model_sizes(args.size) {
+        let r = Config::parse(config)?.ranker;
+        let model = Ranker::<f32>::new(&r, 1);
+        let mut rng = crate::rng::Rng::new(2);
+        let x: Vec<f32> = (0..batch * r.n_arch_patch * r.d_patch * r.d_patch).map(|_| rng.uniform() as f32).collect();
+        let tiers: Vec<f32> = (0..r.n_tier * r.n_arch_patch * r.d_model).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let mut ws = Workspace::default();
+        let score = throughput(batch, || {
+            black_box(model.infer_scores(&x, batch, &mut ws));
+        });
+        print_profile(&format!("{name}  score-only kernel time (NAR_PROFILE):"));
+        let full = throughput(batch, || {
+            black_box(model.infer(&x, batch, &tiers, &mut ws));
+        });
+        print_profile(&format!("{name}  full kernel time (NAR_PROFILE):"));
+        println!("{name}  score-only {score:>8.1} archs/s  full {full:>8.1} archs/s  peak RSS {:.0} MiB", self_peak_mib());
+        if let Some(py) = &args.python {
+            let threads = rayon::current_num_threads().to_string();
+            let a = ["--size", name, "--batch", &batch.to_string(), "--threads", &threads, "--infer-only"];
+            match torch_figures(py, &a.map(String::from), &["score_per_s", "full_per_s"]) {
+                Ok(t) => println!(
+                    "{name}  torch: score-only {:>8.1} archs/s  full {:>8.1} archs/s  |  nar/torch: score-only {:.2}x, full {:.2}x",
+                    t[0],
+                    t[1],
+                    score / t[0],
+                    full / t[1]
+                ),
+                Err(e) => println!("{name}  {e}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn train(args: &Args) -> Result<ExitCode> {
     println!(
         "nar bench train: one training step (forward, losses, backward, AdamW) and inference, {} threads",
         rayon::current_num_threads()
     );
-    let sizes: Vec<(&str, &str, usize)> = [
-        ("nb101", include_str!("../../configs/nb101.yaml"), 256usize),
-        ("nb201", include_str!("../../configs/nb201.yaml"), 128usize),
-    ]
-    .into_iter()
-    .filter(|(name, _, _)| args.size == Size::Both || format!("{:?}", args.size).to_ascii_lowercase() == *name)
-    .collect();
+    let sizes = model_sizes(args.size);
     for (name, config, default_batch) in sizes {
         let batch = args.batch.unwrap_or(default_batch);
         let (step_ms, infer, params) = train_figures(config, batch, args.steps)?;
-        let prof = crate::ranker::ops::profile::take();
-        if !prof.is_empty() {
-            let total: f64 = prof.iter().map(|p| p.1).sum();
-            println!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps);
-            let flops = crate::ranker::ops::profile::take_flops();
-            for (k, secs, calls) in prof {
-                let rate = if k == "matmul" { format!("  {:.0} GFLOP/s", flops / secs / 1e9) } else { String::new() };
-                println!("    {k:<14} {secs:>8.2} s  {:>5.1} %  {calls:>7} calls{rate}", 100.0 * secs / total);
-            }
-        }
+        print_profile(&format!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps));
         println!(
             "{name}  {params:>11.0} params  batch {batch:>4}  step {step_ms:>9.1} ms  inference {infer:>8.1} archs/s  peak RSS {:.0} MiB",
             self_peak_mib()
         );
         if let Some(py) = &args.python {
-            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_ranker.py");
-            let out = std::process::Command::new(py)
-                .arg(&script)
-                .args(["--size", name, "--batch", &batch.to_string(), "--steps", &args.steps.to_string()])
-                .args(["--threads", &rayon::current_num_threads().to_string()])
-                .output()?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let field = |key: &str| {
-                text.split_whitespace().skip_while(|w| *w != key).nth(1).and_then(|v| v.parse::<f64>().ok())
-            };
-            match (field("step_ms"), field("infer_per_s")) {
-                (Some(t_ms), Some(t_inf)) => println!(
-                    "{name}  torch: step {t_ms:>9.1} ms  inference {t_inf:>8.1} archs/s  |  nar/torch: step time {:.2}x, inference {:.2}x",
-                    step_ms / t_ms,
-                    infer / t_inf
+            let a = ["--size", name, "--batch", &batch.to_string(), "--steps", &args.steps.to_string()];
+            let threads = rayon::current_num_threads().to_string();
+            let a: Vec<String> = a.iter().chain(&["--threads", threads.as_str()]).map(|s| s.to_string()).collect();
+            match torch_figures(py, &a, &["step_ms", "infer_per_s"]) {
+                Ok(t) => println!(
+                    "{name}  torch: step {:>9.1} ms  inference {:>8.1} archs/s  |  nar/torch: step time {:.2}x, inference {:.2}x",
+                    t[0],
+                    t[1],
+                    step_ms / t[0],
+                    infer / t[1]
                 ),
-                _ => println!("{name}  torch run failed: {}{}", text, String::from_utf8_lossy(&out.stderr)),
+                Err(e) => println!("{name}  {e}"),
             }
         }
     }

@@ -6,11 +6,13 @@
 //!   forward and backward passes;
 //! - [`samples`], [`tiers`]: the encoded architectures and their quality tiers;
 //! - [`trainer`]: the training loop; [`checkpoint`]: its files;
-//! - [`predict`], [`evaluate`], [`metrics`]: inference and the held-out evaluation.
+//! - [`infer`]: the inference passes (score only, or the whole model) without training's caches;
+//! - [`predict`], [`evaluate`], [`metrics`]: inference over sample sets and the held-out evaluation.
 
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
+pub mod infer;
 pub mod loss;
 pub mod metrics;
 pub mod model;

@@ -17,50 +17,50 @@ use super::config::ModelConfig;
 use super::ops::{self, AttnShape, Dropout, Real};
 use super::params::{Init, Params};
 
-const LN_EPS: f64 = 1e-6;
+pub(super) const LN_EPS: f64 = 1e-6;
 
 #[derive(Clone, Copy, Debug)]
-struct Lin {
-    w: usize,
-    b: Option<usize>,
-    n_in: usize,
-    n_out: usize,
+pub(super) struct Lin {
+    pub(super) w: usize,
+    pub(super) b: Option<usize>,
+    pub(super) n_in: usize,
+    pub(super) n_out: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Ln {
-    g: usize,
-    b: usize,
+pub(super) struct Ln {
+    pub(super) g: usize,
+    pub(super) b: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Mha {
-    q: Lin,
-    k: Lin,
-    v: Lin,
-    fc: Lin,
-    ln: Ln,
+pub(super) struct Mha {
+    pub(super) q: Lin,
+    pub(super) k: Lin,
+    pub(super) v: Lin,
+    pub(super) fc: Lin,
+    pub(super) ln: Ln,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Ffn {
-    w1: Lin,
-    w2: Lin,
-    ln: Ln,
+pub(super) struct Ffn {
+    pub(super) w1: Lin,
+    pub(super) w2: Lin,
+    pub(super) ln: Ln,
 }
 
 #[derive(Clone, Debug)]
-struct Ids {
-    src_prj: Lin,
-    trg_prj: Lin,
-    enc_ln: Ln,
-    enc: Vec<(Mha, Ffn)>,
-    dec_ln: Ln,
-    dec: Vec<(Mha, Mha, Ffn)>,
-    tier1: Lin,
-    tier2: Lin,
-    val1: Lin,
-    val2: Lin,
+pub(super) struct Ids {
+    pub(super) src_prj: Lin,
+    pub(super) trg_prj: Lin,
+    pub(super) enc_ln: Ln,
+    pub(super) enc: Vec<(Mha, Ffn)>,
+    pub(super) dec_ln: Ln,
+    pub(super) dec: Vec<(Mha, Mha, Ffn)>,
+    pub(super) tier1: Lin,
+    pub(super) tier2: Lin,
+    pub(super) val1: Lin,
+    pub(super) val2: Lin,
 }
 
 /// The ranker: configuration, parameters (PyTorch names and shapes) and the positional table.
@@ -68,7 +68,7 @@ struct Ids {
 pub struct Ranker<T: Real> {
     pub cfg: ModelConfig,
     pub params: Params<T>,
-    ids: Ids,
+    pub(super) ids: Ids,
     /// Sinusoidal positions `[n_position, d]` (a buffer, not trained).
     pub pos: Vec<T>,
 }
@@ -219,10 +219,10 @@ impl<T: Real> Ranker<T> {
         Ranker { cfg: cfg.clone(), params: p, ids, pos }
     }
 
-    fn w(&self, l: &Lin) -> &[T] {
+    pub(super) fn w(&self, l: &Lin) -> &[T] {
         self.params.get(l.w)
     }
-    fn b(&self, l: &Lin) -> Option<&[T]> {
+    pub(super) fn b(&self, l: &Lin) -> Option<&[T]> {
         l.b.map(|b| self.params.get(b))
     }
 
@@ -261,7 +261,7 @@ impl<T: Real> Ranker<T> {
         y
     }
 
-    fn attn_shape(&self, n_out: usize, q_div: usize, kv_mod: usize) -> AttnShape {
+    pub(super) fn attn_shape(&self, n_out: usize, q_div: usize, kv_mod: usize) -> AttnShape {
         let c = &self.cfg;
         AttnShape { len: c.n_arch_patch, heads: c.n_head, dk: c.d_k, dv: c.d_v, n_out, q_div, kv_mod }
     }

@@ -334,6 +334,29 @@ pub fn layernorm_fwd<T: Real>(
     })
 }
 
+/// Inference's residual and layer norm in one pass: `x ← LN(x + res)`, where sequence `i` (`seq` values)
+/// of `x` adds sequence `i / q_div` of `res`. The arithmetic of the residual add and [`layernorm_fwd`]
+/// value for value, without keeping `x̂` and `1/σ`.
+#[allow(clippy::too_many_arguments)]
+pub fn add_layernorm<T: Real>(x: &mut [T], res: &[T], seq: usize, q_div: usize, gamma: &[T], beta: &[T], d: usize, eps: f64) {
+    profile::time("layernorm", || {
+        x.par_chunks_mut(seq).enumerate().for_each(|(i, xs)| {
+            let src = &res[(i / q_div) * seq..][..seq];
+            xs.iter_mut().zip(src).for_each(|(a, b)| *a += *b);
+            let n = T::from_f64(d as f64);
+            for x in xs.chunks_mut(d) {
+                let mean = sum(x) / n;
+                x.iter_mut().for_each(|v| *v -= mean);
+                let var = dot(x, x) / n;
+                let inv = T::ONE / (var + T::from_f64(eps)).sqrt();
+                for j in 0..d {
+                    x[j] = gamma[j] * (x[j] * inv) + beta[j];
+                }
+            }
+        });
+    })
+}
+
 /// `y = γ·x̂ + β` again, from the kept `x̂` (cheaper to recompute than to keep).
 pub fn layernorm_apply<T: Real>(xhat: &[T], gamma: &[T], beta: &[T], d: usize, y: &mut [T]) {
     profile::time("layernorm", || {
@@ -566,44 +589,92 @@ pub fn attention_fwd<T: Real>(
     profile::time("attention", || {
         let (l, h, dk) = (s.len, s.heads, s.dk);
         let scale = T::from_f64(1.0 / (dk as f64).sqrt());
-        let qw = (h * dk) as isize;
         probs.par_chunks_mut(h * l * l).enumerate().for_each(|(i, pr)| {
-            let (qo, ko) = (s.q_of(i) * l * h * dk, s.kv_of(i) * l * h * dk);
             for hh in 0..h {
-                let prob = &mut pr[hh * l * l..][..l * l];
-                // scores = q_h · k_hᵀ
-                small_mm(
-                    l,
-                    l,
-                    dk,
-                    q,
-                    View { off: qo + hh * dk, rs: qw, cs: 1 },
-                    k,
-                    View { off: ko + hh * dk, rs: 1, cs: qw },
-                    prob,
-                    View { off: 0, rs: l as isize, cs: 1 },
-                    false,
-                );
-                for row in prob.chunks_mut(l) {
-                    let mut max = T::from_f64(f64::NEG_INFINITY);
-                    for x in row.iter_mut() {
-                        *x *= scale;
-                        if *x > max {
-                            max = *x;
-                        }
-                    }
-                    let mut total = T::ZERO;
-                    for x in row.iter_mut() {
-                        *x = (*x - max).exp();
-                        total += *x;
-                    }
-                    let inv = T::ONE / total;
-                    row.iter_mut().for_each(|x| *x *= inv);
-                }
+                head_scores(s, i, hh, q, k, &mut pr[hh * l * l..][..l * l]);
+                softmax_rows(&mut pr[hh * l * l..][..l * l], l, scale);
             }
         });
     });
     attention_values(s, v, probs, out, drop);
+}
+
+/// Attention scores `q_h · k_hᵀ` (`[len, len]`) of output sequence `i`, head `hh`.
+fn head_scores<T: Real>(s: &AttnShape, i: usize, hh: usize, q: &[T], k: &[T], prob: &mut [T]) {
+    let (l, h, dk) = (s.len, s.heads, s.dk);
+    let qw = (h * dk) as isize;
+    small_mm(
+        l,
+        l,
+        dk,
+        q,
+        View { off: s.q_of(i) * l * h * dk + hh * dk, rs: qw, cs: 1 },
+        k,
+        View { off: s.kv_of(i) * l * h * dk + hh * dk, rs: 1, cs: qw },
+        prob,
+        View { off: 0, rs: l as isize, cs: 1 },
+        false,
+    );
+}
+
+/// Attention output `weights · v_h` (`[len, dv]`) of output sequence `i`, head `hh`, into the
+/// sequence's output rows `o` (`[len, heads·dv]`).
+fn head_values<T: Real>(s: &AttnShape, i: usize, hh: usize, weights: &[T], v: &[T], o: &mut [T]) {
+    let (l, h, dv) = (s.len, s.heads, s.dv);
+    let vw = (h * dv) as isize;
+    small_mm(
+        l,
+        dv,
+        l,
+        weights,
+        View { off: 0, rs: l as isize, cs: 1 },
+        v,
+        View { off: s.kv_of(i) * l * h * dv + hh * dv, rs: vw, cs: 1 },
+        o,
+        View { off: hh * dv, rs: vw, cs: 1 },
+        false,
+    );
+}
+
+/// Row-wise `softmax(scale · x)` of an `[rows, l]` block, in place.
+fn softmax_rows<T: Real>(x: &mut [T], l: usize, scale: T) {
+    for row in x.chunks_mut(l) {
+        let mut max = T::from_f64(f64::NEG_INFINITY);
+        for x in row.iter_mut() {
+            *x *= scale;
+            if *x > max {
+                max = *x;
+            }
+        }
+        let mut total = T::ZERO;
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            total += *x;
+        }
+        let inv = T::ONE / total;
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+/// [`attention_fwd`] without dropout and without keeping the probabilities: per output sequence and
+/// head, the scores, their softmax and the product with `v` run back to back in one `[len, len]`
+/// scratch block per task (it stays in L1). The same kernels in the same order as [`attention_fwd`]
+/// and [`attention_values`], so the output is bit for bit theirs.
+pub fn attention_infer<T: Real>(s: &AttnShape, q: &[T], k: &[T], v: &[T], out: &mut [T]) {
+    profile::time("attention", || {
+        let (l, h, dv) = (s.len, s.heads, s.dv);
+        let scale = T::from_f64(1.0 / (s.dk as f64).sqrt());
+        out.par_chunks_mut(l * h * dv).enumerate().for_each_init(
+            || vec![T::ZERO; l * l],
+            |prob, (i, o)| {
+                for hh in 0..h {
+                    head_scores(s, i, hh, q, k, prob);
+                    softmax_rows(prob, l, scale);
+                    head_values(s, i, hh, prob, v, o);
+                }
+            },
+        );
+    })
 }
 
 /// The second half of [`attention_fwd`]: `out = dropout(probs) · v` per sequence and head. The
@@ -612,35 +683,24 @@ pub fn attention_values<T: Real>(s: &AttnShape, v: &[T], probs: &[T], out: &mut 
     profile::time("attention", || {
         let (l, h, dv) = (s.len, s.heads, s.dv);
         let keep_scale = drop.map(|(d, _)| T::from_f64(1.0 / (1.0 - d.p)));
-        let vw = (h * dv) as isize;
-        out.par_chunks_mut(l * h * dv).enumerate().for_each(|(i, o)| {
-            let vo = s.kv_of(i) * l * h * dv;
-            let mut dropped = vec![T::ZERO; l * l];
-            for hh in 0..h {
-                let prob = &probs[(i * h + hh) * l * l..][..l * l];
-                let weights: &[T] = match (drop, keep_scale) {
-                    (Some((d, t)), Some(ks)) => {
-                        for ((w, p), keep) in dropped.iter_mut().zip(prob).zip(d.stream(t, i * h + hh)) {
-                            *w = if keep { *p * ks } else { T::ZERO };
+        out.par_chunks_mut(l * h * dv).enumerate().for_each_init(
+            || vec![T::ZERO; l * l],
+            |dropped, (i, o)| {
+                for hh in 0..h {
+                    let prob = &probs[(i * h + hh) * l * l..][..l * l];
+                    let weights: &[T] = match (drop, keep_scale) {
+                        (Some((d, t)), Some(ks)) => {
+                            for ((w, p), keep) in dropped.iter_mut().zip(prob).zip(d.stream(t, i * h + hh)) {
+                                *w = if keep { *p * ks } else { T::ZERO };
+                            }
+                            dropped
                         }
-                        &dropped
-                    }
-                    _ => prob,
-                };
-                small_mm(
-                    l,
-                    dv,
-                    l,
-                    weights,
-                    View { off: 0, rs: l as isize, cs: 1 },
-                    v,
-                    View { off: vo + hh * dv, rs: vw, cs: 1 },
-                    o,
-                    View { off: hh * dv, rs: vw, cs: 1 },
-                    false,
-                );
-            }
-        });
+                        _ => prob,
+                    };
+                    head_values(s, i, hh, weights, v, o);
+                }
+            },
+        );
     })
 }
 
@@ -778,3 +838,4 @@ impl<T> SyncPtr<T> {
         self.0
     }
 }
+

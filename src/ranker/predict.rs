@@ -1,11 +1,29 @@
-//! Inference: the predicted tier and accuracy score of architectures, with fixed tier embeddings.
+//! Inference over a set of encoded architectures: the ranking score alone ([`predict_scores`], the
+//! encoder and the accuracy head) or with the predicted tier ([`predict`], the whole model).
 
+use super::infer::Workspace;
 use super::model::Ranker;
 use super::samples::Samples;
 
 /// Index of the largest value (the first on ties).
 pub fn argmax(v: &[f32]) -> usize {
     v.iter().enumerate().fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
+}
+
+/// Batches of `batch` sample indices.
+fn batches(n: usize, batch: usize) -> impl Iterator<Item = Vec<usize>> {
+    (0..n).step_by(batch.max(1)).map(move |s| (s..(s + batch.max(1)).min(n)).collect())
+}
+
+/// Predicted accuracy score of every architecture in `s` (no tiers: the decoder does not run).
+pub fn predict_scores(model: &Ranker<f32>, s: &Samples, batch: usize, progress: &dyn Fn(usize)) -> Vec<f64> {
+    let mut ws = Workspace::default();
+    let mut score = Vec::with_capacity(s.len());
+    for chunk in batches(s.len(), batch) {
+        score.extend(model.infer_scores(&s.gather(&chunk), chunk.len(), &mut ws).iter().map(|v| f64::from(*v)));
+        progress(chunk.len());
+    }
+    score
 }
 
 /// Predicted tier and score of every architecture in `s`, with fixed tier embeddings.
@@ -17,16 +35,15 @@ pub fn predict(
     progress: &dyn Fn(usize),
 ) -> (Vec<usize>, Vec<f64>) {
     let nt = model.cfg.n_tier;
+    let mut ws = Workspace::default();
     let mut tier = Vec::with_capacity(s.len());
     let mut score = Vec::with_capacity(s.len());
-    let idx: Vec<usize> = (0..s.len()).collect();
-    for chunk in idx.chunks(batch) {
-        let (out, _) = model.forward(&s.gather(chunk), chunk.len(), tiers, None);
-        for i in 0..chunk.len() {
-            tier.push(argmax(&out.logits[i * nt..][..nt]));
-        }
-        score.extend(out.score.iter().map(|v| f64::from(*v)));
+    for chunk in batches(s.len(), batch) {
+        let (logits, sc) = model.infer(&s.gather(&chunk), chunk.len(), tiers, &mut ws);
+        tier.extend(logits.chunks(nt).map(argmax));
+        score.extend(sc.iter().map(|v| f64::from(*v)));
         progress(chunk.len());
     }
     (tier, score)
 }
+pub const INFER_BATCH: usize = 256;

@@ -1,6 +1,7 @@
 //! Quality tiers: tier labels from accuracies, and the tier embeddings the decoder reads (running
 //! means of the encoder output per tier).
 
+use super::infer::Workspace;
 use super::model::Ranker;
 use super::samples::Samples;
 
@@ -61,12 +62,12 @@ pub fn reference_embeddings(model: &Ranker<f32>, train: &Samples, batch: usize) 
     let len = model.cfg.n_arch_patch * model.cfg.d_model;
     let labels = tier_labels(&train.val, nt);
     let mut buckets = Buckets::new(nt, len);
-    let zeros = vec![0f32; nt * len];
+    let mut ws = Workspace::default();
     let idx: Vec<usize> = (0..train.len()).collect();
     for chunk in idx.chunks(batch) {
-        let (out, _) = model.forward(&train.gather(chunk), chunk.len(), &zeros, None);
+        let enc_out = model.infer_encoding(&train.gather(chunk), chunk.len(), &mut ws);
         let l: Vec<usize> = chunk.iter().map(|&i| labels[i]).collect();
-        buckets.add(&out.enc_out, &l);
+        buckets.add(&enc_out, &l);
     }
     buckets.embeddings()
 }
