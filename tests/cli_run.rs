@@ -48,18 +48,97 @@ fn run_trains_evaluates_and_searches() {
     assert_eq!(meta.dataset, std::path::PathBuf::from("dataset.nar"));
     assert_eq!(run.read_log().unwrap().len(), 2);
     let eval = run.read_eval().unwrap().unwrap();
-    assert_eq!(eval.confusion.iter().flatten().sum::<usize>(), 15_275);
+    assert_eq!(eval.confusion.unwrap().iter().flatten().sum::<usize>(), 15_275);
     assert_eq!(run.read_search().unwrap().unwrap().len(), 2);
     // The report names the dataset by its file name, not by a path of this machine.
     let html = std::fs::read_to_string(run.report_path()).unwrap();
     assert!(html.contains("<td>dataset</td><td>dataset.nar</td>"), "report header");
     assert!(!html.contains(dir.path().to_str().unwrap()), "the report holds a local path");
 
-    // Rank the whole space with the trained ranker.
+    // `nar run` evaluated with tiers; `nar eval` by default runs the score alone (no decoder): the same
+    // scores to the last bit, no tier figures.
+    let with_tiers = std::fs::read_to_string(run.predictions_path()).unwrap();
+    let text = ok(&nar(&["eval", out.to_str().unwrap()]));
+    assert!(text.contains("tier accuracy            not computed (--tiers)"), "{text}");
+    let eval = run.read_eval().unwrap().unwrap();
+    assert_eq!((eval.tier_acc, eval.confusion), (None, None));
+    let score_only = std::fs::read_to_string(run.predictions_path()).unwrap();
+    let column = |text: &str, name: &str| -> Vec<String> {
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let i = r.headers().unwrap().iter().position(|h| h == name).unwrap();
+        r.records().map(|rec| rec.unwrap()[i].to_string()).collect()
+    };
+    assert_eq!(column(&with_tiers, "score"), column(&score_only, "score"));
+    assert_eq!(column(&score_only, "score").len(), 15_275);
+    assert!(column(&score_only, "predicted_tier").iter().all(String::is_empty));
+    assert!(column(&with_tiers, "predicted_tier").iter().all(|t| t.parse::<usize>().unwrap() < 5));
+    let text = ok(&nar(&["eval", out.to_str().unwrap(), "--tiers"]));
+    assert!(text.contains("tier accuracy            0."), "{text}");
+    assert_eq!(std::fs::read_to_string(run.predictions_path()).unwrap(), with_tiers);
+
+    // Rank the whole space with the trained ranker: the score alone, then with tiers (same scores).
     let text = ok(&nar(&["rank", out.to_str().unwrap(), "--top", "3"]));
     assert!(text.contains("ranked 15625 architectures"), "{text}");
     let ranking = std::fs::read_to_string(run.ranking_path()).unwrap();
     assert_eq!(ranking.lines().count(), 15_626);
+    assert!(ranking.starts_with("index,predicted_score\n0,"), "{}", &ranking[..40]);
+    let tiered = dir.path().join("tiered.csv");
+    let text = ok(&nar(&["rank", out.to_str().unwrap(), "--tiers", "-o", tiered.to_str().unwrap()]));
+    assert!(text.contains("tier "), "{text}");
+    let tiered = std::fs::read_to_string(&tiered).unwrap();
+    assert!(tiered.starts_with("index,predicted_score,predicted_tier\n"));
+    assert_eq!(column(&tiered, "predicted_score"), column(&ranking, "predicted_score"));
+    assert_eq!(column(&tiered, "index"), (0..15_625).map(|i| i.to_string()).collect::<Vec<_>>());
+    // The held-out scores of `nar eval` are the ranking's for the same architectures.
+    let by_index: std::collections::HashMap<String, f64> = column(&ranking, "index")
+        .into_iter()
+        .zip(column(&ranking, "predicted_score").iter().map(|v| v.parse().unwrap()))
+        .collect();
+    for (pos, score) in column(&score_only, "position").iter().zip(column(&score_only, "score")).take(500) {
+        let s: f64 = score.parse().unwrap();
+        assert!((by_index[pos] - s).abs() <= 5e-7, "architecture {pos}: {} vs {s}", by_index[pos]);
+    }
+}
+
+/// `nar rank` on an NB101 run trained on the 1,000-cell sample scores all 423,624 cells of the space
+/// (enumerated, not read from the dataset), with the sample's known accuracies beside the best.
+#[test]
+#[ignore = "ranks all of NB101 (about a minute with the tiny model); run by .ci/run"]
+fn rank_scores_the_whole_nb101_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tiny101.yaml");
+    std::fs::write(&cfg, common::tiny_nb101_config()).unwrap();
+    let data = dir.path().join("nb101.nar");
+    let csv = common::data_file("nb101/nb101_subset_1k.csv");
+    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", data.to_str().unwrap()]));
+    let out = dir.path().join("run");
+    let (cfg, data, out_s) = (cfg.to_str().unwrap(), data.to_str().unwrap(), out.to_str().unwrap());
+    ok(&nar(&[
+        "train",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--out",
+        out_s,
+        "--epochs",
+        "1",
+        "--budget",
+        "424",
+        "--no-report",
+    ]));
+    let text = ok(&nar(&["rank", out_s, "--top", "2000"]));
+    assert!(text.contains("ranked 423624 architectures"), "{text}");
+    let ranking = std::fs::read_to_string(RunDir::open(&out).unwrap().ranking_path()).unwrap();
+    let mut lines = ranking.lines();
+    assert_eq!(lines.next(), Some("unique_hash,predicted_score"));
+    let hashes: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(hashes.len(), 423_624);
+    assert!(hashes.windows(2).all(|w| w[0] < w[1]), "canonical (hash) order");
+    // The 1,000 cells of the sample are among them.
+    let set: std::collections::HashSet<&str> = hashes.iter().copied().collect();
+    assert!(common::nb101_subset().iter().all(|r| set.contains(r.hash.as_str())));
+    assert!(text.contains("(val_acc_108ep 0.") || text.contains("(val_acc_108ep"), "{text}");
 }
 
 #[test]

@@ -15,7 +15,8 @@ fn check(config: &str, batches: &[usize]) {
     let model = Ranker::<f32>::new(&cfg, 5);
     let mut rng = Rng::new(9);
     let feat = cfg.n_arch_patch * cfg.d_patch * cfg.d_patch;
-    let tiers: Vec<f32> = (0..cfg.n_tier * cfg.n_arch_patch * cfg.d_model).map(|_| rng.uniform() as f32 - 0.5).collect();
+    let tiers: Vec<f32> =
+        (0..cfg.n_tier * cfg.n_arch_patch * cfg.d_model).map(|_| rng.uniform() as f32 - 0.5).collect();
     let mut ws = Workspace::default();
     for &b in batches {
         let x: Vec<f32> = (0..b * feat).map(|_| rng.uniform() as f32).collect();

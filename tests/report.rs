@@ -22,7 +22,12 @@ fn report_has_every_section_and_valid_svg() {
     assert!(html.contains("chance (5 tiers)"));
     assert!(html.contains("Training loss"));
     // Then evaluation and search, and the full report with standalone SVGs.
+    // Without tiers the report says how to get the confusion matrix; with them it draws it.
     ok(&nar(&["eval", run.to_str().unwrap()]));
+    ok(&nar(&["report", run.to_str().unwrap()]));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("nar eval --tiers") && !html.contains("tier_confusion"), "no confusion without tiers");
+    ok(&nar(&["eval", run.to_str().unwrap(), "--tiers"]));
     ok(&nar(&["search", run.to_str().unwrap(), "--iterations", "3", "--seeds", "2"]));
     let svg_dir = dir.path().join("svg");
     ok(&nar(&["report", run.to_str().unwrap(), "--svg", svg_dir.to_str().unwrap()]));

@@ -347,7 +347,10 @@ fn infer(args: &Args) -> Result<ExitCode> {
             black_box(model.infer(&x, batch, &tiers, &mut ws));
         });
         print_profile(&format!("{name}  full kernel time (NAR_PROFILE):"));
-        println!("{name}  score-only {score:>8.1} archs/s  full {full:>8.1} archs/s  peak RSS {:.0} MiB", self_peak_mib());
+        println!(
+            "{name}  score-only {score:>8.1} archs/s  full {full:>8.1} archs/s  peak RSS {:.0} MiB",
+            self_peak_mib()
+        );
         if let Some(py) = &args.python {
             let threads = rayon::current_num_threads().to_string();
             let a = ["--size", name, "--batch", &batch.to_string(), "--threads", &threads, "--infer-only"];
@@ -375,7 +378,10 @@ fn train(args: &Args) -> Result<ExitCode> {
     for (name, config, default_batch) in sizes {
         let batch = args.batch.unwrap_or(default_batch);
         let (step_ms, infer, params) = train_figures(config, batch, args.steps)?;
-        print_profile(&format!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps));
+        print_profile(&format!(
+            "{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):",
+            args.steps
+        ));
         println!(
             "{name}  {params:>11.0} params  batch {batch:>4}  step {step_ms:>9.1} ms  inference {infer:>8.1} archs/s  peak RSS {:.0} MiB",
             self_peak_mib()

@@ -1,4 +1,4 @@
-//! `nar rank`: every architecture of a run's space, scored by its ranker.
+//! `nar rank`: every architecture of a run's search space, scored by its ranker.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,16 +16,20 @@ pub struct Args {
     /// How many of the best-ranked architectures to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Output CSV with every architecture's predicted tier and accuracy score (default: the run's ranking table).
+    /// Output CSV with every architecture's predicted accuracy score (and tier with --tiers); default:
+    /// the run's ranking table.
     #[arg(short, long)]
     out: Option<PathBuf>,
     /// Which checkpoint's ranker.
     #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best")]
     checkpoint: Checkpoint,
+    /// Also predict every architecture's tier (the whole model, about six times the work).
+    #[arg(long)]
+    tiers: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let opts = RankOptions { out: args.out, top: args.top, checkpoint: args.checkpoint };
+    let opts = RankOptions { out: args.out, top: args.top, checkpoint: args.checkpoint, tiers: args.tiers };
     let s = rank(&args.run_dir, &opts, &Terminal::new())?;
     println!(
         "ranked {} architectures in {:.1} s ({:.0} archs/s); wrote {}",
@@ -34,10 +38,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         s.count as f64 / s.seconds,
         s.out.display()
     );
-    println!("top {} by predicted accuracy (tier 1 = best):", s.top.len());
+    println!("top {} by predicted accuracy{}:", s.top.len(), if args.tiers { " (tier 1 = best)" } else { "" });
     for r in &s.top {
         let known = r.known.map_or(String::new(), |v| format!("  ({} {v:.4})", s.val_metric));
-        println!("  {:<34} tier {}  score {:>9.4}{known}", r.id, r.tier, r.score);
+        let tier = r.tier.map_or(String::new(), |t| format!("tier {t}  "));
+        println!("  {:<34} {tier}score {:>9.4}{known}", r.id, r.score);
     }
     Ok(ExitCode::SUCCESS)
 }

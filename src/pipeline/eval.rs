@@ -9,7 +9,6 @@ use anyhow::{Result, anyhow};
 use super::load_ranker;
 use crate::data::Dataset;
 use crate::progress::Progress;
-use crate::ranker::config::Config;
 use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out};
 use crate::ranker::model::Ranker;
 use crate::ranker::samples::Samples;
@@ -25,21 +24,22 @@ pub struct Evaluation {
     pub n_tier: usize,
 }
 
-/// Evaluates checkpoint `which` of the run in `root`; saves the report and every prediction in the run.
-pub fn evaluate(root: &Path, which: Checkpoint, progress: &dyn Progress) -> Result<Evaluation> {
+/// Evaluates checkpoint `which` of the run in `root` (with `tiers`, the tier figures too); saves the
+/// report and every prediction in the run.
+pub fn evaluate(root: &Path, which: Checkpoint, tiers: bool, progress: &dyn Progress) -> Result<Evaluation> {
     let run = OpenRun::open(root)?;
     let model = load_ranker(&run, which)?;
-    let (report, predictions) = with_dataset!(&run.ds, d => held_out(d, &run.cfg, &run.meta, &model, which, progress))?;
+    let (report, predictions) = with_dataset!(&run.ds, d => held_out(d, &run.meta, &model, which, tiers, progress))?;
     run.dir.write_eval(&report, &predictions)?;
     Ok(Evaluation { report, n_tier: run.cfg.ranker.n_tier, meta: run.meta })
 }
 
 fn held_out<S: SearchSpace>(
     ds: &Dataset<S>,
-    cfg: &Config,
     meta: &RunMeta,
     model: &Ranker<f32>,
     which: Checkpoint,
+    tiers: bool,
     progress: &dyn Progress,
 ) -> Result<(EvalReport, Vec<Prediction>)> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
@@ -49,7 +49,8 @@ fn held_out<S: SearchSpace>(
     let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
     let held_s = Samples::new(ds, held, network, &meta.val_metric, meta.test_metric.as_deref())?;
     progress.start(held_s.len() as u64, "ranking");
-    let r = evaluate_held_out(model, &train_s, &held_s, cfg.val_batch(), which.name(), &|n| progress.inc(n as u64));
+    let batch = crate::ranker::predict::INFER_BATCH;
+    let r = evaluate_held_out(model, &train_s, &held_s, batch, which.name(), tiers, &|n| progress.inc(n as u64));
     progress.finish();
     Ok(r)
 }

@@ -1,23 +1,32 @@
-//! `nar rank`: the predicted tier and accuracy score of every architecture of the run's space,
-//! streamed to CSV in chunks, with the best few kept for printing.
+//! `nar rank`: every architecture of the run's search space (the whole space, not only the
+//! dataset's), scored by the run's ranker and written to CSV with the best few kept for printing.
+//!
+//! A pipeline over chunks of the enumerated space: each chunk is encoded on all threads, scored in
+//! batches of [`INFER_BATCH`] (the score alone, or with `tiers` the whole model) and written out
+//! before the next is encoded; the space is held once (its architectures), features only per chunk.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
+use rayon::prelude::*;
 
 use super::load_ranker;
 use crate::data::Dataset;
 use crate::io::write_atomic;
 use crate::progress::Progress;
-use crate::ranker::config::Config;
+use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
-use crate::ranker::predict::predict;
+use crate::ranker::predict::{INFER_BATCH, argmax};
 use crate::ranker::samples::Samples;
 use crate::ranker::tiers::reference_embeddings;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::space::SearchSpace;
 use crate::with_dataset;
+
+/// Architectures encoded and scored per pipeline step.
+const CHUNK: usize = 8 * INFER_BATCH;
 
 /// What to rank with and where to write.
 #[derive(Clone, Debug)]
@@ -27,14 +36,16 @@ pub struct RankOptions {
     /// How many of the best-scored architectures to return.
     pub top: usize,
     pub checkpoint: Checkpoint,
+    /// Also predict every architecture's tier (the whole model, about six times the work).
+    pub tiers: bool,
 }
 
 /// One architecture among the best scored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ranked {
     pub id: String,
-    /// Predicted tier, 1 = best.
-    pub tier: usize,
+    /// Predicted tier, 1 = best (when tiers were asked for).
+    pub tier: Option<usize>,
     pub score: f64,
     /// The validation accuracy, where the dataset has it.
     pub known: Option<f64>,
@@ -50,61 +61,84 @@ pub struct RankSummary {
     pub top: Vec<Ranked>,
 }
 
-/// Ranks every architecture of the run's space; writes the CSV.
+/// Ranks every architecture of the run's space; writes the CSV (`id, predicted_score[, predicted_tier]`,
+/// in the space's canonical order).
 pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<RankSummary> {
     let run = OpenRun::open(root)?;
     let model = load_ranker(&run, opts.checkpoint)?;
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
-    with_dataset!(&run.ds, d => rank_space(d, &run.cfg, &run.meta, &model, out, opts.top, progress))
+    with_dataset!(&run.ds, d => rank_space(d, &run.meta, &model, out, opts, progress))
 }
 
 fn rank_space<S: SearchSpace>(
     ds: &Dataset<S>,
-    cfg: &Config,
     meta: &RunMeta,
     model: &Ranker<f32>,
     out: PathBuf,
-    top: usize,
+    opts: &RankOptions,
     progress: &dyn Progress,
 ) -> Result<RankSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
-    let tiers = reference_embeddings(model, &train, cfg.val_batch());
-    progress.start(ds.len() as u64, "ranking");
+    let tiers = match opts.tiers {
+        true => {
+            let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
+            Some(reference_embeddings(model, &train, INFER_BATCH))
+        }
+        false => None,
+    };
     let start = Instant::now();
-    let mut best: Vec<(f64, usize, usize)> = Vec::new();
-    let chunk = 4096;
+    let space = S::all();
+    let position: HashMap<S::Id, usize> = ds.ids().iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let nt = model.cfg.n_tier;
+    progress.start(space.len() as u64, "ranking");
+    let mut best: Vec<(f64, Option<usize>, usize)> = Vec::new();
+    let mut ws = Workspace::default();
     write_atomic(&out, |w| {
         let mut csv = csv::Writer::from_writer(w);
-        csv.write_record([S::ID_COLUMN, "predicted_tier", "predicted_score"])?;
-        for start_pos in (0..ds.len()).step_by(chunk) {
-            let positions: Vec<usize> = (start_pos..(start_pos + chunk).min(ds.len())).collect();
-            let s = Samples::unlabelled(ds, positions.clone(), network);
-            let (tier, score) = predict(model, &s, &tiers, cfg.val_batch(), &|n| progress.inc(n as u64));
-            for ((p, t), sc) in positions.iter().zip(&tier).zip(&score) {
-                csv.write_record([ds.ids()[*p].to_string(), (t + 1).to_string(), format!("{sc:.6}")])?;
-                best.push((*sc, *t, *p));
+        let mut header = vec![S::ID_COLUMN, "predicted_score"];
+        header.extend(opts.tiers.then_some("predicted_tier"));
+        csv.write_record(&header)?;
+        for (c, chunk) in space.chunks(CHUNK).enumerate() {
+            let x: Vec<f32> =
+                chunk.par_iter().flat_map_iter(|(a, _)| S::encode(a, &S::cost(a, network)).data).collect();
+            let feat = x.len() / chunk.len();
+            for (b, rows) in chunk.chunks(INFER_BATCH).enumerate() {
+                let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];
+                let (score, tier) = match &tiers {
+                    Some(emb) => {
+                        let (logits, score) = model.infer(xb, rows.len(), emb, &mut ws);
+                        (score, logits.chunks(nt).map(|l| Some(argmax(l))).collect())
+                    }
+                    None => (model.infer_scores(xb, rows.len(), &mut ws), vec![None; rows.len()]),
+                };
+                for (i, ((_, id), (s, t))) in rows.iter().zip(score.iter().zip(&tier)).enumerate() {
+                    let s = f64::from(*s);
+                    let mut rec = vec![id.to_string(), format!("{s:.6}")];
+                    rec.extend(t.map(|t| (t + 1).to_string()));
+                    csv.write_record(&rec)?;
+                    best.push((s, *t, c * CHUNK + b * INFER_BATCH + i));
+                }
+                progress.inc(rows.len() as u64);
             }
-            best.sort_by(|a, b| b.0.total_cmp(&a.0));
-            best.truncate(top);
+            best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+            best.truncate(opts.top);
         }
         csv.flush()?;
         Ok(())
     })?;
     progress.finish();
     let val = ds.metric(&meta.val_metric);
+    let known = |id: &S::Id| Some(val?[*position.get(id)?]).filter(|v| !v.is_nan());
     Ok(RankSummary {
         out,
-        count: ds.len(),
+        count: space.len(),
         seconds: start.elapsed().as_secs_f64(),
         val_metric: meta.val_metric.clone(),
         top: best
             .into_iter()
-            .map(|(score, t, p)| Ranked {
-                id: ds.ids()[p].to_string(),
-                tier: t + 1,
-                score,
-                known: val.map(|v| v[p]).filter(|v| !v.is_nan()),
+            .map(|(score, t, i)| {
+                let id = &space[i].1;
+                Ranked { id: id.to_string(), tier: t.map(|t| t + 1), score, known: known(id) }
             })
             .collect(),
     })

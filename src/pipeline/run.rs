@@ -35,7 +35,7 @@ pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(S
     let trained = train(&opts.train, progress)?;
     on_step(Step::Trained(&trained));
     let root = trained.run.root().to_path_buf();
-    let evaluation = evaluate(&root, Checkpoint::Best, progress)?;
+    let evaluation = evaluate(&root, Checkpoint::Best, true, progress)?;
     on_step(Step::Evaluated(&evaluation));
     let searched = search(
         &root,

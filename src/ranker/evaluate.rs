@@ -1,5 +1,7 @@
 //! Held-out evaluation: how well a trained ranker sorts the labelled architectures it never saw
-//! (tier accuracy and confusion, Kendall τ / Spearman ρ, precision@K), beside the parameter-count floor.
+//! (Kendall τ / Spearman ρ, precision@K, and where asked tier accuracy and confusion), beside the
+//! parameter-count floor. The ranking figures need the score alone (encoder and accuracy head); the
+//! decoder runs only for the tier figures.
 
 use std::time::Instant;
 
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{kendall_tau, precision_at_k, spearman_rho};
 use super::model::Ranker;
-use super::predict::predict;
+use super::predict::{predict, predict_scores};
 use super::samples::Samples;
 use super::tiers::{reference_embeddings, tier_labels};
 
@@ -16,9 +18,10 @@ use super::tiers::{reference_embeddings, tier_labels};
 pub struct EvalReport {
     pub checkpoint: String,
     pub held_out: usize,
-    pub tier_acc: f64,
-    /// Confusion matrix: `[true tier][predicted tier]`.
-    pub confusion: Vec<Vec<usize>>,
+    /// Tier accuracy, when the tiers were predicted.
+    pub tier_acc: Option<f64>,
+    /// Confusion matrix `[true tier][predicted tier]`, when the tiers were predicted.
+    pub confusion: Option<Vec<Vec<usize>>>,
     pub kendall_val: f64,
     pub spearman_val: f64,
     pub kendall_test: Option<f64>,
@@ -36,38 +39,49 @@ pub struct Prediction {
     pub position: usize,
     pub score: f64,
     pub true_tier: usize,
-    pub predicted_tier: usize,
+    /// Absent when the evaluation ran without tiers.
+    pub predicted_tier: Option<usize>,
     pub val: f64,
     pub test: f64,
 }
 
-/// Evaluates a ranker on held-out samples: the report and every architecture's prediction.
+/// Evaluates a ranker on held-out samples: the report and every architecture's prediction. With
+/// `tiers`, the whole model runs and the tier figures are filled in; without, the score alone.
 pub fn evaluate(
     model: &Ranker<f32>,
     train: &Samples,
     held: &Samples,
     batch: usize,
     checkpoint: &str,
+    tiers: bool,
     progress: &dyn Fn(usize),
 ) -> (EvalReport, Vec<Prediction>) {
     let nt = model.cfg.n_tier;
-    let tiers = reference_embeddings(model, train, batch);
     let start = Instant::now();
-    let (pred, score) = predict(model, held, &tiers, batch, progress);
+    let (pred, score) = if tiers {
+        let emb = reference_embeddings(model, train, batch);
+        let (pred, score) = predict(model, held, &emb, batch, progress);
+        (Some(pred), score)
+    } else {
+        (None, predict_scores(model, held, batch, progress))
+    };
     let secs = start.elapsed().as_secs_f64();
     let truth = tier_labels(&held.val, nt);
-    let mut confusion = vec![vec![0; nt]; nt];
-    for (t, p) in truth.iter().zip(&pred) {
-        confusion[*t][*p] += 1;
-    }
-    let correct = truth.iter().zip(&pred).filter(|(a, b)| a == b).count();
+    let confusion = pred.as_ref().map(|pred| {
+        let mut confusion = vec![vec![0; nt]; nt];
+        for (t, p) in truth.iter().zip(pred) {
+            confusion[*t][*p] += 1;
+        }
+        confusion
+    });
+    let correct = pred.as_ref().map(|pred| truth.iter().zip(pred).filter(|(a, b)| a == b).count());
     let has_test = held.test.iter().all(|v| !v.is_nan());
     let predictions = (0..held.len())
         .map(|i| Prediction {
             position: held.positions[i],
             score: score[i],
             true_tier: truth[i],
-            predicted_tier: pred[i],
+            predicted_tier: pred.as_ref().map(|p| p[i]),
             val: held.val[i],
             test: held.test[i],
         })
@@ -75,7 +89,7 @@ pub fn evaluate(
     let report = EvalReport {
         checkpoint: checkpoint.to_string(),
         held_out: held.len(),
-        tier_acc: correct as f64 / held.len().max(1) as f64,
+        tier_acc: correct.map(|c| c as f64 / held.len().max(1) as f64),
         confusion,
         kendall_val: kendall_tau(&score, &held.val),
         spearman_val: spearman_rho(&score, &held.val),

@@ -39,6 +39,13 @@ pub struct Workspace<T> {
     head: Vec<T>,
 }
 
+impl<T> Workspace<T> {
+    /// The encoder outputs `[b, P, d]` of the last pass over `b` architectures.
+    pub fn encoding(&self, b: usize) -> &[T] {
+        &self.enc[..self.enc.len() / b.max(2) * b]
+    }
+}
+
 /// Resizes a buffer to `n` values without clearing it (every kernel below overwrites its output).
 fn sized<T: Real>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     v.resize(n, T::ZERO);
@@ -113,7 +120,7 @@ impl<T: Real> Ranker<T> {
     pub fn infer_encoding(&self, x: &[T], b: usize, ws: &mut Workspace<T>) -> Vec<T> {
         let (x, rows) = two_rows(x, b);
         self.encode_infer(&x, rows, ws);
-        ws.enc[..ws.enc.len() / rows * b].to_vec()
+        ws.encoding(b).to_vec()
     }
 
     /// Accuracy scores `[b]` of `b` architectures: encoder and accuracy head, no decoder.

@@ -338,7 +338,16 @@ pub fn layernorm_fwd<T: Real>(
 /// of `x` adds sequence `i / q_div` of `res`. The arithmetic of the residual add and [`layernorm_fwd`]
 /// value for value, without keeping `x̂` and `1/σ`.
 #[allow(clippy::too_many_arguments)]
-pub fn add_layernorm<T: Real>(x: &mut [T], res: &[T], seq: usize, q_div: usize, gamma: &[T], beta: &[T], d: usize, eps: f64) {
+pub fn add_layernorm<T: Real>(
+    x: &mut [T],
+    res: &[T],
+    seq: usize,
+    q_div: usize,
+    gamma: &[T],
+    beta: &[T],
+    d: usize,
+    eps: f64,
+) {
     profile::time("layernorm", || {
         x.par_chunks_mut(seq).enumerate().for_each(|(i, xs)| {
             let src = &res[(i / q_div) * seq..][..seq];
@@ -838,4 +847,3 @@ impl<T> SyncPtr<T> {
         self.0
     }
 }
-

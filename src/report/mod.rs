@@ -109,9 +109,16 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
     let preds = run.read_predictions()?;
     let points: Vec<(f64, f64)> = preds.iter().map(|p| (p.val, p.score)).collect();
     let mut figures = Vec::new();
-    let note = points
-        .is_empty()
-        .then(|| "No held-out predictions: run `nar eval RUN_DIR` again for the scatter plot.".to_string());
+    let mut notes = Vec::new();
+    if points.is_empty() {
+        notes.push("No held-out predictions: run `nar eval RUN_DIR` again for the scatter plot.");
+    }
+    if report.confusion.is_none() {
+        notes.push(
+            "The evaluation ran on the score alone: run `nar eval --tiers RUN_DIR` for the tier confusion matrix.",
+        );
+    }
+    let note = (!notes.is_empty()).then(|| notes.join(" "));
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
@@ -125,18 +132,17 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
             &points,
         ),
     };
-    let confusion = Figure {
+    let confusion = report.confusion.as_ref().zip(report.tier_acc).map(|(confusion, acc)| Figure {
         name: "tier_confusion".into(),
         caption: format!(
-            "Tier confusion on the held-out architectures (rows: true tier, columns: predicted); tier accuracy {:.3}.",
-            report.tier_acc
+            "Tier confusion on the held-out architectures (rows: true tier, columns: predicted); tier accuracy {acc:.3}."
         ),
-        svg: svg::heatmap("Tier confusion (held out)", "true tier", "predicted tier", &report.confusion),
-    };
+        svg: svg::heatmap("Tier confusion (held out)", "true tier", "predicted tier", confusion),
+    });
     if !points.is_empty() {
         figures.push(scatter);
     }
-    figures.push(confusion);
+    figures.extend(confusion);
     Ok(vec![Section { title: "Held-out evaluation".into(), figures, note }])
 }
 

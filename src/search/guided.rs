@@ -20,9 +20,8 @@ use super::baselines::{ask, fresh_random};
 use super::domain::Domain;
 use super::oracle::Oracle;
 use crate::ranker::config::Config;
-use crate::ranker::predict::predict;
+use crate::ranker::predict::{INFER_BATCH, predict_scores};
 use crate::ranker::samples::Samples;
-use crate::ranker::tiers::reference_embeddings;
 use crate::ranker::trainer::Trainer;
 use crate::rng::Rng;
 use crate::sampler::{Propose, draw_key, select_target};
@@ -192,8 +191,7 @@ pub fn guided<S: SearchSpace + Propose>(
         }
         // Score and query the best.
         let s = Samples::unlabelled(&domain.ds, cands.clone(), network);
-        let tiers = reference_embeddings(&trainer.model, &train, cfg.val_batch());
-        let (_, score) = predict(&trainer.model, &s, &tiers, cfg.val_batch(), &|_| {});
+        let score = predict_scores(&trainer.model, &s, INFER_BATCH, &|_| {});
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(cands[a].cmp(&cands[b])));
         for &i in order.iter().take(set.per_round) {

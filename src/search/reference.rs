@@ -17,7 +17,9 @@ use super::oracle::Scorecard;
 
 use crate::data::Dataset;
 use crate::ranker::config::Config;
+use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
+use crate::ranker::predict::argmax;
 use crate::ranker::samples::Samples;
 use crate::ranker::tiers::Buckets;
 use crate::rng::Rng;
@@ -180,6 +182,7 @@ pub fn search<S: SearchSpace + Propose>(
     rng.shuffle(&mut distri);
     let reuse = set.iterations.div_ceil(distri.len()).max(1);
     let mut buckets = Buckets::new(nt, len);
+    let mut ws = Workspace::default();
     let mut iterations = Vec::new();
     let mut best_pick: Option<(f64, usize)> = None;
     let mut proposed = 0;
@@ -230,17 +233,12 @@ pub fn search<S: SearchSpace + Propose>(
                 .iter()
                 .flat_map(|&i| samples.features[i * samples.feat_len..][..samples.feat_len].iter().copied())
                 .collect();
-            let (out, _) = model.forward(&x, chunk.len(), &buckets.embeddings(), None);
-            let pred: Vec<usize> = (0..chunk.len())
-                .map(|i| {
-                    let l = &out.logits[i * nt..][..nt];
-                    (0..nt).fold(0, |best, t| if l[t] > l[best] { t } else { best })
-                })
-                .collect();
-            buckets.add(&out.enc_out, &pred);
+            let (logits, score) = model.infer(&x, chunk.len(), &buckets.embeddings(), &mut ws);
+            let pred: Vec<usize> = logits.chunks(nt).map(argmax).collect();
+            buckets.add(ws.encoding(chunk.len()), &pred);
             for (j, &i) in chunk.iter().enumerate() {
                 if pred[j] == 0 {
-                    top.push((f64::from(out.score[j]), picks[i]));
+                    top.push((f64::from(score[j]), picks[i]));
                 }
             }
         }

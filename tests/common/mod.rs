@@ -76,6 +76,20 @@ pub fn tiny_nb201_config() -> String {
         .replace("search_size: 128", "search_size: 32")
 }
 
+/// NAR's NB101 reference configuration shrunk the same way.
+pub fn tiny_nb101_config() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb101.yaml"))
+        .expect("configs/nb101.yaml")
+        .replace("d_patch_vec: 256", "d_patch_vec: 16")
+        .replace("d_model: 256", "d_model: 16")
+        .replace("d_ffn_inner: 1024", "d_ffn_inner: 32")
+        .replace("n_layers: 6", "n_layers: 1")
+        .replace("d_k: 64", "d_k: 8")
+        .replace("d_v: 64", "d_v: 8")
+        .replace("d_tier_prj_inner: 2048", "d_tier_prj_inner: 16")
+        .replace("d_val_acc_prj_inner: 2048", "d_val_acc_prj_inner: 16")
+}
+
 /// [`tiny_nb201_config`] written to `dir/tiny.yaml`; returns its path.
 pub fn tiny_config_file(dir: &std::path::Path) -> String {
     let p = dir.join("tiny.yaml");
