@@ -30,77 +30,99 @@ def sinusoids(n, d):
 
 
 class Attention(nn.Module):
+    """Multi-head attention, post-norm with a residual; parameter names as in NAR's `ranker/models.py`."""
+
     def __init__(self, d, h, dk, p):
         super().__init__()
         self.h, self.dk = h, dk
-        self.q = nn.Linear(d, h * dk, bias=False)
-        self.k = nn.Linear(d, h * dk, bias=False)
-        self.v = nn.Linear(d, h * dk, bias=False)
+        self.w_qs = nn.Linear(d, h * dk, bias=False)
+        self.w_ks = nn.Linear(d, h * dk, bias=False)
+        self.w_vs = nn.Linear(d, h * dk, bias=False)
         self.fc = nn.Linear(h * dk, d, bias=False)
         self.drop = nn.Dropout(p)
         self.attn_drop = nn.Dropout(p)
-        self.norm = nn.LayerNorm(d, eps=1e-6)
+        self.layer_norm = nn.LayerNorm(d, eps=1e-6)
 
     def forward(self, q_in, kv_in):
         b_q, lq, _ = q_in.shape
         b_k, lk, _ = kv_in.shape
-        q = self.q(q_in).view(b_q, lq, self.h, self.dk).transpose(1, 2)
-        k = self.k(kv_in).view(b_k, lk, self.h, self.dk).transpose(1, 2)
-        v = self.v(kv_in).view(b_k, lk, self.h, self.dk).transpose(1, 2)
+        q = self.w_qs(q_in).view(b_q, lq, self.h, self.dk).transpose(1, 2)
+        k = self.w_ks(kv_in).view(b_k, lk, self.h, self.dk).transpose(1, 2)
+        v = self.w_vs(kv_in).view(b_k, lk, self.h, self.dk).transpose(1, 2)
         a = self.attn_drop(F.softmax(torch.matmul(q / math.sqrt(self.dk), k.transpose(2, 3)), dim=-1))
         o = torch.matmul(a, v).transpose(1, 2).contiguous().view(max(b_q, b_k), lq, -1)
-        return self.norm(self.drop(self.fc(o)) + q_in)
+        return self.layer_norm(self.drop(self.fc(o)) + q_in)
 
 
 class FeedForward(nn.Module):
     def __init__(self, d, inner, p):
         super().__init__()
-        self.w1, self.w2 = nn.Linear(d, inner), nn.Linear(inner, d)
+        self.w_1, self.w_2 = nn.Linear(d, inner), nn.Linear(inner, d)
         self.drop = nn.Dropout(p)
-        self.norm = nn.LayerNorm(d, eps=1e-6)
+        self.layer_norm = nn.LayerNorm(d, eps=1e-6)
 
     def forward(self, x):
-        return self.norm(self.drop(self.w2(F.relu(self.w1(x)))) + x)
+        return self.layer_norm(self.drop(self.w_2(F.relu(self.w_1(x)))) + x)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d, h, dk, ffn, p):
+        super().__init__()
+        self.slf_attn, self.pos_ffn = Attention(d, h, dk, p), FeedForward(d, ffn, p)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d, h, dk, ffn, p):
+        super().__init__()
+        self.slf_attn, self.enc_attn = Attention(d, h, dk, p), Attention(d, h, dk, p)
+        self.pos_ffn = FeedForward(d, ffn, p)
+
+
+class Stack(nn.Module):
+    def __init__(self, layers, d):
+        super().__init__()
+        self.layer_stack = nn.ModuleList(layers)
+        self.layer_norm = nn.LayerNorm(d, eps=1e-6)
 
 
 class Ranker(nn.Module):
+    """NAR's ranker with the reference `state_dict` names and shapes (those of nar's checkpoints and of
+    `nar.Ranker.state_dict()`); the positional table is a buffer outside the state dict."""
+
     def __init__(self, n_patch, d_patch, d, h, dk, ffn, tier_inner, val_inner, layers=6, n_tier=5, p=0.1):
         super().__init__()
         self.n_patch, self.d = n_patch, d
         self.src_prj = nn.Linear(d_patch * d_patch, d)
         self.trg_prj = nn.Linear(d, d)
-        self.register_buffer("pos", sinusoids(200, d))
+        self.register_buffer("pos", sinusoids(200, d), persistent=False)
         self.drop = nn.Dropout(p)
-        self.enc_norm, self.dec_norm = nn.LayerNorm(d, eps=1e-6), nn.LayerNorm(d, eps=1e-6)
-        self.enc = nn.ModuleList([nn.ModuleList([Attention(d, h, dk, p), FeedForward(d, ffn, p)]) for _ in range(layers)])
-        self.dec = nn.ModuleList(
-            [nn.ModuleList([Attention(d, h, dk, p), Attention(d, h, dk, p), FeedForward(d, ffn, p)]) for _ in range(layers)]
-        )
+        self.encoder = Stack([EncoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d)
+        self.decoder = Stack([DecoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d)
         self.tier_prj = nn.Sequential(nn.Linear(n_patch * d, tier_inner, bias=False), nn.ReLU(), nn.Linear(tier_inner, n_tier))
-        self.val_prj = nn.Sequential(nn.Linear(n_patch * d, val_inner), nn.ReLU(), nn.Linear(val_inner, 1))
+        self.val_acc_prj = nn.Sequential(nn.Linear(n_patch * d, val_inner), nn.ReLU(), nn.Linear(val_inner, 1))
         for w in self.parameters():
             if w.dim() > 1:
                 nn.init.xavier_uniform_(w)
 
     def encode(self, x):
-        e = self.enc_norm(self.drop(self.src_prj(x)) + self.pos[:, : self.n_patch])
-        for attn, ffn in self.enc:
-            e = ffn(attn(e, e))
+        e = self.encoder.layer_norm(self.drop(self.src_prj(x)) + self.pos[:, : self.n_patch])
+        for layer in self.encoder.layer_stack:
+            e = layer.pos_ffn(layer.slf_attn(e, e))
         return e
 
     def score(self, x):
         e = self.encode(x)
-        return self.val_prj(e.reshape(e.size(0), -1)).squeeze(1)
+        return self.val_acc_prj(e.reshape(e.size(0), -1)).squeeze(1)
 
     def forward(self, x, tiers):
         e = self.encode(x)
-        score = self.val_prj(e.reshape(e.size(0), -1))
+        score = self.val_acc_prj(e.reshape(e.size(0), -1))
         t = self.trg_prj(tiers)
         total = torch.zeros_like(e)
         for i in range(t.size(0)):  # one decoder pass per tier, as the reference does
-            y = self.dec_norm(self.drop(t[i : i + 1]) + self.pos[:, : self.n_patch])
-            for slf, crs, ffn in self.dec:
-                y = ffn(crs(slf(y, y), e))
+            y = self.decoder.layer_norm(self.drop(t[i : i + 1]) + self.pos[:, : self.n_patch])
+            for layer in self.decoder.layer_stack:
+                y = layer.pos_ffn(layer.enc_attn(layer.slf_attn(y, y), e))
             total = total + y
         logits = self.tier_prj(total.reshape(total.size(0), -1)) * self.d**-0.5
         return logits, score.squeeze(1), e

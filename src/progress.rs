@@ -18,7 +18,24 @@ pub trait Progress: Sync {
     fn finish(&self);
     /// A line for the user (an epoch's figures, a file joined).
     fn log(&self, line: &str);
+    /// Whether the caller asked to stop (Ctrl-C in Python). Long steps ask between units of work (an
+    /// epoch, a batch) and return [`Cancelled`] — after saving what a resume needs.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
+
+/// The error a step returns when its [`Progress`] asked it to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Cancelled {}
 
 /// Reports nothing.
 pub struct Quiet;

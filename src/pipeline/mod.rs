@@ -4,6 +4,7 @@
 //! calls these and prints what they return.
 
 pub mod eval;
+pub mod predictor;
 pub mod rank;
 pub mod run;
 pub mod search;

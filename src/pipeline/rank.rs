@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use rayon::prelude::*;
 
 use super::load_ranker;
 use crate::data::Dataset;
@@ -19,7 +18,7 @@ use crate::progress::Progress;
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
-use crate::ranker::samples::Samples;
+use crate::ranker::samples::{Samples, features};
 use crate::ranker::tiers::reference_embeddings;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::space::SearchSpace;
@@ -99,8 +98,8 @@ fn rank_space<S: SearchSpace>(
         header.extend(opts.tiers.then_some("predicted_tier"));
         csv.write_record(&header)?;
         for (c, chunk) in space.chunks(CHUNK).enumerate() {
-            let x: Vec<f32> =
-                chunk.par_iter().flat_map_iter(|(a, _)| S::encode(a, &S::cost(a, network)).data).collect();
+            let archs: Vec<S::Arch> = chunk.iter().map(|(a, _)| *a).collect();
+            let x = features::<S>(&archs, network);
             let feat = x.len() / chunk.len();
             for (b, rows) in chunk.chunks(INFER_BATCH).enumerate() {
                 let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];

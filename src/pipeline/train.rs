@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::data::{self, DataSource, Dataset, store};
-use crate::progress::Progress;
+use crate::progress::{Cancelled, Progress};
 use crate::ranker::checkpoint;
 use crate::ranker::config::Config;
 use crate::ranker::samples::Samples;
@@ -186,6 +186,15 @@ fn train_loop<S: SearchSpace>(
             line.val_spearman,
             line.seconds
         ));
+        if progress.cancelled() && t.state.epochs_done < cfg.ranker_epochs {
+            progress.finish();
+            return Err(anyhow::Error::new(Cancelled).context(format!(
+                "training stopped after epoch {} of {}; `nar train --resume --out {}` continues it",
+                t.state.epochs_done,
+                cfg.ranker_epochs,
+                run.root().display()
+            )));
+        }
     }
     progress.finish();
     Ok(TrainSummary {

@@ -2,6 +2,7 @@
 //! the cost totals and shapes the sampler's statistics need, for one network.
 
 use anyhow::{Result, anyhow, bail};
+use rayon::prelude::*;
 
 use crate::data::Dataset;
 use crate::sampler::stats::Shape;
@@ -87,4 +88,10 @@ impl Samples {
         }
         x
     }
+}
+
+/// The feature tensors of `archs` for `network`, concatenated (`[archs.len(), P, d_patch²]`), encoded
+/// on all threads.
+pub fn features<S: SearchSpace>(archs: &[S::Arch], network: S::Network) -> Vec<f32> {
+    archs.par_iter().flat_map_iter(|a| S::encode(a, &S::cost(a, network)).data).collect()
 }

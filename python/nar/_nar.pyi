@@ -1,0 +1,146 @@
+"""Type stubs of nar's Rust extension (re-exported by the ``nar`` package)."""
+
+from collections.abc import Callable, Iterable, Sequence
+from os import PathLike
+from typing import Literal, TypedDict, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+ImageDataset = Literal["cifar10", "cifar100", "imagenet16"]
+Space = Literal["nb101", "nb201"]
+Arch = Union["Nb201Arch", "Nb101Cell"]
+StrPath = Union[str, PathLike[str]]
+
+class Cost(TypedDict):
+    flops: int
+    params: int
+    vertex_or_edge_flops: dict[str, list[int]]
+    vertex_or_edge_params: dict[str, list[int]]
+
+class Nb201Arch:
+    """A NAS-Bench-201 architecture (six edges, each one of five operations)."""
+
+    @property
+    def index(self) -> int:
+        """Index in NAS-Bench-201's order (0 … 15624)."""
+    @property
+    def arch_str(self) -> str:
+        """NAS-Bench-201's string, e.g. ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…|``."""
+    def cost(self, dataset: ImageDataset = "cifar10") -> Cost:
+        """Per-edge FLOPs and parameters of every cell of the network trained on ``dataset``, and totals."""
+    def encode(self, dataset: ImageDataset = "cifar10") -> npt.NDArray[np.float32]:
+        """The ranker's input tensor, shape (31, 4, 4)."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Nb101Cell:
+    """A NAS-Bench-101 cell, pruned to the vertices on an input → output path."""
+
+    @property
+    def hash(self) -> str:
+        """NAS-Bench-101's hash (32 hex digits)."""
+    @property
+    def matrix(self) -> list[list[int]]:
+        """The pruned adjacency matrix."""
+    @property
+    def ops(self) -> list[str]:
+        """The pruned operations, ``input`` first and ``output`` last."""
+    def cost(self, dataset: ImageDataset = "cifar10") -> Cost:
+        """Per-vertex FLOPs and parameters of every cell of the CIFAR-10 network, and totals."""
+    def encode(self, dataset: ImageDataset = "cifar10") -> npt.NDArray[np.float32]:
+        """The ranker's input tensor, shape (19, 7, 7)."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def nb201(arch: Union[str, int]) -> Nb201Arch:
+    """A NAS-Bench-201 architecture from its string or index; ValueError for anything else."""
+
+def nb101(matrix: Union[Sequence[Sequence[int]], npt.ArrayLike], ops: Sequence[str]) -> Nb101Cell:
+    """A NAS-Bench-101 cell from its adjacency matrix (≤ 7×7, upper triangular, 0/1) and operations
+    (``input``, ``conv3x3-bn-relu``, ``conv1x1-bn-relu``, ``maxpool3x3``, ``output``); vertices off every
+    input → output path are pruned. ValueError with the reason for an invalid cell."""
+
+class Dataset:
+    """Architectures of one space (NB101 by hash, NB201 by index) with named metrics (NaN = missing)."""
+
+    @staticmethod
+    def open(path: StrPath) -> Dataset:
+        """Opens a ``.nar`` store."""
+    @staticmethod
+    def build(space: Space, metrics: Sequence[StrPath] = ...) -> Dataset:
+        """Every architecture of ``space`` joined with metric files (.csv, NAR .json, NB101 .tfrecord)."""
+    @staticmethod
+    def nb201() -> Dataset:
+        """The NAS-Bench-201 accuracy table built into nar."""
+    @property
+    def space(self) -> Space: ...
+    @property
+    def metrics(self) -> list[str]:
+        """The metric names."""
+    def metric(self, name: str) -> npt.NDArray[np.float64]:
+        """One metric for every architecture (NaN where missing); KeyError for an unknown name."""
+    def arch(self, i: int) -> Arch:
+        """The architecture at position ``i`` (negative counts from the end)."""
+    def id(self, i: int) -> str:
+        """NB101 hash or NB201 index of position ``i``, as text."""
+    def __len__(self) -> int: ...
+
+class Ranker:
+    """The ranker of a ``nar train`` / ``nar run`` directory."""
+
+    @staticmethod
+    def load(run_dir: StrPath, checkpoint: Literal["best", "last"] = "best") -> Ranker: ...
+    @property
+    def space(self) -> Space: ...
+    @property
+    def dataset(self) -> ImageDataset:
+        """The image dataset of the run's network."""
+    def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
+        """Predicted accuracy scores (higher is better): the encoder and accuracy head, without the GIL."""
+    def predict_tiers(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.int64]:
+        """Predicted quality tiers, 1 = best (the whole model)."""
+    def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Weights under the reference PyTorch model's names and shapes."""
+
+class TrainSummary(TypedDict):
+    run_dir: str
+    epochs: int
+    best_epoch: Union[int, None]
+    best_val_tier_acc: float
+    seconds: float
+
+def train(
+    config: str,
+    dataset: Union[Dataset, str],
+    out: StrPath,
+    *,
+    image_dataset: Union[ImageDataset, None] = None,
+    epochs: Union[int, None] = None,
+    budget: Union[int, None] = None,
+) -> TrainSummary:
+    """Trains the ranker into a new run directory. ``config``: a YAML file or ``"nb101"``/``"nb201"``
+    (the reference configurations); ``dataset``: a Dataset, a ``.nar`` path or a space name."""
+
+class SearchResult(TypedDict):
+    space: Space
+    method: str
+    seed: int
+    budget: int
+    queries: int
+    pick: Union[Arch, None]
+    accuracy: Union[float, None]
+    history: list[tuple[Arch, float]]
+
+def search(
+    space: Space,
+    oracle: Callable[[Arch], float],
+    budget: int,
+    method: Literal["nar", "random", "rea", "ls"] = "nar",
+    seed: int = 0,
+    dataset: ImageDataset = "cifar10",
+) -> SearchResult:
+    """Searches ``space`` asking ``oracle(arch) -> validation accuracy`` for at most ``budget`` distinct
+    architectures; returns the pick and the whole query history."""

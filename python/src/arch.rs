@@ -1,0 +1,203 @@
+//! Architectures: `nar.nb201(arch)`, `nar.nb101(matrix, ops)` and their classes. Identity, cost and
+//! encoding come from the library (`nar::space`, `nar::cost`, `nar::encode`), the same numbers as
+//! `nar arch --json`.
+
+use nar::cost::{self, NetworkCost};
+use nar::encode::{self, FeatureTensor};
+use nar::space::nb101::Cell;
+use nar::space::nb201::{Arch, ImageDataset};
+use nar::space::{Nb101, Nb201, SearchSpace};
+use numpy::{IntoPyArray, PyArray3, PyArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// An image dataset by name (`cifar10`, `cifar100`, `imagenet16`, or NAS-Bench-201's spelling).
+pub fn image_dataset(name: &str) -> PyResult<ImageDataset> {
+    ImageDataset::from_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!("unknown image dataset {name:?} (expected cifar10, cifar100 or imagenet16)"))
+    })
+}
+
+/// `{"flops", "params", "vertex_or_edge_flops": {cell: [...]}, "vertex_or_edge_params": {cell: [...]}}`.
+fn cost_dict<'py>(py: Python<'py>, c: &NetworkCost) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("flops", c.total_flops)?;
+    d.set_item("params", c.total_params)?;
+    let (flops, params) = (PyDict::new(py), PyDict::new(py));
+    for cell in &c.cells {
+        flops.set_item(cell.key, cell.flops.clone())?;
+        params.set_item(cell.key, cell.params.clone())?;
+    }
+    d.set_item("vertex_or_edge_flops", flops)?;
+    d.set_item("vertex_or_edge_params", params)?;
+    Ok(d)
+}
+
+fn tensor<'py>(py: Python<'py>, t: FeatureTensor) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    let (c, n) = (t.channels, t.dim);
+    t.data.into_pyarray(py).reshape([c, n, n])
+}
+
+/// A NAS-Bench-201 architecture (a cell of six edges, each one of five operations).
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "nar")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Nb201Arch {
+    pub arch: Arch,
+}
+
+#[pymethods]
+impl Nb201Arch {
+    /// Index in NAS-Bench-201's order (0 … 15624).
+    #[getter]
+    fn index(&self) -> usize {
+        self.arch.index()
+    }
+
+    /// NAS-Bench-201's string, e.g. `|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…|`.
+    #[getter]
+    fn arch_str(&self) -> String {
+        self.arch.to_string()
+    }
+
+    /// Per-edge FLOPs and parameters of every cell of the network trained on `dataset`, and the totals.
+    #[pyo3(signature = (dataset = "cifar10"))]
+    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyDict>> {
+        cost_dict(py, &cost::nb201::network_cost(&self.arch, image_dataset(dataset)?))
+    }
+
+    /// The ranker's input tensor for the network trained on `dataset`: float32, shape (31, 4, 4).
+    #[pyo3(signature = (dataset = "cifar10"))]
+    fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {
+        let c = cost::nb201::network_cost(&self.arch, image_dataset(dataset)?);
+        tensor(py, encode::nb201(&self.arch, &c))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("nar.nb201({:?})  # index {}", self.arch.to_string(), self.arch.index())
+    }
+
+    fn __str__(&self) -> String {
+        self.arch.to_string()
+    }
+}
+
+/// A NAS-Bench-101 cell, pruned to the vertices on an input → output path.
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "nar")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Nb101Cell {
+    pub cell: Cell,
+}
+
+#[pymethods]
+impl Nb101Cell {
+    /// NAS-Bench-101's hash (md5 of the graph's canonical form), 32 hex digits.
+    #[getter]
+    fn hash(&self) -> String {
+        self.cell.hash()
+    }
+
+    /// The pruned adjacency matrix (upper triangular, 0/1 rows).
+    #[getter]
+    fn matrix(&self) -> Vec<Vec<u32>> {
+        self.cell.matrix().into_iter().map(|row| row.into_iter().map(u32::from).collect()).collect()
+    }
+
+    /// The pruned operations, `input` first and `output` last.
+    #[getter]
+    fn ops(&self) -> Vec<&'static str> {
+        self.cell.op_names()
+    }
+
+    /// Per-vertex FLOPs and parameters of every cell of the CIFAR-10 network, and the totals.
+    #[pyo3(signature = (dataset = "cifar10"))]
+    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyDict>> {
+        Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
+        cost_dict(py, &cost::nb101::network_cost(&self.cell))
+    }
+
+    /// The ranker's input tensor: float32, shape (19, 7, 7).
+    #[pyo3(signature = (dataset = "cifar10"))]
+    fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {
+        Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
+        tensor(py, encode::nb101(&self.cell, &cost::nb101::network_cost(&self.cell)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("nar.nb101({:?}, {:?})  # hash {}", self.cell.matrix(), self.cell.op_names(), self.cell.hash())
+    }
+}
+
+/// A NAS-Bench-201 architecture from its string (`|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`) or its index.
+/// Raises ValueError for anything else.
+#[pyfunction]
+pub fn nb201(arch: &Bound<'_, PyAny>) -> PyResult<Nb201Arch> {
+    let parsed = if let Ok(text) = arch.extract::<String>() {
+        text.trim().parse::<Arch>().map_err(|e| PyValueError::new_err(e.to_string()))
+    } else if let Ok(index) = arch.extract::<i64>() {
+        usize::try_from(index)
+            .map_err(|_| format!("NB201 index {index} is negative"))
+            .and_then(|i| Arch::from_index(i).map_err(|e| e.to_string()))
+            .map_err(PyValueError::new_err)
+    } else {
+        Err(PyValueError::new_err(format!("an NB201 architecture is a string or an index, not {}", arch.get_type())))
+    };
+    parsed.map(|arch| Nb201Arch { arch })
+}
+
+/// A NAS-Bench-101 cell from its adjacency matrix (lists or a numpy array of 0/1, at most 7×7, upper
+/// triangular) and its operations (`input`, `conv3x3-bn-relu`, `conv1x1-bn-relu`, `maxpool3x3`, `output`).
+/// Vertices not on an input → output path are pruned, as NAS-Bench-101 does. Raises ValueError with the
+/// reason when they do not make a valid cell.
+#[pyfunction]
+pub fn nb101(matrix: &Bound<'_, PyAny>, ops: &Bound<'_, PyAny>) -> PyResult<Nb101Cell> {
+    let m: Vec<Vec<i64>> = matrix
+        .extract()
+        .map_err(|_| PyValueError::new_err("matrix must be a square list of lists (or a 2-D array) of 0/1 integers"))?;
+    let o: Vec<String> = ops.extract().map_err(|_| PyValueError::new_err("ops must be a list of operation names"))?;
+    Cell::new(&m, &o).map(|cell| Nb101Cell { cell }).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The spaces the bindings pass architectures of: to and from their Python classes.
+pub trait PySpace: SearchSpace {
+    fn to_py(py: Python<'_>, arch: &Self::Arch) -> PyResult<Py<PyAny>>;
+    fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Self::Arch>;
+}
+
+impl PySpace for Nb201 {
+    fn to_py(py: Python<'_>, arch: &Arch) -> PyResult<Py<PyAny>> {
+        Ok(Bound::new(py, Nb201Arch { arch: *arch })?.into_any().unbind())
+    }
+    fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Arch> {
+        match obj.extract::<PyRef<'_, Nb201Arch>>() {
+            Ok(a) => Ok(a.arch),
+            Err(_) if obj.extract::<PyRef<'_, Nb101Cell>>().is_ok() => {
+                Err(PyValueError::new_err("an NB101 cell given where NB201 architectures are expected"))
+            }
+            Err(_) => nb201(obj).map(|a| a.arch),
+        }
+    }
+}
+
+impl PySpace for Nb101 {
+    fn to_py(py: Python<'_>, cell: &Cell) -> PyResult<Py<PyAny>> {
+        Ok(Bound::new(py, Nb101Cell { cell: *cell })?.into_any().unbind())
+    }
+    fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Cell> {
+        obj.extract::<PyRef<'_, Nb101Cell>>().map(|c| c.cell).map_err(|_| {
+            PyValueError::new_err(format!(
+                "expected an nar.Nb101Cell (from nar.nb101(matrix, ops)), not {}",
+                obj.get_type()
+            ))
+        })
+    }
+}
+
+/// Architectures of space `S` from a Python iterable.
+pub fn archs_from<S: PySpace>(archs: &Bound<'_, PyAny>) -> PyResult<Vec<S::Arch>> {
+    archs
+        .try_iter()?
+        .enumerate()
+        .map(|(i, a)| S::from_py(&a?).map_err(|e| PyValueError::new_err(format!("architecture {i}: {}", e))))
+        .collect()
+}

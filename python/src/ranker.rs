@@ -1,0 +1,110 @@
+//! `nar.Ranker`: a trained run's ranker scoring the architectures a script gives it.
+
+use std::path::PathBuf;
+
+use nar::pipeline::predictor::Predictor;
+use nar::run_dir::Checkpoint;
+use nar::space::{Nb101, Nb201, SpaceKind};
+use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arch::archs_from;
+use crate::errors::{PyProgress, value_error};
+
+/// The ranker of a `nar train` run directory (the `best` checkpoint unless told otherwise).
+#[pyclass(frozen, module = "nar")]
+pub struct Ranker {
+    p: Predictor,
+}
+
+fn checkpoint(name: &str) -> PyResult<Checkpoint> {
+    match name {
+        "best" => Ok(Checkpoint::Best),
+        "last" => Ok(Checkpoint::Last),
+        other => Err(PyValueError::new_err(format!("checkpoint is \"best\" or \"last\", not {other:?}"))),
+    }
+}
+
+impl Ranker {
+    /// Runs `f` over the architectures of the run's space without the GIL; Ctrl-C stops it.
+    fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        archs: &Bound<'_, PyAny>,
+        f101: impl Fn(&Predictor, &[<Nb101 as nar::space::SearchSpace>::Arch], &PyProgress) -> anyhow::Result<R>
+        + Send
+        + Sync,
+        f201: impl Fn(&Predictor, &[<Nb201 as nar::space::SearchSpace>::Arch], &PyProgress) -> anyhow::Result<R>
+        + Send
+        + Sync,
+    ) -> PyResult<R> {
+        let progress = PyProgress::default();
+        let r = match self.p.space() {
+            SpaceKind::Nb101 => {
+                let a = archs_from::<Nb101>(archs)?;
+                py.detach(|| f101(&self.p, &a, &progress))
+            }
+            SpaceKind::Nb201 => {
+                let a = archs_from::<Nb201>(archs)?;
+                py.detach(|| f201(&self.p, &a, &progress))
+            }
+        };
+        r.map_err(|e| progress.error(e))
+    }
+}
+
+#[pymethods]
+impl Ranker {
+    /// Loads the ranker of run directory `run_dir`; `checkpoint` is `"best"` or `"last"`.
+    #[staticmethod]
+    #[pyo3(signature = (run_dir, checkpoint = "best"))]
+    fn load(py: Python<'_>, run_dir: PathBuf, checkpoint: &str) -> PyResult<Ranker> {
+        let which = self::checkpoint(checkpoint)?;
+        let p = py.detach(|| Predictor::load(&run_dir, which)).map_err(value_error)?;
+        Ok(Ranker { p })
+    }
+
+    /// `"nb101"` or `"nb201"`: the space of the run.
+    #[getter]
+    fn space(&self) -> &'static str {
+        self.p.space().name()
+    }
+
+    /// The image dataset of the run's network (`cifar10`, `cifar100`, `imagenet16`).
+    #[getter]
+    fn dataset(&self) -> &'static str {
+        self.p.run.meta.network.name()
+    }
+
+    /// Predicted accuracy scores (float64; higher is better) of `archs`: architecture objects, or for
+    /// NB201 strings and indices. Runs the encoder and accuracy head only, without the GIL.
+    fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let s = self.run(py, archs, |p, a, pr| p.scores::<Nb101>(a, pr), |p, a, pr| p.scores::<Nb201>(a, pr))?;
+        Ok(s.into_pyarray(py))
+    }
+
+    /// Predicted quality tiers (int64; 1 = best) of `archs`: the whole model, with the run's tier
+    /// embeddings (the mean encoder output of its training architectures per tier).
+    fn predict_tiers<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let t = self.run(py, archs, |p, a, pr| p.tiers::<Nb101>(a, pr), |p, a, pr| p.tiers::<Nb201>(a, pr))?;
+        Ok(t.into_iter().map(|t| t as i64).collect::<Vec<_>>().into_pyarray(py))
+    }
+
+    /// The weights as a dict of float32 numpy arrays under the reference PyTorch model's names and
+    /// shapes: `model.load_state_dict({k: torch.from_numpy(v) for k, v in r.state_dict().items()})`.
+    fn state_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let params = &self.p.model.params;
+        let d = PyDict::new(py);
+        for (i, (name, shape)) in params.names.iter().zip(&params.shapes).enumerate() {
+            let a: Bound<'py, PyArrayDyn<f32>> = params.get(i).to_vec().into_pyarray(py).reshape(shape.clone())?;
+            d.set_item(name, a)?;
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<nar.Ranker {} {} from {}>", self.space(), self.dataset(), self.p.run.dir.root().display())
+    }
+}

@@ -1,0 +1,67 @@
+"""Shared fixtures: the repository's data files, the `nar` command line built by `cargo build --release`
+(its answers are what the package must equal), and one tiny trained run."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import nar
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+
+
+def cli_path() -> Path:
+    exe = Path(os.environ.get("NAR_BIN", ROOT / "target" / "release" / "nar"))
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: build the command line first (cargo build --release) or set NAR_BIN")
+    return exe
+
+
+def cli(*args: str) -> str:
+    """Runs the nar command line; its standard output."""
+    r = subprocess.run([str(cli_path()), *args], capture_output=True, text=True)
+    assert r.returncode == 0, f"nar {' '.join(args)} failed: {r.stderr}"
+    return r.stdout
+
+
+def cli_json(*args: str):
+    return json.loads(cli(*args))
+
+
+def tiny_config(path: Path) -> Path:
+    """NAR's NB201 reference configuration shrunk to a model that trains in seconds (as the Rust tests do)."""
+    text = (ROOT / "configs" / "nb201.yaml").read_text()
+    for a, b in [
+        ("d_patch_vec: 128", "d_patch_vec: 16"),
+        ("d_model: 128", "d_model: 16"),
+        ("d_ffn_inner: 512", "d_ffn_inner: 32"),
+        ("n_layers: 6", "n_layers: 1"),
+        ("d_k: 32", "d_k: 8"),
+        ("d_v: 32", "d_v: 8"),
+        ("d_tier_prj_inner: 256", "d_tier_prj_inner: 16"),
+        ("d_val_acc_prj_inner: 1024", "d_val_acc_prj_inner: 16"),
+        ("train_size: 1000", "train_size: 250"),
+        ("val_size: 256", "val_size: 100"),
+        ("train_batch_size: 128", "train_batch_size: 50"),
+        ("val_batch_size: 128", "val_batch_size: 50"),
+    ]:
+        assert a in text, a
+        text = text.replace(a, b)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run trained from Python on the embedded NB201 table, evaluated by the command line with tiers."""
+    d = tmp_path_factory.mktemp("run")
+    cfg = tiny_config(d / "tiny.yaml")
+    out = d / "run"
+    summary = nar.train(str(cfg), nar.Dataset.nb201(), out, epochs=2)
+    assert summary["epochs"] == 2 and Path(summary["run_dir"]) == out
+    cli("eval", str(out), "--tiers")
+    return out

@@ -1,0 +1,68 @@
+"""Datasets: the embedded table and built datasets equal the files in data/ and the command line."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+import nar
+from conftest import DATA, cli
+
+
+def test_embedded_nb201_table_equals_the_csv():
+    ds = nar.Dataset.nb201()
+    assert len(ds) == 15625 and ds.space == "nb201"
+    assert "cifar10_val_acc" in ds.metrics and "imagenet16_test_acc" in ds.metrics
+    with open(DATA / "nb201" / "nb201_accuracy.csv") as f:
+        rows = list(csv.DictReader(f))
+    val = ds.metric("cifar10_val_acc")
+    test = ds.metric("cifar100_test_acc")
+    assert val.dtype == np.float64 and val.shape == (15625,)
+    for i in [0, 1, 777, 15624]:
+        r = rows[i]
+        assert int(r["index"]) == i
+        assert ds.arch(i).arch_str == r["arch_str"] and ds.arch(i).index == i and ds.id(i) == str(i)
+        assert val[i] == float(r["cifar10_valid_val_acc"])
+        assert test[i] == float(r["cifar100_test_acc"])
+    assert ds.arch(-1).index == 15624
+    with pytest.raises(IndexError):
+        ds.arch(15625)
+    with pytest.raises(KeyError, match="no metric"):
+        ds.metric("accuracy")
+
+
+def test_built_nb101_dataset_has_the_sample(tmp_path):
+    sample = DATA / "nb101" / "nb101_subset_1k.csv"
+    ds = nar.Dataset.build("nb101", metrics=[sample])
+    assert len(ds) == 423624 and ds.space == "nb101"
+    val = ds.metric("val_acc_108ep")
+    assert int(np.isfinite(val).sum()) == 1000
+    with open(sample) as f:
+        first = next(csv.DictReader(f))
+    hashes = [ds.id(i) for i in np.flatnonzero(np.isfinite(val))]
+    assert first["unique_hash"] in hashes
+    i = int(np.flatnonzero(np.isfinite(val))[hashes.index(first["unique_hash"])])
+    assert ds.arch(i).hash == first["unique_hash"]
+    assert math.isclose(val[i], float(first["val_acc_108ep"]), rel_tol=0, abs_tol=0)
+    # The same dataset written by the command line and opened from Python.
+    store = tmp_path / "nb101.nar"
+    cli("data", "build", "--space", "nb101", "-m", str(sample), "-o", str(store))
+    opened = nar.Dataset.open(store)
+    assert len(opened) == len(ds) and opened.metrics == ds.metrics
+    assert np.array_equal(opened.metric("val_acc_108ep"), val, equal_nan=True)
+
+
+def test_bad_dataset_input(tmp_path):
+    with pytest.raises(ValueError, match="missing.nar"):
+        nar.Dataset.open(tmp_path / "missing.nar")
+    bad = tmp_path / "bad.nar"
+    bad.write_bytes(b"not a store at all")
+    with pytest.raises(ValueError, match="bad.nar"):
+        nar.Dataset.open(bad)
+    with pytest.raises(ValueError, match="nb301"):
+        nar.Dataset.build("nb301")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("index,cifar10_val_acc\n0,91.5\n1,abc\n")
+    with pytest.raises(ValueError, match="broken.csv"):
+        nar.Dataset.build("nb201", metrics=[broken])

@@ -1,0 +1,32 @@
+"""Ctrl-C stops a long call: training from Python ends after the current epoch with KeyboardInterrupt,
+its checkpoint kept for `nar train --resume`."""
+
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, tiny_config
+
+
+def test_ctrl_c_stops_training_after_the_epoch(tmp_path):
+    cfg = tiny_config(tmp_path / "tiny.yaml")
+    out = tmp_path / "run"
+    script = f"import nar; nar.train({str(cfg)!r}, 'nb201', {str(out)!r}, epochs=100000)"
+    p = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, cwd=ROOT / "python" / "tests")
+    lines = []
+    for line in p.stderr:
+        lines.append(line)
+        if line.startswith("epoch   2"):
+            break
+    start = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    rest = p.stderr.read()
+    code = p.wait(timeout=60)
+    assert time.monotonic() - start < 30
+    assert code != 0
+    assert "KeyboardInterrupt" in rest and "training stopped after epoch" in rest, rest
+    assert "nar train --resume --out" in rest
+    epochs = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(epochs) >= 2
+    assert (out / "checkpoints").is_dir()

@@ -1,0 +1,107 @@
+"""Search with a Python oracle: counted and capped queries, the same runs as `nar search` on the same
+table, exceptions carried through."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import nar
+from conftest import ROOT, cli
+
+VAL = nar.Dataset.nb201().metric("cifar10_val_acc")
+
+
+class TableOracle:
+    """The user's training function, here a lookup in the NB201 table; records every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, arch):
+        assert isinstance(arch, nar.Nb201Arch)
+        self.calls.append(arch.index)
+        return float(VAL[arch.index])
+
+
+@pytest.mark.parametrize("method, budget", [("rea", 60), ("ls", 40), ("random", 30), ("nar", 30)])
+def test_search_equals_the_command_line(method, budget, tmp_path):
+    oracle = TableOracle()
+    found = nar.search("nb201", oracle, budget, method=method, seed=0)
+    assert found["queries"] == budget == len(oracle.calls) == len(set(oracle.calls))
+    assert [a.index for a, _ in found["history"]] == oracle.calls
+    best = max(range(budget), key=lambda q: (found["history"][q][1], -q))
+    assert found["pick"] == found["history"][best][0] and found["accuracy"] == found["history"][best][1]
+    # The command line, same method, seed and budget, reading the table itself.
+    curve, summary = tmp_path / "curve.csv", tmp_path / "summary.json"
+    cli("search", "--space", "nb201", "--method", method, "--budget", str(budget), "--seeds", "1",
+        "--curve", str(curve), "-o", str(summary))
+    with open(curve) as f:
+        best_val = [float(row["best_val"]) for row in csv.DictReader(f)]
+    ours = np.maximum.accumulate([v for _, v in found["history"]])
+    assert best_val == list(ours)
+    pick = json.loads(summary.read_text())["picks"][0]
+    assert pick[2] == str(found["pick"].index)
+
+
+def test_search_nb101_with_a_python_oracle():
+    seen = []
+
+    def oracle(cell):
+        assert isinstance(cell, nar.Nb101Cell)
+        seen.append(cell.hash)
+        return len(cell.ops) + cell.cost()["params"] / 1e7
+
+    found = nar.search("nb101", oracle, 15, method="random", seed=3)
+    assert found["queries"] == 15 == len(set(seen)) and found["space"] == "nb101"
+    assert found["accuracy"] == max(v for _, v in found["history"])
+
+
+def test_oracle_exceptions_are_raised_again():
+    calls = []
+
+    def oracle(arch):
+        calls.append(arch)
+        if len(calls) == 5:
+            raise RuntimeError("the GPU caught fire")
+        return 50.0
+
+    with pytest.raises(RuntimeError, match="caught fire"):
+        nar.search("nb201", oracle, 20, method="random")
+    assert len(calls) == 5
+    with pytest.raises(ValueError, match="not a number"):
+        nar.search("nb201", lambda a: "high", 5)
+    with pytest.raises(ValueError, match="finite"):
+        nar.search("nb201", lambda a: float("nan"), 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"budget": 0}, "budget"),
+        ({"method": "bayes"}, "bayes"),
+        ({"space": "nb301"}, "nb301"),
+        ({"dataset": "mnist"}, "mnist"),
+        ({"oracle": 3}, "callable"),
+    ],
+)
+def test_search_rejects_bad_arguments(kwargs, message):
+    args = {"space": "nb201", "oracle": TableOracle(), "budget": 10, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        nar.search(**args)
+
+
+def test_the_readme_example_runs_as_written(capsys):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    assert code.count("\n") <= 12, "the README's example stays about ten lines"
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    arch_str, accuracy, queries = out[0].split()
+    assert nar.nb201(arch_str).index >= 0 and int(queries) == 100
+    assert float(accuracy) == max(VAL[nar.nb201(arch_str).index], 0)
+    flops, shape = out[1].split(" ", 1)
+    assert int(flops) == nar.nb201(arch_str).cost()["flops"] and shape == "(31, 4, 4)"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The Python package's tests: a fresh virtual environment, `pip install ./python` (maturin and numpy
+# come from the package index), then pytest on python/tests. The tests compare against the command
+# line, so build it first (`cargo test --release` does).
+#   scripts/test-python.sh [PYTHON]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-python3}
+venv=target/python-test-venv
+rm -rf "$venv"
+"$python" -m venv "$venv"
+"$venv/bin/pip" install --quiet --upgrade pip
+"$venv/bin/pip" install --quiet ./python pytest
+cargo build --release --quiet --bin nar
+"$venv/bin/python" -m pytest -q python/tests
