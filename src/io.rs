@@ -1,17 +1,109 @@
 //! Output files are written whole or not at all: into a temporary file beside the target, then renamed.
+//!
+//! - A target that is a symbolic link is written through: its final target is replaced, the link kept.
+//! - A target that exists and is not a regular file (a FIFO, `/dev/stdout`, `/dev/full`) is written into
+//!   directly, since a rename would replace it.
+//! - Temporary files are registered while they exist; the command line's signal thread removes them
+//!   when SIGINT or SIGTERM arrives ([`remove_temporaries`]).
+//! - [`refuse_inputs`] stops a command whose output is one of its inputs before anything is read.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+/// Temporary files being written now.
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every registered temporary file (called on SIGINT/SIGTERM before the process exits).
+pub fn remove_temporaries() {
+    let list = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    for p in list.iter() {
+        let _ = fs::remove_file(p);
+    }
+}
+
+fn register(p: &Path) {
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner()).push(p.to_path_buf());
+}
+
+fn unregister(p: &Path) {
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner()).retain(|q| q != p);
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(a), fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+/// Refuses an output that is one of the command's inputs (it would be replaced before or while it is read).
+pub fn refuse_inputs(out: &Path, inputs: &[&Path]) -> Result<()> {
+    for input in inputs {
+        if same_file(out, input) {
+            bail!("the output {} is the input {}: write somewhere else", out.display(), input.display());
+        }
+    }
+    Ok(())
+}
 
 /// Writes `path` atomically: `write` fills a temporary file in the same directory, which is renamed over
-/// `path` only if `write` succeeds. On error nothing is left behind.
+/// `path` only if `write` succeeds. On error nothing is left behind. See the module's notes on links
+/// and special files.
 pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> Result<()>,
 {
+    write_through_links(path, write, 0)
+}
+
+fn write_through_links<F>(path: &Path, write: F, depth: usize) -> Result<()>
+where
+    F: FnOnce(&mut dyn Write) -> Result<()>,
+{
+    if depth > 40 {
+        bail!("{}: too many levels of symbolic links", path.display());
+    }
+    let link = fs::symlink_metadata(path).ok();
+    // What the path names, through links (None: nothing there yet).
+    let meta = match &link {
+        Some(l) if l.file_type().is_symlink() => match fs::metadata(path) {
+            Ok(m) => Some(m),
+            // A link to a file not made yet: make it there.
+            Err(_) => {
+                let to = fs::read_link(path).with_context(|| format!("cannot read the link {}", path.display()))?;
+                let target = path.parent().map_or(to.clone(), |dir| dir.join(&to));
+                return write_through_links(&target, write, depth + 1);
+            }
+        },
+        other => other.clone(),
+    };
+    if link.as_ref().is_some_and(|l| l.file_type().is_symlink()) && meta.as_ref().is_some_and(|m| m.is_file()) {
+        let target = fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+        return write_through_links(&target, write, depth + 1);
+    }
+    if meta.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir()) {
+        let file =
+            fs::OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        write(&mut out).with_context(|| format!("while writing {}", path.display()))?;
+        return out.flush().with_context(|| format!("cannot write {}", path.display()));
+    }
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+        bail!("{} is a directory, not a file", path.display());
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -29,16 +121,22 @@ where
         .prefix(".nar-tmp-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    {
-        let mut out = BufWriter::new(tmp.as_file());
-        write(&mut out).with_context(|| format!("while writing {}", path.display()))?;
-        out.flush().with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    tmp.as_file().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot move the output into {}", path.display()))?;
-    Ok(())
+    let tmp_path = tmp.path().to_path_buf();
+    register(&tmp_path);
+    let result = (|| -> Result<()> {
+        {
+            let mut out = BufWriter::new(tmp.as_file());
+            write(&mut out).with_context(|| format!("while writing {}", path.display()))?;
+            out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        tmp.as_file().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot move the output into {}", path.display()))?;
+        Ok(())
+    })();
+    unregister(&tmp_path);
+    result
 }
 
 /// Reads a whole file, naming it in the error.

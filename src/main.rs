@@ -10,6 +10,8 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    #[cfg(unix)]
+    cleanup_on_signals();
     // A panic is a bug in nar, never a normal error: say so, with where, and exit with EX_SOFTWARE (70)
     // so that it cannot pass for a failed command (status 1) or a usage error (status 2).
     std::panic::set_hook(Box::new(|info| {
@@ -17,4 +19,31 @@ fn main() -> std::process::ExitCode {
         std::process::exit(70);
     }));
     nar::cli::main()
+}
+
+/// SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one waiting thread, which
+/// removes the temporary files being written ([`nar::io::remove_temporaries`]) and exits with
+/// 128 + the signal's number, as a shell reports a process killed by it.
+#[cfg(unix)]
+fn cleanup_on_signals() {
+    // SAFETY: plain libc signal-set calls on a local set, before any other thread starts (threads
+    // started later inherit the mask).
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::spawn(move || {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: waits on the set blocked above.
+        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            nar::io::remove_temporaries();
+            eprintln!("\ninterrupted");
+            std::process::exit(128 + sig);
+        }
+    });
 }

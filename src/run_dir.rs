@@ -253,8 +253,12 @@ impl RunDir {
         })
     }
 
+    /// A checkpoint's training state, checked against the run's configuration.
     pub fn read_state(&self, which: Checkpoint) -> Result<TrainState> {
-        load_state(&self.checkpoint(which))
+        let p = self.checkpoint(which);
+        let state = load_state(&p)?;
+        state.check(self.read_config()?.ranker.n_tier, &p.state)?;
+        Ok(state)
     }
 
     /// The held-out evaluation, if `nar eval` has run.
@@ -301,7 +305,7 @@ impl RunDir {
     /// The state of the `best` checkpoint, if training has saved one.
     pub fn read_best_state(&self) -> Result<Option<TrainState>> {
         let p = self.checkpoint(Checkpoint::Best);
-        if p.state.exists() { load_state(&p).map(Some) } else { Ok(None) }
+        if p.state.exists() { self.read_state(Checkpoint::Best).map(Some) } else { Ok(None) }
     }
 
     /// A short name for the run's dataset, for reports (the file name, not a machine's absolute path).

@@ -156,18 +156,40 @@ fn checkpoints_use_pytorch_names_and_reject_damage() {
     }
     // Round trip.
     let mut m2 = nar::ranker::model::Ranker::<f32>::new(&cfg.ranker, 1);
-    checkpoint::load_weights(&p.weights, &mut m2).unwrap();
+    checkpoint::load_weights(&p, &mut m2).unwrap();
     assert_eq!(m2.params.data, t.model.params.data);
     // Truncated file: a clear error naming it.
     std::fs::write(&p.weights, &bytes[..bytes.len() / 2]).unwrap();
-    let e = format!("{:#}", checkpoint::load_weights(&p.weights, &mut m2).unwrap_err());
+    let e = format!("{:#}", checkpoint::load_weights(&p, &mut m2).unwrap_err());
+    assert!(e.contains("last.safetensors") && e.contains("checksum"), "{e}");
+    // A changed value in a well-formed file: the checksum catches it.
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 2;
+    flipped[last] ^= 0x40;
+    std::fs::write(&p.weights, &flipped).unwrap();
+    let e = format!("{:#}", checkpoint::load_weights(&p, &mut m2).unwrap_err());
+    assert!(e.contains("last.safetensors: the file does not match its checkpoint's checksum"), "{e}");
+    // Without a recorded checksum (older checkpoints), structure and values are still checked: a
+    // truncated file, and NaN weights.
+    let state_text = std::fs::read_to_string(&p.state).unwrap();
+    let mut state: serde_json::Value = serde_json::from_str(&state_text).unwrap();
+    state.as_object_mut().unwrap().remove("weights_sha256");
+    std::fs::write(&p.state, state.to_string()).unwrap();
+    std::fs::write(&p.weights, &bytes[..bytes.len() / 2]).unwrap();
+    let e = format!("{:#}", checkpoint::load_weights(&p, &mut m2).unwrap_err());
     assert!(e.contains("last.safetensors") && e.contains("not a complete safetensors file"), "{e}");
+    let mut nan = bytes.clone();
+    nan[last - 2..last + 2].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&p.weights, &nan).unwrap();
+    let e = format!("{:#}", checkpoint::load_weights(&p, &mut m2).unwrap_err());
+    assert!(e.contains("last.safetensors: tensor") && e.contains("non-finite value (NaN)"), "{e}");
+    std::fs::write(&p.state, &state_text).unwrap();
     // A checkpoint of another size names the tensor and both shapes.
     std::fs::write(&p.weights, &bytes).unwrap();
     let mut bigger = cfg.ranker.clone();
     bigger.d_ffn_inner = 48;
     let mut m3 = nar::ranker::model::Ranker::<f32>::new(&bigger, 1);
-    let e = format!("{:#}", checkpoint::load_weights(&p.weights, &mut m3).unwrap_err());
+    let e = format!("{:#}", checkpoint::load_weights(&p, &mut m3).unwrap_err());
     assert!(e.contains("w_1.weight has shape [32, 16], expected [48, 16]"), "{e}");
 }
 

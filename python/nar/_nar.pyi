@@ -120,6 +120,7 @@ def train(
     image_dataset: Union[ImageDataset, None] = None,
     epochs: Union[int, None] = None,
     budget: Union[int, None] = None,
+    force: bool = False,
 ) -> TrainSummary:
     """Trains the ranker into a new run directory. ``config``: a YAML file or ``"nb101"``/``"nb201"``
     (the reference configurations); ``dataset``: a Dataset, a ``.nar`` path or a space name."""

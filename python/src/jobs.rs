@@ -24,10 +24,11 @@ use crate::errors::PyProgress;
 /// `config` is a YAML file (NAR's config files load as they are) or `"nb101"` / `"nb201"` for the
 /// reference configurations; `dataset` a `nar.Dataset`, a `.nar` path or a space name. The keywords
 /// override the configuration: `image_dataset` (`cifar10`, `cifar100`, `imagenet16`), `epochs`, and
-/// `budget` (labelled architectures training and validation see together). Progress goes to standard
+/// `budget` (labelled architectures training and validation see together); `force` replaces a run
+/// already in `out` (a non-empty `out` is refused otherwise). Progress goes to standard
 /// error; Ctrl-C stops after the current epoch (its checkpoint is kept: `nar train --resume`).
 #[pyfunction]
-#[pyo3(signature = (config, dataset, out, *, image_dataset = None, epochs = None, budget = None))]
+#[pyo3(signature = (config, dataset, out, *, image_dataset = None, epochs = None, budget = None, force = false))]
 pub fn train<'py>(
     py: Python<'py>,
     config: &str,
@@ -36,6 +37,7 @@ pub fn train<'py>(
     image_dataset: Option<&str>,
     epochs: Option<usize>,
     budget: Option<usize>,
+    force: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let config = match SpaceKind::from_name(config) {
         Some(space) => Config::reference(space),
@@ -51,7 +53,7 @@ pub fn train<'py>(
         }
     };
     let network = image_dataset.map(self::image_dataset).transpose()?;
-    let opts = TrainOptions { config, data, out, network, epochs, budget };
+    let opts = TrainOptions { config, data, out, network, epochs, budget, replace: force };
     let progress = PyProgress::default();
     let s = py.detach(|| train_run(&opts, &progress)).map_err(|e| progress.error(e))?;
     let d = PyDict::new(py);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::data::{self, AnyDataset, DataSource, Dataset, nar_json, store};
-use crate::io::write_atomic;
+use crate::io::{refuse_inputs, write_atomic};
 use crate::space::{SearchSpace, SpaceKind};
 use crate::with_dataset;
 
@@ -79,18 +79,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
             } else {
                 DataSource::Metrics { space, files: metrics }
             };
+            refuse_inputs(&out, &source.files())?;
             let ds = source.load(&mut |line| eprintln!("{line}"))?;
             with_dataset!(&ds, d => store::write(d, &out))?;
             eprintln!("wrote {} ({source}) in {:.1} s", out.display(), start.elapsed().as_secs_f64());
         }
         Command::Import { file, out } => {
+            refuse_inputs(&out, &[&file])?;
             let (ds, report) = nar_json::import(&file)?;
             eprintln!("{}", report.summary(&file));
             with_dataset!(&ds, d => store::write(d, &out))?;
             eprintln!("wrote {} ({} architectures, {} labelled)", out.display(), ds.len(), report.records);
         }
         Command::Export { dataset, format, out } => {
-            let ds = DataSource::from_arg(&dataset, &data_dir)?.load(&mut |_| {})?;
+            let source = DataSource::from_arg(&dataset, &data_dir)?;
+            refuse_inputs(&out, &source.files())?;
+            let ds = source.load(&mut |_| {})?;
             let written = match format {
                 ExportFormat::NarJson => {
                     let mut n = 0;

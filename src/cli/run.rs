@@ -32,9 +32,16 @@ pub struct Args {
     /// Configuration (default: the space's reference configuration, configs/nb101.yaml or nb201.yaml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The run directory (default: runs/<space>-<dataset>).
+    /// The run directory (default: runs/<space>-<dataset>); an existing run is refused unless --resume
+    /// or --force.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Continue the run in the run directory from its last checkpoint, then evaluate, search, report.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Replace the run in the run directory.
+    #[arg(long)]
+    force: bool,
     /// Training epochs (default: the configuration's).
     #[arg(long)]
     epochs: Option<usize>,
@@ -78,10 +85,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             network: Some(args.dataset),
             epochs: args.epochs,
             budget: args.budget,
+            replace: args.force,
         },
         iterations: args.iterations,
         seeds: args.seeds,
         report: !args.no_report,
+        resume: args.resume,
     };
     let progress = Terminal::new();
     run_job(&opts, &progress, &mut |step| match step {

@@ -22,12 +22,15 @@ pub struct Args {
     /// The image dataset whose accuracies and network to use; default from the config.
     #[arg(long, value_parser = super::image_dataset_arg())]
     dataset: Option<ImageDataset>,
-    /// The run directory (created).
+    /// The run directory (created; an existing one is refused unless --resume or --force).
     #[arg(long, short)]
     out: PathBuf,
     /// Continue the run in `--out` from its last checkpoint.
-    #[arg(long, conflicts_with_all = ["config", "data", "dataset", "epochs", "budget"])]
+    #[arg(long, conflicts_with_all = ["config", "data", "dataset", "epochs", "budget", "force"])]
     resume: bool,
+    /// Replace the run already in `--out` (a non-empty `--out` is refused otherwise).
+    #[arg(long)]
+    force: bool,
     /// Train for this many epochs instead of the config's `ranker_epochs`.
     #[arg(long)]
     epochs: Option<usize>,
@@ -57,6 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             network: args.dataset,
             epochs: args.epochs,
             budget: args.budget,
+            replace: args.force,
         };
         train::train(&opts, &progress)?
     };

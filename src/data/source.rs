@@ -46,6 +46,15 @@ impl DataSource {
         }
     }
 
+    /// The files it reads.
+    pub fn files(&self) -> Vec<&Path> {
+        match self {
+            DataSource::Store(p) => vec![p.as_path()],
+            DataSource::Metrics { files, .. } => files.iter().map(PathBuf::as_path).collect(),
+            DataSource::EmbeddedNb201 => Vec::new(),
+        }
+    }
+
     /// The space, where it is known before opening (a store says so only when read).
     pub fn space(&self) -> Option<SpaceKind> {
         match self {

@@ -19,7 +19,7 @@ use crate::run_dir::{Checkpoint, OpenRun, RunDir};
 /// The weights of one of a run's checkpoints, in a model of the run's configuration.
 pub fn load_ranker(run: &OpenRun, which: Checkpoint) -> Result<Ranker<f32>> {
     let mut model = Ranker::<f32>::new(&run.cfg.ranker, run.cfg.seed);
-    crate::ranker::checkpoint::load_weights(&run.dir.checkpoint(which).weights, &mut model)?;
+    crate::ranker::checkpoint::load_weights(&run.dir.checkpoint(which), &mut model)?;
     Ok(model)
 }
 

@@ -13,7 +13,7 @@ use anyhow::{Result, anyhow};
 
 use super::load_ranker;
 use crate::data::Dataset;
-use crate::io::write_atomic;
+use crate::io::{refuse_inputs, write_atomic};
 use crate::progress::Progress;
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
@@ -66,6 +66,9 @@ pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<
     let run = OpenRun::open(root)?;
     let model = load_ranker(&run, opts.checkpoint)?;
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
+    let ckpt = run.dir.checkpoint(opts.checkpoint);
+    let dataset = run.dir.dataset_file(&run.meta);
+    refuse_inputs(&out, &[&dataset, &ckpt.weights, &run.dir.config_path(), &run.dir.meta_path()])?;
     with_dataset!(&run.ds, d => rank_space(d, &run.meta, &model, out, opts, progress))
 }
 

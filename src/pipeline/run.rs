@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
-use super::train::{TrainOptions, TrainSummary, train};
+use super::train::{TrainOptions, TrainSummary, resume, train};
 use crate::progress::Progress;
 use crate::run_dir::Checkpoint;
 
@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub seeds: u64,
     /// Write the run's report at the end.
     pub report: bool,
+    /// Continue the run in `train.out` from its last checkpoint instead of starting one.
+    pub resume: bool,
 }
 
 /// One finished step of the main job, as it finishes.
@@ -32,7 +34,10 @@ pub enum Step<'a> {
 
 /// Runs the main job; `on_step` hears of each step when it ends.
 pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
-    let trained = train(&opts.train, progress)?;
+    let trained = match opts.resume {
+        true => resume(&opts.train.out, progress)?,
+        false => train(&opts.train, progress)?,
+    };
     on_step(Step::Trained(&trained));
     let root = trained.run.root().to_path_buf();
     let evaluation = evaluate(&root, Checkpoint::Best, true, progress)?;

@@ -31,6 +31,8 @@ pub struct TrainOptions {
     /// Query budget: labelled architectures training and validation may see together, split in the
     /// configuration's train/validation proportion.
     pub budget: Option<usize>,
+    /// Replace a run already in `out` (otherwise a non-empty `out` is refused).
+    pub replace: bool,
 }
 
 /// What a finished training run reports.
@@ -65,6 +67,7 @@ impl TrainOptions {
 /// writes the run's configuration and description (and the dataset, when it was built here), then
 /// trains with a checkpoint after every epoch.
 pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
+    check_out(&opts.out, opts.replace)?;
     let cfg = opts.effective_config()?;
     if let Some(space) = opts.data.space()
         && space != cfg.space
@@ -76,7 +79,7 @@ pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummar
     if ds.space() != cfg.space {
         bail!("the configuration is for {} but {} holds {}", cfg.space, opts.data, ds.space());
     }
-    let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out))?;
+    let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out, opts.replace))?;
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, false, progress))
 }
 
@@ -87,6 +90,31 @@ pub fn resume(root: &Path, progress: &dyn Progress) -> Result<TrainSummary> {
     let meta = run.read_meta()?;
     let ds = run.open_dataset(&meta)?;
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, true, progress))
+}
+
+/// Refuses an output folder that is a file, or that holds anything unless `replace` is asked and it
+/// is a run directory (nar deletes run directories only).
+fn check_out(out: &Path, replace: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("{} exists and is not a directory", out.display());
+    }
+    let mut entries = match std::fs::read_dir(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", out.display())),
+        Ok(entries) => entries,
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let is_run = RunDir::open(out).is_ok();
+    match (replace, is_run) {
+        (false, true) => bail!("{} already holds a run: `--resume` continues it, `--force` replaces it", out.display()),
+        (false, false) => bail!("{} is not empty: give a new or empty directory", out.display()),
+        (true, false) => {
+            bail!("{} is not empty and is not a run directory: nar replaces run directories only", out.display())
+        }
+        (true, true) => Ok(()),
+    }
 }
 
 /// Positions of the architectures labelled with `metric`, permuted by the seed.
@@ -103,6 +131,7 @@ fn new_run<S: SearchSpace>(
     cfg: &Config,
     source: &DataSource,
     out: &Path,
+    replace: bool,
 ) -> Result<(RunDir, RunMeta)> {
     let network = cfg.network();
     S::network(network).map_err(|e| anyhow!(e))?;
@@ -115,6 +144,9 @@ fn new_run<S: SearchSpace>(
     let need = cfg.train_size + cfg.val_size;
     if perm.len() < need {
         bail!("{source} has {} architectures with {val_metric}; the configuration needs {need}", perm.len());
+    }
+    if replace && RunDir::open(out).is_ok() {
+        std::fs::remove_dir_all(out).with_context(|| format!("cannot remove the old run in {}", out.display()))?;
     }
     let run = RunDir::create(out)?;
     let dataset = match source {

@@ -1,6 +1,8 @@
 //! Checkpoints: weights as safetensors with the reference PyTorch model's `state_dict` names and shapes
 //! (positional tables included, as the buffers they are there), the optimiser's moments in a second
-//! safetensors file, and the rest of the training state as JSON. Every file is written atomically.
+//! safetensors file, and the rest of the training state as JSON, with the SHA-256 of both tensor files:
+//! loading verifies them, and refuses non-finite values and statistics of the wrong shape. Every file is
+//! written atomically, the state last (it marks the checkpoint complete).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,24 +32,83 @@ pub struct TrainState {
     pub val_acc: f64,
     /// The per-batch distribution statistics of the last epoch (for the sampler).
     pub distri: Vec<BatchStats>,
+    /// SHA-256 of the weights and optimiser files this state was saved with (absent in checkpoints of
+    /// nar versions before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optim_sha256: Option<String>,
+}
+
+impl TrainState {
+    /// Checks the state's numbers and the shape of its statistics against a model of `n_tier` tiers.
+    pub fn check(&self, n_tier: usize, file: &Path) -> Result<()> {
+        if !self.best_val_acc.is_finite() && self.best_epoch.is_some()
+            || !self.val_acc.is_finite() && self.epochs_done > 0
+        {
+            bail!("{}: the validation accuracies are not finite", file.display());
+        }
+        if self.best_epoch.is_some_and(|e| e >= self.epochs_done) {
+            bail!("{}: best_epoch is past epochs_done ({})", file.display(), self.epochs_done);
+        }
+        for (b, batch) in self.distri.iter().enumerate() {
+            if batch.tiers.len() != n_tier {
+                bail!("{}: distri[{b}] has {} tiers, the model {n_tier}", file.display(), batch.tiers.len());
+            }
+            for (t, tier) in batch.tiers.iter().enumerate() {
+                for (name, h) in [("params", &tier.params), ("flops", &tier.flops), ("shape", &tier.shape)] {
+                    if h.keys.len() != h.counts.len() {
+                        bail!(
+                            "{}: distri[{b}].tiers[{t}].{name}: {} keys but {} counts",
+                            file.display(),
+                            h.keys.len(),
+                            h.counts.len()
+                        );
+                    }
+                    if h.counts.iter().any(|c| !c.is_finite() || *c < 0.0) {
+                        bail!("{}: distri[{b}].tiers[{t}].{name}: counts must be finite and ≥ 0", file.display());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a tensor file's bytes against the checksum its state recorded.
+fn verify(bytes: &[u8], expected: Option<&str>, file: &Path) -> Result<()> {
+    match expected {
+        Some(sum) if sum != sha256_hex(bytes) => bail!(
+            "{}: the file does not match its checkpoint's checksum (corrupted or replaced after it was saved)",
+            file.display()
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// Writes the tensors; returns the file's SHA-256.
 fn write_tensors(
     path: &Path,
     tensors: Vec<(String, Vec<usize>, Vec<u8>)>,
     meta: HashMap<String, String>,
-) -> Result<()> {
+) -> Result<String> {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(n, s, b)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| anyhow!("{n}: {e}"))?)))
         .collect::<Result<_>>()?;
     let bytes =
         safetensors::serialize(views, Some(meta)).map_err(|e| anyhow!("cannot serialise {}: {e}", path.display()))?;
-    write_atomic(path, |w| Ok(w.write_all(&bytes)?))
+    write_atomic(path, |w| Ok(w.write_all(&bytes)?))?;
+    Ok(sha256_hex(&bytes))
 }
 
 fn weight_tensors(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, Vec<u8>)> {
@@ -77,7 +138,7 @@ pub fn save(p: &CheckpointPaths, m: &Ranker<f32>, opt: &AdamW, state: &TrainStat
     // One metadata entry only: safetensors keeps metadata in a HashMap, whose order (and so the file's
     // bytes) would vary from run to run with more. The step lives in the JSON state.
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    write_tensors(&p.weights, weight_tensors(m), meta.clone())?;
+    let weights_sha256 = Some(write_tensors(&p.weights, weight_tensors(m), meta.clone())?);
     let params = &m.params;
     let mut moments = Vec::new();
     for i in 0..params.count() {
@@ -85,8 +146,8 @@ pub fn save(p: &CheckpointPaths, m: &Ranker<f32>, opt: &AdamW, state: &TrainStat
         moments.push((format!("exp_avg.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.m[r.clone()])));
         moments.push((format!("exp_avg_sq.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.v[r])));
     }
-    write_tensors(&p.optim, moments, meta)?;
-    let json = serde_json::to_vec(state)?;
+    let optim_sha256 = Some(write_tensors(&p.optim, moments, meta)?);
+    let json = serde_json::to_vec(&TrainState { weights_sha256, optim_sha256, ..state.clone() })?;
     write_atomic(&p.state, |w| Ok(w.write_all(&json)?))
 }
 
@@ -98,16 +159,24 @@ fn read_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize], file: &Path) -
     if t.shape() != shape {
         bail!("{}: tensor {name} has shape {:?}, expected {shape:?}", file.display(), t.shape());
     }
-    Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    let v: Vec<f32> = t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+    if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+        bail!("{}: tensor {name} holds a non-finite value ({}) at element {k}", file.display(), v[k]);
+    }
+    Ok(v)
 }
 
 fn open(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))
 }
 
-/// Loads weights into `m` (whose configuration must match).
-pub fn load_weights(path: &Path, m: &mut Ranker<f32>) -> Result<()> {
+/// Loads a checkpoint's weights into `m` (whose configuration must match), verified against the
+/// checksum in the checkpoint's state.
+pub fn load_weights(p: &CheckpointPaths, m: &mut Ranker<f32>) -> Result<()> {
+    let state = load_state(p)?;
+    let path = &p.weights;
     let bytes = open(path)?;
+    verify(&bytes, state.weights_sha256.as_deref(), path)?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{}: not a complete safetensors file: {e}", path.display()))?;
     for i in 0..m.params.count() {
@@ -128,8 +197,10 @@ pub fn load_state(p: &CheckpointPaths) -> Result<TrainState> {
 /// Loads a whole checkpoint: weights, optimiser and state.
 pub fn load(p: &CheckpointPaths, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result<TrainState> {
     let state = load_state(p)?;
-    load_weights(&p.weights, m)?;
+    state.check(m.cfg.n_tier, &p.state)?;
+    load_weights(p, m)?;
     let bytes = open(&p.optim)?;
+    verify(&bytes, state.optim_sha256.as_deref(), &p.optim)?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{}: not a complete safetensors file: {e}", p.optim.display()))?;
     for i in 0..m.params.count() {

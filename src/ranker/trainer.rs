@@ -103,6 +103,8 @@ impl Trainer {
                 best_epoch: None,
                 val_acc: f64::NAN,
                 distri: Vec::new(),
+                weights_sha256: None,
+                optim_sha256: None,
             },
             grads: vec![0.0; n],
         }
