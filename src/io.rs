@@ -139,6 +139,22 @@ where
     result
 }
 
+/// Reads a whole text file of at most `max` bytes, naming it in the error; a larger file (or a
+/// stream that does not end, like `/dev/zero`) is refused after reading `max + 1` bytes at most.
+pub fn read_to_string_capped(path: &Path, max: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        bail!("{}: {what} larger than {} MiB; nar does not read such files whole", path.display(), max >> 20);
+    }
+    let mut text = String::new();
+    file.take(max + 1).read_to_string(&mut text).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() as u64 > max {
+        bail!("{}: {what} larger than {} MiB; nar does not read such files whole", path.display(), max >> 20);
+    }
+    Ok(text)
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read_to_string(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))

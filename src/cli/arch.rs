@@ -46,7 +46,8 @@ enum Given {
 pub fn run(args: Args) -> Result<ExitCode> {
     let (given, source) = match (&args.arch, &args.file) {
         (_, Some(path)) => {
-            let text = crate::io::read_to_string(path)?;
+            // JSON is parsed whole: a cap keeps a hostile file from costing gigabytes.
+            let text = crate::io::read_to_string_capped(path, 8 << 20, "an architecture file")?;
             (parse_json_text(&text).with_context(|| format!("in {}", path.display()))?, path.display().to_string())
         }
         (Some(text), None) => (parse_argument(text)?, "the command line".to_string()),
@@ -80,8 +81,16 @@ fn parse_argument(text: &str) -> Result<Vec<Given>> {
     if t.starts_with('{') || t.starts_with('[') {
         return parse_json_text(t).context("in the JSON given on the command line");
     }
-    if let Ok(index) = t.parse::<usize>() {
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only; an index too large for the machine is still just out of range.
+        let index = t.parse::<usize>().unwrap_or(usize::MAX);
         return Ok(vec![Given::Nb201(Arch::from_index(index))]);
+    }
+    if let Some(rest) = t.strip_prefix(['-', '+'])
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Ok(vec![Given::Nb201(Err(nb201::ArchError::SignedIndex { text: t.to_string() }))]);
     }
     if let Some(raw) = nb101::hash::from_hex(t) {
         let entries = nb101::enumerate::all_cells();
@@ -99,6 +108,7 @@ fn parse_argument(text: &str) -> Result<Vec<Given>> {
 fn parse_json_text(text: &str) -> Result<Vec<Given>> {
     let value: Value = serde_json::from_str(text).context("malformed JSON")?;
     match value {
+        Value::Array(items) if items.is_empty() => bail!("an empty list: no architecture to read"),
         Value::Array(items) => {
             items.iter().enumerate().map(|(i, v)| parse_json(v).with_context(|| format!("record {i}"))).collect()
         }

@@ -94,9 +94,25 @@ impl<S: SearchSpace> Dataset<S> {
         if archs.len() != ids.len() {
             bail!("{} architectures but {} ids", archs.len(), ids.len());
         }
+        if let Some(i) = (1..ids.len()).find(|&i| ids[i - 1] >= ids[i]) {
+            bail!("architecture {i} ({}) is out of the space's order or repeated", ids[i]);
+        }
+        let mut names = std::collections::HashSet::new();
         for m in &metrics {
+            if m.name.trim().is_empty() || !names.insert(m.name.as_str()) {
+                bail!("metric name {:?} is empty or repeated", m.name);
+            }
             if m.values.len() != archs.len() {
                 bail!("metric {} has {} values for {} architectures", m.name, m.values.len(), archs.len());
+            }
+            if let Some((i, e)) = m
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_nan())
+                .find_map(|(i, v)| check_metric(&m.name, *v).err().map(|e| (i, e)))
+            {
+                bail!("metric {}, architecture {i} ({}): {e}", m.name, ids[i]);
             }
         }
         Ok(Dataset { archs, ids, metrics, sources, lookup: OnceLock::new() })
@@ -243,6 +259,21 @@ where
         }
     }
     Ok(ds)
+}
+
+/// Checks one metric value as it is read: finite, and within [0, 100] for an accuracy (a metric whose
+/// name holds `acc`: NB201's are percentages, NB101's fractions), non-negative for a time.
+pub fn check_metric(name: &str, v: f64) -> std::result::Result<(), String> {
+    if !v.is_finite() {
+        return Err(format!("{v} is not a finite number"));
+    }
+    if name.contains("acc") && !(0.0..=100.0).contains(&v) {
+        return Err(format!("{v} is not an accuracy (expected 0 to 100)"));
+    }
+    if name.contains("time") && v < 0.0 {
+        return Err(format!("{v} is a negative time"));
+    }
+    Ok(())
 }
 
 /// A dataset of either space, as read from a file.

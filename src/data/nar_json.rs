@@ -153,13 +153,15 @@ pub fn import(path: &Path) -> Result<(AnyDataset, ImportReport)> {
 
 #[derive(Deserialize)]
 struct Nb101Record {
+    #[serde(deserialize_with = "crate::space::nb101::bounded::matrix")]
     module_adjacency: Vec<Vec<i64>>,
     module_operations: Vec<String>,
     trainable_parameters: u64,
-    avg_training_time: f64,
-    avg_train_accuracy: f64,
-    avg_validation_accuracy: f64,
-    avg_test_accuracy: f64,
+    // Optional: nar's export writes null where a dataset has no value (NaN once read).
+    avg_training_time: Option<f64>,
+    avg_train_accuracy: Option<f64>,
+    avg_validation_accuracy: Option<f64>,
+    avg_test_accuracy: Option<f64>,
     unique_hash: String,
     vertex_flops: BTreeMap<String, Vec<u64>>,
     vertex_params: BTreeMap<String, Vec<u64>>,
@@ -257,7 +259,13 @@ fn check_nb101(ds: &Dataset<Nb101>, r: &Nb101Record, report: &mut ImportReport) 
     report.compare_cells(&label, "vertex_params", &r.vertex_params, &c);
     report.compare(&label, "trainable_parameters", r.trainable_parameters, c.total_params);
     report.compare(&label, "flops", r.flops, c.total_flops);
-    Ok((pos, [r.avg_training_time, r.avg_train_accuracy, r.avg_validation_accuracy, r.avg_test_accuracy]))
+    let values = [r.avg_training_time, r.avg_train_accuracy, r.avg_validation_accuracy, r.avg_test_accuracy];
+    for (name, v) in NB101_METRICS.iter().zip(values) {
+        if let Some(v) = v {
+            crate::data::check_metric(name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
+        }
+    }
+    Ok((pos, values.map(|v| v.unwrap_or(f64::NAN))))
 }
 
 impl ImportReport {
@@ -306,6 +314,13 @@ pub fn join_nb101(ds: &mut Dataset<Nb101>, path: &Path) -> Result<ImportReport> 
         Ok(())
     })?;
     flush(&mut batch, &mut report, &mut rows).with_context(|| path.display().to_string())?;
+    if records == 0 {
+        bail!("{}: no records", path.display());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((pos, _)) = rows.iter().find(|(pos, _)| !seen.insert(*pos)) {
+        bail!("{}: {} appears in two records", path.display(), ds.ids()[*pos]);
+    }
     for (m, name) in NB101_METRICS.iter().enumerate() {
         let col = ds.metric_mut(name);
         rows.iter().for_each(|(pos, v)| col[*pos] = v[m]);
@@ -333,6 +348,13 @@ pub fn join_nb201(ds: &mut Dataset<Nb201>, path: &Path) -> Result<ImportReport> 
         let at = format!("record {key}");
         check_nb201(&rec, &key, &mut report, &mut rows).context(at)
     })?;
+    if records == 0 {
+        bail!("{}: no records", path.display());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((pos, name, _)) = rows.iter().find(|(pos, name, _)| !seen.insert((*pos, name.clone()))) {
+        bail!("{}: index {pos} appears twice (field `{name}`)", path.display());
+    }
     for (pos, name, v) in rows {
         ds.metric_mut(&name)[pos] = v;
     }
@@ -375,7 +397,11 @@ fn check_nb201(
             continue;
         }
         match value {
-            Value::Number(n) => rows.push((arch.index(), name.clone(), n.as_f64().expect("finite"))),
+            Value::Number(n) => {
+                let v = n.as_f64().ok_or_else(|| anyhow!("field `{name}`: {n} is not a number nar can hold"))?;
+                crate::data::check_metric(name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
+                rows.push((arch.index(), name.clone(), v))
+            }
             Value::Null => {}
             _ => bail!("field `{name}` must be a number"),
         }

@@ -90,6 +90,17 @@ pub fn write<S: SearchSpace>(ds: &Dataset<S>, path: &Path) -> Result<()> {
 
 /// Opens a store, checking its magic, version, size and checksum.
 pub fn open(path: &Path) -> Result<AnyDataset> {
+    // The magic first: a file that is not a store is refused before it is read whole.
+    let mut head = [0u8; 8];
+    let mut file = fs::File::open(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
+    let n =
+        std::io::Read::read(&mut file, &mut head).with_context(|| format!("cannot read dataset {}", path.display()))?;
+    if n < 8 || &head != MAGIC {
+        bail!(
+            "{} is not a usable nar dataset: not a nar dataset file (no NARSTORE magic); build one with `nar data build` or `nar data import`",
+            path.display()
+        );
+    }
     let bytes = fs::read(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
     from_bytes(&bytes).with_context(|| format!("{} is not a usable nar dataset", path.display()))
 }
@@ -113,9 +124,22 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
         SpaceKind::Nb101 => Nb101::ARCH_BYTES,
         SpaceKind::Nb201 => Nb201::ARCH_BYTES,
     };
+    let space_size = match header.space {
+        SpaceKind::Nb101 => crate::space::nb101::NUM_CELLS,
+        SpaceKind::Nb201 => crate::space::nb201::SPACE_SIZE,
+    };
+    if header.count > space_size {
+        bail!("the header says {} architectures; the {} space has {space_size}", header.count, header.space);
+    }
     let archs_at = align8(header_end);
-    let metrics_at = align8(archs_at + header.count * sizes);
-    let expected = metrics_at + header.metrics.len() * header.count * 8 + 8;
+    let expected =
+        header.count.checked_mul(sizes).and_then(|a| archs_at.checked_add(a)).map(align8).and_then(|metrics_at| {
+            let m = header.metrics.len().checked_mul(header.count)?.checked_mul(8)?;
+            Some((metrics_at, metrics_at.checked_add(m)?.checked_add(8)?))
+        });
+    let Some((metrics_at, expected)) = expected else {
+        bail!("corrupted header: {} architectures and {} metrics overflow", header.count, header.metrics.len());
+    };
     if bytes.len() < expected {
         bail!(
             "truncated: {} architectures and {} metrics need {expected} bytes, the file has {}",

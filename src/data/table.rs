@@ -56,6 +56,16 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
             S::ARCH_COLUMNS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
         );
     }
+    let mut names = HashSet::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim();
+        if h.is_empty() {
+            bail!("{file}: column {} of the header has no name", i + 1);
+        }
+        if !names.insert(canonical_metric_name(h)) {
+            bail!("{file}: column `{h}` appears twice in the header (or under another of its names)");
+        }
+    }
     let skip: HashSet<usize> = id_col.into_iter().chain(arch_cols.iter().flatten().copied()).collect();
     let metric_cols: Vec<(usize, String, String)> = headers
         .iter()
@@ -105,11 +115,16 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
                 if text.is_empty() {
                     Ok(f64::NAN)
                 } else {
-                    text.parse::<f64>().map_err(|_| anyhow!("{}: {text:?} is not a number", at(name)))
+                    let v = text.parse::<f64>().map_err(|_| anyhow!("{}: {text:?} is not a number", at(name)))?;
+                    crate::data::check_metric(name, v).map_err(|e| anyhow!("{}: {e}", at(name)))?;
+                    Ok(v)
                 }
             })
             .collect::<Result<Vec<f64>>>()?;
         parsed.push((pos, values));
+    }
+    if parsed.is_empty() {
+        bail!("{file}: no records below the header");
     }
     let mut overwritten = 0;
     for (m, (_, _, name)) in metric_cols.iter().enumerate() {

@@ -165,7 +165,7 @@ mod nar_space_name {
 impl Config {
     /// Reads a YAML configuration, naming the file and the field in errors.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = crate::io::read_to_string_capped(path, 1 << 20, "a configuration")?;
         Config::parse(&text).with_context(|| format!("{}", path.display()))
     }
 

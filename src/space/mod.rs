@@ -120,8 +120,8 @@ impl SearchSpace for Nb101 {
         text.parse()
     }
     fn parse_arch_columns(values: &[&str]) -> Result<nb101::Cell, String> {
-        let matrix: Vec<Vec<i64>> =
-            serde_json::from_str(values[0]).map_err(|e| format!("module_adjacency is not a JSON matrix: {e}"))?;
+        let matrix = nb101::bounded::matrix_from_json(values[0])
+            .map_err(|e| format!("module_adjacency is not a JSON matrix: {e}"))?;
         let ops: Vec<String> =
             serde_json::from_str(values[1]).map_err(|e| format!("module_operations is not a JSON list: {e}"))?;
         nb101::Cell::new(&matrix, &ops).map_err(|e| e.to_string())

@@ -93,6 +93,8 @@ pub enum ArchError {
     NotAnEdge { row: usize, col: usize, value: i64 },
     #[error("index {index} is out of range: NAS-Bench-201 has indices 0..{SPACE_SIZE}")]
     BadIndex { index: usize },
+    #[error("{text:?} is not an index: NAS-Bench-201 indices are written as digits, 0..{SPACE_SIZE}")]
+    SignedIndex { text: String },
 }
 
 /// A NAS-Bench-201 architecture: one op per edge.

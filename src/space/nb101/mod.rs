@@ -3,6 +3,7 @@
 //! Split like the nasbench library: [`Cell`] is the validated, pruned model spec, [`hash`] holds the
 //! isomorphism-invariant graph hash, [`enumerate`] walks the whole space.
 
+pub mod bounded;
 pub mod enumerate;
 pub mod hash;
 
@@ -13,6 +14,8 @@ use thiserror::Error;
 
 /// Most vertices a (pruned) cell may have, input and output included.
 pub const MAX_VERTICES: usize = 7;
+/// Unique cells in the space (NAS-Bench-101's count, which `enumerate` reproduces).
+pub const NUM_CELLS: usize = 423_624;
 /// Most edges a (pruned) cell may have.
 pub const MAX_EDGES: usize = 9;
 
@@ -111,7 +114,7 @@ pub enum CellError {
 /// An unvalidated cell as it appears in files: a 0/1 matrix and op names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellSpec {
-    #[serde(alias = "module_adjacency", alias = "adjacency")]
+    #[serde(alias = "module_adjacency", alias = "adjacency", deserialize_with = "bounded::matrix")]
     pub matrix: Vec<Vec<i64>>,
     #[serde(alias = "module_operations", alias = "operations")]
     pub ops: Vec<String>,
