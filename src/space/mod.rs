@@ -188,7 +188,11 @@ impl SearchSpace for Nb201 {
         arch.index()
     }
     fn parse_id(text: &str) -> Result<usize, String> {
-        let index: usize = text.trim().parse().map_err(|_| format!("{text:?} is not an NB201 index"))?;
+        let t = text.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{text:?} is not an NB201 index (digits, 0..{})", nb201::SPACE_SIZE));
+        }
+        let index: usize = t.parse().unwrap_or(usize::MAX);
         nb201::Arch::from_index(index).map(|_| index).map_err(|e| e.to_string())
     }
     fn parse_arch_columns(values: &[&str]) -> Result<nb201::Arch, String> {
