@@ -245,3 +245,84 @@ fn crafted_stores_are_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/dev/zero") && stderr(&o).contains("no NARSTORE magic"), "{}", stderr(&o));
 }
+
+/// Kills `nar train` (SIGKILL: no cleanup of any kind) twice at different moments, resumes it each time,
+/// and ends with the weights of an uninterrupted run: no epoch that was logged is lost, and every
+/// checkpoint left behind loads (a save cut between its commit point and its last rename is finished
+/// by the next load).
+#[test]
+fn a_killed_training_run_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let epochs = 12;
+    let full = common::tiny_run(dir.path(), "full", epochs);
+    let cfg = common::tiny_config_file(dir.path());
+    let store = dir.path().join("nb201.nar");
+    let run = dir.path().join("killed");
+    let e = epochs.to_string();
+    let log_lines = || std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |t| t.lines().count());
+    let start = |resume: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nar"));
+        if resume {
+            c.args(["train", "--resume", "--out", run.to_str().unwrap()]);
+        } else {
+            c.args(["train", "--config", &cfg, "--data", store.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+            c.args(["--epochs", &e]);
+        }
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()
+    };
+    for (round, (wait_for, extra_ms)) in [(2usize, 7u64), (6, 23)].into_iter().enumerate() {
+        let mut child = start(round > 0);
+        while log_lines() < wait_for {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(extra_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let logged = log_lines();
+        let state = nar::run_dir::RunDir::open(&run).unwrap();
+        let last = nar::ranker::checkpoint::load_state(&state.checkpoint(nar::run_dir::Checkpoint::Last)).unwrap();
+        assert!(last.epochs_done >= logged, "round {round}: {logged} epochs logged, {} checkpointed", last.epochs_done);
+        assert!(last.epochs_done < epochs, "round {round}: the run finished before it was killed");
+    }
+    common::ok(&nar(&["train", "--resume", "--out", run.to_str().unwrap()]));
+    let weights = |root: &Path| {
+        let r = nar::run_dir::RunDir::open(root).unwrap();
+        std::fs::read(r.checkpoint(nar::run_dir::Checkpoint::Last).weights).unwrap()
+    };
+    assert!(weights(&run) == weights(&full), "the resumed run's weights differ from the uninterrupted run's");
+    assert_eq!(log_lines(), epochs);
+    // Both checkpoints load through the command line.
+    common::ok(&nar(&["eval", run.to_str().unwrap()]));
+}
+
+/// SIGINT or SIGTERM while an output is being written: the temporary file goes, the output is not
+/// made, and the status says which signal (128 + its number).
+#[test]
+#[ignore = "enumerates NB101 (about 6 s each); run by .ci/run"]
+fn signals_remove_the_temporary_files() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("space.csv");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
+            .args(["space", "enumerate", "nb101", "-o", out.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let temporary = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".nar-tmp-"))
+        };
+        let t = std::time::Instant::now();
+        while !temporary() {
+            assert!(t.elapsed().as_secs() < 60, "no temporary file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: signalling the child started above.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code));
+        assert!(!temporary(), "a temporary file was left");
+        assert!(!out.exists(), "the output was made");
+    }
+}

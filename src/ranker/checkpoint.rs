@@ -133,12 +133,21 @@ pub struct CheckpointPaths {
     pub state: PathBuf,
 }
 
-/// Writes a checkpoint: weights, optimiser moments, then the state (which marks it complete).
+/// Where a tensor file waits until the state that records its checksum is written.
+fn pending(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".pending");
+    PathBuf::from(name)
+}
+
+/// Writes a checkpoint so that a process killed at any point leaves a complete one: the tensor files
+/// go to `*.pending`, then the state (recording their checksums) replaces the old state — the commit
+/// point —, then the pending files replace the old ones. [`load`] finishes a commit that was cut short.
 pub fn save(p: &CheckpointPaths, m: &Ranker<f32>, opt: &AdamW, state: &TrainState) -> Result<()> {
     // One metadata entry only: safetensors keeps metadata in a HashMap, whose order (and so the file's
     // bytes) would vary from run to run with more. The step lives in the JSON state.
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let weights_sha256 = Some(write_tensors(&p.weights, weight_tensors(m), meta.clone())?);
+    let weights_sha256 = Some(write_tensors(&pending(&p.weights), weight_tensors(m), meta.clone())?);
     let params = &m.params;
     let mut moments = Vec::new();
     for i in 0..params.count() {
@@ -146,9 +155,27 @@ pub fn save(p: &CheckpointPaths, m: &Ranker<f32>, opt: &AdamW, state: &TrainStat
         moments.push((format!("exp_avg.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.m[r.clone()])));
         moments.push((format!("exp_avg_sq.{}", params.names[i]), params.shapes[i].clone(), f32_bytes(&opt.v[r])));
     }
-    let optim_sha256 = Some(write_tensors(&p.optim, moments, meta)?);
+    let optim_sha256 = Some(write_tensors(&pending(&p.optim), moments, meta)?);
     let json = serde_json::to_vec(&TrainState { weights_sha256, optim_sha256, ..state.clone() })?;
-    write_atomic(&p.state, |w| Ok(w.write_all(&json)?))
+    write_atomic(&p.state, |w| Ok(w.write_all(&json)?))?;
+    for f in [&p.weights, &p.optim] {
+        std::fs::rename(pending(f), f).with_context(|| format!("cannot move the new {} into place", f.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads a tensor file, verified against the checksum its state recorded; a matching `*.pending`
+/// file (a save cut short after its commit point) is moved into place first.
+fn read_verified(path: &Path, expected: Option<&str>) -> Result<Vec<u8>> {
+    if let Some(sum) = expected {
+        let staged = pending(path);
+        if staged.exists() && std::fs::read(&staged).is_ok_and(|b| sha256_hex(&b) == sum) {
+            std::fs::rename(&staged, path).with_context(|| format!("cannot finish saving {}", path.display()))?;
+        }
+    }
+    let bytes = open(path)?;
+    verify(&bytes, expected, path)?;
+    Ok(bytes)
 }
 
 fn read_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize], file: &Path) -> Result<Vec<f32>> {
@@ -175,8 +202,7 @@ fn open(path: &Path) -> Result<Vec<u8>> {
 pub fn load_weights(p: &CheckpointPaths, m: &mut Ranker<f32>) -> Result<()> {
     let state = load_state(p)?;
     let path = &p.weights;
-    let bytes = open(path)?;
-    verify(&bytes, state.weights_sha256.as_deref(), path)?;
+    let bytes = read_verified(path, state.weights_sha256.as_deref())?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{}: not a complete safetensors file: {e}", path.display()))?;
     for i in 0..m.params.count() {
@@ -199,8 +225,7 @@ pub fn load(p: &CheckpointPaths, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result
     let state = load_state(p)?;
     state.check(m.cfg.n_tier, &p.state)?;
     load_weights(p, m)?;
-    let bytes = open(&p.optim)?;
-    verify(&bytes, state.optim_sha256.as_deref(), &p.optim)?;
+    let bytes = read_verified(&p.optim, state.optim_sha256.as_deref())?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{}: not a complete safetensors file: {e}", p.optim.display()))?;
     for i in 0..m.params.count() {
