@@ -373,3 +373,46 @@ fn corrupted_tfrecords_give_clear_errors() {
     let e = try_bytes("b64.tfrecord", &bad);
     assert!(e.contains("record 0") && e.contains("field `metrics`"), "{e}");
 }
+
+/// Every tfrecord record is validated, not only the first of each hash: a later record whose cell is
+/// garbage (a 7×7 matrix of ones, unknown ops) or another cell, or whose accuracy is out of range, is
+/// refused with the record's number.
+#[test]
+fn every_tfrecord_record_is_checked() {
+    let rows = common::nb101_subset();
+    let cell = Cell::new(&rows[0].matrix, &rows[0].ops).unwrap();
+    let other = Cell::new(&rows[1].matrix, &rows[1].ops).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.tfrecord");
+    let run_of = |matrix: Vec<Vec<i64>>, ops: Vec<String>, val: f64| {
+        let eval = tfrecord::EvaluationData {
+            current_epoch: 108.0,
+            training_time: 100.0,
+            train_accuracy: 1.0,
+            validation_accuracy: val,
+            test_accuracy: 0.9,
+            checkpoint_path: String::new(),
+        };
+        let metrics = tfrecord::ModelMetrics {
+            evaluation_data: vec![eval.clone(), eval.clone(), eval],
+            trainable_parameters: nar::cost::nb101::network_cost(&cell).total_params as i32,
+            total_time: 1.0,
+        };
+        tfrecord::Run { hash: cell.hash(), epochs: 108, matrix, ops, metrics }.to_json()
+    };
+    let m = |c: &Cell| c.matrix().iter().map(|r| r.iter().map(|&b| b as i64).collect()).collect::<Vec<Vec<i64>>>();
+    let names = |c: &Cell| c.op_names().iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    for (second, what) in [
+        (run_of(vec![vec![1; 7]; 7], vec!["foo".into(), "bar".into()], 0.9), "field `adjacency`/`operations`"),
+        (run_of(m(&other), names(&other), 0.9), "not the cell of the earlier records"),
+        (run_of(m(&cell), names(&cell), 250.0), "field `validation_accuracy`: 250 is not an accuracy"),
+    ] {
+        let mut out = Vec::new();
+        tfrecord::write_record(&mut out, &run_of(m(&cell), names(&cell), 0.9)).unwrap();
+        tfrecord::write_record(&mut out, &second).unwrap();
+        std::fs::write(&path, out).unwrap();
+        let mut ds = nb101_subset_dataset();
+        let e = format!("{:#}", tfrecord::join(&mut ds, &path).unwrap_err());
+        assert!(e.contains("bad.tfrecord: record 1") && e.contains(what), "{e}");
+    }
+}

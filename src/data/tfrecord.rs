@@ -327,15 +327,21 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
     // hash → (epochs → sums of [time, train, val, test] and count)
     let mut acc: HashMap<CellHash, (u32, [f64; 4], usize, i32)> = HashMap::new();
     let mut records = 0;
-    let mut cell_checked: HashMap<CellHash, ()> = HashMap::new();
+    // Every record's cell is validated; the first of each hash is hashed, the others must repeat it.
+    let mut cell_checked: HashMap<CellHash, Cell> = HashMap::new();
     while let Some(data) = reader.next_record().with_context(|| format!("{}", path.display()))? {
         let at = || format!("{}: record {records}", path.display());
         let run = Run::parse(&data).with_context(at)?;
         let listed: CellHash = run.hash.parse().map_err(|e: String| anyhow!(e)).with_context(at)?;
-        if cell_checked.insert(listed, ()).is_none() {
-            let cell = Cell::new(&run.matrix, &run.ops)
-                .map_err(|e| anyhow!("field `adjacency`/`operations`: {e}"))
-                .with_context(at)?;
+        let cell = Cell::new(&run.matrix, &run.ops)
+            .map_err(|e| anyhow!("field `adjacency`/`operations`: {e}"))
+            .with_context(at)?;
+        if let Some(first) = cell_checked.get(&listed) {
+            if *first != cell {
+                bail!("{}: field `adjacency`/`operations`: not the cell of the earlier records of hash {listed}", at());
+            }
+        } else {
+            cell_checked.insert(listed, cell);
             let hash = Nb101::id(&cell);
             if hash != listed {
                 bail!("{}: field `hash`: the cell hashes to {hash}, the record says {listed}", at());
@@ -354,6 +360,13 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
             final_eval.validation_accuracy,
             final_eval.test_accuracy,
         ];
+        for (name, v) in ["training_time", "train_accuracy", "validation_accuracy", "test_accuracy"].iter().zip(values)
+        {
+            crate::data::check_metric(name, v).map_err(|e| anyhow!("{}: field `{name}`: {e}", at()))?;
+        }
+        if run.epochs == 0 {
+            bail!("{}: field `epochs`: 0", at());
+        }
         let entry = acc.entry(listed).or_insert((run.epochs, [0.0; 4], 0, run.metrics.trainable_parameters));
         if run.epochs > entry.0 {
             *entry = (run.epochs, [0.0; 4], 0, run.metrics.trainable_parameters);
