@@ -18,6 +18,8 @@ enum Behaviour {
     CutAfter(usize),
     /// Answer with this status and no body.
     Status(u16),
+    /// Answer a range request with 206 but the whole body, claiming it starts at byte 0.
+    WrongRange,
 }
 
 /// Serves `body` for as many requests as `plan` has entries; returns the URL and the Range headers seen.
@@ -43,7 +45,11 @@ fn serve(body: Vec<u8>, plan: Vec<Behaviour>) -> (String, Arc<Mutex<Vec<Option<S
             seen.lock().unwrap().push(range.clone());
             let start: usize = range.as_deref().map_or(0, |r| r.parse().unwrap());
             let part = &body[start..];
-            let status = if start > 0 { "206 Partial Content" } else { "200 OK" };
+            let status = if start > 0 {
+                format!("206 Partial Content\r\nContent-Range: bytes {start}-{}/{}", body.len() - 1, body.len())
+            } else {
+                "200 OK".to_string()
+            };
             match behaviour {
                 Behaviour::Status(code) => {
                     write!(stream, "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
@@ -52,6 +58,12 @@ fn serve(body: Vec<u8>, plan: Vec<Behaviour>) -> (String, Arc<Mutex<Vec<Option<S
                     write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", part.len())
                         .unwrap();
                     stream.write_all(part).unwrap();
+                }
+                Behaviour::WrongRange => {
+                    let head = format!("206 Partial Content\r\nContent-Range: bytes 0-{}/{}", body.len() - 1, body.len());
+                    write!(stream, "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                        .unwrap();
+                    stream.write_all(&body).unwrap();
                 }
                 Behaviour::CutAfter(n) => {
                     write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", part.len())
@@ -106,6 +118,22 @@ fn cut_connection_is_resumed_with_a_range_request() {
     assert_eq!(d.resumed, 2);
     assert_eq!(*ranges.lock().unwrap(), vec![None, Some("1000".to_string()), Some("1500".to_string())]);
     assert_eq!(std::fs::read(dir.path().join("r.json")).unwrap(), body);
+}
+
+/// A 206 answer that does not continue where the file stops is not appended: the download starts over.
+#[test]
+fn a_resume_answered_from_the_wrong_byte_starts_over() {
+    let (body, sha) = test_body();
+    let (url, ranges) =
+        serve(body.clone(), vec![Behaviour::CutAfter(1000), Behaviour::WrongRange, Behaviour::Serve]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = download(&url, dir.path(), "w.json", Some(&sha), 5, &mut |_, _| {}).unwrap();
+    assert_eq!(*ranges.lock().unwrap(), vec![None, Some("1000".to_string()), None]);
+    assert_eq!(std::fs::read(&d.path).unwrap(), body);
+    // A checksum that is not one is refused before anything is fetched.
+    let e = format!("{:#}", download(&url, dir.path(), "x.json", Some("abc"), 1, &mut |_, _| {}).unwrap_err());
+    assert!(e.contains("\"abc\" is not a SHA-256 checksum"), "{e}");
+    assert!(!dir.path().join("x.json.part").exists());
 }
 
 #[test]

@@ -86,6 +86,10 @@ pub struct Downloaded {
     pub resumed: usize,
 }
 
+/// The most a download may bring (the largest published file, NB101's full tfrecord, is about 2 GB): a
+/// server that sends no length, or a wrong one, cannot fill the disk.
+pub const MAX_DOWNLOAD: u64 = 4 << 30;
+
 /// Downloads `url` to `dir/file_name`, resuming `dir/file_name.part` if present, and checks `sha256`.
 /// `progress` is told the total length (when known) and each chunk's size.
 pub fn download(
@@ -96,6 +100,11 @@ pub fn download(
     attempts: usize,
     progress: &mut dyn FnMut(Option<u64>, u64),
 ) -> Result<Downloaded> {
+    if let Some(s) = sha256
+        && (s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        bail!("{s:?} is not a SHA-256 checksum (64 hexadecimal digits)");
+    }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let final_path = dir.join(file_name);
     let part = dir.join(format!("{file_name}.part"));
@@ -122,6 +131,20 @@ pub fn download(
                 continue;
             }
         };
+        // A resumed answer must continue where the file stops; anything else starts again.
+        let continues = resp
+            .header("Content-Range")
+            .and_then(|r| r.strip_prefix("bytes "))
+            .and_then(|r| r.split('-').next())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            == Some(have);
+        if have > 0 && resp.status() == 206 && !continues {
+            // Not the bytes asked for: start over without a range.
+            fs::remove_file(&part).ok();
+            progress(None, 0);
+            last_err = Some(anyhow!("{url}: the server resumed from the wrong byte"));
+            continue;
+        }
         let append = have > 0 && resp.status() == 206;
         if have > 0 {
             if append {
@@ -131,6 +154,10 @@ pub fn download(
             }
         }
         let length: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
+        let start = if append { have } else { 0 };
+        if length.is_some_and(|l| l.saturating_add(start) > MAX_DOWNLOAD) {
+            bail!("{url}: the server announces {} bytes, more than nar downloads ({MAX_DOWNLOAD})", length.unwrap_or(0));
+        }
         progress(length.map(|l| if append { l + have } else { l }), if append { have } else { 0 });
         let mut out = OpenOptions::new()
             .create(true)
@@ -146,6 +173,11 @@ pub fn download(
             match reader.read(&mut buf) {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
+                    if start + got + n as u64 > MAX_DOWNLOAD {
+                        drop(out);
+                        fs::remove_file(&part).ok();
+                        bail!("{url}: the download passed {MAX_DOWNLOAD} bytes; stopped and deleted");
+                    }
                     out.write_all(&buf[..n])?;
                     got += n as u64;
                     progress(None, n as u64);
@@ -167,7 +199,11 @@ pub fn download(
         }
     }
     if let Some(e) = last_err {
-        return Err(e.context(format!("download incomplete; {} is kept, run again to resume", part.display())));
+        let note = match fs::metadata(&part) {
+            Ok(m) if m.len() > 0 => format!("download incomplete; {} is kept, run again to resume", part.display()),
+            _ => "download failed; nothing was kept".to_string(),
+        };
+        return Err(e.context(note));
     }
     let digest = sha256_file(&part)?;
     let bytes = fs::metadata(&part)?.len();
