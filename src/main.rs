@@ -18,6 +18,10 @@ fn main() -> std::process::ExitCode {
         eprintln!("internal error, please report: {info}");
         std::process::exit(70);
     }));
+    // NAR_DEBUG_PANIC=1 panics on purpose, to check the hook above (tests/bad_input.rs does).
+    if std::env::var_os("NAR_DEBUG_PANIC").is_some() {
+        panic!("NAR_DEBUG_PANIC is set");
+    }
     nar::cli::main()
 }
 

@@ -59,6 +59,7 @@ fn malformed_metric_tables_are_refused() {
         ("nb201_arch_mismatch.csv", "field `arch_str`", "the architecture is 1651, not 0"),
         ("nb201_accuracy_negative.json", "record 0: field `cifar10_val_acc`", "-5 is not an accuracy"),
         ("nb201_empty.json", "nb201_empty.json", "no records"),
+        ("nb201_duplicate_field.json", "record 0: field `cifar10_val_acc`", "appears twice"),
     ] {
         let path = corpus(file);
         refused(
@@ -78,6 +79,7 @@ fn malformed_nb101_inputs_are_refused() {
         ("nb101_accuracy_1000.json", "field `avg_validation_accuracy`", "1000 is not an accuracy"),
         ("nb101_duplicate_record.json", "00005c142e6f48ac74fdcf73e3439874", "appears in two records"),
         ("nb101_empty.json", "nb101_empty.json", "no records"),
+        ("nb101_duplicate_field.json", "record 0", "duplicate field `avg_test_accuracy`"),
     ] {
         let path = corpus(file);
         refused(
@@ -325,4 +327,17 @@ fn signals_remove_the_temporary_files() {
         assert!(!temporary(), "a temporary file was left");
         assert!(!out.exists(), "the output was made");
     }
+}
+
+/// A panic is reported as a bug, with its location, and exits with 70 — never as a normal failure.
+#[test]
+fn a_panic_says_internal_error_and_exits_70() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
+        .args(["data", "info", "nb201"])
+        .env("NAR_DEBUG_PANIC", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(70));
+    let err = stderr(&o);
+    assert!(err.starts_with("internal error, please report: ") && err.contains("src/main.rs"), "{err}");
 }

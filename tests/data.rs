@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use nar::data::{AnyDataset, Dataset, Metric, nar_json, store, table, tfrecord};
+use nar::data::{AnyDataset, Dataset, Metric, SpaceSources, nar_json, store, table, tfrecord};
 use nar::space::nb101::Cell;
 use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb101, Nb201, SearchSpace};
@@ -415,4 +415,32 @@ fn every_tfrecord_record_is_checked() {
         let e = format!("{:#}", tfrecord::join(&mut ds, &path).unwrap_err());
         assert!(e.contains("bad.tfrecord: record 1") && e.contains(what), "{e}");
     }
+}
+
+/// What nar writes, nar reads: NAR JSON exported from a table that has only NAR's required NB101
+/// accuracies (so training time and train accuracy are written as null) imports back, values equal.
+#[test]
+fn nb101_export_without_optional_metrics_imports_back() {
+    let rows = common::nb101_subset();
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("required_only.csv");
+    let mut text = String::from("unique_hash,avg_validation_accuracy,avg_test_accuracy\n");
+    for r in rows.iter().take(50) {
+        text += &format!("{},{},{}\n", r.hash, r.val_acc_108, r.val_acc_108 - 0.01);
+    }
+    std::fs::write(&table, text).unwrap();
+    let mut ds = nb101_subset_dataset();
+    table::join_csv(&mut ds, &table).unwrap();
+    let mut json = Vec::new();
+    assert_eq!(nar_json::export(&AnyDataset::Nb101(ds.clone()), &mut json).unwrap(), 50);
+    assert!(String::from_utf8_lossy(&json).contains("\"avg_training_time\":null"));
+    let path = dir.path().join("exported.json");
+    std::fs::write(&path, &json).unwrap();
+    let mut back = nb101_subset_dataset();
+    back.join_nar_json(&path).unwrap();
+    for name in ["avg_validation_accuracy", "avg_test_accuracy"] {
+        let (a, b) = (ds.metric(name).unwrap(), back.metric(name).unwrap());
+        assert!(a.iter().zip(b).all(|(x, y)| x == y || (x.is_nan() && y.is_nan())), "{name}");
+    }
+    assert!(back.metric("avg_training_time").unwrap().iter().all(|v| v.is_nan()));
 }

@@ -60,7 +60,8 @@ fn serve(body: Vec<u8>, plan: Vec<Behaviour>) -> (String, Arc<Mutex<Vec<Option<S
                     stream.write_all(part).unwrap();
                 }
                 Behaviour::WrongRange => {
-                    let head = format!("206 Partial Content\r\nContent-Range: bytes 0-{}/{}", body.len() - 1, body.len());
+                    let head =
+                        format!("206 Partial Content\r\nContent-Range: bytes 0-{}/{}", body.len() - 1, body.len());
                     write!(stream, "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
                         .unwrap();
                     stream.write_all(&body).unwrap();
@@ -124,8 +125,7 @@ fn cut_connection_is_resumed_with_a_range_request() {
 #[test]
 fn a_resume_answered_from_the_wrong_byte_starts_over() {
     let (body, sha) = test_body();
-    let (url, ranges) =
-        serve(body.clone(), vec![Behaviour::CutAfter(1000), Behaviour::WrongRange, Behaviour::Serve]);
+    let (url, ranges) = serve(body.clone(), vec![Behaviour::CutAfter(1000), Behaviour::WrongRange, Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
     let d = download(&url, dir.path(), "w.json", Some(&sha), 5, &mut |_, _| {}).unwrap();
     assert_eq!(*ranges.lock().unwrap(), vec![None, Some("1000".to_string()), None]);

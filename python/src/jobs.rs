@@ -29,6 +29,7 @@ use crate::errors::PyProgress;
 /// error; Ctrl-C stops after the current epoch (its checkpoint is kept: `nar train --resume`).
 #[pyfunction]
 #[pyo3(signature = (config, dataset, out, *, image_dataset = None, epochs = None, budget = None, force = false))]
+#[allow(clippy::too_many_arguments)] // the Python signature
 pub fn train<'py>(
     py: Python<'py>,
     config: &str,

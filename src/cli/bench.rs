@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(value_enum, default_value = "space")]
     what: What,
     /// How many times to repeat the NB201 measurements (the space is small).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = super::positive())]
     nb201_repeats: usize,
     /// `data`: where to write the generated files (default: a temporary directory, removed after).
     #[arg(long)]
@@ -28,11 +28,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "both")]
     size: Size,
     /// `train`: training steps to time (after one warm-up step).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = super::positive())]
     steps: usize,
     /// `train`: batch size (default: the reference's, 256 for NB101 and 128 for NB201); `infer`: the
     /// inference batch (default: the one `nar rank` uses).
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive())]
     batch: Option<usize>,
     /// `train`, `infer`: also run bench/torch_ranker.py with this Python (needs torch) and print the ratios.
     #[arg(long)]

@@ -66,6 +66,11 @@ fn set_purge_delay(ms: i64) {
     }
 }
 
+/// A count that must be at least 1 (`--epochs 0`, `--seeds 0` are usage errors, status 2).
+pub(crate) fn positive() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
 /// Runs the command line; errors are printed with their chain of causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

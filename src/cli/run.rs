@@ -43,16 +43,16 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Training epochs (default: the configuration's).
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive())]
     epochs: Option<usize>,
     /// Query budget: labelled architectures training and validation may see.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive())]
     budget: Option<usize>,
     /// Search seeds.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// Search iterations per seed.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = super::positive())]
     iterations: usize,
     /// Do not write the run's HTML report.
     #[arg(long)]

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(required_unless_present = "space")]
     run_dir: Option<PathBuf>,
     /// Reference search: iterations (the reference runs 50).
-    #[arg(long, default_value_t = 50, conflicts_with = "space")]
+    #[arg(long, default_value_t = 50, conflicts_with = "space", value_parser = super::positive())]
     iterations: usize,
     /// Independent seeds (0..K); results per seed and as mean ± std.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]

@@ -32,11 +32,11 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Train for this many epochs instead of the config's `ranker_epochs`.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive())]
     epochs: Option<usize>,
     /// Query budget: how many labelled architectures training and validation may see together (split
     /// in the config's train/val proportion).
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive())]
     budget: Option<usize>,
     /// Data directory for dataset names.
     #[arg(long)]

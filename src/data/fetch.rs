@@ -156,7 +156,10 @@ pub fn download(
         let length: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
         let start = if append { have } else { 0 };
         if length.is_some_and(|l| l.saturating_add(start) > MAX_DOWNLOAD) {
-            bail!("{url}: the server announces {} bytes, more than nar downloads ({MAX_DOWNLOAD})", length.unwrap_or(0));
+            bail!(
+                "{url}: the server announces {} bytes, more than nar downloads ({MAX_DOWNLOAD})",
+                length.unwrap_or(0)
+            );
         }
         progress(length.map(|l| if append { l + have } else { l }), if append { have } else { 0 });
         let mut out = OpenOptions::new()

@@ -235,6 +235,33 @@ where
     Ok(count.get())
 }
 
+/// A JSON object read as a map whose keys must be unique (serde_json's map keeps the last of a repeated
+/// key without a word).
+struct UniqueMap(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for UniqueMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = UniqueMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<UniqueMap, A::Error> {
+                let mut m = Map::new();
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    if m.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("field `{k}` appears twice")));
+                    }
+                    m.insert(k, v);
+                }
+                Ok(UniqueMap(m))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// A record's position in the dataset and its four metrics ([`NB101_METRICS`] order).
 type Nb101Row = (usize, [f64; 4]);
 
@@ -343,7 +370,7 @@ fn cells_field(rec: &Map<String, Value>, key: &str) -> Result<BTreeMap<String, V
 pub fn join_nb201(ds: &mut Dataset<Nb201>, path: &Path) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let mut rows: Vec<(usize, String, f64)> = Vec::new();
-    let records = stream(path, |key, rec: Map<String, Value>| {
+    let records = stream(path, |key, UniqueMap(rec)| {
         let key = key.unwrap_or_default();
         let at = format!("record {key}");
         check_nb201(&rec, &key, &mut report, &mut rows).context(at)

@@ -33,7 +33,33 @@ pub struct JoinReport {
 /// Joins the metric columns of CSV file `path` into `ds`.
 pub fn join_csv<S: SearchSpace>(ds: &mut Dataset<S>, path: &Path) -> Result<JoinReport> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    join_csv_reader(ds, file, &path.display().to_string())
+    join_csv_reader(ds, LineGuard { inner: file, since_newline: 0 }, &path.display().to_string())
+}
+
+/// The longest line a table may have: tables are streamed, and a file without line breaks (a binary
+/// file, `/dev/zero`) must not be buffered whole as one record.
+const MAX_LINE: usize = 1 << 20;
+
+/// A reader that fails once more than [`MAX_LINE`] bytes pass without a line break.
+struct LineGuard<R> {
+    inner: R,
+    since_newline: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            self.since_newline = if b == b'\n' { 0 } else { self.since_newline + 1 };
+            if self.since_newline > MAX_LINE {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("a line longer than {} MiB: not a table", MAX_LINE >> 20),
+                ));
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Joins the metric columns of a CSV table read from `input` into `ds`; `file` names the table in

@@ -71,8 +71,9 @@ impl<R: Read> RecordReader<R> {
             bail!("record {i}: the length checksum does not match (corrupted file)");
         }
         let n = u64::from_le_bytes(len);
-        if n > 1 << 30 {
-            bail!("record {i}: implausible length {n}");
+        // A NAS-Bench-101 record is a few kilobytes; a crafted length must not allocate gigabytes.
+        if n > 16 << 20 {
+            bail!("record {i}: implausible length {n} (records are at most 16 MiB)");
         }
         let mut data = vec![0u8; n as usize];
         self.inner.read_exact(&mut data).with_context(|| format!("record {i}: truncated data ({n} bytes expected)"))?;
@@ -376,6 +377,9 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
             entry.2 += 1;
         }
         records += 1;
+    }
+    if records == 0 {
+        bail!("{}: no records", path.display());
     }
     let mut runs: HashMap<usize, usize> = HashMap::new();
     let mut param_mismatches = 0;
