@@ -15,16 +15,6 @@ fn nb201_built() -> Dataset<Nb201> {
 }
 
 /// A small NB101 dataset: the 1,000 sampled cells, without metrics.
-fn nb101_subset_dataset() -> Dataset<Nb101> {
-    let (archs, ids): (Vec<Cell>, Vec<_>) = common::nb101_subset()
-        .iter()
-        .map(|r| {
-            let c = Cell::new(&r.matrix, &r.ops).unwrap();
-            (c, Nb101::id(&c))
-        })
-        .unzip();
-    Dataset::from_parts(archs, ids, vec![], vec![]).unwrap()
-}
 
 fn err_text(e: anyhow::Error) -> String {
     format!("{e:#}")
@@ -82,7 +72,7 @@ fn nb201_optima_are_the_benchmark_optima() {
 
 #[test]
 fn nb101_table_joins_every_subset_hash() {
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     let r = table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     assert_eq!(r.rows, 1000);
     let col = ds.metric("val_acc_108ep").unwrap();
@@ -136,7 +126,7 @@ fn store_round_trip_and_corruption() {
 
 #[test]
 fn nb101_store_round_trip() {
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     let bytes = store::to_bytes(&ds);
     let AnyDataset::Nb101(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
@@ -162,7 +152,7 @@ fn nar_json_round_trips_exactly() {
 
     // NB101, joined into the sample's cells (the example is the sample's first cell).
     let src = common::data_file("examples/nasbench101_vertice_example.json");
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     let report = nar_json::join_nb101(&mut ds, &src).unwrap();
     assert_eq!((report.records, report.checked, report.mismatches), (1, 2 * 63 + 2, 0));
     let mut out = Vec::new();
@@ -185,7 +175,7 @@ fn nar_json_mismatches_are_reported_not_hidden() {
         v[0]["vertex_flops"]["stack1/module0"][3] = Value::from(1234);
         v[0]["flops"] = Value::from(1);
     });
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     let r = nar_json::join_nb101(&mut ds, &p).unwrap();
     assert_eq!(r.mismatches, 2);
     assert!(
@@ -204,7 +194,7 @@ fn malformed_nar_json_names_file_record_and_field() {
         v.as_array_mut().unwrap().push(rec);
         v[1].as_object_mut().unwrap().remove("flops");
     });
-    let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
+    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
     assert!(e.contains("missing.json") && e.contains("record 1") && e.contains("missing field `flops`"), "{e}");
 
     let p = write_modified(dir.path(), "badop.json", "examples/nasbench201_vertice_example.json", |v| {
@@ -226,13 +216,13 @@ fn malformed_nar_json_names_file_record_and_field() {
     let mut v = common::read_json("examples/nasbench101_vertice_example.json");
     v[0]["unique_hash"] = Value::from("0000718c96730a92ea6d5242f8ce77e2");
     std::fs::write(&p, v.to_string()).unwrap();
-    let e = err_text(nar_json::join_nb101(&mut nb101_subset_dataset(), &p).unwrap_err());
+    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
     assert!(e.contains("`unique_hash`") && e.contains("00005c142e6f48ac74fdcf73e3439874"), "{e}");
 }
 
 #[test]
 fn export_refuses_datasets_without_nar_required_metrics() {
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     let e = err_text(nar_json::export(&AnyDataset::Nb101(ds), &mut Vec::new()).unwrap_err());
     assert!(e.contains("needs metric `avg_validation_accuracy`") && e.contains("val_acc_108ep"), "{e}");
@@ -321,7 +311,7 @@ fn tfrecord_is_read_and_averaged_like_nar() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nasbench_only108.tfrecord");
     write_tfrecord(&path, &cells);
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     let r = tfrecord::join(&mut ds, &path).unwrap();
     assert_eq!((r.records, r.architectures, r.epochs, r.param_mismatches), (12, 4, 108, 0));
     assert_eq!(r.runs, vec![(3, 4)]);
@@ -356,7 +346,7 @@ fn corrupted_tfrecords_give_clear_errors() {
     let try_bytes = |name: &str, b: &[u8]| {
         let p = dir.path().join(name);
         std::fs::write(&p, b).unwrap();
-        err_text(tfrecord::join(&mut nb101_subset_dataset(), &p).unwrap_err())
+        err_text(tfrecord::join(&mut common::nb101_subset_dataset(), &p).unwrap_err())
     };
     let e = try_bytes("cut.tfrecord", &bytes[..bytes.len() - 10]);
     assert!(e.contains("cut.tfrecord") && e.contains("record 2") && e.contains("truncated"), "{e}");
@@ -411,7 +401,7 @@ fn every_tfrecord_record_is_checked() {
         tfrecord::write_record(&mut out, &run_of(m(&cell), names(&cell), 0.9)).unwrap();
         tfrecord::write_record(&mut out, &second).unwrap();
         std::fs::write(&path, out).unwrap();
-        let mut ds = nb101_subset_dataset();
+        let mut ds = common::nb101_subset_dataset();
         let e = format!("{:#}", tfrecord::join(&mut ds, &path).unwrap_err());
         assert!(e.contains("bad.tfrecord: record 1") && e.contains(what), "{e}");
     }
@@ -429,14 +419,14 @@ fn nb101_export_without_optional_metrics_imports_back() {
         text += &format!("{},{},{}\n", r.hash, r.val_acc_108, r.val_acc_108 - 0.01);
     }
     std::fs::write(&table, text).unwrap();
-    let mut ds = nb101_subset_dataset();
+    let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &table).unwrap();
     let mut json = Vec::new();
     assert_eq!(nar_json::export(&AnyDataset::Nb101(ds.clone()), &mut json).unwrap(), 50);
     assert!(String::from_utf8_lossy(&json).contains("\"avg_training_time\":null"));
     let path = dir.path().join("exported.json");
     std::fs::write(&path, &json).unwrap();
-    let mut back = nb101_subset_dataset();
+    let mut back = common::nb101_subset_dataset();
     back.join_nar_json(&path).unwrap();
     for name in ["avg_validation_accuracy", "avg_test_accuracy"] {
         let (a, b) = (ds.metric(name).unwrap(), back.metric(name).unwrap());

@@ -11,7 +11,7 @@ use nar::data::{Dataset, SpaceSources, nar_json, store, table, tfrecord};
 use nar::ranker::checkpoint;
 use nar::ranker::config::Config;
 use nar::space::nb101::Cell;
-use nar::space::{Nb101, Nb201, SearchSpace};
+use nar::space::{Nb201, SearchSpace};
 use proptest::prelude::*;
 
 /// One way to damage an input; positions are fractions of its length.
@@ -79,17 +79,6 @@ fn mutate(input: &[u8], m: &Mutation) -> Vec<u8> {
     v
 }
 
-fn subset_nb101() -> Dataset<Nb101> {
-    let (archs, ids): (Vec<Cell>, Vec<_>) = common::nb101_subset()
-        .iter()
-        .map(|r| {
-            let c = Cell::new(&r.matrix, &r.ops).unwrap();
-            (c, Nb101::id(&c))
-        })
-        .unzip();
-    Dataset::from_parts(archs, ids, vec![], vec![]).unwrap()
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -129,7 +118,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.json", &mutate(&src, &m));
         let _ = nar_json::sniff_space(&p);
-        let _ = subset_nb101().join_nar_json(&p);
+        let _ = common::nb101_subset_dataset().join_nar_json(&p);
     }
 
     #[test]
@@ -156,12 +145,12 @@ proptest! {
         }
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.tfrecord", &mutate(&out, &m));
-        let _ = tfrecord::join(&mut subset_nb101(), &p);
+        let _ = tfrecord::join(&mut common::nb101_subset_dataset(), &p);
     }
 
     #[test]
     fn stores(m in mutation()) {
-        let mut ds = subset_nb101();
+        let mut ds = common::nb101_subset_dataset();
         table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
         let _ = store::from_bytes(&mutate(&store::to_bytes(&ds), &m));
     }

@@ -132,3 +132,17 @@ pub fn tiny_run(dir: &std::path::Path, name: &str, epochs: usize) -> std::path::
     ]));
     run
 }
+
+/// The dataset of the 1,000 cells of `data/nb101/nb101_subset_1k.csv` (no metrics yet), without
+/// enumerating the space.
+pub fn nb101_subset_dataset() -> nar::data::Dataset<nar::space::Nb101> {
+    use nar::space::SearchSpace;
+    let (archs, ids): (Vec<nar::space::nb101::Cell>, Vec<_>) = nb101_subset()
+        .iter()
+        .map(|r| {
+            let c = nar::space::nb101::Cell::new(&r.matrix, &r.ops).unwrap();
+            (c, nar::space::Nb101::id(&c))
+        })
+        .unzip();
+    nar::data::Dataset::from_parts(archs, ids, vec![], vec![]).unwrap()
+}
