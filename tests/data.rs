@@ -14,8 +14,6 @@ fn nb201_built() -> Dataset<Nb201> {
     nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
 }
 
-/// A small NB101 dataset: the 1,000 sampled cells, without metrics.
-
 fn err_text(e: anyhow::Error) -> String {
     format!("{e:#}")
 }
