@@ -60,8 +60,14 @@ fn run_trains_evaluates_and_searches() {
     let with_tiers = std::fs::read_to_string(run.predictions_path()).unwrap();
     let text = ok(&nar(&["eval", out.to_str().unwrap()]));
     assert!(text.contains("tier accuracy            not computed (--tiers)"), "{text}");
+    assert!(text.contains("predicted best           true rank ") && text.contains("   floor: rank "), "{text}");
+    assert!(text.contains("best of predicted top 50 ") && text.contains("(regret "), "{text}");
     let eval = run.read_eval().unwrap().unwrap();
     assert_eq!((eval.tier_acc, eval.confusion), (None, None));
+    let top = eval.top.as_ref().unwrap();
+    assert!(top.rank_of_predicted_best >= 1 && top.rank_of_predicted_best <= 15_275);
+    assert_eq!(top.best_in_top.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![10, 50]);
+    assert!(top.best_in_top[0].1 <= top.best_in_top[1].1 && top.best_in_top[1].1 <= top.best);
     let score_only = std::fs::read_to_string(run.predictions_path()).unwrap();
     let column = |text: &str, name: &str| -> Vec<String> {
         let mut r = csv::Reader::from_reader(text.as_bytes());

@@ -43,8 +43,37 @@ pub(super) fn print_evaluation(e: &Evaluation) {
         println!("  vs test accuracy       {k:.4} / {s:.4}  (test accuracy read for reporting only)");
     }
     println!("zero-cost floor          τ {:.4}  (total parameters vs {})", r.kendall_params_baseline, m.val_metric);
+    let floor_p = |k: usize| {
+        r.precision_at_k_params_baseline
+            .iter()
+            .find(|(j, _)| *j == k)
+            .map_or(String::new(), |(_, p)| format!("   floor {p:.3}"))
+    };
     for (k, p) in &r.precision_at_k {
-        println!("precision@{k:<5}          {p:.3}");
+        println!("precision@{k:<5}          {p:.3}{}", floor_p(*k));
+    }
+    if let Some(t) = &r.top {
+        let floor = r.top_params_baseline.as_ref();
+        println!(
+            "predicted best           true rank {} of {}, {} {:.4} (best {:.4}){}",
+            t.rank_of_predicted_best,
+            r.held_out,
+            m.val_metric,
+            t.value_of_predicted_best,
+            t.best,
+            floor.map_or(String::new(), |f| format!(
+                "   floor: rank {}, {:.4}",
+                f.rank_of_predicted_best, f.value_of_predicted_best
+            ))
+        );
+        for (k, v) in &t.best_in_top {
+            let f = floor.and_then(|f| f.best_in_top.iter().find(|(j, _)| j == k)).map(|(_, v)| *v);
+            println!(
+                "best of predicted top {k:<3} {v:.4} (regret {:.4}){}",
+                t.best - v,
+                f.map_or(String::new(), |f| format!("   floor {f:.4} (regret {:.4})", t.best - f))
+            );
+        }
     }
     println!("throughput               {:.0} archs/s", r.archs_per_second);
 }

@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{kendall_tau, precision_at_k, spearman_rho};
+use super::metrics::{TopFigures, kendall_tau, precision_at_k, spearman_rho, top_figures};
+
+/// The sizes of the predicted shortlists whose best member is reported.
+const TOP_K: [usize; 2] = [10, 50];
 use super::model::Ranker;
 use super::predict::{predict, predict_scores};
 use super::samples::Samples;
@@ -30,6 +33,16 @@ pub struct EvalReport {
     pub precision_at_k: Vec<(usize, f64)>,
     /// Zero-cost floor: Kendall τ of total parameter count against validation accuracy.
     pub kendall_params_baseline: f64,
+    /// The top of the ranking against validation accuracy: true rank of the predicted best, best
+    /// accuracy among the predicted top 10 / 50 (absent in evaluations of nar versions before it).
+    #[serde(default)]
+    pub top: Option<TopFigures>,
+    /// The same figures for the parameter-count ranking.
+    #[serde(default)]
+    pub top_params_baseline: Option<TopFigures>,
+    /// Precision@K of the parameter-count ranking.
+    #[serde(default)]
+    pub precision_at_k_params_baseline: Vec<(usize, f64)>,
     pub archs_per_second: f64,
 }
 
@@ -97,6 +110,12 @@ pub fn evaluate(
         spearman_test: has_test.then(|| spearman_rho(&score, &held.test)),
         precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(&score, &held.val, k))).collect(),
         kendall_params_baseline: kendall_tau(&held.params, &held.val),
+        top: top_figures(&score, &held.val, &TOP_K),
+        top_params_baseline: top_figures(&held.params, &held.val, &TOP_K),
+        precision_at_k_params_baseline: [10, 50, 100, 500]
+            .iter()
+            .map(|&k| (k, precision_at_k(&held.params, &held.val, k)))
+            .collect(),
         archs_per_second: held.len() as f64 / secs,
     };
     (report, predictions)

@@ -130,9 +130,58 @@ pub fn precision_at_k(pred: &[f64], truth: &[f64], k: usize) -> f64 {
     top(pred).iter().filter(|i| t.contains(i)).count() as f64 / k as f64
 }
 
+/// What the prediction's top is worth in the truth's terms (what a search or a shortlist lives on).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TopFigures {
+    /// True rank (1 = best) of the item the prediction ranks first.
+    pub rank_of_predicted_best: usize,
+    /// Its true value.
+    pub value_of_predicted_best: f64,
+    /// `(k, best true value among the k items the prediction ranks highest)`.
+    pub best_in_top: Vec<(usize, f64)>,
+    /// The best true value of all (regret = best − a figure above).
+    pub best: f64,
+}
+
+/// [`TopFigures`] of `pred` against `truth` for each `k` (ties broken by position, first wins).
+pub fn top_figures(pred: &[f64], truth: &[f64], ks: &[usize]) -> Option<TopFigures> {
+    if pred.is_empty() {
+        return None;
+    }
+    let order = |v: &[f64]| {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+        idx
+    };
+    let by_pred = order(pred);
+    let by_truth = order(truth);
+    let first = by_pred[0];
+    Some(TopFigures {
+        rank_of_predicted_best: by_truth.iter().position(|&i| i == first).expect("present") + 1,
+        value_of_predicted_best: truth[first],
+        best_in_top: ks
+            .iter()
+            .map(|&k| (k, by_pred.iter().take(k).map(|&i| truth[i]).fold(f64::NEG_INFINITY, f64::max)))
+            .collect(),
+        best: truth[by_truth[0]],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_figures_by_hand() {
+        // The prediction's order is c, a, d, b; the truth's b, c, d, a.
+        let pred = [0.8, 0.1, 0.9, 0.5];
+        let truth = [70.0, 95.0, 90.0, 80.0];
+        let t = top_figures(&pred, &truth, &[1, 2, 3]).unwrap();
+        assert_eq!((t.rank_of_predicted_best, t.value_of_predicted_best, t.best), (2, 90.0, 95.0));
+        assert_eq!(t.best_in_top, vec![(1, 90.0), (2, 90.0), (3, 90.0)]);
+        assert_eq!(top_figures(&pred, &truth, &[4]).unwrap().best_in_top, vec![(4, 95.0)]);
+        assert!(top_figures(&[], &[], &[1]).is_none());
+    }
 
     /// τ-b by its definition, O(n²).
     fn tau_naive(x: &[f64], y: &[f64]) -> f64 {

@@ -122,8 +122,17 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
-            "Predicted accuracy (score) against true {} for the {} held-out architectures: Kendall τ = {:.3}, Spearman ρ = {:.3} (zero-cost floor, parameter count: τ = {:.3}).",
-            meta.val_metric, report.held_out, report.kendall_val, report.spearman_val, report.kendall_params_baseline
+            "Predicted accuracy (score) against true {} for the {} held-out architectures: Kendall τ = {:.3}, Spearman ρ = {:.3} (zero-cost floor, parameter count: τ = {:.3}).{}",
+            meta.val_metric,
+            report.held_out,
+            report.kendall_val,
+            report.spearman_val,
+            report.kendall_params_baseline,
+            report.top.as_ref().map_or(String::new(), |t| format!(
+                " The architecture predicted best is truly ranked {} (the parameter count's pick: {}).",
+                t.rank_of_predicted_best,
+                report.top_params_baseline.as_ref().map_or("-".to_string(), |f| f.rank_of_predicted_best.to_string())
+            ))
         ),
         svg: svg::scatter(
             "Predicted vs true accuracy (held out)",
