@@ -9,7 +9,6 @@ python=${1:-python3}
 venv=target/python-test-venv
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --upgrade pip
 "$venv/bin/pip" install --quiet ./python pytest
 cargo build --release --quiet --bin nar
 "$venv/bin/python" -m pytest -q python/tests
