@@ -100,8 +100,8 @@ impl Predictor {
     }
 }
 
-/// The tier embeddings of a run's training architectures.
-fn train_embeddings<S: SearchSpace>(ds: &Dataset<S>, meta: &RunMeta, model: &Ranker<f32>) -> Result<Vec<f32>> {
+/// The tier embeddings of a run's training architectures (what inference with tiers uses).
+pub fn train_embeddings<S: SearchSpace>(ds: &Dataset<S>, meta: &RunMeta, model: &Ranker<f32>) -> Result<Vec<f32>> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
     let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
     Ok(reference_embeddings(model, &train, INFER_BATCH))

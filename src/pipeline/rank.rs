@@ -12,14 +12,14 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 
 use super::load_ranker;
+use super::predictor::train_embeddings;
 use crate::data::Dataset;
 use crate::io::{refuse_inputs, write_atomic};
 use crate::progress::Progress;
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
-use crate::ranker::samples::{Samples, features};
-use crate::ranker::tiers::reference_embeddings;
+use crate::ranker::samples::features;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::space::SearchSpace;
 use crate::with_dataset;
@@ -81,13 +81,7 @@ fn rank_space<S: SearchSpace>(
     progress: &dyn Progress,
 ) -> Result<RankSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let tiers = match opts.tiers {
-        true => {
-            let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
-            Some(reference_embeddings(model, &train, INFER_BATCH))
-        }
-        false => None,
-    };
+    let tiers = opts.tiers.then(|| train_embeddings(ds, meta, model)).transpose()?;
     let start = Instant::now();
     let space = S::all();
     let position: HashMap<S::Id, usize> = ds.ids().iter().enumerate().map(|(i, id)| (*id, i)).collect();
