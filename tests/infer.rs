@@ -61,3 +61,25 @@ fn a_score_does_not_depend_on_its_batch() {
         }
     }
 }
+
+/// `log_cost_inputs` maps every patch but the op codes to ln(1 + x) before the model, in training and
+/// inference alike: the same as feeding the transformed tensor to a model without it.
+#[test]
+fn log_cost_inputs_transform_every_patch_but_the_op_codes() {
+    let mut cfg = Config::parse(include_str!("../configs/nb201.yaml")).unwrap().ranker;
+    let plain = Ranker::<f32>::new(&cfg, 5);
+    cfg.log_cost_inputs = true;
+    let logged = Ranker::<f32>::new(&cfg, 5);
+    let mut rng = Rng::new(2);
+    let (b, feat, patch) = (4, 31 * 16, 16);
+    let x: Vec<f32> = (0..b * feat).map(|_| (rng.uniform() * 1e6) as f32).collect();
+    let y: Vec<f32> =
+        x.iter().enumerate().map(|(i, v)| if i % feat < patch { *v } else { f64::from(*v).ln_1p() as f32 }).collect();
+    let mut ws = Workspace::default();
+    assert_eq!(bits(&logged.infer_scores(&x, b, &mut ws)), bits(&plain.infer_scores(&y, b, &mut ws)));
+    let tiers = vec![0.1f32; 5 * 31 * cfg.d_model];
+    let (a, _) = logged.forward(&x, b, &tiers, None);
+    let (c, _) = plain.forward(&y, b, &tiers, None);
+    assert_eq!(bits(&a.score), bits(&c.score));
+    assert_eq!(bits(&a.logits), bits(&c.logits));
+}

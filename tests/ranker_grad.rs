@@ -24,6 +24,7 @@ fn tiny(dropout: f64) -> ModelConfig {
         n_position: 10,
         d_val_acc_prj_inner: 5,
         scale_prj: true,
+        log_cost_inputs: false,
     }
 }
 

@@ -29,6 +29,11 @@ pub struct ModelConfig {
     pub d_val_acc_prj_inner: usize,
     #[serde(default = "yes")]
     pub scale_prj: bool,
+    /// nar's addition (not in NAR): feed the cost channels (every channel but the first, the op codes)
+    /// as ln(1 + x). NB201's encoding carries raw FLOPs and parameter counts (up to ~10⁷), which swamp
+    /// the input projection's bias and the positions before the LayerNorm. Off in the reference configs.
+    #[serde(default)]
+    pub log_cost_inputs: bool,
 }
 
 fn default_n_position() -> usize {

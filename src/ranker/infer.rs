@@ -107,6 +107,7 @@ impl<T: Real> Ranker<T> {
     fn encode_infer(&self, x: &[T], b: usize, ws: &mut Workspace<T>) {
         let cfg = &self.cfg;
         assert_eq!(x.len(), b * cfg.n_arch_patch * cfg.d_patch * cfg.d_patch, "input shape");
+        let x = &*self.prepare_input(x);
         let ids = &self.ids;
         let (enc, mut bufs) = ws.split_enc();
         self.embed_into(&ids.src_prj, &ids.enc_ln, x, b, enc);

@@ -496,12 +496,27 @@ impl<T: Real> Ranker<T> {
         self.layernorm(ln, &e, seqs * p)
     }
 
+    /// The model's fixed input transform ([`ModelConfig::log_cost_inputs`]): `x` itself, or `x` with every
+    /// patch but the first (the op codes) mapped to ln(1 + x).
+    pub fn prepare_input<'a>(&self, x: &'a [T]) -> std::borrow::Cow<'a, [T]> {
+        if !self.cfg.log_cost_inputs {
+            return x.into();
+        }
+        let (p, patch) = (self.cfg.n_arch_patch, self.cfg.d_patch * self.cfg.d_patch);
+        let mut y = x.to_vec();
+        y.par_chunks_mut(p * patch).for_each(|arch| {
+            arch[patch..].iter_mut().for_each(|v| *v = T::from_f64(v.to_f64().ln_1p()));
+        });
+        y.into()
+    }
+
     /// Forward pass over `b` architectures (`x`: `[b, P, d_patch²]`) with the tier embeddings
     /// `tiers` (`[n_tier, P, d]`). `drop` is `Some` in training.
     pub fn forward(&self, x: &[T], b: usize, tiers: &[T], drop: Option<Dropout>) -> (Output<T>, Cache<T>) {
         let cfg = &self.cfg;
         let (p, d, nt) = (cfg.n_arch_patch, cfg.d_model, cfg.n_tier);
         assert_eq!(x.len(), b * p * cfg.d_patch * cfg.d_patch, "input shape");
+        let x = &*self.prepare_input(x);
         assert_eq!(tiers.len(), nt * p * d, "tier embedding shape");
         let ids = &self.ids;
         let mut cache = Cache { b, drop, src: x.to_vec(), tiers: tiers.to_vec(), ..Default::default() };
