@@ -49,9 +49,8 @@ impl Predictor {
     pub fn scores<S: SearchSpace>(&self, archs: &[S::Arch], progress: &dyn Progress) -> Result<Vec<f64>> {
         let x = self.encode::<S>(archs)?;
         self.batches(&x, archs.len(), progress, |xb, n, ws| {
-            Ok(self.model.infer_scores(xb, n, ws).iter().map(|v| (f64::from(*v), 0)).collect())
+            self.model.infer_scores(xb, n, ws).iter().map(|v| f64::from(*v)).collect()
         })
-        .map(|r| r.into_iter().map(|(s, _)| s).collect())
     }
 
     /// Predicted tier of each architecture, 1 = best (the whole model).
@@ -60,10 +59,8 @@ impl Predictor {
         let emb = self.tier_embeddings()?;
         let nt = self.model.cfg.n_tier;
         self.batches(&x, archs.len(), progress, |xb, n, ws| {
-            let (logits, score) = self.model.infer(xb, n, emb, ws);
-            Ok(logits.chunks(nt).zip(score).map(|(l, s)| (f64::from(s), argmax(l) + 1)).collect())
+            self.model.infer(xb, n, emb, ws).0.chunks(nt).map(|l| argmax(l) + 1).collect()
         })
-        .map(|r| r.into_iter().map(|(_, t)| t).collect())
     }
 
     fn tier_embeddings(&self) -> Result<&[f32]> {
@@ -75,13 +72,13 @@ impl Predictor {
     }
 
     /// Runs `f` over batches of [`INFER_BATCH`] feature tensors, asking `progress` between batches.
-    fn batches(
+    fn batches<T>(
         &self,
         x: &[f32],
         n: usize,
         progress: &dyn Progress,
-        f: impl Fn(&[f32], usize, &mut Workspace<f32>) -> Result<Vec<(f64, usize)>>,
-    ) -> Result<Vec<(f64, usize)>> {
+        f: impl Fn(&[f32], usize, &mut Workspace<f32>) -> Vec<T>,
+    ) -> Result<Vec<T>> {
         let feat = x.len().checked_div(n).unwrap_or(0);
         let mut ws = Workspace::default();
         let mut out = Vec::with_capacity(n);
@@ -92,7 +89,7 @@ impl Predictor {
                 return Err(Cancelled.into());
             }
             let m = INFER_BATCH.min(n - start);
-            out.extend(f(&x[start * feat..(start + m) * feat], m, &mut ws)?);
+            out.extend(f(&x[start * feat..(start + m) * feat], m, &mut ws));
             progress.inc(m as u64);
         }
         progress.finish();
