@@ -10,6 +10,7 @@
 //!   checkpoints/{best,last}.safetensors        weights (the reference PyTorch state_dict names)
 //!   checkpoints/{best,last}.optim.safetensors  AdamW moments
 //!   checkpoints/{best,last}.json               TrainState (epoch, step, RNG, sampler statistics)
+//!   trees.json                  the tree ensemble, for a `model: gbdt` run (no checkpoints, no log)
 //!   eval.json, predictions.csv  the held-out evaluation (`nar eval`)
 //!   search.json                 the search results (`nar search`)
 //!   ranking.csv                 every architecture's predicted tier and score (`nar rank`)
@@ -96,6 +97,7 @@ const PREDICTIONS: &str = "predictions.csv";
 const SEARCH: &str = "search.json";
 const RANKING: &str = "ranking.csv";
 const REPORT: &str = "report.html";
+const TREES: &str = "trees.json";
 
 fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -169,6 +171,11 @@ impl RunDir {
     /// `nar report`'s default output.
     pub fn report_path(&self) -> PathBuf {
         self.file(REPORT)
+    }
+
+    /// Where a `model: gbdt` run keeps its trees (it has one model: both checkpoints name it).
+    pub fn trees_path(&self) -> PathBuf {
+        self.file(TREES)
     }
 
     /// The files of one checkpoint.

@@ -195,7 +195,8 @@ fn checkpoints_use_pytorch_names_and_reject_damage() {
 
 #[test]
 fn configs_load_and_bad_ones_are_explained() {
-    for f in ["configs/nb101.yaml", "configs/nb201.yaml", "configs/nb201-improved.yaml"] {
+    for f in ["configs/nb101.yaml", "configs/nb201.yaml", "configs/nb101-improved.yaml", "configs/nb201-improved.yaml"]
+    {
         let c = Config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
         assert_eq!(c.ranker.n_tier, 5);
         // The reference configurations stay NAR's; the improved one differs by its documented keys.
@@ -204,7 +205,14 @@ fn configs_load_and_bad_ones_are_explained() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut reference = Config::load(&root.join("configs/nb201.yaml")).unwrap();
     reference.ranker.log_cost_inputs = true;
+    reference.loss_factor = 9.0;
+    let r = &mut reference.ranker;
+    (r.d_patch_vec, r.d_model, r.d_ffn_inner, r.d_tier_prj_inner) = (64, 64, 256, 128);
+    (r.n_layers, r.d_k, r.d_v, r.d_val_acc_prj_inner) = (3, 16, 16, 256);
     assert_eq!(Config::load(&root.join("configs/nb201-improved.yaml")).unwrap(), reference);
+    let mut reference = Config::load(&root.join("configs/nb101.yaml")).unwrap();
+    reference.ranker.log_cost_inputs = true;
+    assert_eq!(Config::load(&root.join("configs/nb101-improved.yaml")).unwrap(), reference);
     let e = format!("{:#}", Config::parse(&TINY.replace("d_model: 16", "d_model: 24")).unwrap_err());
     assert!(e.contains("d_model (24) must equal ranker.d_patch_vec (16)"), "{e}");
     let e = format!("{:#}", Config::parse(&TINY.replace("  n_head: 2\n", "")).unwrap_err());

@@ -110,6 +110,8 @@ class TrainSummary(TypedDict):
     epochs: int
     best_epoch: Union[int, None]
     best_val_tier_acc: float
+    # Kendall τ on the architectures the trees fitted (`model: gbdt` runs; None for the transformer).
+    fit_kendall: Union[float, None]
     seconds: float
 
 def train(

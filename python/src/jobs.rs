@@ -62,6 +62,7 @@ pub fn train<'py>(
     d.set_item("epochs", s.epochs_done)?;
     d.set_item("best_epoch", s.best_epoch)?;
     d.set_item("best_val_tier_acc", s.best_val_acc)?;
+    d.set_item("fit_kendall", s.fit_kendall)?;
     d.set_item("seconds", s.seconds)?;
     Ok(d)
 }

@@ -95,7 +95,7 @@ impl Ranker {
     /// The weights as a dict of float32 numpy arrays under the reference PyTorch model's names and
     /// shapes: `model.load_state_dict({k: torch.from_numpy(v) for k, v in r.state_dict().items()})`.
     fn state_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let params = &self.p.model.params;
+        let params = &self.p.model.transformer().map_err(value_error)?.params;
         let d = PyDict::new(py);
         for (i, (name, shape)) in params.names.iter().zip(&params.shapes).enumerate() {
             let a: Bound<'py, PyArrayDyn<f32>> = params.get(i).to_vec().into_pyarray(py).reshape(shape.clone())?;

@@ -86,3 +86,20 @@ def test_bad_ranker_input(tiny_run, tmp_path):
     cell = nar.nb101([[0, 1], [0, 0]], ["input", "output"])
     with pytest.raises(ValueError, match="NB101"):
         r.predict([cell])
+
+
+def test_a_tree_run_predicts_scores_from_python(tmp_path):
+    out = tmp_path / "trees"
+    summary = nar.train(str(ROOT / "configs" / "nb201-gbdt.yaml"), nar.Dataset.nb201(), out, budget=300)
+    assert summary["epochs"] == 0 and 0.0 < summary["fit_kendall"] <= 1.0
+    ranking = tmp_path / "ranking.csv"
+    cli("rank", str(out), "-o", str(ranking))
+    with open(ranking) as f:
+        rows = list(csv.DictReader(f))
+    r = nar.Ranker.load(out)
+    scores = r.predict(range(15625))
+    assert np.array_equal(np.array([f"{s:.6f}" for s in scores]), np.array([row["predicted_score"] for row in rows]))
+    with pytest.raises(ValueError, match="predict scores only"):
+        r.predict_tiers([0])
+    with pytest.raises(ValueError, match="predict scores only"):
+        r.state_dict()

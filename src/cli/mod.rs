@@ -11,6 +11,7 @@ mod report;
 mod run;
 mod search;
 mod space;
+mod study;
 mod train;
 
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Search(search::Args),
     /// Rank every architecture of the space with a trained ranker.
     Rank(rank::Args),
+    /// Studies across many trainings: `nar study predictors` compares the predictors against the labelled budget.
+    Study(study::Args),
     /// Write the run's self-contained HTML report (training, held-out evaluation, tiers, search, cells).
     Report(report::Args),
     /// Measure the speed of enumeration, the cost model and encoding.
@@ -76,7 +79,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Train(_) | Command::Eval(_) | Command::Search(_) | Command::Rank(_) | Command::Run(_)
+        Command::Train(_)
+            | Command::Eval(_)
+            | Command::Search(_)
+            | Command::Rank(_)
+            | Command::Run(_)
+            | Command::Study(_)
     ) || matches!(&cli.command, Command::Bench(b) if b.is_train())
     {
         keep_freed_memory();
@@ -94,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Search(a) => search::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Report(a) => report::run(a),
+        Command::Study(a) => study::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,11 +6,10 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 
-use super::load_ranker;
+use super::{Model, load_model};
 use crate::data::Dataset;
 use crate::progress::Progress;
-use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out};
-use crate::ranker::model::Ranker;
+use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out, evaluate_scores};
 use crate::ranker::samples::Samples;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::space::SearchSpace;
@@ -28,8 +27,13 @@ pub struct Evaluation {
 /// report and every prediction in the run.
 pub fn evaluate(root: &Path, which: Checkpoint, tiers: bool, progress: &dyn Progress) -> Result<Evaluation> {
     let run = OpenRun::open(root)?;
-    let model = load_ranker(&run, which)?;
-    let (report, predictions) = with_dataset!(&run.ds, d => held_out(d, &run.meta, &model, which, tiers, progress))?;
+    let model = load_model(&run, which)?;
+    if tiers {
+        model.transformer()?;
+    }
+    let nt = run.cfg.ranker.n_tier;
+    let (report, predictions) =
+        with_dataset!(&run.ds, d => held_out(d, &run.meta, &model, nt, which, tiers, progress))?;
     run.dir.write_eval(&report, &predictions)?;
     Ok(Evaluation { report, n_tier: run.cfg.ranker.n_tier, meta: run.meta })
 }
@@ -37,7 +41,8 @@ pub fn evaluate(root: &Path, which: Checkpoint, tiers: bool, progress: &dyn Prog
 fn held_out<S: SearchSpace>(
     ds: &Dataset<S>,
     meta: &RunMeta,
-    model: &Ranker<f32>,
+    model: &Model,
+    nt: usize,
     which: Checkpoint,
     tiers: bool,
     progress: &dyn Progress,
@@ -50,7 +55,17 @@ fn held_out<S: SearchSpace>(
     let held_s = Samples::new(ds, held, network, &meta.val_metric, meta.test_metric.as_deref())?;
     progress.start(held_s.len() as u64, "ranking");
     let batch = crate::ranker::predict::INFER_BATCH;
-    let r = evaluate_held_out(model, &train_s, &held_s, batch, which.name(), tiers, &|n| progress.inc(n as u64));
+    let r = match model {
+        Model::Transformer(m) => {
+            evaluate_held_out(m, &train_s, &held_s, batch, which.name(), tiers, &|n| progress.inc(n as u64))
+        }
+        Model::Gbdt(trees) => {
+            let start = std::time::Instant::now();
+            let score = trees.scores(&held_s.features, held_s.len());
+            progress.inc(held_s.len() as u64);
+            evaluate_scores(&held_s, &score, None, nt, crate::ranker::gbdt::EVAL_NAME, start.elapsed().as_secs_f64())
+        }
+    };
     progress.finish();
     Ok(r)
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Result, anyhow, bail};
 
-use super::load_ranker;
+use super::{Model, load_model};
 use crate::data::Dataset;
 use crate::progress::{Cancelled, Progress};
 use crate::ranker::infer::Workspace;
@@ -21,7 +21,7 @@ use crate::with_dataset;
 /// A loaded run and the weights of one of its checkpoints.
 pub struct Predictor {
     pub run: OpenRun,
-    pub model: Ranker<f32>,
+    pub model: Model,
     /// The tier embeddings (mean encoder output per tier over the training set), made on first use.
     tiers: OnceLock<Vec<f32>>,
 }
@@ -29,7 +29,7 @@ pub struct Predictor {
 impl Predictor {
     pub fn load(root: &Path, which: Checkpoint) -> Result<Predictor> {
         let run = OpenRun::open(root)?;
-        let model = load_ranker(&run, which)?;
+        let model = load_model(&run, which)?;
         Ok(Predictor { run, model, tiers: OnceLock::new() })
     }
 
@@ -48,26 +48,25 @@ impl Predictor {
     /// Predicted accuracy score of each architecture (encoder and accuracy head).
     pub fn scores<S: SearchSpace>(&self, archs: &[S::Arch], progress: &dyn Progress) -> Result<Vec<f64>> {
         let x = self.encode::<S>(archs)?;
-        self.batches(&x, archs.len(), progress, |xb, n, ws| {
-            self.model.infer_scores(xb, n, ws).iter().map(|v| f64::from(*v)).collect()
-        })
+        self.batches(&x, archs.len(), progress, |xb, n, ws| self.model.scores(xb, n, ws))
     }
 
     /// Predicted tier of each architecture, 1 = best (the whole model).
     pub fn tiers<S: SearchSpace>(&self, archs: &[S::Arch], progress: &dyn Progress) -> Result<Vec<usize>> {
         let x = self.encode::<S>(archs)?;
-        let emb = self.tier_embeddings()?;
-        let nt = self.model.cfg.n_tier;
+        let model = self.model.transformer()?;
+        let emb = self.tier_embeddings(model)?;
+        let nt = model.cfg.n_tier;
         self.batches(&x, archs.len(), progress, |xb, n, ws| {
-            self.model.infer(xb, n, emb, ws).0.chunks(nt).map(|l| argmax(l) + 1).collect()
+            model.infer(xb, n, emb, ws).0.chunks(nt).map(|l| argmax(l) + 1).collect()
         })
     }
 
-    fn tier_embeddings(&self) -> Result<&[f32]> {
+    fn tier_embeddings(&self, model: &Ranker<f32>) -> Result<&[f32]> {
         if let Some(t) = self.tiers.get() {
             return Ok(t);
         }
-        let emb = with_dataset!(&self.run.ds, d => train_embeddings(d, &self.run.meta, &self.model))?;
+        let emb = with_dataset!(&self.run.ds, d => train_embeddings(d, &self.run.meta, model))?;
         Ok(self.tiers.get_or_init(|| emb))
     }
 

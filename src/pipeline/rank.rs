@@ -11,13 +11,12 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 
-use super::load_ranker;
 use super::predictor::train_embeddings;
+use super::{Model, load_model};
 use crate::data::Dataset;
 use crate::io::{refuse_inputs, write_atomic};
 use crate::progress::Progress;
 use crate::ranker::infer::Workspace;
-use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
 use crate::ranker::samples::features;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
@@ -64,7 +63,10 @@ pub struct RankSummary {
 /// in the space's canonical order).
 pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<RankSummary> {
     let run = OpenRun::open(root)?;
-    let model = load_ranker(&run, opts.checkpoint)?;
+    let model = load_model(&run, opts.checkpoint)?;
+    if opts.tiers {
+        model.transformer()?;
+    }
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
     let ckpt = run.dir.checkpoint(opts.checkpoint);
     let dataset = run.dir.dataset_file(&run.meta);
@@ -75,17 +77,19 @@ pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<
 fn rank_space<S: SearchSpace>(
     ds: &Dataset<S>,
     meta: &RunMeta,
-    model: &Ranker<f32>,
+    model: &Model,
     out: PathBuf,
     opts: &RankOptions,
     progress: &dyn Progress,
 ) -> Result<RankSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let tiers = opts.tiers.then(|| train_embeddings(ds, meta, model)).transpose()?;
+    let tiers = match (opts.tiers, model) {
+        (true, Model::Transformer(m)) => Some((m, train_embeddings(ds, meta, m)?)),
+        _ => None,
+    };
     let start = Instant::now();
     let space = S::all();
     let position: HashMap<S::Id, usize> = ds.ids().iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let nt = model.cfg.n_tier;
     progress.start(space.len() as u64, "ranking");
     let mut best: Vec<(f64, Option<usize>, usize)> = Vec::new();
     let mut ws = Workspace::default();
@@ -100,15 +104,18 @@ fn rank_space<S: SearchSpace>(
             let feat = x.len() / chunk.len();
             for (b, rows) in chunk.chunks(INFER_BATCH).enumerate() {
                 let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];
-                let (score, tier) = match &tiers {
-                    Some(emb) => {
-                        let (logits, score) = model.infer(xb, rows.len(), emb, &mut ws);
-                        (score, logits.chunks(nt).map(|l| Some(argmax(l))).collect())
+                let (score, tier): (Vec<f64>, Vec<Option<usize>>) = match &tiers {
+                    Some((m, emb)) => {
+                        let (logits, score) = m.infer(xb, rows.len(), emb, &mut ws);
+                        let nt = m.cfg.n_tier;
+                        (
+                            score.iter().map(|v| f64::from(*v)).collect(),
+                            logits.chunks(nt).map(|l| Some(argmax(l))).collect(),
+                        )
                     }
-                    None => (model.infer_scores(xb, rows.len(), &mut ws), vec![None; rows.len()]),
+                    None => (model.scores(xb, rows.len(), &mut ws), vec![None; rows.len()]),
                 };
-                for (i, ((_, id), (s, t))) in rows.iter().zip(score.iter().zip(&tier)).enumerate() {
-                    let s = f64::from(*s);
+                for (i, ((_, id), (&s, t))) in rows.iter().zip(score.iter().zip(&tier)).enumerate() {
                     let mut rec = vec![id.to_string(), format!("{s:.6}")];
                     rec.extend(t.map(|t| (t + 1).to_string()));
                     csv.write_record(&rec)?;

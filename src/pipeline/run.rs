@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
 use super::train::{TrainOptions, TrainSummary, resume, train};
 use crate::progress::Progress;
+use crate::ranker::config::ModelKind;
 use crate::run_dir::Checkpoint;
 
 /// The main job's settings: a training run, then the search.
@@ -34,6 +35,15 @@ pub enum Step<'a> {
 
 /// Runs the main job; `on_step` hears of each step when it ends.
 pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
+    let model = match opts.resume {
+        true => crate::run_dir::RunDir::open(&opts.train.out)?.read_config()?.model,
+        false => opts.train.config.model,
+    };
+    if model == ModelKind::Gbdt {
+        bail!(
+            "`nar run` ends with NAR's search, which needs the transformer's tiers; a `model: gbdt` configuration is trained by `nar train` and evaluated by `nar eval`"
+        );
+    }
     let trained = match opts.resume {
         true => resume(&opts.train.out, progress)?,
         false => train(&opts.train, progress)?,

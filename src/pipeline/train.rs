@@ -9,7 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::data::{self, DataSource, Dataset, store};
 use crate::progress::{Cancelled, Progress};
 use crate::ranker::checkpoint;
-use crate::ranker::config::Config;
+use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::gbdt::Gbdt;
+use crate::ranker::metrics::kendall_tau;
 use crate::ranker::samples::Samples;
 use crate::ranker::trainer::Trainer;
 use crate::rng::Rng;
@@ -43,6 +45,10 @@ pub struct TrainSummary {
     pub epochs_done: usize,
     pub best_val_acc: f64,
     pub best_epoch: Option<usize>,
+    /// Kendall τ of the trees' scores on the architectures they were fitted on (`model: gbdt` runs,
+    /// which have no epochs, tiers or validation set): how closely they fit, not how well they rank
+    /// others — `nar eval` measures that.
+    pub fit_kendall: Option<f64>,
 }
 
 impl TrainOptions {
@@ -118,7 +124,7 @@ fn check_out(out: &Path, replace: bool) -> Result<()> {
 }
 
 /// Positions of the architectures labelled with `metric`, permuted by the seed.
-fn permuted_labelled<S: SearchSpace>(ds: &Dataset<S>, metric: &str, seed: u64) -> Vec<usize> {
+pub(crate) fn permuted_labelled<S: SearchSpace>(ds: &Dataset<S>, metric: &str, seed: u64) -> Vec<usize> {
     let col = ds.metric(metric).unwrap_or(&[]);
     let labelled: Vec<usize> = (0..col.len()).filter(|&i| !col[i].is_nan()).collect();
     let perm = Rng::new(seed).permutation(labelled.len());
@@ -182,6 +188,11 @@ fn train_loop<S: SearchSpace>(
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
     let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
     let val_s = Samples::new(ds, meta.val.clone(), network, &meta.val_metric, None)?;
+    if cfg.model == ModelKind::Gbdt {
+        let labelled = [meta.train.as_slice(), &meta.val].concat();
+        let all = Samples::new(ds, labelled, network, &meta.val_metric, None)?;
+        return fit_trees(cfg, meta, run, &all, progress);
+    }
     let mut t = Trainer::new(cfg);
     if resume {
         t.state = checkpoint::load(&run.checkpoint(crate::run_dir::Checkpoint::Last), &mut t.model, &mut t.opt)?;
@@ -235,5 +246,41 @@ fn train_loop<S: SearchSpace>(
         epochs_done: t.state.epochs_done,
         best_val_acc: t.state.best_val_acc,
         best_epoch: t.state.best_epoch,
+        fit_kendall: None,
+    })
+}
+
+/// A `model: gbdt` run: fits the trees on every labelled architecture of the budget (training and
+/// validation splits together: the trees choose no checkpoint, so they need no validation set) and
+/// saves them. Resuming fits again (the result is the same).
+fn fit_trees(
+    cfg: &Config,
+    meta: &RunMeta,
+    run: &RunDir,
+    labelled: &Samples,
+    progress: &dyn Progress,
+) -> Result<TrainSummary> {
+    let g = cfg.gbdt();
+    progress.log(&format!(
+        "fitting {} gradient-boosted trees on {} {} ({} labelled architectures: {} train + {} validation, by {})",
+        g.iterations,
+        meta.space,
+        meta.network,
+        labelled.len(),
+        meta.train.len(),
+        meta.val.len(),
+        meta.val_metric
+    ));
+    let start = Instant::now();
+    let trees = Gbdt::fit(&g, labelled, cfg.seed)?;
+    trees.save(&run.trees_path())?;
+    let fit_kendall = kendall_tau(&trees.scores(&labelled.features, labelled.len()), &labelled.val);
+    Ok(TrainSummary {
+        run: run.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+        epochs_done: 0,
+        best_val_acc: f64::NAN,
+        best_epoch: None,
+        fit_kendall: Some(fit_kendall),
     })
 }

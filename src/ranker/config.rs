@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::gbdt::GbdtConfig;
 use crate::space::{ImageDataset, SpaceKind};
 
 /// The model's sizes (NAR's `ranker:` block).
@@ -136,10 +137,36 @@ pub struct Config {
     pub lr_scheduler: LrConfig,
     #[serde(default)]
     pub sampler: Option<SamplerConfig>,
+    /// nar's addition: which predictor `nar train` fits — NAR's transformer (the default) or the
+    /// gradient-boosted-trees baseline configured by `gbdt`.
+    #[serde(default)]
+    pub model: ModelKind,
+    /// The trees' settings (`model: gbdt`); defaults where absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gbdt: Option<GbdtConfig>,
+}
+
+/// The predictor a configuration trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// NAR's transformer ranker (`ranker:`), with tiers and the accuracy score.
+    #[default]
+    Transformer,
+    /// Gradient-boosted trees on the same features ([`GbdtConfig`]): a score only.
+    Gbdt,
 }
 
 fn default_seed() -> u64 {
     77_777_777
+}
+
+/// The text of a space's reference configuration, as compiled into the binary.
+fn reference_text(space: SpaceKind) -> &'static str {
+    match space {
+        SpaceKind::Nb101 => include_str!("../../configs/nb101.yaml"),
+        SpaceKind::Nb201 => include_str!("../../configs/nb201.yaml"),
+    }
 }
 
 /// NAR's names of the spaces in its configuration files.
@@ -175,8 +202,27 @@ impl Config {
     }
 
     /// Parses YAML text and checks the sizes fit together.
+    ///
+    /// A `model: gbdt` configuration needs only the keys the trees use (space, seed, network, split
+    /// sizes, `gbdt`): the transformer's keys it leaves out are taken from the space's reference
+    /// configuration, so that the run directory's configuration stays complete.
     pub fn parse(text: &str) -> Result<Config> {
-        let c: Config = serde_yaml::from_str(text).context("invalid configuration")?;
+        let mut value: serde_yaml::Value = serde_yaml::from_str(text).context("invalid configuration")?;
+        if let Some(map) = value.as_mapping_mut()
+            && map.get("model").and_then(|m| m.as_str()) == Some("gbdt")
+        {
+            let space: SpaceKind = match map.get("space") {
+                Some(s) => nar_space_name::deserialize(s.clone()).context("invalid configuration: space")?,
+                None => bail!("invalid configuration: missing field `space`"),
+            };
+            let reference: serde_yaml::Value = serde_yaml::from_str(reference_text(space))?;
+            for (k, v) in reference.as_mapping().expect("the reference configurations are mappings") {
+                if !map.contains_key(k) {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let c: Config = serde_yaml::from_value(value).context("invalid configuration")?;
         c.check()?;
         Ok(c)
     }
@@ -252,6 +298,9 @@ impl Config {
                 bail!("{name} is out of range: {v}");
             }
         }
+        if let Some(g) = &self.gbdt {
+            g.check()?;
+        }
         if self.lr_scheduler.n_warmup_steps == 0 {
             bail!("lr_scheduler.n_warmup_steps must be at least 1");
         }
@@ -285,11 +334,12 @@ impl Config {
     /// The reference configuration of a space (`configs/nb101.yaml`, `configs/nb201.yaml`), as
     /// compiled into the binary.
     pub fn reference(space: SpaceKind) -> Config {
-        let text = match space {
-            SpaceKind::Nb101 => include_str!("../../configs/nb101.yaml"),
-            SpaceKind::Nb201 => include_str!("../../configs/nb201.yaml"),
-        };
-        Config::parse(text).expect("the reference configurations are valid")
+        Config::parse(reference_text(space)).expect("the reference configurations are valid")
+    }
+
+    /// The trees' settings (`gbdt:`, or the defaults).
+    pub fn gbdt(&self) -> GbdtConfig {
+        self.gbdt.clone().unwrap_or_default()
     }
 
     pub fn val_batch(&self) -> usize {

@@ -69,7 +69,6 @@ pub fn evaluate(
     tiers: bool,
     progress: &dyn Fn(usize),
 ) -> (EvalReport, Vec<Prediction>) {
-    let nt = model.cfg.n_tier;
     let start = Instant::now();
     let (pred, score) = if tiers {
         let emb = reference_embeddings(model, train, batch);
@@ -79,22 +78,36 @@ pub fn evaluate(
         (None, predict_scores(model, held, batch, progress))
     };
     let secs = start.elapsed().as_secs_f64();
+    evaluate_scores(held, &score, pred.as_deref(), model.cfg.n_tier, checkpoint, secs)
+}
+
+/// The held-out figures of given scores (and predicted tiers, 0-based, where the model has them):
+/// `n_tier` cuts the true accuracies into the tiers the predictions table shows; `secs` is the time
+/// the predictions took.
+pub fn evaluate_scores(
+    held: &Samples,
+    score: &[f64],
+    pred: Option<&[usize]>,
+    nt: usize,
+    checkpoint: &str,
+    secs: f64,
+) -> (EvalReport, Vec<Prediction>) {
     let truth = tier_labels(&held.val, nt);
-    let confusion = pred.as_ref().map(|pred| {
+    let confusion = pred.map(|pred| {
         let mut confusion = vec![vec![0; nt]; nt];
         for (t, p) in truth.iter().zip(pred) {
             confusion[*t][*p] += 1;
         }
         confusion
     });
-    let correct = pred.as_ref().map(|pred| truth.iter().zip(pred).filter(|(a, b)| a == b).count());
+    let correct = pred.map(|pred| truth.iter().zip(pred).filter(|(a, b)| a == b).count());
     let has_test = held.test.iter().all(|v| !v.is_nan());
     let predictions = (0..held.len())
         .map(|i| Prediction {
             position: held.positions[i],
             score: score[i],
             true_tier: truth[i],
-            predicted_tier: pred.as_ref().map(|p| p[i]),
+            predicted_tier: pred.map(|p| p[i]),
             val: held.val[i],
             test: held.test[i],
         })
@@ -104,13 +117,13 @@ pub fn evaluate(
         held_out: held.len(),
         tier_acc: correct.map(|c| c as f64 / held.len().max(1) as f64),
         confusion,
-        kendall_val: kendall_tau(&score, &held.val),
-        spearman_val: spearman_rho(&score, &held.val),
-        kendall_test: has_test.then(|| kendall_tau(&score, &held.test)),
-        spearman_test: has_test.then(|| spearman_rho(&score, &held.test)),
-        precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(&score, &held.val, k))).collect(),
+        kendall_val: kendall_tau(score, &held.val),
+        spearman_val: spearman_rho(score, &held.val),
+        kendall_test: has_test.then(|| kendall_tau(score, &held.test)),
+        spearman_test: has_test.then(|| spearman_rho(score, &held.test)),
+        precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(score, &held.val, k))).collect(),
         kendall_params_baseline: kendall_tau(&held.params, &held.val),
-        top: top_figures(&score, &held.val, &TOP_K),
+        top: top_figures(score, &held.val, &TOP_K),
         top_params_baseline: top_figures(&held.params, &held.val, &TOP_K),
         precision_at_k_params_baseline: [10, 50, 100, 500]
             .iter()

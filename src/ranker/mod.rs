@@ -12,6 +12,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
+pub mod gbdt;
 pub mod infer;
 pub mod loss;
 pub mod metrics;

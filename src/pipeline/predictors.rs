@@ -1,0 +1,498 @@
+//! `nar study predictors`: how well each predictor ranks the architectures it never saw, against the
+//! number of labelled architectures it was given — NAR's reference transformer, nar's improved
+//! transformer and the gradient-boosted-trees baseline, on each benchmark, over several seeds, every
+//! figure beside the parameter-count floor.
+//!
+//! One cell = (benchmark, mode, budget, seed): the labelled architectures are permuted by the seed;
+//! the first `budget` are the labelled sample, split into training and validation in the mode's
+//! configured proportion ([`Config::set_budget`]); every other labelled architecture is held out and
+//! ranked. The transformer is trained as `nar train` trains it and scored from its best epoch (by
+//! validation tier accuracy, as `nar eval` does); the trees as `nar train` fits them. Test accuracy is
+//! never read.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+
+use crate::data::{self, DataSource, Dataset};
+use crate::io::write_atomic;
+use crate::progress::{Cancelled, Progress};
+use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::gbdt::Gbdt;
+use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
+use crate::ranker::predict::{INFER_BATCH, predict_scores};
+use crate::ranker::samples::Samples;
+use crate::ranker::trainer::Trainer;
+use crate::report::svg;
+use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::with_dataset;
+
+/// A predictor the study trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// NAR's reference configuration (`configs/nb101.yaml`, `configs/nb201.yaml`).
+    Reference,
+    /// nar's improved configuration (`configs/nb101-improved.yaml`, `configs/nb201-improved.yaml`).
+    Improved,
+    /// Gradient-boosted trees on the same features (`configs/nb101-gbdt.yaml`, `configs/nb201-gbdt.yaml`).
+    Gbdt,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Reference, Mode::Improved, Mode::Gbdt];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Reference => "reference",
+            Mode::Improved => "improved",
+            Mode::Gbdt => "gbdt",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The mode's configuration for a space, as compiled into the binary from `configs/`.
+    pub fn config(self, space: SpaceKind) -> Config {
+        let text = match (self, space) {
+            (Mode::Reference, _) => return Config::reference(space),
+            (Mode::Improved, SpaceKind::Nb101) => include_str!("../../configs/nb101-improved.yaml"),
+            (Mode::Improved, SpaceKind::Nb201) => include_str!("../../configs/nb201-improved.yaml"),
+            (Mode::Gbdt, SpaceKind::Nb101) => include_str!("../../configs/nb101-gbdt.yaml"),
+            (Mode::Gbdt, SpaceKind::Nb201) => include_str!("../../configs/nb201-gbdt.yaml"),
+        };
+        Config::parse(text).expect("the configurations in configs/ are valid")
+    }
+}
+
+/// A benchmark of the study: a space and the image dataset whose validation accuracy is ranked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Benchmark {
+    pub space: SpaceKind,
+    pub network: ImageDataset,
+}
+
+impl Benchmark {
+    pub const ALL: [Benchmark; 4] = [
+        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::Cifar10 },
+        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::Cifar100 },
+        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::ImageNet16 },
+        Benchmark { space: SpaceKind::Nb101, network: ImageDataset::Cifar10 },
+    ];
+
+    /// `nb201-cifar10`, …, `nb101`.
+    pub fn name(self) -> String {
+        match self.space {
+            SpaceKind::Nb101 => "nb101".to_string(),
+            SpaceKind::Nb201 => format!("nb201-{}", self.network),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Benchmark> {
+        Benchmark::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// A predictor study.
+#[derive(Clone, Debug)]
+pub struct PredictorStudyOptions {
+    pub benchmarks: Vec<Benchmark>,
+    pub modes: Vec<Mode>,
+    /// Labelled architectures per cell (training + validation).
+    pub budgets: Vec<usize>,
+    /// Seeds 0..seeds: each permutes the labelled architectures and seeds the model.
+    pub seeds: u64,
+    /// Epochs for the transformer modes (overrides the configurations' `ranker_epochs`).
+    pub epochs: Option<usize>,
+    /// Configurations that replace a mode's own for a space (ablations): `(mode, configuration)`.
+    pub configs: Vec<(Mode, Config)>,
+    /// The NB201 dataset (the embedded table by default) and the NB101 one (a store or metric files).
+    pub nb201: DataSource,
+    pub nb101: Option<DataSource>,
+    /// The CSV of every cell, rewritten after each (an interrupted study keeps what it finished).
+    pub csv: PathBuf,
+    pub html: Option<PathBuf>,
+}
+
+/// One trained and evaluated predictor.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    pub benchmark: String,
+    pub mode: Mode,
+    pub budget: usize,
+    pub seed: u64,
+    pub train: usize,
+    pub val: usize,
+    pub held_out: usize,
+    /// Training epochs (transformer modes; 0 for the trees).
+    pub epochs: usize,
+    pub kendall: f64,
+    pub spearman: f64,
+    pub precision_at_10: f64,
+    pub precision_at_50: f64,
+    pub precision_at_100: f64,
+    /// 1-based rank among the held-out architectures of the one predicted best.
+    pub predicted_best_rank: usize,
+    pub top10_regret: f64,
+    pub top50_regret: f64,
+    /// The parameter-count floor on the same held-out architectures.
+    pub floor_kendall: f64,
+    pub floor_precision_at_50: f64,
+    pub seconds: f64,
+}
+
+/// Mean and standard deviation (population) of a figure over seeds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    pub fn of(v: &[f64]) -> MeanStd {
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        MeanStd { mean, std: var.sqrt() }
+    }
+}
+
+/// A line of the summary: one (benchmark, mode, budget) over its seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryRow {
+    pub benchmark: String,
+    pub mode: Mode,
+    pub budget: usize,
+    pub seeds: usize,
+    pub kendall: MeanStd,
+    pub precision_at_50: MeanStd,
+    pub predicted_best_rank: MeanStd,
+    pub floor_kendall: MeanStd,
+    pub floor_precision_at_50: MeanStd,
+    pub seconds: MeanStd,
+}
+
+/// Runs the study; returns every cell and the summary.
+pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(Vec<Cell>, Vec<SummaryRow>)> {
+    if opts.benchmarks.is_empty() || opts.modes.is_empty() || opts.budgets.is_empty() {
+        bail!("a study needs at least one benchmark, mode and budget");
+    }
+    let mut cells = Vec::new();
+    let mut datasets: Vec<(SpaceKind, data::AnyDataset)> = Vec::new();
+    for &b in &opts.benchmarks {
+        if !datasets.iter().any(|(s, _)| *s == b.space) {
+            let source = match b.space {
+                SpaceKind::Nb201 => opts.nb201.clone(),
+                SpaceKind::Nb101 => opts.nb101.clone().ok_or_else(|| {
+                    anyhow!("the nb101 benchmark needs a dataset (a .nar store or NB101 metric files)")
+                })?,
+            };
+            progress.log(&format!("dataset for {}: {source}", b.name()));
+            let ds = source.load(&mut |l| progress.log(&l))?;
+            if ds.space() != b.space {
+                bail!("{source} holds {}, not {}", ds.space(), b.space);
+            }
+            datasets.push((b.space, ds));
+        }
+    }
+    // The cells to run: a budget that leaves no labelled architecture to hold out is skipped, and said.
+    let mut plan = Vec::new();
+    for &b in &opts.benchmarks {
+        let ds = &datasets.iter().find(|(s, _)| *s == b.space).expect("loaded above").1;
+        let labelled = with_dataset!(ds, d => labelled_count(d, b))?;
+        for &budget in &opts.budgets {
+            if budget >= labelled {
+                progress.log(&format!(
+                    "skipped: {} has {labelled} labelled architectures: a budget of {budget} leaves none to hold out",
+                    b.name()
+                ));
+                continue;
+            }
+            for &mode in &opts.modes {
+                for seed in 0..opts.seeds {
+                    let cfg = match opts.configs.iter().find(|(m, c)| *m == mode && c.space == b.space) {
+                        Some((_, c)) => c.clone(),
+                        None => mode.config(b.space),
+                    };
+                    plan.push((b, ds, budget, mode, cfg.clone(), seed));
+                }
+            }
+        }
+    }
+    if plan.is_empty() {
+        bail!("no cell of the study leaves architectures to hold out: give smaller budgets");
+    }
+    let total = plan.len();
+    for (done, (b, ds, budget, mode, cfg, seed)) in plan.into_iter().enumerate() {
+        if progress.cancelled() {
+            return Err(Cancelled.into());
+        }
+        progress.log(&format!("[{}/{total}] {} {} budget {budget} seed {seed}", done + 1, b.name(), mode.name()));
+        let cell = with_dataset!(ds, d => run_cell(d, b, mode, cfg, budget, seed, opts.epochs, progress))?;
+        progress.log(&format!(
+            "    τ {:.4} (floor {:.4})  precision@50 {:.3} (floor {:.3})  predicted best: rank {} of {}  ({:.1} s)",
+            cell.kendall,
+            cell.floor_kendall,
+            cell.precision_at_50,
+            cell.floor_precision_at_50,
+            cell.predicted_best_rank,
+            cell.held_out,
+            cell.seconds
+        ));
+        cells.push(cell);
+        write_csv(&opts.csv, &cells)?;
+    }
+    let summary = summarize(&cells);
+    if let Some(html_path) = &opts.html {
+        let page = html(&summary, opts);
+        write_atomic(html_path, |w| Ok(w.write_all(page.as_bytes())?))?;
+    }
+    Ok((cells, summary))
+}
+
+/// The number of architectures labelled with the benchmark's validation accuracy.
+fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Benchmark) -> Result<usize> {
+    let val_metric = ds
+        .first_metric(&data::validation_metrics(S::KIND, b.network))
+        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.network))?;
+    Ok(ds.metric(&val_metric).map_or(0, |c| c.iter().filter(|v| !v.is_nan()).count()))
+}
+
+/// Trains and evaluates one predictor.
+#[allow(clippy::too_many_arguments)]
+fn run_cell<S: SearchSpace>(
+    ds: &Dataset<S>,
+    b: Benchmark,
+    mode: Mode,
+    mut cfg: Config,
+    budget: usize,
+    seed: u64,
+    epochs: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Cell> {
+    cfg.network_type = Some(b.network);
+    cfg.seed = cfg.seed.wrapping_add(seed);
+    cfg.set_budget(budget)?;
+    if let (Some(e), ModelKind::Transformer) = (epochs, cfg.model) {
+        cfg.ranker_epochs = e;
+    }
+    let network = S::network(b.network).map_err(|e| anyhow!(e))?;
+    let val_metric = ds
+        .first_metric(&data::validation_metrics(S::KIND, b.network))
+        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.network))?;
+    let perm = super::train::permuted_labelled(ds, &val_metric, cfg.seed);
+    if perm.len() <= budget {
+        bail!("{} has {} labelled architectures: a budget of {budget} leaves none to hold out", b.name(), perm.len());
+    }
+    let train_pos = perm[..cfg.train_size].to_vec();
+    let val_pos = perm[cfg.train_size..budget].to_vec();
+    let mut held_pos = perm[budget..].to_vec();
+    held_pos.sort_unstable();
+    let train = Samples::new(ds, train_pos, network, &val_metric, None)?;
+    let val = Samples::new(ds, val_pos, network, &val_metric, None)?;
+    let held = Samples::new(ds, held_pos, network, &val_metric, None)?;
+    let start = Instant::now();
+    let score = match cfg.model {
+        ModelKind::Gbdt => {
+            // The trees choose no checkpoint: they fit the whole labelled budget (as `nar train` does).
+            let all = Samples::new(ds, perm[..budget].to_vec(), network, &val_metric, None)?;
+            Gbdt::fit(&cfg.gbdt(), &all, cfg.seed)?.scores(&held.features, held.len())
+        }
+        ModelKind::Transformer => {
+            let mut t = Trainer::new(&cfg);
+            let mut best: Option<(f64, Vec<f32>)> = None;
+            progress.start(cfg.ranker_epochs as u64, "epochs");
+            while t.state.epochs_done < cfg.ranker_epochs {
+                if progress.cancelled() {
+                    progress.finish();
+                    return Err(Cancelled.into());
+                }
+                t.epoch(&train, &val, &|_, _, _| {});
+                if best.as_ref().is_none_or(|(acc, _)| t.state.val_acc > *acc) {
+                    best = Some((t.state.val_acc, t.model.params.data.clone()));
+                }
+                progress.inc(1);
+            }
+            progress.finish();
+            if let Some((_, w)) = best {
+                t.model.params.data = w;
+            }
+            predict_scores(&t.model, &held, INFER_BATCH, &|_| {})
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let top = top_figures(&score, &held.val, &[10, 50]).context("no held-out architectures")?;
+    Ok(Cell {
+        benchmark: b.name(),
+        mode,
+        budget,
+        seed,
+        train: train.len(),
+        val: val.len(),
+        held_out: held.len(),
+        epochs: if cfg.model == ModelKind::Transformer { cfg.ranker_epochs } else { 0 },
+        kendall: kendall_tau(&score, &held.val),
+        spearman: spearman_rho(&score, &held.val),
+        precision_at_10: precision_at_k(&score, &held.val, 10),
+        precision_at_50: precision_at_k(&score, &held.val, 50),
+        precision_at_100: precision_at_k(&score, &held.val, 100),
+        predicted_best_rank: top.rank_of_predicted_best,
+        top10_regret: top.best - top.best_in_top[0].1,
+        top50_regret: top.best - top.best_in_top[1].1,
+        floor_kendall: kendall_tau(&held.params, &held.val),
+        floor_precision_at_50: precision_at_k(&held.params, &held.val, 50),
+        seconds,
+    })
+}
+
+/// Writes every cell as a CSV row (replacing the file).
+fn write_csv(path: &std::path::Path, cells: &[Cell]) -> Result<()> {
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        for c in cells {
+            csv.serialize(c)?;
+        }
+        csv.flush()?;
+        Ok(())
+    })
+}
+
+/// Mean ± std over seeds per (benchmark, mode, budget), in the order the cells ran.
+pub fn summarize(cells: &[Cell]) -> Vec<SummaryRow> {
+    let mut keys: Vec<(String, Mode, usize)> = Vec::new();
+    for c in cells {
+        let k = (c.benchmark.clone(), c.mode, c.budget);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(benchmark, mode, budget)| {
+            let group: Vec<&Cell> =
+                cells.iter().filter(|c| c.benchmark == benchmark && c.mode == mode && c.budget == budget).collect();
+            let f = |g: fn(&Cell) -> f64| MeanStd::of(&group.iter().map(|c| g(c)).collect::<Vec<_>>());
+            SummaryRow {
+                seeds: group.len(),
+                kendall: f(|c| c.kendall),
+                precision_at_50: f(|c| c.precision_at_50),
+                predicted_best_rank: f(|c| c.predicted_best_rank as f64),
+                floor_kendall: f(|c| c.floor_kendall),
+                floor_precision_at_50: f(|c| c.floor_precision_at_50),
+                seconds: f(|c| c.seconds),
+                benchmark,
+                mode,
+                budget,
+            }
+        })
+        .collect()
+}
+
+/// The summary as a Markdown table (what the command prints and the README shows).
+pub fn markdown(rows: &[SummaryRow]) -> String {
+    let mut out = String::from(
+        "| benchmark | mode | budget | seeds | Kendall τ | floor τ | precision@50 | floor p@50 | predicted best: rank | s / fit |\n| --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: |\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {:.3} ± {:.3} | {:.3} | {:.3} ± {:.3} | {:.3} | {:.0} | {:.1} |\n",
+            r.benchmark,
+            r.mode.name(),
+            r.budget,
+            r.seeds,
+            r.kendall.mean,
+            r.kendall.std,
+            r.floor_kendall.mean,
+            r.precision_at_50.mean,
+            r.precision_at_50.std,
+            r.floor_precision_at_50.mean,
+            r.predicted_best_rank.mean,
+            r.seconds.mean
+        ));
+    }
+    out
+}
+
+/// The study as a self-contained HTML page: per benchmark, τ and precision@50 against the budget
+/// (one line per mode, the floor dashed), then the table.
+pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
+    let mut body = String::new();
+    let mut benchmarks: Vec<&str> = Vec::new();
+    for r in rows {
+        if !benchmarks.contains(&r.benchmark.as_str()) {
+            benchmarks.push(&r.benchmark);
+        }
+    }
+    for b in benchmarks {
+        let of = |b: &'_ str| rows.iter().filter(|r| r.benchmark == b).collect::<Vec<_>>();
+        for (title, get, floor) in [
+            (
+                "Kendall τ",
+                (|r: &SummaryRow| r.kendall.mean) as fn(&SummaryRow) -> f64,
+                (|r: &SummaryRow| r.floor_kendall.mean) as fn(&SummaryRow) -> f64,
+            ),
+            ("precision@50", |r: &SummaryRow| r.precision_at_50.mean, |r: &SummaryRow| r.floor_precision_at_50.mean),
+        ] {
+            let mut series: Vec<svg::Series> = opts
+                .modes
+                .iter()
+                .map(|m| svg::Series {
+                    name: m.name().to_string(),
+                    points: of(b).into_iter().filter(|r| r.mode == *m).map(|r| (r.budget as f64, get(r))).collect(),
+                    dashed: false,
+                })
+                .collect();
+            let mut floor_points: Vec<(f64, f64)> = Vec::new();
+            for r in of(b) {
+                if !floor_points.iter().any(|p| p.0 == r.budget as f64) {
+                    floor_points.push((r.budget as f64, floor(r)));
+                }
+            }
+            floor_points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            series.push(svg::Series { name: "parameter count".to_string(), points: floor_points, dashed: true });
+            body.push_str(&format!(
+                "<figure>{}</figure>",
+                svg::line_chart(
+                    &format!("{b}: {title} on the held-out architectures"),
+                    "labelled architectures",
+                    title,
+                    &series,
+                    &[]
+                )
+            ));
+        }
+    }
+    let mut table = String::from(
+        "<table><tr><th>benchmark</th><th>mode</th><th>budget</th><th>seeds</th><th>Kendall τ</th><th>floor τ</th><th>precision@50</th><th>floor p@50</th><th>predicted best: rank</th><th>s / fit</th></tr>",
+    );
+    for r in rows {
+        table.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3} ± {:.3}</td><td>{:.3}</td><td>{:.3} ± {:.3}</td><td>{:.3}</td><td>{:.0}</td><td>{:.1}</td></tr>",
+            svg::esc(&r.benchmark),
+            r.mode.name(),
+            r.budget,
+            r.seeds,
+            r.kendall.mean,
+            r.kendall.std,
+            r.floor_kendall.mean,
+            r.precision_at_50.mean,
+            r.precision_at_50.std,
+            r.floor_precision_at_50.mean,
+            r.predicted_best_rank.mean,
+            r.seconds.mean
+        ));
+    }
+    table.push_str("</table>");
+    let epochs = opts.epochs.map_or("the configurations' epochs".to_string(), |e| format!("{e} epochs"));
+    format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar predictor study</title><style>
+body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
+table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){{text-align:left}}
+</style></head><body><h1>nar predictor study</h1><p>{} seeds; transformer modes trained for {epochs}. Each cell: the labelled architectures permuted by the seed, the first <em>budget</em> split into training and validation, every other labelled architecture held out and ranked against its validation accuracy. Mean ± std over seeds; the parameter count is the zero-cost floor on the same held-out architectures.</p>{body}{table}</body></html>
+"#,
+        opts.seeds,
+    )
+}

@@ -1,0 +1,148 @@
+//! `nar study predictors` end to end on the real data: the cells it trains (splits from the labelled
+//! budget, the rest held out), the CSV and the page, reproducibility, and the NB101 sample.
+
+mod common;
+
+use common::{data_file, nar, ok};
+
+fn read_csv(path: &std::path::Path) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        [
+            "benchmark",
+            "mode",
+            "budget",
+            "seed",
+            "train",
+            "val",
+            "held_out",
+            "epochs",
+            "kendall",
+            "spearman",
+            "precision_at_10",
+            "precision_at_50",
+            "precision_at_100",
+            "predicted_best_rank",
+            "top10_regret",
+            "top50_regret",
+            "floor_kendall",
+            "floor_precision_at_50",
+            "seconds"
+        ]
+    );
+    r.records().map(|x| x.unwrap()).collect()
+}
+
+#[test]
+fn study_trains_each_mode_on_the_budget_and_ranks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cells.csv");
+    let html = dir.path().join("study.html");
+    let args = [
+        "study",
+        "predictors",
+        "--benchmarks",
+        "nb201-cifar100",
+        "--modes",
+        "gbdt,improved",
+        "--budgets",
+        "60",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    let text = ok(&nar(&args));
+    assert!(text.contains("| nb201-cifar100 | gbdt | 60 | 2 |"), "{text}");
+    assert!(text.contains("| nb201-cifar100 | improved | 60 | 2 |"), "{text}");
+    let rows = read_csv(&csv);
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        // Budget 60 in the configurations' 1000 : 256 proportion; every other architecture held out.
+        assert_eq!((&r[2], &r[4], &r[5], &r[6]), ("60", "48", "12", "15565"), "{r:?}");
+        assert_eq!(&r[7], if &r[1] == "gbdt" { "0" } else { "1" });
+        let tau: f64 = r[8].parse().unwrap();
+        assert!(tau.is_finite() && tau.abs() <= 1.0);
+    }
+    // The two modes of a seed see the same split, so the same floor; the two seeds do not.
+    let floor = |mode: &str, seed: &str| rows.iter().find(|r| &r[1] == mode && &r[3] == seed).unwrap()[16].to_string();
+    assert_eq!(floor("gbdt", "0"), floor("improved", "0"));
+    assert_eq!(floor("gbdt", "1"), floor("improved", "1"));
+    assert_ne!(floor("gbdt", "0"), floor("gbdt", "1"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("nb201-cifar100: Kendall τ on the held-out architectures") && page.contains("<svg"));
+
+    // Same cells again, same figures (all but the time); the trees' cells only, to keep the test short.
+    let csv2 = dir.path().join("again.csv");
+    let mut again = args.to_vec();
+    again[5] = "gbdt";
+    again[13] = csv2.to_str().unwrap();
+    again.truncate(14);
+    ok(&nar(&again));
+    let rows2 = read_csv(&csv2);
+    let first: Vec<_> = rows.iter().filter(|r| &r[1] == "gbdt").collect();
+    assert_eq!(first.len(), rows2.len());
+    for (a, b) in first.iter().zip(&rows2) {
+        assert_eq!(a.iter().take(18).collect::<Vec<_>>(), b.iter().take(18).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn study_on_the_nb101_sample_holds_out_the_rest_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cells.csv");
+    let sample = data_file("nb101/nb101_subset_1k.csv");
+    ok(&nar(&[
+        "study",
+        "predictors",
+        "--benchmarks",
+        "nb101",
+        "--modes",
+        "gbdt",
+        "--budgets",
+        "424",
+        "--seeds",
+        "1",
+        "--nb101",
+        sample.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]));
+    let rows = read_csv(&csv);
+    assert_eq!(rows.len(), 1);
+    // NB101's reference proportion 4236 : 1024 gives the 341 / 83 split of budget 424; the other 576
+    // labelled cells of the sample are held out.
+    assert_eq!((&rows[0][4], &rows[0][5], &rows[0][6]), ("341", "83", "576"));
+
+    // A budget that leaves nothing to hold out is skipped, and said; a study of nothing else is refused.
+    let o = nar(&[
+        "study",
+        "predictors",
+        "--benchmarks",
+        "nb101",
+        "--modes",
+        "gbdt",
+        "--budgets",
+        "1000",
+        "--seeds",
+        "1",
+        "--nb101",
+        sample.to_str().unwrap(),
+        "--csv",
+        dir.path().join("x.csv").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped: nb101 has 1000 labelled architectures: a budget of 1000 leaves none to hold out"),
+        "{err}"
+    );
+    assert!(err.contains("no cell of the study leaves architectures to hold out"), "{err}");
+    assert!(!dir.path().join("x.csv").exists());
+}
