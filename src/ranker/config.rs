@@ -208,6 +208,7 @@ impl Config {
     /// configuration, so that the run directory's configuration stays complete.
     pub fn parse(text: &str) -> Result<Config> {
         let mut value: serde_yaml::Value = serde_yaml::from_str(text).context("invalid configuration")?;
+        let mut merged = None;
         if let Some(map) = value.as_mapping_mut()
             && map.get("model").and_then(|m| m.as_str()) == Some("gbdt")
         {
@@ -221,8 +222,10 @@ impl Config {
                     map.insert(k.clone(), v.clone());
                 }
             }
+            merged = Some(serde_yaml::to_string(&value)?);
         }
-        let c: Config = serde_yaml::from_value(value).context("invalid configuration")?;
+        // From text, so that errors name the field (`train_batch_size: invalid type: …`).
+        let c: Config = serde_yaml::from_str(merged.as_deref().unwrap_or(text)).context("invalid configuration")?;
         c.check()?;
         Ok(c)
     }
