@@ -93,27 +93,20 @@ fn study_trains_each_mode_on_the_budget_and_ranks_the_rest() {
     }
 }
 
+/// The trees' study of the NB101 sample at one budget, one seed.
+fn nb101_trees(budget: &str, csv: &std::path::Path) -> std::process::Output {
+    let sample = data_file("nb101/nb101_subset_1k.csv");
+    let args = ["study", "predictors", "--benchmarks", "nb101", "--modes", "gbdt", "--budgets", budget, "--seeds", "1"];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["--nb101", sample.to_str().unwrap(), "--csv", csv.to_str().unwrap()]);
+    nar(&args)
+}
+
 #[test]
 fn study_on_the_nb101_sample_holds_out_the_rest_of_it() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("cells.csv");
-    let sample = data_file("nb101/nb101_subset_1k.csv");
-    ok(&nar(&[
-        "study",
-        "predictors",
-        "--benchmarks",
-        "nb101",
-        "--modes",
-        "gbdt",
-        "--budgets",
-        "424",
-        "--seeds",
-        "1",
-        "--nb101",
-        sample.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-    ]));
+    ok(&nb101_trees("424", &csv));
     let rows = read_csv(&csv);
     assert_eq!(rows.len(), 1);
     // NB101's reference proportion 4236 : 1024 gives the 341 / 83 split of budget 424; the other 576
@@ -121,22 +114,7 @@ fn study_on_the_nb101_sample_holds_out_the_rest_of_it() {
     assert_eq!((&rows[0][4], &rows[0][5], &rows[0][6]), ("341", "83", "576"));
 
     // A budget that leaves nothing to hold out is skipped, and said; a study of nothing else is refused.
-    let o = nar(&[
-        "study",
-        "predictors",
-        "--benchmarks",
-        "nb101",
-        "--modes",
-        "gbdt",
-        "--budgets",
-        "1000",
-        "--seeds",
-        "1",
-        "--nb101",
-        sample.to_str().unwrap(),
-        "--csv",
-        dir.path().join("x.csv").to_str().unwrap(),
-    ]);
+    let o = nb101_trees("1000", &dir.path().join("x.csv"));
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

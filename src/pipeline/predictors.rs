@@ -391,27 +391,44 @@ pub fn summarize(cells: &[Cell]) -> Vec<SummaryRow> {
         .collect()
 }
 
-/// The summary as a Markdown table (what the command prints and the README shows).
+/// The summary table's columns.
+const COLUMNS: [&str; 10] = [
+    "benchmark",
+    "mode",
+    "budget",
+    "seeds",
+    "Kendall τ",
+    "floor τ",
+    "precision@50",
+    "floor p@50",
+    "predicted best: rank",
+    "s / fit",
+];
+
+impl SummaryRow {
+    /// The row's cells under [`COLUMNS`].
+    fn cells(&self) -> [String; 10] {
+        [
+            self.benchmark.clone(),
+            self.mode.name().to_string(),
+            self.budget.to_string(),
+            self.seeds.to_string(),
+            format!("{:.3} ± {:.3}", self.kendall.mean, self.kendall.std),
+            format!("{:.3}", self.floor_kendall.mean),
+            format!("{:.3} ± {:.3}", self.precision_at_50.mean, self.precision_at_50.std),
+            format!("{:.3}", self.floor_precision_at_50.mean),
+            format!("{:.0}", self.predicted_best_rank.mean),
+            format!("{:.1}", self.seconds.mean),
+        ]
+    }
+}
+
+/// The summary as a Markdown table (what the command prints).
 pub fn markdown(rows: &[SummaryRow]) -> String {
-    let mut out = String::from(
-        "| benchmark | mode | budget | seeds | Kendall τ | floor τ | precision@50 | floor p@50 | predicted best: rank | s / fit |\n| --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: |\n",
-    );
+    let mut out =
+        format!("| {} |\n| --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: |\n", COLUMNS.join(" | "));
     for r in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.3} ± {:.3} | {:.3} | {:.3} ± {:.3} | {:.3} | {:.0} | {:.1} |\n",
-            r.benchmark,
-            r.mode.name(),
-            r.budget,
-            r.seeds,
-            r.kendall.mean,
-            r.kendall.std,
-            r.floor_kendall.mean,
-            r.precision_at_50.mean,
-            r.precision_at_50.std,
-            r.floor_precision_at_50.mean,
-            r.predicted_best_rank.mean,
-            r.seconds.mean
-        ));
+        out.push_str(&format!("| {} |\n", r.cells().join(" | ")));
     }
     out
 }
@@ -465,25 +482,10 @@ pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
             ));
         }
     }
-    let mut table = String::from(
-        "<table><tr><th>benchmark</th><th>mode</th><th>budget</th><th>seeds</th><th>Kendall τ</th><th>floor τ</th><th>precision@50</th><th>floor p@50</th><th>predicted best: rank</th><th>s / fit</th></tr>",
-    );
+    let mut table = format!("<table><tr><th>{}</th></tr>", COLUMNS.join("</th><th>"));
     for r in rows {
-        table.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3} ± {:.3}</td><td>{:.3}</td><td>{:.3} ± {:.3}</td><td>{:.3}</td><td>{:.0}</td><td>{:.1}</td></tr>",
-            svg::esc(&r.benchmark),
-            r.mode.name(),
-            r.budget,
-            r.seeds,
-            r.kendall.mean,
-            r.kendall.std,
-            r.floor_kendall.mean,
-            r.precision_at_50.mean,
-            r.precision_at_50.std,
-            r.floor_precision_at_50.mean,
-            r.predicted_best_rank.mean,
-            r.seconds.mean
-        ));
+        let cells: Vec<String> = r.cells().iter().map(|c| svg::esc(c)).collect();
+        table.push_str(&format!("<tr><td>{}</td></tr>", cells.join("</td><td>")));
     }
     table.push_str("</table>");
     let epochs = opts.epochs.map_or("the configurations' epochs".to_string(), |e| format!("{e} epochs"));
