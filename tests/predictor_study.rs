@@ -124,3 +124,33 @@ fn study_on_the_nb101_sample_holds_out_the_rest_of_it() {
     assert!(err.contains("no cell of the study leaves architectures to hold out"), "{err}");
     assert!(!dir.path().join("x.csv").exists());
 }
+
+#[test]
+fn a_mode_configuration_can_be_replaced_for_ablations() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let trees = root.join("configs/nb201-gbdt.yaml");
+    let few = dir.path().join("few-trees.yaml");
+    std::fs::write(&few, std::fs::read_to_string(&trees).unwrap().replace("iterations: 500", "iterations: 5")).unwrap();
+    let study = |extra: &[&str], csv: &str| {
+        let csv = dir.path().join(csv);
+        let mut args = vec!["study", "predictors", "--benchmarks", "nb201-cifar10", "--modes", "gbdt"];
+        args.extend(["--budgets", "60", "--seeds", "1", "--csv", csv.to_str().unwrap()]);
+        args.extend(extra);
+        (nar(&args), csv)
+    };
+    let (o, default) = study(&[], "default.csv");
+    ok(&o);
+    let (o, fewer) = study(&["--config", &format!("gbdt={}", few.display())], "few.csv");
+    ok(&o);
+    // The same split (same floor), other trees (another τ).
+    let (a, b) = (&read_csv(&default)[0], &read_csv(&fewer)[0]);
+    assert_eq!(&a[16], &b[16]);
+    assert_ne!(&a[8], &b[8]);
+    // A configuration of the wrong kind, or an unknown mode, is refused before anything runs.
+    let (o, csv) = study(&["--config", &format!("improved={}", trees.display())], "x.csv");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the improved mode takes a transformer configuration"));
+    assert!(!csv.exists());
+    let (o, _) = study(&["--config", "forest=x.yaml"], "x.csv");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown mode \"forest\""));
+}
