@@ -288,21 +288,19 @@ fn run_cell<S: SearchSpace>(
     if perm.len() <= budget {
         bail!("{} has {} labelled architectures: a budget of {budget} leaves none to hold out", b.name(), perm.len());
     }
-    let train_pos = perm[..cfg.train_size].to_vec();
-    let val_pos = perm[cfg.train_size..budget].to_vec();
     let mut held_pos = perm[budget..].to_vec();
     held_pos.sort_unstable();
-    let train = Samples::new(ds, train_pos, network, &val_metric, None)?;
-    let val = Samples::new(ds, val_pos, network, &val_metric, None)?;
     let held = Samples::new(ds, held_pos, network, &val_metric, None)?;
+    let labelled = |range: std::ops::Range<usize>| Samples::new(ds, perm[range].to_vec(), network, &val_metric, None);
     let start = Instant::now();
     let score = match cfg.model {
         ModelKind::Gbdt => {
             // The trees choose no checkpoint: they fit the whole labelled budget (as `nar train` does).
-            let all = Samples::new(ds, perm[..budget].to_vec(), network, &val_metric, None)?;
+            let all = labelled(0..budget)?;
             Gbdt::fit(&cfg.gbdt(), &all, cfg.seed)?.scores(&held.features, held.len())
         }
         ModelKind::Transformer => {
+            let (train, val) = (labelled(0..cfg.train_size)?, labelled(cfg.train_size..budget)?);
             let mut t = Trainer::new(&cfg);
             let mut best: Option<(f64, Vec<f32>)> = None;
             progress.start(cfg.ranker_epochs as u64, "epochs");
@@ -331,8 +329,8 @@ fn run_cell<S: SearchSpace>(
         mode,
         budget,
         seed,
-        train: train.len(),
-        val: val.len(),
+        train: cfg.train_size,
+        val: budget - cfg.train_size,
         held_out: held.len(),
         epochs: if cfg.model == ModelKind::Transformer { cfg.ranker_epochs } else { 0 },
         kendall: kendall_tau(&score, &held.val),

@@ -186,13 +186,13 @@ fn train_loop<S: SearchSpace>(
     progress: &dyn Progress,
 ) -> Result<TrainSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
-    let val_s = Samples::new(ds, meta.val.clone(), network, &meta.val_metric, None)?;
     if cfg.model == ModelKind::Gbdt {
         let labelled = [meta.train.as_slice(), &meta.val].concat();
         let all = Samples::new(ds, labelled, network, &meta.val_metric, None)?;
         return fit_trees(cfg, meta, run, &all, progress);
     }
+    let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
+    let val_s = Samples::new(ds, meta.val.clone(), network, &meta.val_metric, None)?;
     let mut t = Trainer::new(cfg);
     if resume {
         t.state = checkpoint::load(&run.checkpoint(crate::run_dir::Checkpoint::Last), &mut t.model, &mut t.opt)?;
