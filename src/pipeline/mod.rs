@@ -12,7 +12,7 @@ pub mod search;
 pub mod study;
 pub mod train;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow};
 
 use crate::ranker::config::ModelKind;
 use crate::ranker::gbdt::Gbdt;
@@ -25,11 +25,15 @@ use crate::run_dir::{Checkpoint, OpenRun, RunDir};
 pub fn load_ranker(run: &OpenRun, which: Checkpoint) -> Result<Ranker<f32>> {
     match load_model(run, which)? {
         Model::Transformer(m) => Ok(m),
-        Model::Gbdt(_) => bail!(
-            "{} holds a gradient-boosted-trees model (`model: gbdt`), which predicts scores only: `nar eval` (without --tiers) and `nar rank` use it; tiers and NAR's search need the transformer",
-            run.dir.root().display()
-        ),
+        Model::Gbdt(_) => Err(scores_only()).with_context(|| run.dir.root().display().to_string()),
     }
+}
+
+/// Why a tree run cannot do what needs the transformer.
+fn scores_only() -> anyhow::Error {
+    anyhow!(
+        "this run's model is gradient-boosted trees (`model: gbdt`), which predict scores only: `nar eval` (without --tiers) and `nar rank` use it; tiers and NAR's search need the transformer"
+    )
 }
 
 /// A run's trained predictor: NAR's transformer or the tree ensemble.
@@ -67,9 +71,7 @@ impl Model {
     pub fn transformer(&self) -> Result<&Ranker<f32>> {
         match self {
             Model::Transformer(m) => Ok(m),
-            Model::Gbdt(_) => bail!(
-                "this run's model is gradient-boosted trees (`model: gbdt`), which predict scores only; tiers need the transformer"
-            ),
+            Model::Gbdt(_) => Err(scores_only()),
         }
     }
 }

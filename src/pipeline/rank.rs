@@ -17,6 +17,7 @@ use crate::data::Dataset;
 use crate::io::{refuse_inputs, write_atomic};
 use crate::progress::Progress;
 use crate::ranker::infer::Workspace;
+use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
 use crate::ranker::samples::features;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
@@ -64,29 +65,25 @@ pub struct RankSummary {
 pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<RankSummary> {
     let run = OpenRun::open(root)?;
     let model = load_model(&run, opts.checkpoint)?;
-    if opts.tiers {
-        model.transformer()?;
-    }
+    let tier_model = opts.tiers.then(|| model.transformer()).transpose()?;
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
     let ckpt = run.dir.checkpoint(opts.checkpoint);
     let dataset = run.dir.dataset_file(&run.meta);
     refuse_inputs(&out, &[&dataset, &ckpt.weights, &run.dir.config_path(), &run.dir.meta_path()])?;
-    with_dataset!(&run.ds, d => rank_space(d, &run.meta, &model, out, opts, progress))
+    with_dataset!(&run.ds, d => rank_space(d, &run.meta, &model, tier_model, out, opts, progress))
 }
 
 fn rank_space<S: SearchSpace>(
     ds: &Dataset<S>,
     meta: &RunMeta,
     model: &Model,
+    tier_model: Option<&Ranker<f32>>,
     out: PathBuf,
     opts: &RankOptions,
     progress: &dyn Progress,
 ) -> Result<RankSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let tiers = match (opts.tiers, model) {
-        (true, Model::Transformer(m)) => Some((m, train_embeddings(ds, meta, m)?)),
-        _ => None,
-    };
+    let tiers = tier_model.map(|m| train_embeddings(ds, meta, m).map(|emb| (m, emb))).transpose()?;
     let start = Instant::now();
     let space = S::all();
     let position: HashMap<S::Id, usize> = ds.ids().iter().enumerate().map(|(i, id)| (*id, i)).collect();
