@@ -145,7 +145,8 @@ pub struct Cell {
     pub seconds: f64,
 }
 
-/// Mean and standard deviation (population) of a figure over seeds.
+/// Mean and standard deviation (sample, as everywhere in nar: [`crate::search::mean_std`]) of a figure
+/// over seeds.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct MeanStd {
     pub mean: f64,
@@ -154,10 +155,8 @@ pub struct MeanStd {
 
 impl MeanStd {
     pub fn of(v: &[f64]) -> MeanStd {
-        let n = v.len().max(1) as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        MeanStd { mean, std: var.sqrt() }
+        let (mean, std) = crate::search::mean_std(v);
+        MeanStd { mean, std }
     }
 }
 
