@@ -48,6 +48,20 @@ impl Progress for Quiet {
     fn log(&self, _: &str) {}
 }
 
+/// Silent, but asks `0` whether to stop: for steps inside a larger one whose own bar is showing.
+pub struct Muted<'a>(pub &'a dyn Progress);
+
+impl Progress for Muted<'_> {
+    fn start(&self, _: u64, _: &'static str) {}
+    fn set(&self, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+    fn log(&self, _: &str) {}
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
+}
+
 /// A progress bar on standard error when it is a terminal (hidden elsewhere); log lines go to standard
 /// error in any case.
 #[derive(Default)]

@@ -1,6 +1,11 @@
 //! A small seeded random number generator (SplitMix64): its whole state is one `u64`, so runs are
 //! reproducible from a seed and resumable from a checkpoint.
 
+/// A seed derived from two numbers (a run's seed and a step, a tree, a member): one SplitMix64 draw.
+pub fn mix(a: u64, b: u64) -> u64 {
+    Rng::new(a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15)).next_u64()
+}
+
 /// SplitMix64.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {

@@ -10,7 +10,10 @@
 //!   checkpoints/{best,last}.safetensors        weights (the reference PyTorch state_dict names)
 //!   checkpoints/{best,last}.optim.safetensors  AdamW moments
 //!   checkpoints/{best,last}.json               TrainState (epoch, step, RNG, sampler statistics)
-//!   trees.json                  the tree ensemble, for a `model: gbdt` run (no checkpoints, no log)
+//!   predictor.json              a tree model (`model: gbdt | forest`; no checkpoints, no log)
+//!   ensemble.json, member-{i}/  an ensemble's member scales and its members
+//!   fitted.json                 a predictor saved outside a run (Python `Predictor.save`): space,
+//!                               network; with config.yaml and the predictor's files, no run.json (`model: ensemble`), each laid out as above
 //!   eval.json, predictions.csv  the held-out evaluation (`nar eval`)
 //!   search.json                 the search results (`nar search`)
 //!   ranking.csv                 every architecture's predicted tier and score (`nar rank`)
@@ -97,7 +100,10 @@ const PREDICTIONS: &str = "predictions.csv";
 const SEARCH: &str = "search.json";
 const RANKING: &str = "ranking.csv";
 const REPORT: &str = "report.html";
-const TREES: &str = "trees.json";
+/// The file a tree model (`model: gbdt | forest`) keeps itself in, inside its folder.
+pub const PREDICTOR_FILE: &str = "predictor.json";
+const ENSEMBLE: &str = "ensemble.json";
+const FITTED: &str = "fitted.json";
 
 fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -114,6 +120,12 @@ impl RunDir {
     pub fn create(root: &Path) -> Result<RunDir> {
         std::fs::create_dir_all(root).with_context(|| format!("cannot create the run directory {}", root.display()))?;
         Ok(RunDir { root: root.to_path_buf() })
+    }
+
+    /// The predictor files of a folder that is not (or not yet) a whole run: a checkpoint or a tree
+    /// model, as an ensemble member or a Python `Predictor.save` keeps them.
+    pub fn at(root: &Path) -> RunDir {
+        RunDir { root: root.to_path_buf() }
     }
 
     /// An existing run: `root` must hold the configuration and the run description of `nar train`.
@@ -173,9 +185,25 @@ impl RunDir {
         self.file(REPORT)
     }
 
-    /// Where a `model: gbdt` run keeps its trees (it has one model: both checkpoints name it).
-    pub fn trees_path(&self) -> PathBuf {
-        self.file(TREES)
+    /// Where a tree model keeps itself (`model: gbdt | forest`; it has one model: both checkpoints
+    /// name it).
+    pub fn predictor_path(&self) -> PathBuf {
+        self.file(PREDICTOR_FILE)
+    }
+
+    /// What a predictor saved outside a run says of itself (`pipeline::loaded::FittedMeta`).
+    pub fn fitted_path(&self) -> PathBuf {
+        self.file(FITTED)
+    }
+
+    /// Where an ensemble keeps its members' scales.
+    pub fn ensemble_path(&self) -> PathBuf {
+        self.file(ENSEMBLE)
+    }
+
+    /// The folder of an ensemble's member `i`, laid out as a run's predictor files are.
+    pub fn member(&self, i: usize) -> RunDir {
+        RunDir { root: self.file(&format!("member-{i}")) }
     }
 
     /// The files of one checkpoint.

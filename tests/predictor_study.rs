@@ -134,7 +134,9 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
     std::fs::write(&few, std::fs::read_to_string(&trees).unwrap().replace("iterations: 500", "iterations: 5")).unwrap();
     let study = |extra: &[&str], csv: &str| {
         let csv = dir.path().join(csv);
-        let mut args = vec!["study", "predictors", "--benchmarks", "nb201-cifar10", "--modes", "gbdt"];
+        let modes = if extra.contains(&"--modes") { vec![] } else { vec!["--modes", "gbdt"] };
+        let mut args = vec!["study", "predictors", "--benchmarks", "nb201-cifar10"];
+        args.extend(modes);
         args.extend(["--budgets", "60", "--seeds", "1", "--csv", csv.to_str().unwrap()]);
         args.extend(extra);
         (nar(&args), csv)
@@ -147,10 +149,17 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
     let (a, b) = (&read_csv(&default)[0], &read_csv(&fewer)[0]);
     assert_eq!(&a[16], &b[16]);
     assert_ne!(&a[8], &b[8]);
+    // A new mode is any name with a configuration: the same cell as the replaced `gbdt`.
+    let (o, named) = study(&["--config", &format!("few={}", few.display()), "--modes", "few"], "named.csv");
+    ok(&o);
+    let c = &read_csv(&named)[0];
+    assert_eq!((&c[1], &c[8]), ("few", &b[8]));
     // A configuration of the wrong kind, or an unknown mode, is refused before anything runs.
     let (o, csv) = study(&["--config", &format!("improved={}", trees.display())], "x.csv");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("the improved mode takes a transformer configuration"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the improved mode is a `model: transformer` predictor"), "{err}");
     assert!(!csv.exists());
-    let (o, _) = study(&["--config", "forest=x.yaml"], "x.csv");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown mode \"forest\""));
+    let (o, csv) = study(&["--modes", "nosuch"], "x.csv");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--modes: unknown mode \"nosuch\""));
+    assert!(!csv.exists());
 }

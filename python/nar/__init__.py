@@ -14,6 +14,8 @@ Benchmarks, rankers, training and search::
     r = nar.Ranker.load("runs/nb201-cifar10")      # a `nar train` / `nar run` directory
     scores = r.predict([ds.arch(i) for i in range(100)])
     found = nar.search("nb201", my_training_function, budget=100)
+    p = nar.Predictor("best", space="nb201")       # nar's best predictor, for your own loop
+    p.fit(archs, accuracies); p.predict(others); p.save("my-predictor")
 
 Every call runs in the Rust library (the same code as the ``nar`` command line); long calls release the
 GIL, show progress on standard error and stop on Ctrl-C.
@@ -23,6 +25,7 @@ from ._nar import (
     Dataset,
     Nb101Cell,
     Nb201Arch,
+    Predictor,
     Ranker,
     __version__,
     nb101,
@@ -35,6 +38,7 @@ __all__ = [
     "Dataset",
     "Nb101Cell",
     "Nb201Arch",
+    "Predictor",
     "Ranker",
     "__version__",
     "nb101",

@@ -89,7 +89,7 @@ class Dataset:
     def __len__(self) -> int: ...
 
 class Ranker:
-    """The ranker of a ``nar train`` / ``nar run`` directory."""
+    """The predictor of a ``nar train`` / ``nar run`` directory, or of a folder ``Predictor.save`` wrote."""
 
     @staticmethod
     def load(run_dir: StrPath, checkpoint: Literal["best", "last"] = "best") -> Ranker: ...
@@ -98,19 +98,41 @@ class Ranker:
     @property
     def dataset(self) -> ImageDataset:
         """The image dataset of the run's network."""
+    @property
+    def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
     def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
-        """Predicted accuracy scores (higher is better): the encoder and accuracy head, without the GIL."""
+        """Predicted accuracy scores (higher is better): the transformer's encoder and accuracy head, or
+        the tree models; without the GIL."""
     def predict_tiers(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.int64]:
         """Predicted quality tiers, 1 = best (the whole model)."""
     def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
         """Weights under the reference PyTorch model's names and shapes."""
+
+class Predictor:
+    """One of nar's predictors, to fit and use in your own loop. ``mode``: ``"best"`` (nar's
+    recommended), ``"forest"`` (the graph-feature forest), ``"gbdt"``, ``"improved"``, ``"reference"``,
+    ``"forest-graph"`` and the other one-feature-set modes of the study, or a configuration file."""
+
+    def __init__(self, mode: str = "best", *, space: Space = "nb201", dataset: ImageDataset = "cifar10") -> None: ...
+    def fit(
+        self, archs: Iterable[Union[Arch, str, int]], accuracies: Iterable[float], *, seed: Union[int, None] = None
+    ) -> None:
+        """Fits on the architectures and their validation accuracies (replacing an earlier fit)."""
+    def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
+        """Predicted scores (higher is better)."""
+    def save(self, dir: StrPath) -> None:
+        """Writes the fitted predictor into a new or empty folder; ``Ranker.load(dir)`` reads it."""
+    @property
+    def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
+    @property
+    def space(self) -> Space: ...
 
 class TrainSummary(TypedDict):
     run_dir: str
     epochs: int
     best_epoch: Union[int, None]
     best_val_tier_acc: float
-    # Kendall τ on the architectures the trees fitted (`model: gbdt` runs; None for the transformer).
+    # Kendall τ on the architectures a tree model fitted (None for the transformer).
     fit_kendall: Union[float, None]
     seconds: float
 

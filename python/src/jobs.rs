@@ -59,10 +59,10 @@ pub fn train<'py>(
     let s = py.detach(|| train_run(&opts, &progress)).map_err(|e| progress.error(e))?;
     let d = PyDict::new(py);
     d.set_item("run_dir", s.run.root().to_path_buf())?;
-    d.set_item("epochs", s.epochs_done)?;
-    d.set_item("best_epoch", s.best_epoch)?;
-    d.set_item("best_val_tier_acc", s.best_val_acc)?;
-    d.set_item("fit_kendall", s.fit_kendall)?;
+    d.set_item("epochs", s.fit.epochs_done)?;
+    d.set_item("best_epoch", s.fit.best_epoch)?;
+    d.set_item("best_val_tier_acc", s.fit.best_val_acc.unwrap_or(f64::NAN))?;
+    d.set_item("fit_kendall", s.fit.fit_kendall)?;
     d.set_item("seconds", s.seconds)?;
     Ok(d)
 }

@@ -14,6 +14,7 @@ mod arch;
 mod dataset;
 mod errors;
 mod jobs;
+mod predictor;
 mod ranker;
 
 #[pymodule]
@@ -23,6 +24,7 @@ fn _nar(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arch::Nb101Cell>()?;
     m.add_class::<dataset::Dataset>()?;
     m.add_class::<ranker::Ranker>()?;
+    m.add_class::<predictor::Predictor>()?;
     m.add_function(wrap_pyfunction!(arch::nb201, m)?)?;
     m.add_function(wrap_pyfunction!(arch::nb101, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::train, m)?)?;

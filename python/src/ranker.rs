@@ -1,8 +1,9 @@
-//! `nar.Ranker`: a trained run's ranker scoring the architectures a script gives it.
+//! `nar.Ranker`: a saved predictor (a `nar train` run, or a `nar.Predictor` saved with `.save`) scoring
+//! the architectures a script gives it.
 
 use std::path::PathBuf;
 
-use nar::pipeline::predictor::Predictor;
+use nar::pipeline::loaded::LoadedPredictor as Predictor;
 use nar::run_dir::Checkpoint;
 use nar::space::{Nb101, Nb201, SpaceKind};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods};
@@ -13,7 +14,8 @@ use pyo3::types::PyDict;
 use crate::arch::archs_from;
 use crate::errors::{PyProgress, value_error};
 
-/// The ranker of a `nar train` run directory (the `best` checkpoint unless told otherwise).
+/// The predictor of a `nar train` run directory (the `best` checkpoint of a transformer unless told
+/// otherwise) or of a folder written by `nar.Predictor.save`.
 #[pyclass(frozen, module = "nar")]
 pub struct Ranker {
     p: Predictor,
@@ -75,11 +77,18 @@ impl Ranker {
     /// The image dataset of the run's network (`cifar10`, `cifar100`, `imagenet16`).
     #[getter]
     fn dataset(&self) -> &'static str {
-        self.p.run.meta.network.name()
+        self.p.network.name()
+    }
+
+    /// `"transformer"`, `"gbdt"`, `"forest"` or `"ensemble"`: the predictor's model.
+    #[getter]
+    fn model(&self) -> &'static str {
+        self.p.cfg.model.name()
     }
 
     /// Predicted accuracy scores (float64; higher is better) of `archs`: architecture objects, or for
-    /// NB201 strings and indices. Runs the encoder and accuracy head only, without the GIL.
+    /// NB201 strings and indices. The transformer runs its encoder and accuracy head only; all without
+    /// the GIL.
     fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let s = self.run(py, archs, |p, a, pr| p.scores::<Nb101>(a, pr), |p, a, pr| p.scores::<Nb201>(a, pr))?;
         Ok(s.into_pyarray(py))
@@ -95,7 +104,7 @@ impl Ranker {
     /// The weights as a dict of float32 numpy arrays under the reference PyTorch model's names and
     /// shapes: `model.load_state_dict({k: torch.from_numpy(v) for k, v in r.state_dict().items()})`.
     fn state_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let params = &self.p.model.transformer().map_err(value_error)?.params;
+        let params = &nar::pipeline::transformer(self.p.model.as_ref(), &self.p.cfg).map_err(value_error)?.params;
         let d = PyDict::new(py);
         for (i, (name, shape)) in params.names.iter().zip(&params.shapes).enumerate() {
             let a: Bound<'py, PyArrayDyn<f32>> = params.get(i).to_vec().into_pyarray(py).reshape(shape.clone())?;
@@ -105,6 +114,12 @@ impl Ranker {
     }
 
     fn __repr__(&self) -> String {
-        format!("<nar.Ranker {} {} from {}>", self.space(), self.dataset(), self.p.run.dir.root().display())
+        format!(
+            "<nar.Ranker {} {} {} from {}>",
+            self.p.cfg.model.name(),
+            self.space(),
+            self.dataset(),
+            self.p.root.display()
+        )
     }
 }

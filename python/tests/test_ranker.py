@@ -99,7 +99,7 @@ def test_a_tree_run_predicts_scores_from_python(tmp_path):
     r = nar.Ranker.load(out)
     scores = r.predict(range(15625))
     assert np.array_equal(np.array([f"{s:.6f}" for s in scores]), np.array([row["predicted_score"] for row in rows]))
-    with pytest.raises(ValueError, match="predict scores only"):
+    with pytest.raises(ValueError, match="predicts scores only"):
         r.predict_tiers([0])
-    with pytest.raises(ValueError, match="predict scores only"):
+    with pytest.raises(ValueError, match="predicts scores only"):
         r.state_dict()

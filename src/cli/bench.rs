@@ -15,7 +15,9 @@ use crate::space::nb201::{Arch, ImageDataset};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to measure: `space` (enumeration, cost model, encoding), `data` (store vs NAR JSON),
-    /// `train` (a training step and full inference) or `infer` (score-only and full inference).
+    /// `train` (a training step and full inference), `infer` (score-only and full inference) or
+    /// `predictors` (the `best` predictor's fit and scoring of a whole space; the forest beside
+    /// scikit-learn's with `--python`).
     #[arg(value_enum, default_value = "space")]
     what: What,
     /// How many times to repeat the NB201 measurements (the space is small).
@@ -34,7 +36,8 @@ pub struct Args {
     /// inference batch (default: the one `nar rank` uses).
     #[arg(long, value_parser = super::positive())]
     batch: Option<usize>,
-    /// `train`, `infer`: also run bench/torch_ranker.py with this Python (needs torch) and print the ratios.
+    /// `train`, `infer`: also run bench/torch_ranker.py with this Python (needs torch) and print the
+    /// ratios; `predictors`: bench/sklearn_forest.py (needs scikit-learn) on the same features.
     #[arg(long)]
     python: Option<String>,
 }
@@ -45,6 +48,7 @@ enum What {
     Data,
     Train,
     Infer,
+    Predictors,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
@@ -71,6 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         What::Data => data(&args),
         What::Train => train(&args),
         What::Infer => infer(&args),
+        What::Predictors => predictors(&args),
     }
 }
 
@@ -400,6 +405,134 @@ fn train(args: &Args) -> Result<ExitCode> {
                 ),
                 Err(e) => println!("{name}  {e}"),
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The labelled NB201 CIFAR-10 architectures permuted by `seed`: the first `n` (features' archs and
+/// their validation accuracies) and every architecture of the space.
+fn nb201_sample(n: usize, seed: u64) -> Result<(Vec<Arch>, Vec<f64>, Vec<Arch>)> {
+    let ds = crate::data::embedded::nb201()?;
+    let metric = "cifar10_val_acc";
+    let perm = crate::pipeline::train::permuted_labelled(&ds, metric, seed);
+    let col = ds.metric(metric).expect("the embedded table has it");
+    let archs = perm[..n].iter().map(|&i| ds.archs()[i]).collect();
+    let y = perm[..n].iter().map(|&i| col[i]).collect();
+    Ok((archs, y, ds.archs().to_vec()))
+}
+
+fn fit_and_score<S: crate::features::Featurize>(
+    cfg: &crate::ranker::config::Config,
+    archs: &[S::Arch],
+    y: &[f64],
+    all: &[S::Arch],
+    network: S::Network,
+) -> Result<(f64, f64, Vec<f64>)> {
+    use crate::predictor::{ArchList, FitContext, Labelled};
+    let quiet = crate::progress::Quiet;
+    let t = Instant::now();
+    let mut p = crate::predictor::build(cfg)?;
+    let ctx = FitContext { seed: cfg.seed, progress: &quiet, run: None, resume: false };
+    p.fit(&Labelled { x: &ArchList::<S> { archs, network }, y, n_train: y.len() }, &ctx)?;
+    let fit = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut scores = Vec::with_capacity(all.len());
+    for chunk in all.chunks(1 << 14) {
+        scores.extend(p.scores(&ArchList::<S> { archs: chunk, network }, &quiet)?);
+    }
+    Ok((fit, t.elapsed().as_secs_f64(), scores))
+}
+
+fn predictors(args: &Args) -> Result<ExitCode> {
+    use crate::features::{FeatureSet, table};
+    use crate::pipeline::predictor_study::Mode;
+    use crate::space::{Cifar10, Nb101, Nb201, SpaceKind};
+    let threads = rayon::current_num_threads();
+    println!("nar bench predictors ({threads} threads)");
+    let best201 = Mode::new("best").config(SpaceKind::Nb201).expect("built in");
+    let (archs, y, all) = nb201_sample(1000, 0)?;
+    let (fit, score, _) = fit_and_score::<Nb201>(&best201, &archs, &y, &all, ImageDataset::Cifar10)?;
+    println!(
+        "nb201 best: fit on 1,000 labelled {fit:.2} s, score all 15,625 {score:.2} s, total {:.2} s (goal ≤ 10 s)",
+        fit + score
+    );
+
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nb101/nb101_subset_1k.csv");
+    if sample.exists() {
+        let t = Instant::now();
+        let cells: Vec<_> = all_cells().into_iter().map(|e| e.cell).collect();
+        let enumerate = t.elapsed().as_secs_f64();
+        let ds = crate::data::DataSource::Metrics { space: SpaceKind::Nb101, files: vec![sample] }.load(&mut |_| {})?;
+        let crate::data::AnyDataset::Nb101(ds) = ds else { unreachable!("an NB101 source") };
+        let metric = ds
+            .first_metric(&crate::data::validation_metrics(SpaceKind::Nb101, ImageDataset::Cifar10))
+            .expect("the sample has validation accuracy");
+        let perm = crate::pipeline::train::permuted_labelled(&ds, &metric, 0);
+        let col = ds.metric(&metric).expect("found");
+        let a: Vec<_> = perm[..424].iter().map(|&i| ds.archs()[i]).collect();
+        let yv: Vec<f64> = perm[..424].iter().map(|&i| col[i]).collect();
+        let best101 = Mode::new("best").config(SpaceKind::Nb101).expect("built in");
+        let (fit, score, _) = fit_and_score::<Nb101>(&best101, &a, &yv, &cells, Cifar10)?;
+        println!(
+            "nb101 best: enumerate the space {enumerate:.1} s, fit on 424 labelled {fit:.2} s, score all {} cells {score:.1} s (goal ≤ 60 s)",
+            cells.len()
+        );
+    }
+
+    // The forest alone on the graph features, and scikit-learn's on the very same numbers.
+    let forest = Mode::new("forest").config(SpaceKind::Nb201).expect("built in");
+    let trees = forest.forest.as_ref().map_or(200, |f| f.trees);
+    let (fit, score, scores) = fit_and_score::<Nb201>(&forest, &archs, &y, &all, ImageDataset::Cifar10)?;
+    let ds = crate::data::embedded::nb201()?;
+    let val = ds.metric("cifar10_val_acc").expect("the embedded table has it");
+    let tau = crate::ranker::metrics::kendall_tau(&scores, val);
+    println!(
+        "nar forest ({trees} trees, graph features): fit {fit:.3} s, score 15,625 {score:.3} s, total {:.3} s; τ on all 15,625 (its 1,000 training architectures included) {tau:.3}",
+        fit + score
+    );
+    if let Some(py) = &args.python {
+        let dir = tempfile::tempdir()?;
+        let write = |name: &str, t: &crate::features::Table, y: Option<&[f64]>| -> Result<std::path::PathBuf> {
+            let path = dir.path().join(name);
+            let mut text = String::new();
+            for r in 0..t.rows {
+                let row: Vec<String> = t.row(r).iter().map(|v| format!("{v}")).collect();
+                text.push_str(&row.join(","));
+                if let Some(y) = y {
+                    text.push_str(&format!(",{}", y[r]));
+                }
+                text.push('\n');
+            }
+            std::fs::write(&path, text)?;
+            Ok(path)
+        };
+        let sets = [FeatureSet::Graph];
+        let train = write(
+            "train.csv",
+            &table::<Nb201>(&archs, ImageDataset::Cifar10, &sets),
+            Some(&crate::predictor::rank_target(&y)),
+        )?;
+        let every = write("all.csv", &table::<Nb201>(&all, ImageDataset::Cifar10, &sets), None)?;
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/sklearn_forest.py");
+        let out = std::process::Command::new(py)
+            .arg(&script)
+            .args([train.as_os_str(), every.as_os_str()])
+            .args(["--trees", &trees.to_string(), "--jobs", &threads.to_string()])
+            .output()
+            .map_err(|e| anyhow::anyhow!("{py}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field =
+            |key: &str| text.split_whitespace().skip_while(|w| *w != key).nth(1).and_then(|v| v.parse::<f64>().ok());
+        match (field("fit_s"), field("score_s")) {
+            (Some(f), Some(sc)) => println!(
+                "scikit-learn forest ({trees} trees, n_jobs {threads}, same features): fit {f:.3} s, score {sc:.3} s, total {:.3} s  |  scikit-learn / nar: fit {:.2}x, score {:.2}x, total {:.2}x",
+                f + sc,
+                f / fit,
+                sc / score,
+                (f + sc) / (fit + score)
+            ),
+            _ => println!("scikit-learn run failed: {text}{}", String::from_utf8_lossy(&out.stderr)),
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -33,8 +33,8 @@ pub(super) fn print_evaluation(e: &Evaluation) {
     println!("held-out architectures   {}", r.held_out);
     match r.tier_acc {
         Some(acc) => println!("tier accuracy            {acc:.4}  (chance {:.2})", 1.0 / e.n_tier as f64),
-        None if r.checkpoint == crate::ranker::gbdt::EVAL_NAME => {
-            println!("tier accuracy            none (the trees predict a score only)")
+        None if Checkpoint::from_name(&r.checkpoint).is_none() => {
+            println!("tier accuracy            none (model: {} predicts a score only)", r.checkpoint)
         }
         None => println!("tier accuracy            not computed (--tiers)"),
     }

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 
 use crate::data::{DataSource, default_data_dir};
-use crate::pipeline::predictors::{Benchmark, Mode, PredictorStudyOptions, markdown, study};
+use crate::pipeline::predictor_study::{Benchmark, Mode, PredictorStudyOptions, markdown, study};
 use crate::progress::Terminal;
 use crate::ranker::config::{Config, ModelKind};
 use crate::space::SpaceKind;
@@ -30,9 +30,11 @@ struct PredictorArgs {
     #[arg(long, value_delimiter = ',', default_value = "nb201-cifar10,nb201-cifar100,nb201-imagenet16,nb101",
           value_parser = clap::builder::PossibleValuesParser::new(["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16", "nb101"]))]
     benchmarks: Vec<String>,
-    /// Predictor modes, comma-separated: NAR's reference transformer, nar's improved one, the trees.
-    #[arg(long, value_delimiter = ',', default_value = "reference,improved,gbdt",
-          value_parser = clap::builder::PossibleValuesParser::new(["reference", "improved", "gbdt"]))]
+    /// Predictor modes, comma-separated: NAR's reference transformer (`reference`), nar's improved
+    /// one (`improved`), the trees on the ReNAS tensor (`gbdt`), the graph-feature forest (`forest`),
+    /// nar's recommended predictor (`best`), one model on one feature set for the ablation
+    /// (`forest-graph`, `gbdt-paths`, …), or any name given a configuration with `--config NAME=FILE`.
+    #[arg(long, value_delimiter = ',', default_value = "reference,improved,gbdt,forest,best")]
     modes: Vec<String>,
     /// Labelled architectures per cell (training + validation), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "100,200,424,1000", value_parser = super::positive())]
@@ -40,11 +42,14 @@ struct PredictorArgs {
     /// Seeds per cell (0, 1, …: each draws its own split and model initialisation).
     #[arg(long, default_value_t = 3, value_parser = super::positive())]
     seeds: usize,
+    /// The first seed (tune on seeds you do not report: e.g. `--first-seed 100`).
+    #[arg(long, default_value_t = 0)]
+    first_seed: u64,
     /// Train the transformer modes for this many epochs instead of their configurations' `ranker_epochs`.
     #[arg(long, value_parser = super::positive())]
     epochs: Option<usize>,
-    /// Replace a mode's configuration for its space, for ablations: `MODE=FILE` (repeatable), e.g.
-    /// `--config improved=my-nb201.yaml`.
+    /// Replace a mode's configuration for its space, or define a new mode, for ablations: `MODE=FILE`
+    /// (repeatable), e.g. `--config improved=my-nb201.yaml --config mine=my-forest.yaml`.
     #[arg(long = "config", value_name = "MODE=FILE")]
     configs: Vec<String>,
     /// The NB201 dataset (a .nar file; default: the table built into nar).
@@ -76,28 +81,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut configs = Vec::new();
     for c in &a.configs {
-        let Some((mode, file)) = c.split_once('=') else {
-            bail!("--config {c}: expected MODE=FILE (reference, improved or gbdt)")
-        };
-        let mode = Mode::from_name(mode)
-            .ok_or_else(|| anyhow!("--config {c}: unknown mode {mode:?} (reference, improved or gbdt)"))?;
+        let Some((mode, file)) = c.split_once('=') else { bail!("--config {c}: expected MODE=FILE") };
+        if mode.is_empty() || mode.contains(',') {
+            bail!("--config {c}: a mode name is a word without commas");
+        }
         let cfg = Config::load(std::path::Path::new(file))?;
-        let is_trees = cfg.model == ModelKind::Gbdt;
-        if is_trees != (mode == Mode::Gbdt) {
+        let mode = Mode::new(mode);
+        if let Some(own) = mode.config(cfg.space)
+            && (own.model == ModelKind::Transformer) != (cfg.model == ModelKind::Transformer)
+        {
             bail!(
-                "--config {c}: the {} mode takes a {} configuration",
+                "--config {c}: the {} mode is a `model: {}` predictor, and {file} is `model: {}`",
                 mode.name(),
-                if is_trees { "transformer" } else { "`model: gbdt`" }
+                own.model.name(),
+                cfg.model.name()
             );
         }
         configs.push((mode, cfg));
     }
+    let known = Mode::built_in();
+    for m in &a.modes {
+        if !known.contains(m) && !configs.iter().any(|(c, _)| c.name() == m) {
+            bail!(
+                "--modes: unknown mode {m:?}: give it a configuration (--config {m}=FILE) or use one of {}",
+                known.join(", ")
+            );
+        }
+    }
     let opts = PredictorStudyOptions {
         configs,
         benchmarks,
-        modes: a.modes.iter().map(|m| Mode::from_name(m).expect("a possible value")).collect(),
+        modes: a.modes.iter().map(|m| Mode::new(m)).collect(),
         budgets: a.budgets,
         seeds: a.seeds as u64,
+        first_seed: a.first_seed,
         epochs: a.epochs,
         nb201: a.nb201.map_or(DataSource::EmbeddedNb201, DataSource::Store),
         nb101,

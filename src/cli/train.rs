@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 pub(super) fn print_trained(s: &TrainSummary) {
-    match s.fit_kendall {
+    match s.fit.fit_kendall {
         Some(tau) => eprintln!(
             "done in {:.1} s; Kendall τ {tau:.4} on the labelled architectures it fitted (`nar eval` ranks the others); run directory {}",
             s.seconds,
@@ -81,8 +81,8 @@ pub(super) fn print_trained(s: &TrainSummary) {
         None => eprintln!(
             "done in {:.1} s; best validation tier accuracy {:.4} (epoch {}); run directory {}",
             s.seconds,
-            s.best_val_acc,
-            s.best_epoch.map_or("-".to_string(), |e| e.to_string()),
+            s.fit.best_val_acc.unwrap_or(f64::NAN),
+            s.fit.best_epoch.map_or("-".to_string(), |e| e.to_string()),
             s.run.root().display()
         ),
     }

@@ -6,13 +6,15 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 
-use super::{Model, load_model};
+use super::{load_predictor, transformer};
 use crate::data::Dataset;
+use crate::features::Featurize;
+use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
+use crate::ranker::config::{Config, ModelKind};
 use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out, evaluate_scores};
 use crate::ranker::samples::Samples;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
-use crate::space::SearchSpace;
 use crate::with_dataset;
 
 /// A held-out evaluation and what it was measured against.
@@ -27,22 +29,30 @@ pub struct Evaluation {
 /// report and every prediction in the run.
 pub fn evaluate(root: &Path, which: Checkpoint, tiers: bool, progress: &dyn Progress) -> Result<Evaluation> {
     let run = OpenRun::open(root)?;
-    let model = load_model(&run, which)?;
+    let model = load_predictor(&run, which)?;
     if tiers {
-        model.transformer()?;
+        transformer(model.as_ref(), &run.cfg)?;
     }
-    let nt = run.cfg.ranker.n_tier;
     let (report, predictions) =
-        with_dataset!(&run.ds, d => held_out(d, &run.meta, &model, nt, which, tiers, progress))?;
+        with_dataset!(&run.ds, d => held_out(d, &run.meta, &run.cfg, model.as_ref(), which, tiers, progress))?;
     run.dir.write_eval(&report, &predictions)?;
     Ok(Evaluation { report, n_tier: run.cfg.ranker.n_tier, meta: run.meta })
 }
 
-fn held_out<S: SearchSpace>(
+/// What an evaluation names as its model: the checkpoint of a transformer, else the model.
+pub fn eval_name(cfg: &Config, which: Checkpoint) -> &'static str {
+    match cfg.model {
+        ModelKind::Transformer => which.name(),
+        other => other.name(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn held_out<S: Featurize>(
     ds: &Dataset<S>,
     meta: &RunMeta,
-    model: &Model,
-    nt: usize,
+    cfg: &Config,
+    model: &dyn Predictor,
     which: Checkpoint,
     tiers: bool,
     progress: &dyn Progress,
@@ -51,21 +61,19 @@ fn held_out<S: SearchSpace>(
     let seen: HashSet<usize> = meta.train.iter().chain(&meta.val).copied().collect();
     let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;
     let held: Vec<usize> = (0..ds.len()).filter(|i| !col[*i].is_nan() && !seen.contains(i)).collect();
-    let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
-    let held_s = Samples::new(ds, held, network, &meta.val_metric, meta.test_metric.as_deref())?;
-    progress.start(held_s.len() as u64, "ranking");
+    let held_s = Samples::new(ds, held.clone(), network, &meta.val_metric, meta.test_metric.as_deref())?;
     let batch = crate::ranker::predict::INFER_BATCH;
-    let r = match model {
-        Model::Transformer(m) => {
-            evaluate_held_out(m, &train_s, &held_s, batch, which.name(), tiers, &|n| progress.inc(n as u64))
-        }
-        Model::Gbdt(trees) => {
-            let start = std::time::Instant::now();
-            let score = trees.scores(&held_s.features, held_s.len());
-            progress.inc(held_s.len() as u64);
-            evaluate_scores(&held_s, &score, None, nt, crate::ranker::gbdt::EVAL_NAME, start.elapsed().as_secs_f64())
-        }
-    };
-    progress.finish();
-    Ok(r)
+    let nt = cfg.ranker.n_tier;
+    if tiers {
+        let m = transformer(model, cfg)?;
+        let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
+        progress.start(held_s.len() as u64, "ranking");
+        let r = evaluate_held_out(m, &train_s, &held_s, batch, which.name(), true, &|n| progress.inc(n as u64));
+        progress.finish();
+        return Ok(r);
+    }
+    let start = std::time::Instant::now();
+    let archs: Vec<S::Arch> = held.iter().map(|&i| ds.archs()[i]).collect();
+    let score = model.scores(&ArchList::<S> { archs: &archs, network }, progress)?;
+    Ok(evaluate_scores(&held_s, &score, None, nt, eval_name(cfg, which), start.elapsed().as_secs_f64()))
 }

@@ -4,8 +4,8 @@
 //! calls these and prints what they return.
 
 pub mod eval;
-pub mod predictor;
-pub mod predictors;
+pub mod loaded;
+pub mod predictor_study;
 pub mod rank;
 pub mod run;
 pub mod search;
@@ -14,66 +14,38 @@ pub mod train;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::ranker::config::ModelKind;
-use crate::ranker::gbdt::Gbdt;
-use crate::ranker::infer::Workspace;
+use crate::predictor::Predictor;
+use crate::ranker::config::{Config, ModelKind};
 use crate::ranker::model::Ranker;
 use crate::run_dir::{Checkpoint, OpenRun, RunDir};
 
 /// The weights of one of a run's checkpoints, in a model of the run's configuration (a transformer
-/// run; a `model: gbdt` run is refused with what it can do).
+/// run; a run of another model is refused with what it can do).
 pub fn load_ranker(run: &OpenRun, which: Checkpoint) -> Result<Ranker<f32>> {
-    match load_model(run, which)? {
-        Model::Transformer(m) => Ok(m),
-        Model::Gbdt(_) => Err(scores_only()).with_context(|| run.dir.root().display().to_string()),
+    if run.cfg.model != ModelKind::Transformer {
+        return Err(scores_only(&run.cfg)).with_context(|| run.dir.root().display().to_string());
     }
+    let mut model = Ranker::<f32>::new(&run.cfg.ranker, run.cfg.seed);
+    crate::ranker::checkpoint::load_weights(&run.dir.checkpoint(which), &mut model)?;
+    Ok(model)
 }
 
-/// Why a tree run cannot do what needs the transformer.
-fn scores_only() -> anyhow::Error {
+/// Why a run of a score-only predictor cannot do what needs the transformer.
+pub fn scores_only(cfg: &Config) -> anyhow::Error {
     anyhow!(
-        "this run's model is gradient-boosted trees (`model: gbdt`), which predict scores only: `nar eval` (without --tiers) and `nar rank` use it; tiers and NAR's search need the transformer"
+        "this run's model is `model: {}`, which predicts scores only: `nar eval` (without --tiers) and `nar rank` use it; tiers and NAR's search need the transformer",
+        cfg.model.name()
     )
 }
 
-/// A run's trained predictor: NAR's transformer or the tree ensemble.
-pub enum Model {
-    Transformer(Ranker<f32>),
-    Gbdt(Gbdt),
+/// A run's predictor (checkpoint `which` of a transformer; the other models have one).
+pub fn load_predictor(run: &OpenRun, which: Checkpoint) -> Result<Box<dyn Predictor>> {
+    crate::predictor::load(&run.cfg, run.dir.root(), which)
 }
 
-/// The predictor of one of a run's checkpoints (a `model: gbdt` run has one model, whichever is asked).
-pub fn load_model(run: &OpenRun, which: Checkpoint) -> Result<Model> {
-    match run.cfg.model {
-        ModelKind::Transformer => {
-            let mut model = Ranker::<f32>::new(&run.cfg.ranker, run.cfg.seed);
-            crate::ranker::checkpoint::load_weights(&run.dir.checkpoint(which), &mut model)?;
-            Ok(Model::Transformer(model))
-        }
-        ModelKind::Gbdt => {
-            let trees = Gbdt::load(&run.dir.trees_path())?;
-            Ok(Model::Gbdt(trees))
-        }
-    }
-}
-
-impl Model {
-    /// Scores of `n` architectures given as row-major feature tensors (the transformer's score-only
-    /// inference pass, or the trees).
-    pub fn scores(&self, x: &[f32], n: usize, ws: &mut Workspace<f32>) -> Vec<f64> {
-        match self {
-            Model::Transformer(m) => m.infer_scores(x, n, ws).iter().map(|v| f64::from(*v)).collect(),
-            Model::Gbdt(t) => t.scores(x, n),
-        }
-    }
-
-    /// The transformer, for what only it can do (tiers, NAR's search).
-    pub fn transformer(&self) -> Result<&Ranker<f32>> {
-        match self {
-            Model::Transformer(m) => Ok(m),
-            Model::Gbdt(_) => Err(scores_only()),
-        }
-    }
+/// The transformer of a predictor, for what only it can do (tiers, NAR's search).
+pub fn transformer<'a>(p: &'a dyn Predictor, cfg: &Config) -> Result<&'a Ranker<f32>> {
+    p.transformer().ok_or_else(|| scores_only(cfg))
 }
 
 /// Writes the run's report; a failure is returned as a warning, not an error (the step's own results

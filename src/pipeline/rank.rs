@@ -11,17 +11,18 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 
-use super::predictor::train_embeddings;
-use super::{Model, load_model};
+use super::loaded::train_embeddings;
+use super::{load_predictor, transformer};
 use crate::data::Dataset;
+use crate::features::Featurize;
 use crate::io::{refuse_inputs, write_atomic};
-use crate::progress::Progress;
+use crate::predictor::{ArchList, Predictor};
+use crate::progress::{Progress, Quiet};
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
 use crate::ranker::samples::features;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
-use crate::space::SearchSpace;
 use crate::with_dataset;
 
 /// Architectures encoded and scored per pipeline step.
@@ -64,19 +65,22 @@ pub struct RankSummary {
 /// in the space's canonical order).
 pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<RankSummary> {
     let run = OpenRun::open(root)?;
-    let model = load_model(&run, opts.checkpoint)?;
-    let tier_model = opts.tiers.then(|| model.transformer()).transpose()?;
+    let model = load_predictor(&run, opts.checkpoint)?;
+    let tier_model = opts.tiers.then(|| transformer(model.as_ref(), &run.cfg)).transpose()?;
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
     let ckpt = run.dir.checkpoint(opts.checkpoint);
     let dataset = run.dir.dataset_file(&run.meta);
-    refuse_inputs(&out, &[&dataset, &ckpt.weights, &run.dir.config_path(), &run.dir.meta_path()])?;
-    with_dataset!(&run.ds, d => rank_space(d, &run.meta, &model, tier_model, out, opts, progress))
+    refuse_inputs(
+        &out,
+        &[&dataset, &ckpt.weights, &run.dir.predictor_path(), &run.dir.config_path(), &run.dir.meta_path()],
+    )?;
+    with_dataset!(&run.ds, d => rank_space(d, &run.meta, model.as_ref(), tier_model, out, opts, progress))
 }
 
-fn rank_space<S: SearchSpace>(
+fn rank_space<S: Featurize>(
     ds: &Dataset<S>,
     meta: &RunMeta,
-    model: &Model,
+    model: &dyn Predictor,
     tier_model: Option<&Ranker<f32>>,
     out: PathBuf,
     opts: &RankOptions,
@@ -97,12 +101,25 @@ fn rank_space<S: SearchSpace>(
         csv.write_record(&header)?;
         for (c, chunk) in space.chunks(CHUNK).enumerate() {
             let archs: Vec<S::Arch> = chunk.iter().map(|(a, _)| *a).collect();
-            let x = features::<S>(&archs, network);
-            let feat = x.len() / chunk.len();
+            let (x, feat) = match &tiers {
+                Some(_) => {
+                    let x = features::<S>(&archs, network);
+                    let feat = x.len() / chunk.len();
+                    (x, feat)
+                }
+                None => (Vec::new(), 0),
+            };
+            let chunk_scores = match &tiers {
+                Some(_) => Vec::new(),
+                None => model.scores(&ArchList::<S> { archs: &archs, network }, &Quiet)?,
+            };
+            if progress.cancelled() {
+                return Err(crate::progress::Cancelled.into());
+            }
             for (b, rows) in chunk.chunks(INFER_BATCH).enumerate() {
-                let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];
                 let (score, tier): (Vec<f64>, Vec<Option<usize>>) = match &tiers {
                     Some((m, emb)) => {
+                        let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];
                         let (logits, score) = m.infer(xb, rows.len(), emb, &mut ws);
                         let nt = m.cfg.n_tier;
                         (
@@ -110,7 +127,10 @@ fn rank_space<S: SearchSpace>(
                             logits.chunks(nt).map(|l| Some(argmax(l))).collect(),
                         )
                     }
-                    None => (model.scores(xb, rows.len(), &mut ws), vec![None; rows.len()]),
+                    None => {
+                        let s = chunk_scores[b * INFER_BATCH..][..rows.len()].to_vec();
+                        (s, vec![None; rows.len()])
+                    }
                 };
                 for (i, ((_, id), (&s, t))) in rows.iter().zip(score.iter().zip(&tier)).enumerate() {
                     let mut rec = vec![id.to_string(), format!("{s:.6}")];

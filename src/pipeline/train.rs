@@ -7,13 +7,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::data::{self, DataSource, Dataset, store};
-use crate::progress::{Cancelled, Progress};
-use crate::ranker::checkpoint;
-use crate::ranker::config::{Config, ModelKind};
-use crate::ranker::gbdt::Gbdt;
-use crate::ranker::metrics::kendall_tau;
-use crate::ranker::samples::Samples;
-use crate::ranker::trainer::Trainer;
+use crate::features::Featurize;
+use crate::predictor::{ArchList, FitContext, Labelled};
+use crate::progress::Progress;
+use crate::ranker::config::Config;
 use crate::rng::Rng;
 use crate::run_dir::{RunDir, RunMeta};
 use crate::space::{ImageDataset, SearchSpace};
@@ -42,13 +39,10 @@ pub struct TrainOptions {
 pub struct TrainSummary {
     pub run: RunDir,
     pub seconds: f64,
-    pub epochs_done: usize,
-    pub best_val_acc: f64,
-    pub best_epoch: Option<usize>,
-    /// Kendall τ of the trees' scores on the architectures they were fitted on (`model: gbdt` runs,
-    /// which have no epochs, tiers or validation set): how closely they fit, not how well they rank
-    /// others — `nar eval` measures that.
-    pub fit_kendall: Option<f64>,
+    /// What the predictor's fit reports (epochs and the best validation tier accuracy for the
+    /// transformer; for tree models the τ on the architectures fitted on — how closely they fit, not
+    /// how well they rank others: `nar eval` measures that).
+    pub fit: crate::predictor::FitReport,
 }
 
 impl TrainOptions {
@@ -177,7 +171,10 @@ fn new_run<S: SearchSpace>(
     Ok((run, meta))
 }
 
-fn train_loop<S: SearchSpace>(
+/// Fits the run's predictor on its training and validation architectures and saves it in the run
+/// (a transformer checkpoints every epoch while it trains; resuming continues from the last one, and
+/// fits a tree model again — to the same result).
+fn train_loop<S: Featurize>(
     ds: &Dataset<S>,
     cfg: &Config,
     meta: &RunMeta,
@@ -186,101 +183,27 @@ fn train_loop<S: SearchSpace>(
     progress: &dyn Progress,
 ) -> Result<TrainSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    if cfg.model == ModelKind::Gbdt {
-        let labelled = [meta.train.as_slice(), &meta.val].concat();
-        let all = Samples::new(ds, labelled, network, &meta.val_metric, None)?;
-        return fit_trees(cfg, meta, run, &all, progress);
+    let positions = [meta.train.as_slice(), &meta.val].concat();
+    let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;
+    let y: Vec<f64> = positions.iter().map(|&i| col[i]).collect();
+    if let Some(k) = y.iter().position(|v| v.is_nan()) {
+        bail!("architecture {} has no {}", ds.ids()[positions[k]], meta.val_metric);
     }
-    let train_s = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
-    let val_s = Samples::new(ds, meta.val.clone(), network, &meta.val_metric, None)?;
-    let mut t = Trainer::new(cfg);
-    if resume {
-        t.state = checkpoint::load(&run.checkpoint(crate::run_dir::Checkpoint::Last), &mut t.model, &mut t.opt)?;
-        progress.log(&format!("resuming after epoch {} (step {})", t.state.epochs_done, t.state.step));
-    }
-    run.write_log(t.state.epochs_done, None)?;
+    let archs: Vec<S::Arch> = positions.iter().map(|&i| ds.archs()[i]).collect();
+    let x = ArchList::<S> { archs: &archs, network };
     progress.log(&format!(
-        "training on {} {} ({} train / {} validation by {}), {} parameters, {} threads",
+        "{} on {} {}: {} train + {} validation architectures, by {}",
+        cfg.model.name(),
         S::KIND,
         meta.network,
-        train_s.len(),
-        val_s.len(),
-        meta.val_metric,
-        t.model.params.numel(),
-        rayon::current_num_threads()
-    ));
-    let start = Instant::now();
-    let per_epoch = (train_s.len() / cfg.train_batch_size) as u64;
-    progress.start(cfg.ranker_epochs as u64 * per_epoch, "training");
-    progress.set(t.state.epochs_done as u64 * per_epoch);
-    let checkpoints = run.checkpoints();
-    while t.state.epochs_done < cfg.ranker_epochs {
-        let line = t.epoch(&train_s, &val_s, &|_, _, _| progress.inc(1));
-        t.save(&checkpoints)?;
-        run.write_log(t.state.epochs_done - 1, Some(&line))?;
-        progress.log(&format!(
-            "epoch {:>3}  loss {:.4}  tier acc {:.3}  | val loss {:.4}  tier acc {:.3}  τ {:.3}  ρ {:.3}  ({:.1} s)",
-            line.epoch,
-            line.train_loss,
-            line.train_tier_acc,
-            line.val_loss,
-            line.val_tier_acc,
-            line.val_kendall,
-            line.val_spearman,
-            line.seconds
-        ));
-        if progress.cancelled() && t.state.epochs_done < cfg.ranker_epochs {
-            progress.finish();
-            return Err(anyhow::Error::new(Cancelled).context(format!(
-                "training stopped after epoch {} of {}; `nar train --resume --out {}` continues it",
-                t.state.epochs_done,
-                cfg.ranker_epochs,
-                run.root().display()
-            )));
-        }
-    }
-    progress.finish();
-    Ok(TrainSummary {
-        run: run.clone(),
-        seconds: start.elapsed().as_secs_f64(),
-        epochs_done: t.state.epochs_done,
-        best_val_acc: t.state.best_val_acc,
-        best_epoch: t.state.best_epoch,
-        fit_kendall: None,
-    })
-}
-
-/// A `model: gbdt` run: fits the trees on every labelled architecture of the budget (training and
-/// validation splits together: the trees choose no checkpoint, so they need no validation set) and
-/// saves them. Resuming fits again (the result is the same).
-fn fit_trees(
-    cfg: &Config,
-    meta: &RunMeta,
-    run: &RunDir,
-    labelled: &Samples,
-    progress: &dyn Progress,
-) -> Result<TrainSummary> {
-    let g = cfg.gbdt();
-    progress.log(&format!(
-        "fitting {} gradient-boosted trees on {} {} ({} labelled architectures: {} train + {} validation, by {})",
-        g.iterations,
-        meta.space,
-        meta.network,
-        labelled.len(),
         meta.train.len(),
         meta.val.len(),
         meta.val_metric
     ));
     let start = Instant::now();
-    let trees = Gbdt::fit(&g, labelled, cfg.seed)?;
-    trees.save(&run.trees_path())?;
-    let fit_kendall = kendall_tau(&trees.scores(&labelled.features, labelled.len()), &labelled.val);
-    Ok(TrainSummary {
-        run: run.clone(),
-        seconds: start.elapsed().as_secs_f64(),
-        epochs_done: 0,
-        best_val_acc: f64::NAN,
-        best_epoch: None,
-        fit_kendall: Some(fit_kendall),
-    })
+    let mut p = crate::predictor::build(cfg)?;
+    let ctx = FitContext { seed: cfg.seed, progress, run: Some(run), resume };
+    let fit = p.fit(&Labelled { x: &x, y: &y, n_train: meta.train.len() }, &ctx)?;
+    p.save(run.root())?;
+    Ok(TrainSummary { run: run.clone(), seconds: start.elapsed().as_secs_f64(), fit })
 }

@@ -7,7 +7,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::gbdt::GbdtConfig;
+use crate::features::FeatureSet;
+use crate::predictor::ensemble::EnsembleConfig;
+use crate::predictor::forest::ForestConfig;
+use crate::predictor::gbdt::GbdtConfig;
 use crate::space::{ImageDataset, SpaceKind};
 
 /// The model's sizes (NAR's `ranker:` block).
@@ -137,24 +140,57 @@ pub struct Config {
     pub lr_scheduler: LrConfig,
     #[serde(default)]
     pub sampler: Option<SamplerConfig>,
-    /// nar's addition: which predictor `nar train` fits — NAR's transformer (the default) or the
-    /// gradient-boosted-trees baseline configured by `gbdt`.
+    /// nar's addition: which predictor `nar train` fits (`crate::predictor`) — NAR's transformer (the
+    /// default), gradient-boosted trees (`gbdt`), a random forest (`forest`) or an `ensemble`.
     #[serde(default)]
     pub model: ModelKind,
+    /// The feature sets a tree model reads, concatenated (`crate::features`); the transformer reads
+    /// the ReNAS tensor only. Default: `[renas]` for `gbdt`, `[graph]` for `forest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<FeatureSet>>,
     /// The trees' settings (`model: gbdt`); defaults where absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gbdt: Option<GbdtConfig>,
+    /// The forest's settings (`model: forest`); defaults where absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<ForestConfig>,
+    /// The members (`model: ensemble`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<EnsembleConfig>,
 }
 
-/// The predictor a configuration trains.
+/// The predictor a configuration trains (`crate::predictor::build` makes it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// NAR's transformer ranker (`ranker:`), with tiers and the accuracy score.
     #[default]
     Transformer,
-    /// Gradient-boosted trees on the same features ([`GbdtConfig`]): a score only.
+    /// Gradient-boosted trees on feature sets ([`GbdtConfig`]): a score only.
     Gbdt,
+    /// A random forest on feature sets ([`ForestConfig`]): a score only.
+    Forest,
+    /// Members of the others, their standardised scores averaged ([`EnsembleConfig`]).
+    Ensemble,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Transformer => "transformer",
+            ModelKind::Gbdt => "gbdt",
+            ModelKind::Forest => "forest",
+            ModelKind::Ensemble => "ensemble",
+        }
+    }
+
+    /// The feature sets the model reads when a configuration names none.
+    pub fn default_features(self) -> Vec<FeatureSet> {
+        match self {
+            ModelKind::Forest => vec![FeatureSet::Graph],
+            _ => vec![FeatureSet::Renas],
+        }
+    }
 }
 
 fn default_seed() -> u64 {
@@ -203,22 +239,30 @@ impl Config {
 
     /// Parses YAML text and checks the sizes fit together.
     ///
-    /// A `model: gbdt` configuration needs only the keys the trees use (space, seed, network, split
-    /// sizes, `gbdt`): the transformer's keys it leaves out are taken from the space's reference
-    /// configuration, so that the run directory's configuration stays complete.
+    /// A configuration of a model other than the transformer needs only the keys that model uses
+    /// (space, seed, network, split sizes, its block): the transformer's keys it leaves out are taken
+    /// from the space's reference configuration, so that the run directory's configuration stays
+    /// complete. A key already present under one of its names (`batch_size` / `train_batch_size`) is
+    /// not added again.
     pub fn parse(text: &str) -> Result<Config> {
         let mut value: serde_yaml::Value = serde_yaml::from_str(text).context("invalid configuration")?;
         let mut merged = None;
         if let Some(map) = value.as_mapping_mut()
-            && map.get("model").and_then(|m| m.as_str()) == Some("gbdt")
+            && map.get("model").and_then(|m| m.as_str()).is_some_and(|m| m != "transformer")
         {
             let space: SpaceKind = match map.get("space") {
                 Some(s) => nar_space_name::deserialize(s.clone()).context("invalid configuration: space")?,
                 None => bail!("invalid configuration: missing field `space`"),
             };
             let reference: serde_yaml::Value = serde_yaml::from_str(reference_text(space))?;
+            let aliases: &[&[&str]] = &[&["batch_size", "train_batch_size"]];
             for (k, v) in reference.as_mapping().expect("the reference configurations are mappings") {
-                if !map.contains_key(k) {
+                let names: &[&str] = match k.as_str() {
+                    Some(name) => aliases.iter().copied().find(|a| a.contains(&name)).unwrap_or(&[]),
+                    None => &[],
+                };
+                let present = map.contains_key(k) || names.iter().any(|n| map.contains_key(*n));
+                if !present {
                     map.insert(k.clone(), v.clone());
                 }
             }
@@ -301,8 +345,12 @@ impl Config {
                 bail!("{name} is out of range: {v}");
             }
         }
-        if let Some(g) = &self.gbdt {
-            g.check()?;
+        crate::predictor::check_model_blocks(self.model, self.features.as_deref(), &self.gbdt, &self.forest, "")?;
+        match (self.model, &self.ensemble) {
+            (ModelKind::Ensemble, Some(e)) => e.check()?,
+            (ModelKind::Ensemble, None) => bail!("model: ensemble needs an `ensemble:` block with its members"),
+            (_, Some(_)) => bail!("ensemble: only read with model: ensemble, found model: {}", self.model.name()),
+            (_, None) => {}
         }
         if self.lr_scheduler.n_warmup_steps == 0 {
             bail!("lr_scheduler.n_warmup_steps must be at least 1");
@@ -340,9 +388,9 @@ impl Config {
         Config::parse(reference_text(space)).expect("the reference configurations are valid")
     }
 
-    /// The trees' settings (`gbdt:`, or the defaults).
-    pub fn gbdt(&self) -> GbdtConfig {
-        self.gbdt.clone().unwrap_or_default()
+    /// The feature sets of a tree model (`features:`, or the model's default).
+    pub fn features(&self) -> Vec<FeatureSet> {
+        self.features.clone().unwrap_or_else(|| self.model.default_features())
     }
 
     pub fn val_batch(&self) -> usize {

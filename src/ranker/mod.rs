@@ -8,11 +8,13 @@
 //! - [`trainer`]: the training loop; [`checkpoint`]: its files;
 //! - [`infer`]: the inference passes (score only, or the whole model) without training's caches;
 //! - [`predict`], [`evaluate`], [`metrics`]: inference over sample sets and the held-out evaluation.
+//!
+//! The other predictors (trees, forests, ensembles) and the interface they share are in
+//! `crate::predictor`.
 
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
-pub mod gbdt;
 pub mod infer;
 pub mod loss;
 pub mod metrics;

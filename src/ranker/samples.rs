@@ -47,9 +47,18 @@ impl Samples {
     /// Encodes the architectures at `positions` whatever their labels (for ranking a whole space):
     /// validation and test accuracy are NaN.
     pub fn unlabelled<S: SearchSpace>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Samples {
+        let archs: Vec<S::Arch> = positions.iter().map(|&i| ds.archs()[i]).collect();
+        let mut s = Samples::from_archs::<S>(&archs, network, &vec![f64::NAN; archs.len()]);
+        s.positions = positions;
+        s
+    }
+
+    /// Encodes `archs` labelled with `val` (NaN where unknown); positions are `0..archs.len()`.
+    pub fn from_archs<S: SearchSpace>(archs: &[S::Arch], network: S::Network, val: &[f64]) -> Samples {
+        assert_eq!(archs.len(), val.len(), "one accuracy per architecture");
         let (c, dim) = S::FEATURE_SHAPE;
         let feat_len = c * dim * dim;
-        let n = positions.len();
+        let n = archs.len();
         let mut s = Samples {
             features: Vec::with_capacity(n * feat_len),
             feat_len,
@@ -58,17 +67,16 @@ impl Samples {
             params: Vec::with_capacity(n),
             flops: Vec::with_capacity(n),
             shapes: Vec::with_capacity(n),
-            positions: Vec::new(),
+            positions: (0..n).collect(),
         };
-        for &i in &positions {
-            let arch = &ds.archs()[i];
+        s.val = val.to_vec();
+        for arch in archs {
             let cost = S::cost(arch, network);
             s.features.extend(S::encode(arch, &cost).data);
             s.params.push(cost.total_params as f64);
             s.flops.push(cost.total_flops as f64);
             s.shapes.push(S::shape(arch));
         }
-        s.positions = positions;
         s
     }
 

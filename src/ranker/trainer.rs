@@ -26,7 +26,7 @@ use super::optim::{AdamW, noam_lr};
 use super::predict::argmax;
 use super::samples::Samples;
 use super::tiers::{Buckets, tier_labels};
-use crate::rng::Rng;
+use crate::rng::{Rng, mix};
 use crate::sampler::stats::{BatchStats, Shape, batch_stats};
 
 /// One epoch's figures (a line of the run's metrics log).
@@ -71,11 +71,6 @@ impl Pass {
     fn mean(&self, v: f64) -> f64 {
         v / self.batches.max(1) as f64
     }
-}
-
-fn mix(a: u64, b: u64) -> u64 {
-    let mut r = Rng::new(a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    r.next_u64()
 }
 
 /// A training run in progress.

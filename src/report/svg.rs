@@ -228,6 +228,96 @@ pub fn band_chart(title: &str, xlabel: &str, ylabel: &str, bands: &[Band], hline
     close(out, &f, hlines, items)
 }
 
+/// A labelled point drawn on a chart (a published figure), `(label, x, y)`.
+pub struct Mark {
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Mean curves in ± bands with a marker at every point, dashed reference series and labelled
+/// points, against a logarithmic x axis (ticks at the x values that occur): the predictor study's
+/// figure of a figure against the labelled budget.
+pub fn log_band_chart(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    bands: &[Band],
+    dashed: &[Series],
+    marks: &[Mark],
+) -> String {
+    let lg = |x: f64| x.max(1e-12).log10();
+    let extent = bands
+        .iter()
+        .flat_map(|b| b.points.iter().flat_map(|&(x, m, s)| [(lg(x), m - s), (lg(x), m + s)]))
+        .chain(dashed.iter().flat_map(|d| d.points.iter().map(|&(x, y)| (lg(x), y))))
+        .chain(marks.iter().map(|m| (lg(m.x), m.y)));
+    let (x0, x1, y0, y1) = bounds(extent);
+    let padx = (x1 - x0) * 0.04;
+    let f = Frame { x0: x0 - padx, x1: x1 + padx, y0, y1 };
+    let mut out = String::new();
+    open(&mut out, title);
+    // The y axis as usual; the x axis with a tick at every x that occurs.
+    axes(&mut out, &Frame { x0: f64::NAN, x1: f.x1, y0: f.y0, y1: f.y1 }, xlabel, ylabel);
+    let mut xs: Vec<f64> =
+        bands.iter().flat_map(|b| b.points.iter().map(|p| p.0)).chain(marks.iter().map(|m| m.x)).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    let b = H - BOTTOM;
+    let mut last = f64::NEG_INFINITY;
+    for x in xs {
+        let px = f.px(lg(x));
+        let _ = write!(out, r##"<line x1="{px:.1}" y1="{b}" x2="{px:.1}" y2="{}" stroke="#444"/>"##, b + 4.0);
+        if px - last >= 26.0 {
+            let _ = write!(out, r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#, b + 17.0, fmt_tick(x));
+            last = px;
+        }
+    }
+    let mut items = Vec::new();
+    for (i, band) in bands.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let pts: Vec<&(f64, f64, f64)> = band.points.iter().filter(|p| p.1.is_finite()).collect();
+        let upper = pts.iter().map(|&&(x, m, s)| format!("{:.1},{:.1}", f.px(lg(x)), f.py(m + s)));
+        let lower = pts.iter().rev().map(|&&(x, m, s)| format!("{:.1},{:.1}", f.px(lg(x)), f.py(m - s)));
+        let outline: Vec<String> = upper.chain(lower).collect();
+        let mean: Vec<String> = pts.iter().map(|&&(x, m, _)| format!("{:.1},{:.1}", f.px(lg(x)), f.py(m))).collect();
+        let _ = write!(
+            out,
+            r#"<polygon fill="{color}" fill-opacity="0.15" stroke="none" points="{}"/><polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            outline.join(" "),
+            mean.join(" ")
+        );
+        for &&(x, m, _) in &pts {
+            let _ = write!(out, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#, f.px(lg(x)), f.py(m));
+        }
+        items.push((band.name.clone(), color, false));
+    }
+    for d in dashed {
+        let pts: Vec<String> = d.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", f.px(lg(x)), f.py(y))).collect();
+        let _ = write!(
+            out,
+            r##"<polyline fill="none" stroke="#777" stroke-width="1.5" stroke-dasharray="5,3" points="{}"/>"##,
+            pts.join(" ")
+        );
+        items.push((d.name.clone(), "#777", true));
+    }
+    for m in marks {
+        let (px, py) = (f.px(lg(m.x)), f.py(m.y));
+        let _ = write!(
+            out,
+            r##"<path d="M{:.1},{:.1} l5,5 l-5,5 l-5,-5 z" fill="#000"/><text x="{:.1}" y="{:.1}" font-size="10">{}</text>"##,
+            px,
+            py - 5.0,
+            px + 6.0,
+            py - 6.0,
+            esc(&m.label)
+        );
+    }
+    legend(&mut out, &items);
+    out.push_str("</svg>");
+    out
+}
+
 /// Scatter plot.
 pub fn scatter(title: &str, xlabel: &str, ylabel: &str, points: &[(f64, f64)]) -> String {
     let (x0, x1, y0, y1) = bounds(points.iter().copied());

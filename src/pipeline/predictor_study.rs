@@ -17,55 +17,77 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
 use crate::data::{self, DataSource, Dataset};
+use crate::features::Featurize;
 use crate::io::write_atomic;
-use crate::progress::{Cancelled, Progress};
+use crate::predictor::{ArchList, FitContext, Labelled};
+use crate::progress::{Cancelled, Muted, Progress};
 use crate::ranker::config::{Config, ModelKind};
-use crate::ranker::gbdt::Gbdt;
 use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
-use crate::ranker::predict::{INFER_BATCH, predict_scores};
 use crate::ranker::samples::Samples;
-use crate::ranker::trainer::Trainer;
 use crate::report::svg;
 use crate::space::{ImageDataset, SearchSpace, SpaceKind};
 use crate::with_dataset;
 
-/// A predictor the study trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// NAR's reference configuration (`configs/nb101.yaml`, `configs/nb201.yaml`).
-    Reference,
-    /// nar's improved configuration (`configs/nb101-improved.yaml`, `configs/nb201-improved.yaml`).
-    Improved,
-    /// Gradient-boosted trees on the same features (`configs/nb101-gbdt.yaml`, `configs/nb201-gbdt.yaml`).
-    Gbdt,
+/// A predictor the study trains: a name and, per space, a configuration.
+///
+/// Built-in names: `reference`, `improved` (the transformer), `gbdt` (trees on the ReNAS tensor, the
+/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `best` (nar's
+/// recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` (that model on one
+/// feature set: `renas`, `onehot`, `graph`, `paths`, `cost`). Any other name comes with its own
+/// configuration (`--config NAME=FILE`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mode(pub String);
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
 }
 
+/// The built-in modes' configuration files, compiled in: `(mode, NB101 text, NB201 text)`.
+const BUILT_IN: [(&str, &str, &str); 4] = [
+    ("improved", include_str!("../../configs/nb101-improved.yaml"), include_str!("../../configs/nb201-improved.yaml")),
+    ("gbdt", include_str!("../../configs/nb101-gbdt.yaml"), include_str!("../../configs/nb201-gbdt.yaml")),
+    ("forest", include_str!("../../configs/nb101-forest.yaml"), include_str!("../../configs/nb201-forest.yaml")),
+    ("best", include_str!("../../configs/nb101-best.yaml"), include_str!("../../configs/nb201-best.yaml")),
+];
+
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Reference, Mode::Improved, Mode::Gbdt];
+    pub fn new(name: &str) -> Mode {
+        Mode(name.to_string())
+    }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Reference => "reference",
-            Mode::Improved => "improved",
-            Mode::Gbdt => "gbdt",
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The names `--modes` knows without a configuration file.
+    pub fn built_in() -> Vec<String> {
+        let mut v = vec!["reference".to_string()];
+        v.extend(BUILT_IN.iter().map(|(m, _, _)| m.to_string()));
+        for model in ["forest", "gbdt"] {
+            v.extend(crate::features::FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
         }
+        v
     }
 
-    pub fn from_name(name: &str) -> Option<Mode> {
-        Mode::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// The mode's configuration for a space, as compiled into the binary from `configs/`.
-    pub fn config(self, space: SpaceKind) -> Config {
-        let text = match (self, space) {
-            (Mode::Reference, _) => return Config::reference(space),
-            (Mode::Improved, SpaceKind::Nb101) => include_str!("../../configs/nb101-improved.yaml"),
-            (Mode::Improved, SpaceKind::Nb201) => include_str!("../../configs/nb201-improved.yaml"),
-            (Mode::Gbdt, SpaceKind::Nb101) => include_str!("../../configs/nb101-gbdt.yaml"),
-            (Mode::Gbdt, SpaceKind::Nb201) => include_str!("../../configs/nb201-gbdt.yaml"),
-        };
-        Config::parse(text).expect("the configurations in configs/ are valid")
+    /// The mode's built-in configuration for a space (`None` for a name that is not built in).
+    pub fn config(&self, space: SpaceKind) -> Option<Config> {
+        let parse = |text: &str| Config::parse(text).expect("the configurations in configs/ are valid");
+        if self.0 == "reference" {
+            return Some(Config::reference(space));
+        }
+        if let Some((_, t101, t201)) = BUILT_IN.iter().find(|(m, _, _)| *m == self.0) {
+            return Some(parse(if space == SpaceKind::Nb101 { t101 } else { t201 }));
+        }
+        let (model, set) = self.0.split_once('-')?;
+        let set: crate::features::FeatureSet = set.parse().ok()?;
+        let mut cfg = Mode::new(model).config(space)?;
+        if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt) {
+            return None;
+        }
+        cfg.features = Some(vec![set]);
+        Some(cfg)
     }
 }
 
@@ -104,11 +126,14 @@ pub struct PredictorStudyOptions {
     pub modes: Vec<Mode>,
     /// Labelled architectures per cell (training + validation).
     pub budgets: Vec<usize>,
-    /// Seeds 0..seeds: each permutes the labelled architectures and seeds the model.
+    /// Seeds first_seed..first_seed + seeds: each permutes the labelled architectures and seeds the
+    /// model. Tune on seeds you then do not report (the README's figures are seeds 0, 1, 2).
     pub seeds: u64,
+    pub first_seed: u64,
     /// Epochs for the transformer modes (overrides the configurations' `ranker_epochs`).
     pub epochs: Option<usize>,
-    /// Configurations that replace a mode's own for a space (ablations): `(mode, configuration)`.
+    /// Configurations that replace a built-in mode's own for a space, or define a new mode
+    /// (ablations): `(mode, configuration)`.
     pub configs: Vec<(Mode, Config)>,
     /// The NB201 dataset (the embedded table by default) and the NB101 one (a store or metric files).
     pub nb201: DataSource,
@@ -211,13 +236,20 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
                 ));
                 continue;
             }
-            for &mode in &opts.modes {
-                for seed in 0..opts.seeds {
-                    let cfg = match opts.configs.iter().find(|(m, c)| *m == mode && c.space == b.space) {
-                        Some((_, c)) => c.clone(),
-                        None => mode.config(b.space),
-                    };
-                    plan.push((b, ds, budget, mode, cfg.clone(), seed));
+            for mode in &opts.modes {
+                let cfg = match opts.configs.iter().find(|(m, c)| m == mode && c.space == b.space) {
+                    Some((_, c)) => c.clone(),
+                    None => mode.config(b.space).ok_or_else(|| {
+                        anyhow!(
+                            "mode {}: no configuration for {} (give one with --config {}=FILE)",
+                            mode.name(),
+                            b.space,
+                            mode.name()
+                        )
+                    })?,
+                };
+                for seed in opts.first_seed..opts.first_seed + opts.seeds {
+                    plan.push((b, ds, budget, mode.clone(), cfg.clone(), seed));
                 }
             }
         }
@@ -231,7 +263,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
             return Err(Cancelled.into());
         }
         progress.log(&format!("[{}/{total}] {} {} budget {budget} seed {seed}", done + 1, b.name(), mode.name()));
-        let cell = with_dataset!(ds, d => run_cell(d, b, mode, cfg, budget, seed, opts.epochs, progress))?;
+        let cell = with_dataset!(ds, d => run_cell(d, b, &mode, cfg, budget, seed, opts.epochs, progress))?;
         progress.log(&format!(
             "    τ {:.4} (floor {:.4})  precision@50 {:.3} (floor {:.3})  predicted best: rank {} of {}  ({:.1} s)",
             cell.kendall,
@@ -263,10 +295,10 @@ fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Benchmark) -> Result<usize
 
 /// Trains and evaluates one predictor.
 #[allow(clippy::too_many_arguments)]
-fn run_cell<S: SearchSpace>(
+fn run_cell<S: Featurize>(
     ds: &Dataset<S>,
     b: Benchmark,
-    mode: Mode,
+    mode: &Mode,
     mut cfg: Config,
     budget: usize,
     seed: u64,
@@ -276,7 +308,9 @@ fn run_cell<S: SearchSpace>(
     cfg.network_type = Some(b.network);
     cfg.seed = cfg.seed.wrapping_add(seed);
     cfg.set_budget(budget)?;
-    if let (Some(e), ModelKind::Transformer) = (epochs, cfg.model) {
+    let transformer = cfg.model == ModelKind::Transformer
+        || cfg.ensemble.as_ref().is_some_and(|e| e.members.iter().any(|m| m.model == ModelKind::Transformer));
+    if let (Some(e), true) = (epochs, transformer) {
         cfg.ranker_epochs = e;
     }
     let network = S::network(b.network).map_err(|e| anyhow!(e))?;
@@ -290,48 +324,27 @@ fn run_cell<S: SearchSpace>(
     let mut held_pos = perm[budget..].to_vec();
     held_pos.sort_unstable();
     let held = Samples::new(ds, held_pos, network, &val_metric, None)?;
-    let labelled = |range: std::ops::Range<usize>| Samples::new(ds, perm[range].to_vec(), network, &val_metric, None);
+    let col = ds.metric(&val_metric).expect("found above");
+    let labelled: Vec<S::Arch> = perm[..budget].iter().map(|&i| ds.archs()[i]).collect();
+    let y: Vec<f64> = perm[..budget].iter().map(|&i| col[i]).collect();
+    let held_archs: Vec<S::Arch> = held.positions.iter().map(|&i| ds.archs()[i]).collect();
     let start = Instant::now();
-    let score = match cfg.model {
-        ModelKind::Gbdt => {
-            // The trees choose no checkpoint: they fit the whole labelled budget (as `nar train` does).
-            let all = labelled(0..budget)?;
-            Gbdt::fit(&cfg.gbdt(), &all, cfg.seed)?.scores(&held.features, held.len())
-        }
-        ModelKind::Transformer => {
-            let (train, val) = (labelled(0..cfg.train_size)?, labelled(cfg.train_size..budget)?);
-            let mut t = Trainer::new(&cfg);
-            let mut best: Option<(f64, Vec<f32>)> = None;
-            progress.start(cfg.ranker_epochs as u64, "epochs");
-            while t.state.epochs_done < cfg.ranker_epochs {
-                if progress.cancelled() {
-                    progress.finish();
-                    return Err(Cancelled.into());
-                }
-                t.epoch(&train, &val, &|_, _, _| {});
-                if best.as_ref().is_none_or(|(acc, _)| t.state.val_acc > *acc) {
-                    best = Some((t.state.val_acc, t.model.params.data.clone()));
-                }
-                progress.inc(1);
-            }
-            progress.finish();
-            if let Some((_, w)) = best {
-                t.model.params.data = w;
-            }
-            predict_scores(&t.model, &held, INFER_BATCH, &|_| {})
-        }
-    };
+    let mut p = crate::predictor::build(&cfg)?;
+    let quiet = Muted(progress);
+    let ctx = FitContext { seed: cfg.seed, progress: &quiet, run: None, resume: false };
+    p.fit(&Labelled { x: &ArchList::<S> { archs: &labelled, network }, y: &y, n_train: cfg.train_size }, &ctx)?;
+    let score = p.scores(&ArchList::<S> { archs: &held_archs, network }, &quiet)?;
     let seconds = start.elapsed().as_secs_f64();
     let top = top_figures(&score, &held.val, &[10, 50]).context("no held-out architectures")?;
     Ok(Cell {
         benchmark: b.name(),
-        mode,
+        mode: mode.clone(),
         budget,
         seed,
         train: cfg.train_size,
         val: budget - cfg.train_size,
         held_out: held.len(),
-        epochs: if cfg.model == ModelKind::Transformer { cfg.ranker_epochs } else { 0 },
+        epochs: if transformer { cfg.ranker_epochs } else { 0 },
         kendall: kendall_tau(&score, &held.val),
         spearman: spearman_rho(&score, &held.val),
         precision_at_10: precision_at_k(&score, &held.val, 10),
@@ -362,7 +375,7 @@ fn write_csv(path: &std::path::Path, cells: &[Cell]) -> Result<()> {
 pub fn summarize(cells: &[Cell]) -> Vec<SummaryRow> {
     let mut keys: Vec<(String, Mode, usize)> = Vec::new();
     for c in cells {
-        let k = (c.benchmark.clone(), c.mode, c.budget);
+        let k = (c.benchmark.clone(), c.mode.clone(), c.budget);
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -430,8 +443,25 @@ pub fn markdown(rows: &[SummaryRow]) -> String {
     out
 }
 
-/// The study as a self-contained HTML page: per benchmark, τ and precision@50 against the budget
-/// (one line per mode, the floor dashed), then the table.
+/// Published Kendall τ figures the study's page draws beside its own: `(benchmark, label, budget, τ)`.
+/// PINAT (Lu et al., AAAI 2023) tested on the whole space; GRAF (Kadlecová et al., 2024) a random forest
+/// on neural graph features. They are not measured on the study's held-out sets: context, not a baseline
+/// of the same protocol.
+pub const PUBLISHED: [(&str, &str, f64, f64); 9] = [
+    ("nb201-cifar10", "PINAT", 78.0, 0.549),
+    ("nb201-cifar10", "PINAT", 156.0, 0.631),
+    ("nb201-cifar10", "PINAT", 469.0, 0.706),
+    ("nb201-cifar10", "PINAT", 781.0, 0.761),
+    ("nb201-cifar10", "PINAT", 1563.0, 0.784),
+    ("nb201-cifar10", "GRAF", 1024.0, 0.83),
+    ("nb101", "PINAT", 100.0, 0.679),
+    ("nb101", "PINAT", 424.0, 0.772),
+    ("nb101", "GRAF", 1024.0, 0.705),
+];
+
+/// The study as a self-contained HTML page: per benchmark, τ and precision@50 against the budget on a
+/// logarithmic axis (each mode a mean line with a marker per budget in its ± std band, the floor
+/// dashed, published τ figures as labelled points), then the table.
 pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
     let mut body = String::new();
     let mut benchmarks: Vec<&str> = Vec::new();
@@ -442,21 +472,28 @@ pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
     }
     for b in benchmarks {
         let of = |b: &'_ str| rows.iter().filter(|r| r.benchmark == b).collect::<Vec<_>>();
-        for (title, get, floor) in [
+        for (title, get, floor, published) in [
             (
                 "Kendall τ",
-                (|r: &SummaryRow| r.kendall.mean) as fn(&SummaryRow) -> f64,
+                (|r: &SummaryRow| r.kendall) as fn(&SummaryRow) -> MeanStd,
                 (|r: &SummaryRow| r.floor_kendall.mean) as fn(&SummaryRow) -> f64,
+                true,
             ),
-            ("precision@50", |r: &SummaryRow| r.precision_at_50.mean, |r: &SummaryRow| r.floor_precision_at_50.mean),
+            ("precision@50", |r: &SummaryRow| r.precision_at_50, |r: &SummaryRow| r.floor_precision_at_50.mean, false),
         ] {
-            let mut series: Vec<svg::Series> = opts
+            let bands: Vec<svg::Band> = opts
                 .modes
                 .iter()
-                .map(|m| svg::Series {
+                .map(|m| svg::Band {
                     name: m.name().to_string(),
-                    points: of(b).into_iter().filter(|r| r.mode == *m).map(|r| (r.budget as f64, get(r))).collect(),
-                    dashed: false,
+                    points: of(b)
+                        .into_iter()
+                        .filter(|r| r.mode == *m)
+                        .map(|r| {
+                            let v = get(r);
+                            (r.budget as f64, v.mean, if v.std.is_finite() { v.std } else { 0.0 })
+                        })
+                        .collect(),
                 })
                 .collect();
             let mut floor_points: Vec<(f64, f64)> = Vec::new();
@@ -466,15 +503,21 @@ pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
                 }
             }
             floor_points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            series.push(svg::Series { name: "parameter count".to_string(), points: floor_points, dashed: true });
+            let dashed = [svg::Series { name: "parameter count".to_string(), points: floor_points, dashed: true }];
+            let marks: Vec<svg::Mark> = PUBLISHED
+                .iter()
+                .filter(|p| published && p.0 == b)
+                .map(|&(_, label, x, y)| svg::Mark { label: label.to_string(), x, y })
+                .collect();
             body.push_str(&format!(
                 "<figure>{}</figure>",
-                svg::line_chart(
+                svg::log_band_chart(
                     &format!("{b}: {title} on the held-out architectures"),
-                    "labelled architectures",
+                    "labelled architectures (log scale)",
                     title,
-                    &series,
-                    &[]
+                    &bands,
+                    &dashed,
+                    &marks,
                 )
             ));
         }
@@ -490,7 +533,7 @@ pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar predictor study</title><style>
 body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){{text-align:left}}
-</style></head><body><h1>nar predictor study</h1><p>{} seeds; transformer modes trained for {epochs}. Each cell: the labelled architectures permuted by the seed, the first <em>budget</em> split into training and validation, every other labelled architecture held out and ranked against its validation accuracy. Mean ± std over seeds; the parameter count is the zero-cost floor on the same held-out architectures.</p>{body}{table}</body></html>
+</style></head><body><h1>nar predictor study</h1><p>{} seeds; transformer modes trained for {epochs}. Each cell: the labelled architectures permuted by the seed, the first <em>budget</em> split into training and validation, every other labelled architecture held out and ranked against its validation accuracy. Mean ± std over seeds (the bands); the parameter count is the zero-cost floor on the same held-out architectures; diamonds are published τ figures (PINAT, AAAI 2023, and GRAF, 2024, each tested on its own split: context, not the same protocol).</p>{body}{table}</body></html>
 "#,
         opts.seeds,
     )

@@ -1,0 +1,164 @@
+//! `nar.Predictor`: any of nar's predictors, fitted on architectures and accuracies a script gives it
+//! (for researchers who run their own loop), scored, and saved for `nar.Ranker.load`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use nar::features::Featurize;
+use nar::pipeline::loaded::{FittedMeta, save_fitted};
+use nar::pipeline::predictor_study::Mode;
+use nar::predictor::{ArchList, FitContext, Labelled, build};
+use nar::ranker::config::Config;
+use nar::space::{ImageDataset, Nb101, Nb201, SpaceKind};
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::arch::{PySpace, archs_from, image_dataset};
+use crate::errors::{PyProgress, value_error};
+
+/// A predictor to fit and use in your own loop: a mode name (`"best"`, `"forest"`, `"gbdt"`,
+/// `"improved"`, `"reference"`, `"forest-graph"`, …) or a configuration file.
+#[pyclass(frozen, module = "nar")]
+pub struct Predictor {
+    cfg: Config,
+    network: ImageDataset,
+    model: Mutex<Box<dyn nar::predictor::Predictor>>,
+    /// How many labelled architectures the last fit used (`None` before the first).
+    fitted: Mutex<Option<usize>>,
+}
+
+fn space_of(name: &str) -> PyResult<SpaceKind> {
+    SpaceKind::from_name(name)
+        .ok_or_else(|| PyValueError::new_err(format!("space is \"nb101\" or \"nb201\", not {name:?}")))
+}
+
+impl Predictor {
+    fn fit_space<S: PySpace + Featurize>(
+        &self,
+        py: Python<'_>,
+        archs: &Bound<'_, PyAny>,
+        y: Vec<f64>,
+        seed: u64,
+    ) -> PyResult<()> {
+        let a = archs_from::<S>(archs)?;
+        let network = S::network(self.network).map_err(PyValueError::new_err)?;
+        let mut cfg = self.cfg.clone();
+        // The transformer's training / validation split in its configured proportion.
+        let n_train = if cfg.model == nar::ranker::config::ModelKind::Transformer {
+            cfg.set_budget(y.len()).map_err(value_error)?;
+            cfg.train_size
+        } else {
+            y.len()
+        };
+        let progress = PyProgress::default();
+        let mut guard = self.model.lock().expect("the predictor's lock");
+        let model: &mut dyn nar::predictor::Predictor = &mut **guard;
+        let r = py.detach(|| {
+            let x = ArchList::<S> { archs: &a, network };
+            let ctx = FitContext { seed, progress: &progress, run: None, resume: false };
+            model.fit(&Labelled { x: &x, y: &y, n_train }, &ctx)
+        });
+        r.map_err(|e| progress.error(e))?;
+        *self.fitted.lock().expect("the predictor's lock") = Some(y.len());
+        Ok(())
+    }
+
+    fn predict_space<S: PySpace + Featurize>(&self, py: Python<'_>, archs: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+        let a = archs_from::<S>(archs)?;
+        let network = S::network(self.network).map_err(PyValueError::new_err)?;
+        let progress = PyProgress::default();
+        let guard = self.model.lock().expect("the predictor's lock");
+        let model: &dyn nar::predictor::Predictor = &**guard;
+        if self.fitted.lock().expect("the predictor's lock").is_none() {
+            return Err(PyValueError::new_err("fit the predictor first (Predictor.fit(archs, accuracies))"));
+        }
+        let r = py.detach(|| model.scores(&ArchList::<S> { archs: &a, network }, &progress));
+        r.map_err(|e| progress.error(e))
+    }
+}
+
+#[pymethods]
+impl Predictor {
+    /// `mode` is a study mode (`"best"`, `"forest"`, `"gbdt"`, `"improved"`, `"reference"`,
+    /// `"forest-graph"`, …) or the path of a configuration file; `space` `"nb201"` or `"nb101"`;
+    /// `dataset` the image dataset whose network the cost features describe.
+    #[new]
+    #[pyo3(signature = (mode = "best", *, space = "nb201", dataset = "cifar10"))]
+    fn new(mode: &str, space: &str, dataset: &str) -> PyResult<Predictor> {
+        let space = space_of(space)?;
+        let network = image_dataset(dataset)?;
+        let cfg = match Mode::new(mode).config(space) {
+            Some(c) => c,
+            None if std::path::Path::new(mode).is_file() => {
+                Config::load(std::path::Path::new(mode)).map_err(value_error)?
+            }
+            None => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown mode {mode:?}: give one of {} or a configuration file",
+                    Mode::built_in().join(", ")
+                )));
+            }
+        };
+        if cfg.space != space {
+            return Err(PyValueError::new_err(format!("{mode} is a configuration for {}, not {space}", cfg.space)));
+        }
+        let mut cfg = cfg;
+        cfg.network_type = Some(network);
+        if space == SpaceKind::Nb101 && network != ImageDataset::Cifar10 {
+            return Err(PyValueError::new_err("NAS-Bench-101 has only the cifar10 network"));
+        }
+        let model = build(&cfg).map_err(value_error)?;
+        Ok(Predictor { cfg, network, model: Mutex::new(model), fitted: Mutex::new(None) })
+    }
+
+    /// Fits on `archs` (architecture objects, or NB201 strings and indices) and their validation
+    /// `accuracies` (floats, one each); `seed` defaults to the configuration's. Replaces an earlier fit.
+    #[pyo3(signature = (archs, accuracies, *, seed = None))]
+    fn fit(&self, py: Python<'_>, archs: &Bound<'_, PyAny>, accuracies: Vec<f64>, seed: Option<u64>) -> PyResult<()> {
+        let seed = seed.unwrap_or(self.cfg.seed);
+        match self.cfg.space {
+            SpaceKind::Nb101 => self.fit_space::<Nb101>(py, archs, accuracies, seed),
+            SpaceKind::Nb201 => self.fit_space::<Nb201>(py, archs, accuracies, seed),
+        }
+    }
+
+    /// Predicted scores (float64, higher is better) of `archs`.
+    fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let s = match self.cfg.space {
+            SpaceKind::Nb101 => self.predict_space::<Nb101>(py, archs)?,
+            SpaceKind::Nb201 => self.predict_space::<Nb201>(py, archs)?,
+        };
+        Ok(s.into_pyarray(py))
+    }
+
+    /// Writes the fitted predictor into `dir` (new or empty): `nar.Ranker.load(dir)` reads it back.
+    fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<()> {
+        let Some(labelled) = *self.fitted.lock().expect("the predictor's lock") else {
+            return Err(PyValueError::new_err("fit the predictor first: there is nothing to save"));
+        };
+        let meta = FittedMeta { space: self.cfg.space, network: self.network, labelled };
+        let guard = self.model.lock().expect("the predictor's lock");
+        let model: &dyn nar::predictor::Predictor = &**guard;
+        py.detach(|| save_fitted(&dir, &self.cfg, &meta, model)).map_err(value_error)
+    }
+
+    /// `"transformer"`, `"gbdt"`, `"forest"` or `"ensemble"`.
+    #[getter]
+    fn model(&self) -> &'static str {
+        self.cfg.model.name()
+    }
+
+    #[getter]
+    fn space(&self) -> &'static str {
+        self.cfg.space.name()
+    }
+
+    fn __repr__(&self) -> String {
+        let state = match *self.fitted.lock().expect("the predictor's lock") {
+            Some(n) => format!("fitted on {n}"),
+            None => "not fitted".to_string(),
+        };
+        format!("<nar.Predictor {} {} {}, {state}>", self.cfg.model.name(), self.cfg.space, self.network)
+    }
+}

@@ -1,0 +1,246 @@
+//! Feature sets a predictor can read an architecture through (docs/design.md §4), computed for both
+//! spaces and combinable: a predictor's `features:` list concatenates the sets' columns in order.
+//!
+//! - [`FeatureSet::Renas`]: NAR's ReNAS tensor (`encode`), flattened (496 NB201, 931 NB101 columns);
+//! - [`FeatureSet::Onehot`]: the architecture as one-hot operations (NB201: 6 edges × 5 ops; NB101: the
+//!   21 upper-triangular adjacency bits of the padded 7×7 matrix and 5 interior vertices × 3 ops);
+//! - [`FeatureSet::Graph`]: GRAF-style structural features of the pruned operation graph ([`graph`]);
+//! - [`FeatureSet::Paths`]: the path encoding, the number of input→output paths per op sequence;
+//! - [`FeatureSet::Cost`]: the cost model's network totals, FLOPs and parameters.
+
+pub mod graph;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind, nb101, nb201};
+use graph::OpGraph;
+
+/// One feature set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureSet {
+    Renas,
+    Onehot,
+    Graph,
+    Paths,
+    Cost,
+}
+
+impl FeatureSet {
+    pub const ALL: [FeatureSet; 5] =
+        [FeatureSet::Renas, FeatureSet::Onehot, FeatureSet::Graph, FeatureSet::Paths, FeatureSet::Cost];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureSet::Renas => "renas",
+            FeatureSet::Onehot => "onehot",
+            FeatureSet::Graph => "graph",
+            FeatureSet::Paths => "paths",
+            FeatureSet::Cost => "cost",
+        }
+    }
+
+    /// The set's column names for a space.
+    pub fn names(self, space: SpaceKind) -> Vec<String> {
+        match self {
+            FeatureSet::Renas => {
+                let (c, d) = match space {
+                    SpaceKind::Nb101 => Nb101::FEATURE_SHAPE,
+                    SpaceKind::Nb201 => Nb201::FEATURE_SHAPE,
+                };
+                (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
+            }
+            FeatureSet::Onehot => match space {
+                SpaceKind::Nb101 => {
+                    let mut n = Vec::new();
+                    for i in 0..nb101::MAX_VERTICES {
+                        for j in i + 1..nb101::MAX_VERTICES {
+                            n.push(format!("edge[{i},{j}]"));
+                        }
+                    }
+                    for v in 1..nb101::MAX_VERTICES - 1 {
+                        for o in nb101::Op::INTERIOR {
+                            n.push(format!("vertex{v}={}", o.name()));
+                        }
+                    }
+                    n
+                }
+                SpaceKind::Nb201 => nb201::EDGES
+                    .iter()
+                    .flat_map(|(i, j)| nb201::Op::ALL.iter().map(move |o| format!("edge{i}{j}={}", o.name())))
+                    .collect(),
+            },
+            FeatureSet::Graph => graph::graph_feature_names(space),
+            FeatureSet::Paths => graph::path_feature_names(space),
+            FeatureSet::Cost => vec!["flops".into(), "params".into()],
+        }
+    }
+}
+
+impl fmt::Display for FeatureSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for FeatureSet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<FeatureSet, String> {
+        FeatureSet::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            format!("unknown feature set {s:?}: expected one of {}", FeatureSet::ALL.map(|f| f.name()).join(", "))
+        })
+    }
+}
+
+/// A dense row-major table of features: `rows × cols` values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Table {
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..][..self.cols]
+    }
+
+    /// The rows at `idx`, in that order.
+    pub fn select(&self, idx: &[usize]) -> Table {
+        let mut data = Vec::with_capacity(idx.len() * self.cols);
+        for &i in idx {
+            data.extend_from_slice(self.row(i));
+        }
+        Table { rows: idx.len(), cols: self.cols, data }
+    }
+
+    /// Column-major copy (what the tree crates read).
+    pub fn columns(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.data.len());
+        for c in 0..self.cols {
+            out.extend((0..self.rows).map(|r| self.data[r * self.cols + c]));
+        }
+        out
+    }
+}
+
+/// What a space must provide for its feature sets.
+pub trait Featurize: SearchSpace {
+    /// The architecture's operation graph ([`graph::OpGraph`]).
+    fn op_graph(arch: &Self::Arch) -> OpGraph;
+    /// The one-hot columns.
+    fn one_hot(arch: &Self::Arch, out: &mut Vec<f64>);
+}
+
+impl Featurize for Nb101 {
+    fn op_graph(arch: &nb101::Cell) -> OpGraph {
+        OpGraph::nb101(arch)
+    }
+    fn one_hot(cell: &nb101::Cell, out: &mut Vec<f64>) {
+        // Padded as the ReNAS tensor is: the output vertex is always slot 6 (docs/design.md §4).
+        let n = cell.num_vertices();
+        let slot = |v: usize| if v == n - 1 { nb101::MAX_VERTICES - 1 } else { v };
+        let mut adj = [[false; nb101::MAX_VERTICES]; nb101::MAX_VERTICES];
+        let mut ops = [None; nb101::MAX_VERTICES];
+        for i in 0..n {
+            ops[slot(i)] = Some(cell.ops()[i]);
+            for j in 0..n {
+                if cell.has_edge(i, j) {
+                    adj[slot(i)][slot(j)] = true;
+                }
+            }
+        }
+        for (i, row) in adj.iter().enumerate() {
+            out.extend(row[i + 1..].iter().map(|&e| f64::from(u8::from(e))));
+        }
+        for op in &ops[1..nb101::MAX_VERTICES - 1] {
+            out.extend(nb101::Op::INTERIOR.iter().map(|o| f64::from(u8::from(*op == Some(*o)))));
+        }
+    }
+}
+
+impl Featurize for Nb201 {
+    fn op_graph(arch: &nb201::Arch) -> OpGraph {
+        OpGraph::nb201(arch)
+    }
+    fn one_hot(arch: &nb201::Arch, out: &mut Vec<f64>) {
+        for op in arch.ops() {
+            out.extend(nb201::Op::ALL.iter().map(|o| f64::from(u8::from(op == *o))));
+        }
+    }
+}
+
+/// Appends the columns of `sets` for one architecture.
+pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
+    let k = graph::ops(S::KIND).len();
+    let mut cost = None;
+    let mut op_graph = None;
+    for set in sets {
+        match set {
+            FeatureSet::Renas => {
+                let c = cost.get_or_insert_with(|| S::cost(arch, network));
+                out.extend(S::encode(arch, c).data.iter().map(|&v| f64::from(v)));
+            }
+            FeatureSet::Onehot => S::one_hot(arch, out),
+            FeatureSet::Graph => graph::graph_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, out),
+            FeatureSet::Paths => graph::path_features(
+                op_graph.get_or_insert_with(|| S::op_graph(arch)),
+                k,
+                graph::max_path_len(S::KIND),
+                out,
+            ),
+            FeatureSet::Cost => {
+                let c = cost.get_or_insert_with(|| S::cost(arch, network));
+                out.push(c.total_flops as f64);
+                out.push(c.total_params as f64);
+            }
+        }
+    }
+}
+
+/// Number of columns of `sets` for a space.
+pub fn width(space: SpaceKind, sets: &[FeatureSet]) -> usize {
+    sets.iter().map(|s| s.names(space).len()).sum()
+}
+
+/// The feature table of `archs` (one row each) for `sets`, computed on all threads.
+pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[FeatureSet]) -> Table {
+    let cols = width(S::KIND, sets);
+    let data: Vec<f64> = archs
+        .par_iter()
+        .flat_map_iter(|a| {
+            let mut r = Vec::with_capacity(cols);
+            row::<S>(a, network, sets, &mut r);
+            r
+        })
+        .collect();
+    Table { rows: archs.len(), cols, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_rows_for_every_set_and_space() {
+        let a201: nb201::Arch =
+            "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|".parse().expect("valid");
+        for set in FeatureSet::ALL {
+            let mut r = Vec::new();
+            row::<Nb201>(&a201, crate::space::ImageDataset::Cifar10, &[set], &mut r);
+            assert_eq!(r.len(), set.names(SpaceKind::Nb201).len(), "{set} on NB201");
+        }
+        let cell =
+            nb101::Cell::new(&[vec![0, 1, 1], vec![0, 0, 1], vec![0, 0, 0]], &["input", "conv3x3-bn-relu", "output"])
+                .expect("valid");
+        for set in FeatureSet::ALL {
+            let mut r = Vec::new();
+            row::<Nb101>(&cell, crate::space::Cifar10, &[set], &mut r);
+            assert_eq!(r.len(), set.names(SpaceKind::Nb101).len(), "{set} on NB101");
+        }
+    }
+}

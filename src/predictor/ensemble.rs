@@ -1,0 +1,206 @@
+//! An ensemble of predictors (`model: ensemble`): each member fits on the same labelled
+//! architectures with its own seed, and the ensemble's score is the weighted mean of the members'
+//! *standardised* scores — each member's score minus its mean, divided by its standard deviation,
+//! both taken over its scores of the labelled architectures it was fitted on. Standardising puts a
+//! forest's accuracy-rank scale, the trees' logits and the transformer's score on one scale, and
+//! keeps every architecture's score independent of what else is scored with it (a rank average
+//! within the scored set would not).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::{FitContext, FitReport, Inputs, Labelled, Predictor, build, load};
+use crate::features::FeatureSet;
+use crate::progress::{Progress, Quiet as Silent};
+use crate::ranker::config::{Config, ModelKind};
+use crate::run_dir::{Checkpoint, RunDir};
+
+/// One member of an `ensemble:` block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberConfig {
+    /// `transformer` (the configuration's own transformer settings), `gbdt` or `forest`.
+    pub model: ModelKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<FeatureSet>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gbdt: Option<super::gbdt::GbdtConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<super::forest::ForestConfig>,
+    /// The member's weight in the mean (1 when absent).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The `ensemble:` block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleConfig {
+    pub members: Vec<MemberConfig>,
+}
+
+impl EnsembleConfig {
+    /// Checks the members, naming the field.
+    pub fn check(&self) -> Result<()> {
+        if self.members.is_empty() {
+            bail!("ensemble.members: an ensemble needs at least one member");
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            let field = format!("ensemble.members[{i}]");
+            if m.model == ModelKind::Ensemble {
+                bail!("{field}.model: an ensemble cannot be a member of an ensemble");
+            }
+            if !(m.weight.is_finite() && m.weight > 0.0) {
+                bail!("{field}.weight must be a finite number > 0, found {}", m.weight);
+            }
+            super::check_model_blocks(m.model, m.features.as_deref(), &m.gbdt, &m.forest, &field)?;
+        }
+        Ok(())
+    }
+}
+
+/// Member `i`'s own configuration: the ensemble's, with the member's model, features and block.
+fn member_config(cfg: &Config, m: &MemberConfig) -> Config {
+    Config {
+        model: m.model,
+        features: m.features.clone(),
+        gbdt: m.gbdt.clone(),
+        forest: m.forest.clone(),
+        ensemble: None,
+        ..cfg.clone()
+    }
+}
+
+/// Mean and standard deviation of a member's scores on the architectures it was fitted on.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct Scale {
+    mean: f64,
+    std: f64,
+}
+
+/// The ensemble's own file: each member's scale.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    scales: Vec<Scale>,
+}
+
+pub struct Ensemble {
+    weights: Vec<f64>,
+    members: Vec<Box<dyn Predictor>>,
+    scales: Vec<Scale>,
+}
+
+fn ensemble_cfg(cfg: &Config) -> Result<&EnsembleConfig> {
+    cfg.ensemble.as_ref().context("model: ensemble needs an `ensemble:` block with its members")
+}
+
+impl Ensemble {
+    pub fn new(cfg: &Config) -> Result<Ensemble> {
+        let e = ensemble_cfg(cfg)?;
+        let members = e.members.iter().map(|m| build(&member_config(cfg, m))).collect::<Result<Vec<_>>>()?;
+        Ok(Ensemble { weights: e.members.iter().map(|m| m.weight).collect(), members, scales: Vec::new() })
+    }
+
+    pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Ensemble> {
+        let e = ensemble_cfg(cfg)?;
+        let run = RunDir::at(dir);
+        let path = run.ensemble_path();
+        let text = crate::io::read_to_string_capped(&path, 1 << 20, "an ensemble")?;
+        let saved: Saved =
+            serde_json::from_str(&text).with_context(|| format!("{}: not nar's ensemble", path.display()))?;
+        if saved.scales.len() != e.members.len() {
+            bail!(
+                "{}: {} members' scales, but the configuration has {} members",
+                path.display(),
+                saved.scales.len(),
+                e.members.len()
+            );
+        }
+        if let Some(s) = saved.scales.iter().find(|s| !(s.mean.is_finite() && s.std.is_finite() && s.std > 0.0)) {
+            bail!("{}: a member's scale must be finite with a positive std, found {s:?}", path.display());
+        }
+        let members = e
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| load(&member_config(cfg, m), run.member(i).root(), which))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ensemble { weights: e.members.iter().map(|m| m.weight).collect(), members, scales: saved.scales })
+    }
+}
+
+impl Predictor for Ensemble {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Ensemble
+    }
+
+    fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport> {
+        data.check()?;
+        let mut scales = Vec::with_capacity(self.members.len());
+        let mut report = FitReport::default();
+        for (i, m) in self.members.iter_mut().enumerate() {
+            ctx.progress.log(&format!("ensemble member {} of {}: {}", i + 1, self.weights.len(), m.kind().name()));
+            let member_run = ctx.run.map(|r| r.member(i));
+            if let Some(r) = &member_run {
+                std::fs::create_dir_all(r.root()).with_context(|| format!("cannot create {}", r.root().display()))?;
+            }
+            let sub = FitContext {
+                seed: crate::rng::mix(ctx.seed, i as u64),
+                progress: ctx.progress,
+                run: member_run.as_ref(),
+                resume: ctx.resume,
+            };
+            let r = m.fit(data, &sub)?;
+            if m.kind() == ModelKind::Transformer {
+                report.epochs_done = r.epochs_done;
+                report.best_val_acc = r.best_val_acc;
+                report.best_epoch = r.best_epoch;
+            }
+            let s = m.scores(data.x, &Silent)?;
+            let (mean, std) = crate::search::mean_std(&s);
+            scales.push(Scale { mean, std: if std.is_finite() && std > 0.0 { std } else { 1.0 } });
+        }
+        self.scales = scales;
+        let s = self.scores(data.x, &Silent)?;
+        report.fit_kendall = Some(crate::ranker::metrics::kendall_tau(&s, data.y));
+        Ok(report)
+    }
+
+    fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>> {
+        if self.scales.len() != self.members.len() {
+            bail!("the ensemble has not been fitted");
+        }
+        let total: f64 = self.weights.iter().sum();
+        let mut out = vec![0.0; x.len()];
+        progress.start(self.members.len() as u64, "scoring members");
+        for ((m, w), sc) in self.members.iter().zip(&self.weights).zip(&self.scales) {
+            let s = m.scores(x, &Silent)?;
+            out.iter_mut().zip(s).for_each(|(o, v)| *o += w / total * (v - sc.mean) / sc.std);
+            progress.inc(1);
+        }
+        progress.finish();
+        Ok(out)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let run = RunDir::at(dir);
+        for (i, m) in self.members.iter().enumerate() {
+            let sub = run.member(i);
+            std::fs::create_dir_all(sub.root()).with_context(|| format!("cannot create {}", sub.root().display()))?;
+            m.save(sub.root())?;
+        }
+        let text = serde_json::to_string(&Saved { scales: self.scales.clone() })?;
+        crate::io::write_atomic(&run.ensemble_path(), |w| Ok(w.write_all(text.as_bytes())?))
+    }
+
+    fn transformer(&self) -> Option<&crate::ranker::model::Ranker<f32>> {
+        None
+    }
+}

@@ -1,0 +1,177 @@
+//! A random forest (the `smartcore` crate's CART regression trees on bootstrap samples) on any
+//! feature sets: the model GRAF pairs with its graph features.
+//!
+//! - Target: the normalised rank of validation accuracy ([`super::rank_target`]), as for the
+//!   gradient-boosted trees, or the accuracy itself (`target: accuracy`).
+//! - Trees are grown in parallel, each from its own seed (`seed + tree`), and averaged in tree order,
+//!   so a forest is the same at any thread count (`tests/predictors.rs` compares saved files).
+//! - A forest of T trees is T one-tree `smartcore` forests: the crate grows its trees one after the
+//!   other, so nar spreads them over threads itself.
+
+use anyhow::{Context, Result, anyhow, bail};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use super::{Target, target_values};
+use crate::features::Table;
+
+type Tree = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+
+/// The `forest:` block of a configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForestConfig {
+    /// Number of trees.
+    #[serde(default = "trees")]
+    pub trees: usize,
+    /// Share of the columns each split may choose from, in (0, 1] (scikit-learn's `max_features`).
+    #[serde(default = "max_features")]
+    pub max_features: f64,
+    #[serde(default = "min_samples_leaf")]
+    pub min_samples_leaf: usize,
+    #[serde(default = "min_samples_split")]
+    pub min_samples_split: usize,
+    /// Depth limit; none when absent.
+    #[serde(default)]
+    pub max_depth: Option<u16>,
+    #[serde(default)]
+    pub target: Target,
+}
+
+fn trees() -> usize {
+    200
+}
+fn max_features() -> f64 {
+    1.0
+}
+fn min_samples_leaf() -> usize {
+    1
+}
+fn min_samples_split() -> usize {
+    2
+}
+
+impl Default for ForestConfig {
+    fn default() -> Self {
+        ForestConfig {
+            trees: trees(),
+            max_features: max_features(),
+            min_samples_leaf: min_samples_leaf(),
+            min_samples_split: min_samples_split(),
+            max_depth: None,
+            target: Target::default(),
+        }
+    }
+}
+
+impl ForestConfig {
+    /// Checks the values are usable, naming the field.
+    pub fn check(&self, field: &str) -> Result<()> {
+        if self.trees == 0 || self.trees > 100_000 {
+            bail!("{field}.trees must be between 1 and 100000, found {}", self.trees);
+        }
+        if !(self.max_features.is_finite() && self.max_features > 0.0 && self.max_features <= 1.0) {
+            bail!("{field}.max_features must be in (0, 1], found {}", self.max_features);
+        }
+        if self.min_samples_leaf == 0 || self.min_samples_leaf > 1 << 20 {
+            bail!("{field}.min_samples_leaf must be between 1 and 1048576, found {}", self.min_samples_leaf);
+        }
+        if self.min_samples_split < 2 || self.min_samples_split > 1 << 20 {
+            bail!("{field}.min_samples_split must be between 2 and 1048576, found {}", self.min_samples_split);
+        }
+        if self.max_depth == Some(0) {
+            bail!("{field}.max_depth must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// A fitted forest.
+#[derive(Serialize, Deserialize)]
+pub struct Forest {
+    cols: usize,
+    trees: Vec<Tree>,
+}
+
+fn matrix(x: &Table) -> Result<DenseMatrix<f64>> {
+    DenseMatrix::new(x.rows, x.cols, x.columns(), true).map_err(|e| anyhow!("{e}"))
+}
+
+impl Forest {
+    /// Fits `cfg.trees` trees to `y` (validation accuracies) from the rows of `x`.
+    pub fn fit(cfg: &ForestConfig, x: &Table, y: &[f64], seed: u64) -> Result<Forest> {
+        cfg.check("forest")?;
+        if x.rows < 2 || x.cols == 0 {
+            bail!("a forest needs at least 2 labelled architectures and 1 feature, found {} and {}", x.rows, x.cols);
+        }
+        let m = matrix(x)?;
+        let target = target_values(cfg.target, y);
+        let mtry = ((x.cols as f64 * cfg.max_features).ceil() as usize).clamp(1, x.cols);
+        let trees = (0..cfg.trees as u64)
+            .into_par_iter()
+            .map(|t| {
+                let mut p = RandomForestRegressorParameters::default()
+                    .with_n_trees(1)
+                    .with_m(mtry)
+                    .with_min_samples_leaf(cfg.min_samples_leaf)
+                    .with_min_samples_split(cfg.min_samples_split)
+                    .with_seed(crate::rng::mix(seed, t));
+                if let Some(d) = cfg.max_depth {
+                    p = p.with_max_depth(d);
+                }
+                Tree::fit(&m, &target, p).map_err(|e| anyhow!("fitting the forest: {e}"))
+            })
+            .collect::<Result<Vec<Tree>>>()?;
+        Ok(Forest { cols: x.cols, trees })
+    }
+
+    /// The mean of the trees' predictions for each row of `x` (higher = better).
+    pub fn scores(&self, x: &Table) -> Result<Vec<f64>> {
+        if x.cols != self.cols {
+            bail!("the forest was fitted on {} features per architecture, not {}", self.cols, x.cols);
+        }
+        if x.rows == 0 {
+            return Ok(Vec::new());
+        }
+        // Rows in blocks on all threads; within a block the trees are summed in order.
+        const BLOCK: usize = 512;
+        let blocks: Vec<usize> = (0..x.rows).step_by(BLOCK).collect();
+        let parts = blocks
+            .par_iter()
+            .map(|&start| {
+                let rows = (start + BLOCK).min(x.rows) - start;
+                // Row-major: a tree walks one row at a time.
+                let values = x.data[start * x.cols..(start + rows) * x.cols].to_vec();
+                let m = DenseMatrix::new(rows, x.cols, values, false).map_err(|e| anyhow!("{e}"))?;
+                let mut sum = vec![0.0; rows];
+                for t in &self.trees {
+                    let p = t.predict(&m).map_err(|e| anyhow!("the forest's prediction: {e}"))?;
+                    sum.iter_mut().zip(p).for_each(|(s, v)| *s += v);
+                }
+                Ok(sum.into_iter().map(|s| s / self.trees.len() as f64).collect::<Vec<f64>>())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(parts.concat())
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Checks a forest read from a file.
+    pub fn check_loaded(&self, path: &std::path::Path) -> Result<()> {
+        if self.trees.is_empty() || self.cols == 0 {
+            bail!("{}: a forest needs at least one tree and one feature", path.display());
+        }
+        Ok(())
+    }
+}
+
+/// Reads a forest's JSON, naming the file in errors.
+pub fn from_json(value: serde_json::Value, path: &std::path::Path) -> Result<Forest> {
+    let f: Forest = serde_json::from_value(value).with_context(|| format!("{}: not nar's forest", path.display()))?;
+    f.check_loaded(path)?;
+    Ok(f)
+}

@@ -1,0 +1,376 @@
+//! The predictor interface: everything that learns from labelled architectures to score others.
+//!
+//! A [`Predictor`] fits on labelled architectures ([`Labelled`]), scores any architectures of its
+//! space ([`Inputs`]), saves itself into a folder and loads from it, and says whether it also predicts
+//! tiers. Each predictor chooses its own features ([`crate::features`]). `nar train`, `nar eval`,
+//! `nar rank`, the predictor study and the Python package go through it.
+//!
+//! Adding a predictor is one file here and one registration: a [`ModelKind`] variant and its arms
+//! in [`build`] and [`load`].
+//!
+//! - [`transformer`]: NAR's ranker (reference or improved configuration), with tiers;
+//! - [`gbdt`]: gradient-boosted trees (forust-ml) on any feature sets;
+//! - [`forest`]: a random forest (smartcore) on any feature sets;
+//! - [`ensemble`]: members of the above, their standardised scores averaged.
+
+pub mod ensemble;
+pub mod forest;
+pub mod gbdt;
+pub mod transformer;
+
+use std::ops::Range;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::features::{self, FeatureSet, Featurize, Table};
+use crate::progress::Progress;
+use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::metrics::ranks;
+use crate::ranker::model::Ranker;
+use crate::ranker::samples::Samples;
+use crate::run_dir::{Checkpoint, RunDir};
+use crate::space::SpaceKind;
+
+/// Architectures of one space built into one network, as a predictor reads them.
+pub trait Inputs: Sync {
+    fn space(&self) -> SpaceKind;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The feature table of every architecture for `sets`.
+    fn table(&self, sets: &[FeatureSet]) -> Table;
+    /// The transformer's samples (ReNAS tensors, cost totals, shapes) of the architectures in
+    /// `rows`, labelled with `y` (one value per row of `rows`; NaN when unlabelled).
+    fn samples(&self, rows: Range<usize>, y: &[f64]) -> Samples;
+}
+
+/// A list of architectures of space `S` for one network.
+pub struct ArchList<'a, S: Featurize> {
+    pub archs: &'a [S::Arch],
+    pub network: S::Network,
+}
+
+impl<S: Featurize> Inputs for ArchList<'_, S> {
+    fn space(&self) -> SpaceKind {
+        S::KIND
+    }
+    fn len(&self) -> usize {
+        self.archs.len()
+    }
+    fn table(&self, sets: &[FeatureSet]) -> Table {
+        features::table::<S>(self.archs, self.network, sets)
+    }
+    fn samples(&self, rows: Range<usize>, y: &[f64]) -> Samples {
+        Samples::from_archs::<S>(&self.archs[rows], self.network, y)
+    }
+}
+
+/// Labelled architectures to fit on: rows `0..n_train` of `x` train, the rest (if any) validate —
+/// the transformer chooses its checkpoint on them; the trees fit on every row.
+pub struct Labelled<'a> {
+    pub x: &'a dyn Inputs,
+    /// Validation accuracy of each row.
+    pub y: &'a [f64],
+    pub n_train: usize,
+}
+
+impl Labelled<'_> {
+    /// Refuses what no predictor can fit on: fewer than two architectures, non-finite accuracies.
+    pub fn check(&self) -> Result<()> {
+        if self.y.len() != self.x.len() {
+            bail!("{} architectures but {} accuracies", self.x.len(), self.y.len());
+        }
+        if self.y.len() < 2 {
+            bail!("a predictor needs at least 2 labelled architectures, found {}", self.y.len());
+        }
+        if let Some(k) = self.y.iter().position(|v| !v.is_finite()) {
+            bail!("accuracy {k} is not a finite number ({})", self.y[k]);
+        }
+        if self.n_train == 0 || self.n_train > self.y.len() {
+            bail!("the training split must hold 1 to {} architectures, found {}", self.y.len(), self.n_train);
+        }
+        Ok(())
+    }
+}
+
+/// What fitting may use besides the data.
+pub struct FitContext<'a> {
+    pub seed: u64,
+    pub progress: &'a dyn Progress,
+    /// A run directory to keep checkpoints and the epoch log in while fitting (the transformer);
+    /// `None` fits in memory.
+    pub run: Option<&'a RunDir>,
+    /// Continue from the run's last checkpoint.
+    pub resume: bool,
+}
+
+/// What a fit reports.
+#[derive(Clone, Debug, Default)]
+pub struct FitReport {
+    pub epochs_done: usize,
+    /// The transformer's best validation tier accuracy and its epoch.
+    pub best_val_acc: Option<f64>,
+    pub best_epoch: Option<usize>,
+    /// Kendall τ of the scores on the architectures fitted on (how closely a tree model fits, not
+    /// how well it ranks others: `nar eval` measures that).
+    pub fit_kendall: Option<f64>,
+}
+
+/// A predictor of architecture quality.
+pub trait Predictor: Send + Sync {
+    /// The model's name in configurations (`transformer`, `gbdt`, `forest`, `ensemble`).
+    fn kind(&self) -> ModelKind;
+    /// Fits on labelled architectures (replacing what was fitted before).
+    fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport>;
+    /// Scores (higher = better) of every architecture of `x`.
+    fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>>;
+    /// Writes what was fitted into `dir` (which exists).
+    fn save(&self, dir: &Path) -> Result<()>;
+    /// The transformer, for tiers and NAR's search (`None` for score-only predictors).
+    fn transformer(&self) -> Option<&Ranker<f32>> {
+        None
+    }
+}
+
+/// Checks a model's feature list and blocks agree with the model (`field` prefixes the names in
+/// errors: empty for a configuration, `ensemble.members[i]` for a member).
+pub fn check_model_blocks(
+    model: ModelKind,
+    features: Option<&[FeatureSet]>,
+    gbdt: &Option<gbdt::GbdtConfig>,
+    forest: &Option<forest::ForestConfig>,
+    field: &str,
+) -> Result<()> {
+    let name = |f: &str| if field.is_empty() { f.to_string() } else { format!("{field}.{f}") };
+    if let Some(f) = features {
+        if f.is_empty() {
+            bail!("{}: give at least one feature set", name("features"));
+        }
+        if let Some(d) = f.iter().enumerate().find(|(i, s)| f[..*i].contains(s)) {
+            bail!("{}: {} is listed twice", name("features"), d.1);
+        }
+        if model == ModelKind::Transformer && f != [FeatureSet::Renas] {
+            bail!("{}: the transformer reads the renas tensor only", name("features"));
+        }
+        if model == ModelKind::Ensemble {
+            bail!("{}: an ensemble's members choose their features", name("features"));
+        }
+    }
+    match (model, gbdt) {
+        (ModelKind::Gbdt, Some(g)) => g.check(&name("gbdt"))?,
+        (_, Some(_)) => bail!("{}: only read with model: gbdt, found model: {}", name("gbdt"), model.name()),
+        _ => {}
+    }
+    match (model, forest) {
+        (ModelKind::Forest, Some(f)) => f.check(&name("forest"))?,
+        (_, Some(_)) => bail!("{}: only read with model: forest, found model: {}", name("forest"), model.name()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A new, unfitted predictor of a configuration's `model`.
+pub fn build(cfg: &Config) -> Result<Box<dyn Predictor>> {
+    cfg.check()?;
+    Ok(match cfg.model {
+        ModelKind::Transformer => Box::new(transformer::Transformer::new(cfg.clone())),
+        ModelKind::Gbdt => Box::new(TableModel::new(cfg.model, cfg.features(), cfg.gbdt.clone(), None)),
+        ModelKind::Forest => Box::new(TableModel::new(cfg.model, cfg.features(), None, cfg.forest.clone())),
+        ModelKind::Ensemble => Box::new(ensemble::Ensemble::new(cfg)?),
+    })
+}
+
+/// The predictor a configuration fitted into `dir` (`which` checkpoint, for the transformer). Files of
+/// another model than the configuration's are refused, naming both.
+pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Box<dyn Predictor>> {
+    let run = RunDir::at(dir);
+    let (table, checkpoint) = (run.predictor_path(), run.checkpoint(which).state);
+    let found = if table.exists() {
+        Some("a tree model (predictor.json)")
+    } else if checkpoint.exists() {
+        Some("a transformer's checkpoints")
+    } else if run.ensemble_path().exists() {
+        Some("an ensemble")
+    } else {
+        None
+    };
+    let expected = match cfg.model {
+        ModelKind::Transformer => checkpoint.exists(),
+        ModelKind::Gbdt | ModelKind::Forest => table.exists(),
+        ModelKind::Ensemble => run.ensemble_path().exists(),
+    };
+    if let (false, Some(found)) = (expected, found) {
+        bail!("{}: holds {found}, but its configuration says model: {}", dir.display(), cfg.model.name());
+    }
+    Ok(match cfg.model {
+        ModelKind::Transformer => Box::new(transformer::Transformer::load(cfg, dir, which)?),
+        ModelKind::Gbdt | ModelKind::Forest => Box::new(TableModel::load(cfg.model, dir)?),
+        ModelKind::Ensemble => Box::new(ensemble::Ensemble::load(cfg, dir, which)?),
+    })
+}
+
+/// Normalised ranks `(rank − ½) / n` of the accuracies, in (0, 1).
+pub fn rank_target(val: &[f64]) -> Vec<f64> {
+    let n = val.len() as f64;
+    ranks(val).into_iter().map(|r| (r - 0.5) / n).collect()
+}
+
+/// What a table model fits: the normalised rank of validation accuracy, or the accuracy itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    #[default]
+    Rank,
+    Accuracy,
+}
+
+pub(crate) fn target_values(t: Target, y: &[f64]) -> Vec<f64> {
+    match t {
+        Target::Rank => rank_target(y),
+        Target::Accuracy => y.to_vec(),
+    }
+}
+
+/// A fitted table model.
+enum Fitted {
+    Gbdt(Box<gbdt::Gbdt>),
+    Forest(forest::Forest),
+}
+
+/// A tree model (gradient-boosted trees or a forest) on a list of feature sets.
+pub struct TableModel {
+    kind: ModelKind,
+    features: Vec<FeatureSet>,
+    gbdt: gbdt::GbdtConfig,
+    forest: forest::ForestConfig,
+    fitted: Option<Fitted>,
+    /// The space it was fitted on.
+    space: Option<SpaceKind>,
+}
+
+/// A table model's file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedTable {
+    model: ModelKind,
+    space: SpaceKind,
+    features: Vec<FeatureSet>,
+    state: serde_json::Value,
+}
+
+impl TableModel {
+    pub fn new(
+        kind: ModelKind,
+        features: Vec<FeatureSet>,
+        gbdt: Option<gbdt::GbdtConfig>,
+        forest: Option<forest::ForestConfig>,
+    ) -> TableModel {
+        TableModel {
+            kind,
+            features,
+            gbdt: gbdt.unwrap_or_default(),
+            forest: forest.unwrap_or_default(),
+            fitted: None,
+            space: None,
+        }
+    }
+
+    /// A table model saved by [`Predictor::save`] into `dir`, which must be of `kind`.
+    pub fn load(kind: ModelKind, dir: &Path) -> Result<TableModel> {
+        let path = RunDir::at(dir).predictor_path();
+        let text = crate::io::read_to_string_capped(&path, 1 << 30, "a predictor")?;
+        let saved: SavedTable =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a nar predictor", path.display()))?;
+        if saved.model != kind {
+            bail!(
+                "{}: holds a {} predictor, but the run's configuration says model: {}",
+                path.display(),
+                saved.model.name(),
+                kind.name()
+            );
+        }
+        let width = features::width(saved.space, &saved.features);
+        let fitted = match kind {
+            ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, &path)?)),
+            ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, &path)?),
+            other => bail!("{}: a {} is not a table model", path.display(), other.name()),
+        };
+        let cols = match &fitted {
+            Fitted::Gbdt(g) => g.cols(),
+            Fitted::Forest(f) => f.cols(),
+        };
+        if cols != width {
+            bail!("{}: fitted on {cols} features, but its feature sets have {width}", path.display());
+        }
+        Ok(TableModel {
+            kind,
+            features: saved.features,
+            gbdt: Default::default(),
+            forest: Default::default(),
+            fitted: Some(fitted),
+            space: Some(saved.space),
+        })
+    }
+}
+
+impl Predictor for TableModel {
+    fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport> {
+        data.check()?;
+        ctx.progress.log(&format!(
+            "fitting {} on {} labelled architectures, features {}",
+            self.kind.name(),
+            data.y.len(),
+            self.features.iter().map(|f| f.name()).collect::<Vec<_>>().join("+")
+        ));
+        let x = data.x.table(&self.features);
+        self.fitted = Some(match self.kind {
+            ModelKind::Forest => Fitted::Forest(forest::Forest::fit(&self.forest, &x, data.y, ctx.seed)?),
+            _ => Fitted::Gbdt(Box::new(gbdt::Gbdt::fit(&self.gbdt, &x, data.y, ctx.seed)?)),
+        });
+        self.space = Some(data.x.space());
+        let s = self.scores_table(&x)?;
+        Ok(FitReport { fit_kendall: Some(crate::ranker::metrics::kendall_tau(&s, data.y)), ..FitReport::default() })
+    }
+
+    fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>> {
+        if let Some(space) = self.space
+            && space != x.space()
+        {
+            bail!("this predictor was fitted on {space}, not {}", x.space());
+        }
+        progress.start(x.len() as u64, "scoring");
+        let s = self.scores_table(&x.table(&self.features));
+        progress.inc(x.len() as u64);
+        progress.finish();
+        s
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let state = match self.fitted.as_ref() {
+            Some(Fitted::Gbdt(g)) => g.to_json()?,
+            Some(Fitted::Forest(f)) => serde_json::to_value(f)?,
+            None => bail!("the {} predictor has not been fitted", self.kind.name()),
+        };
+        let space = self.space.expect("a fitted model knows its space");
+        let text =
+            serde_json::to_string(&SavedTable { model: self.kind, space, features: self.features.clone(), state })?;
+        crate::io::write_atomic(&RunDir::at(dir).predictor_path(), |w| Ok(w.write_all(text.as_bytes())?))
+    }
+}
+
+impl TableModel {
+    fn scores_table(&self, x: &Table) -> Result<Vec<f64>> {
+        match self.fitted.as_ref() {
+            Some(Fitted::Gbdt(g)) => g.scores(x),
+            Some(Fitted::Forest(f)) => f.scores(x),
+            None => bail!("the {} predictor has not been fitted", self.kind.name()),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! NAR's transformer ranker as a [`Predictor`]: trained epoch by epoch on the training rows, the
+//! checkpoint chosen by validation tier accuracy on the validation rows (docs/design.md §5); scores
+//! from the encoder and accuracy head, tiers from the whole model.
+//!
+//! Fitted with a run directory ([`FitContext::run`]), every epoch is checkpointed (`best`, `last`) and
+//! logged, and a stopped run resumes to the same weights; fitted in memory, the best epoch's weights
+//! are kept and [`Predictor::save`] writes them as both checkpoints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use super::{FitContext, FitReport, Inputs, Labelled, Predictor};
+use crate::progress::{Cancelled, Progress};
+use crate::ranker::checkpoint;
+use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::infer::Workspace;
+use crate::ranker::model::Ranker;
+use crate::ranker::predict::INFER_BATCH;
+use crate::ranker::trainer::Trainer;
+use crate::run_dir::{Checkpoint, RunDir};
+
+/// The transformer and its configuration.
+pub struct Transformer {
+    cfg: Config,
+    model: Option<Ranker<f32>>,
+    /// What [`Predictor::save`] writes after an in-memory fit (the trainer holding the best weights).
+    trained: Option<Trainer>,
+    /// The folder whose checkpoints the fit wrote (nothing left to save there).
+    saved_in: Option<PathBuf>,
+}
+
+impl Transformer {
+    pub fn new(cfg: Config) -> Transformer {
+        Transformer { cfg, model: None, trained: None, saved_in: None }
+    }
+
+    /// The weights of checkpoint `which` in `dir`.
+    pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Transformer> {
+        let mut model = Ranker::<f32>::new(&cfg.ranker, cfg.seed);
+        checkpoint::load_weights(&RunDir::at(dir).checkpoint(which), &mut model)?;
+        Ok(Transformer { cfg: cfg.clone(), model: Some(model), trained: None, saved_in: Some(dir.to_path_buf()) })
+    }
+
+    fn model(&self) -> Result<&Ranker<f32>> {
+        match &self.model {
+            Some(m) => Ok(m),
+            None => bail!("the transformer has not been trained"),
+        }
+    }
+}
+
+/// One line of the epoch log, as `nar train` prints it.
+fn epoch_line(line: &crate::ranker::trainer::EpochLog) -> String {
+    format!(
+        "epoch {:>3}  loss {:.4}  tier acc {:.3}  | val loss {:.4}  tier acc {:.3}  τ {:.3}  ρ {:.3}  ({:.1} s)",
+        line.epoch,
+        line.train_loss,
+        line.train_tier_acc,
+        line.val_loss,
+        line.val_tier_acc,
+        line.val_kendall,
+        line.val_spearman,
+        line.seconds
+    )
+}
+
+impl Predictor for Transformer {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Transformer
+    }
+
+    fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport> {
+        data.check()?;
+        let n = data.y.len();
+        if data.n_train == n {
+            bail!("the transformer needs validation architectures to choose its checkpoint: all {n} are training");
+        }
+        let mut cfg = self.cfg.clone();
+        cfg.seed = ctx.seed;
+        // Batches no larger than the splits (as `Config::set_budget` sizes them).
+        cfg.train_batch_size = cfg.train_batch_size.min(data.n_train);
+        cfg.val_batch_size = Some(cfg.val_batch().min(n - data.n_train));
+        let nt = cfg.ranker.n_tier;
+        if n - data.n_train < nt {
+            bail!("the transformer needs at least n_tier ({nt}) validation architectures, found {}", n - data.n_train);
+        }
+        if data.n_train < nt.max(cfg.train_batch_size) {
+            bail!(
+                "the transformer needs at least one training batch ({} architectures) and n_tier ({nt}), found {}",
+                cfg.train_batch_size,
+                data.n_train
+            );
+        }
+        let train = data.x.samples(0..data.n_train, &data.y[..data.n_train]);
+        let val = data.x.samples(data.n_train..n, &data.y[data.n_train..]);
+        let mut t = Trainer::new(&cfg);
+        let progress = ctx.progress;
+        if let (Some(run), true) = (ctx.run, ctx.resume) {
+            t.state = checkpoint::load(&run.checkpoint(Checkpoint::Last), &mut t.model, &mut t.opt)?;
+            progress.log(&format!("resuming after epoch {} (step {})", t.state.epochs_done, t.state.step));
+        }
+        if let Some(run) = ctx.run {
+            run.write_log(t.state.epochs_done, None)?;
+        }
+        progress.log(&format!(
+            "training on {} architectures ({} train / {} validation), {} parameters, {} threads",
+            n,
+            train.len(),
+            val.len(),
+            t.model.params.numel(),
+            rayon::current_num_threads()
+        ));
+        let per_epoch = (train.len() / cfg.train_batch_size) as u64;
+        progress.start(cfg.ranker_epochs as u64 * per_epoch, "training");
+        progress.set(t.state.epochs_done as u64 * per_epoch);
+        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        while t.state.epochs_done < cfg.ranker_epochs {
+            let line = t.epoch(&train, &val, &|_, _, _| progress.inc(1));
+            if best.as_ref().is_none_or(|(acc, _, _)| t.state.val_acc > *acc) {
+                best = Some((t.state.val_acc, t.state.epochs_done - 1, t.model.params.data.clone()));
+            }
+            if let Some(run) = ctx.run {
+                t.save(&run.checkpoints())?;
+                run.write_log(t.state.epochs_done - 1, Some(&line))?;
+            }
+            progress.log(&epoch_line(&line));
+            if progress.cancelled() && t.state.epochs_done < cfg.ranker_epochs {
+                progress.finish();
+                let err = anyhow::Error::new(Cancelled);
+                return Err(match ctx.run {
+                    Some(run) => err.context(format!(
+                        "training stopped after epoch {} of {}; `nar train --resume --out {}` continues it",
+                        t.state.epochs_done,
+                        cfg.ranker_epochs,
+                        run.root().display()
+                    )),
+                    None => err,
+                });
+            }
+        }
+        progress.finish();
+        if ctx.run.is_none()
+            && let Some((acc, epoch, _)) = &best
+        {
+            t.state.best_val_acc = *acc;
+            t.state.best_epoch = Some(*epoch);
+        }
+        let report = FitReport {
+            epochs_done: t.state.epochs_done,
+            best_val_acc: Some(t.state.best_val_acc).filter(|v| v.is_finite()),
+            best_epoch: t.state.best_epoch,
+            fit_kendall: None,
+        };
+        let mut model = Ranker::<f32>::new(&cfg.ranker, cfg.seed);
+        match (ctx.run, best) {
+            (Some(run), _) => {
+                checkpoint::load_weights(&run.checkpoint(Checkpoint::Best), &mut model)?;
+                self.saved_in = Some(run.root().to_path_buf());
+            }
+            (None, Some((_, _, w))) => {
+                model.params.data = w.clone();
+                t.model.params.data = w;
+                self.saved_in = None;
+            }
+            (None, None) => model.params.data = t.model.params.data.clone(),
+        }
+        self.model = Some(model);
+        self.trained = Some(t);
+        self.cfg = cfg;
+        Ok(report)
+    }
+
+    fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>> {
+        let model = self.model()?;
+        let n = x.len();
+        let mut ws = Workspace::default();
+        let mut out = Vec::with_capacity(n);
+        progress.start(n as u64, "scoring");
+        for start in (0..n).step_by(INFER_BATCH) {
+            if progress.cancelled() {
+                progress.finish();
+                return Err(Cancelled.into());
+            }
+            let m = INFER_BATCH.min(n - start);
+            let s = x.samples(start..start + m, &vec![f64::NAN; m]);
+            out.extend(model.infer_scores(&s.features, m, &mut ws).iter().map(|v| f64::from(*v)));
+            progress.inc(m as u64);
+        }
+        progress.finish();
+        Ok(out)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        if self.saved_in.as_deref() == Some(dir) {
+            return Ok(());
+        }
+        let Some(t) = &self.trained else {
+            bail!("the transformer has not been trained in this session: nothing to save");
+        };
+        let pair = RunDir::at(dir).checkpoints();
+        if let Some(parent) = pair.best.weights.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        checkpoint::save(&pair.last, &t.model, &t.opt, &t.state)?;
+        checkpoint::save(&pair.best, &t.model, &t.opt, &t.state)
+    }
+
+    fn transformer(&self) -> Option<&Ranker<f32>> {
+        self.model.as_ref()
+    }
+}

@@ -1,0 +1,252 @@
+//! The score-only predictors (`model: gbdt | forest | ensemble`, `configs/*-{gbdt,forest,best}.yaml`)
+//! through the same commands as the transformer, on the real data: training, reloading through
+//! `nar eval` and `nar rank`, what they refuse, and determinism across thread counts.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{data_file, nar, ok};
+use nar::run_dir::RunDir;
+
+fn config(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs").join(name).display().to_string()
+}
+
+fn train(cfg: &str, data: &str, budget: &str, out: &Path, threads: &str) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_nar"))
+        .args(["train", "--config", cfg, "--data", data, "--budget", budget, "--out", out.to_str().unwrap()])
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    ok(&o)
+}
+
+/// Every file a run's predictor wrote, by path inside the run (checkpoints excluded: the score-only
+/// predictors have none).
+fn predictor_files(run: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![run.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if ["predictor.json", "ensemble.json"].contains(&p.file_name().unwrap().to_str().unwrap()) {
+                out.push((p.strip_prefix(run).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `nar eval` then `nar rank` on a trained run: the saved predictions' τ is the report's, and the
+/// ranking of the whole space gives every held-out architecture its evaluation score (to the CSV's six
+/// decimals). Returns the evaluation's τ.
+fn eval_and_rank(out: &Path, id_column: &str, rank: bool) -> f64 {
+    let run = RunDir::open(out).unwrap();
+    let text = ok(&nar(&["eval", out.to_str().unwrap()]));
+    assert!(text.contains("predicts a score only"), "{text}");
+    let eval = run.read_eval().unwrap().unwrap();
+    assert_eq!(eval.tier_acc, None);
+    let preds = run.read_predictions().unwrap();
+    let score: Vec<f64> = preds.iter().map(|p| p.score).collect();
+    let val: Vec<f64> = preds.iter().map(|p| p.val).collect();
+    assert_eq!(nar::ranker::metrics::kendall_tau(&score, &val), eval.kendall_val);
+    if rank {
+        ok(&nar(&["rank", out.to_str().unwrap()]));
+        let ranking = std::fs::read_to_string(run.ranking_path()).unwrap();
+        let lines: Vec<&str> = ranking.lines().collect();
+        assert_eq!(lines[0], format!("{id_column},predicted_score"));
+        assert_eq!(lines.len(), 15_626);
+        for p in preds.iter().step_by(997) {
+            let s: f64 = lines[p.position + 1].split(',').nth(1).unwrap().parse().unwrap();
+            assert_eq!(s, format!("{:.6}", p.score).parse::<f64>().unwrap(), "position {}", p.position);
+        }
+    }
+    eval.kendall_val
+}
+
+#[test]
+fn every_nb201_predictor_trains_reloads_and_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, model, says) in [
+        ("nb201-gbdt.yaml", "gbdt", "fitting gbdt on 300 labelled architectures, features renas"),
+        ("nb201-forest.yaml", "forest", "fitting forest on 300 labelled architectures, features graph"),
+        ("nb201-best.yaml", "ensemble", "ensemble member 3 of 3: gbdt"),
+    ] {
+        let out = dir.path().join(model);
+        let text = train(&config(file), "nb201", "300", &out, "2");
+        assert!(text.contains(says), "{file}: {text}");
+        let run = RunDir::open(&out).unwrap();
+        assert!(!run.metrics_log_path().exists(), "a tree model has no epochs to log");
+        let cfg = run.read_config().unwrap();
+        assert_eq!(cfg.model.name(), model);
+        // The transformer's keys the file leaves out are the reference's.
+        assert_eq!(cfg.ranker, nar::ranker::config::Config::reference(nar::space::SpaceKind::Nb201).ranker);
+        // The same split drawing as every run: budget 300 in the configuration's 1000 : 256 proportion.
+        let meta = run.read_meta().unwrap();
+        assert_eq!((meta.train.len(), meta.val.len()), (239, 61));
+        let tau = eval_and_rank(&out, "index", true);
+        // Each ranks the 15,325 held-out architectures far above the parameter count (τ ≈ 0.53).
+        assert!(tau > 0.6, "{file}: τ {tau}");
+
+        // What needs the transformer says so, and writes nothing.
+        let o = nar(&["eval", out.to_str().unwrap(), "--tiers"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(&format!("`model: {model}`, which predicts scores only")), "{err}");
+        let t = dir.path().join("t.csv");
+        let o = nar(&["rank", out.to_str().unwrap(), "--tiers", "-o", t.to_str().unwrap()]);
+        assert!(!o.status.success() && !t.exists());
+        let o = nar(&["search", out.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("tiers and NAR's search need the transformer"));
+    }
+    let files = predictor_files(&dir.path().join("ensemble"));
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert_eq!(
+        names,
+        ["ensemble.json", "member-0/predictor.json", "member-1/predictor.json", "member-2/predictor.json"]
+    );
+}
+
+#[test]
+fn every_nb101_predictor_trains_and_reloads() {
+    // The NB101 sample's 1,000 cells; a budget of 424 holds out the other 576.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("nb101.nar");
+    let csv = data_file("nb101/nb101_subset_1k.csv");
+    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    for (file, model) in [("nb101-gbdt.yaml", "gbdt"), ("nb101-forest.yaml", "forest"), ("nb101-best.yaml", "gbdt")] {
+        let out = dir.path().join(file);
+        train(&config(file), store.to_str().unwrap(), "424", &out, "2");
+        // The saved configuration reloads (it once held NAR's `batch_size` beside `train_batch_size`).
+        let cfg = RunDir::open(&out).unwrap().read_config().unwrap();
+        assert_eq!(cfg.model.name(), model);
+        let tau = eval_and_rank(&out, "unique_hash", false);
+        assert!(tau > 0.5, "{file}: τ {tau} (the parameter count's is ≈ 0.34)");
+    }
+}
+
+#[test]
+fn predictors_are_the_same_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["nb201-forest.yaml", "nb201-best.yaml"] {
+        let one = dir.path().join(format!("{file}-1"));
+        let two = dir.path().join(format!("{file}-2"));
+        train(&config(file), "nb201", "200", &one, "1");
+        train(&config(file), "nb201", "200", &two, "2");
+        let (a, b) = (predictor_files(&one), predictor_files(&two));
+        assert!(!a.is_empty());
+        assert!(a == b, "{file}: the saved predictor differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn bad_predictor_configurations_name_the_file_and_field_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let gbdt = std::fs::read_to_string(config("nb201-gbdt.yaml")).unwrap();
+    let best = std::fs::read_to_string(config("nb201-best.yaml")).unwrap();
+    let forest = std::fs::read_to_string(config("nb201-forest.yaml")).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("gbdt", gbdt.replace("learning_rate: 0.05", "learning_rate: 0"), "gbdt.learning_rate must be in (0, 1]"),
+        ("gbdt", gbdt.replace("max_leaves: 15", "max_leaves: 1"), "gbdt.max_leaves must be between 2 and 65536"),
+        ("gbdt", gbdt.replace("l2: 1.0", "l2: .nan"), "gbdt.l2 must be a finite number"),
+        ("gbdt", gbdt.replace("l2: 1.0", "l2: 1.0\n  depth: 3"), "unknown field `depth`"),
+        ("gbdt", gbdt.replace("objective: logistic", "objective: hinge"), "unknown variant `hinge`"),
+        ("gbdt", gbdt.replace("model: gbdt", "model: svm"), "unknown variant `svm`"),
+        ("gbdt", gbdt.replace("model: gbdt", "model: forest"), "gbdt: only read with model: gbdt, found model: forest"),
+        ("forest", forest.replace("features: [graph]", "features: [graph, grafs]"), "unknown variant `grafs`"),
+        ("forest", forest.replace("features: [graph]", "features: []"), "features: give at least one feature set"),
+        ("forest", forest.replace("features: [graph]", "features: [graph, graph]"), "features: graph is listed twice"),
+        ("forest", forest.replace("max_features: 1.0", "max_features: 1.5"), "forest.max_features must be in (0, 1]"),
+        ("forest", forest.replace("trees: 200", "trees: 0"), "forest.trees must be between 1 and 100000"),
+        ("best", best.replace("model: ensemble", "model: gbdt"), "ensemble: only read with model: ensemble"),
+        (
+            "best",
+            best[..best.find("ensemble:\n").unwrap()].to_string() + "ensemble:\n  members: []\n",
+            "ensemble.members: an ensemble needs at least one member",
+        ),
+        (
+            "best",
+            best.replace(
+                "    - model: gbdt\n      features: [graph]  ",
+                "    - model: ensemble\n      features: [graph]  ",
+            ),
+            "ensemble.members[2].model: an ensemble cannot be a member of an ensemble",
+        ),
+        (
+            "best",
+            best.replace("features: [graph, cost]", "features: [graph, cost]\n      forest: {trees: 5}"),
+            "ensemble.members[1].forest: only read with model: forest, found model: gbdt",
+        ),
+        (
+            "best",
+            best.replace("model: ensemble", "model: ensemble\nfeatures: [graph]"),
+            "features: an ensemble's members choose",
+        ),
+        (
+            "ref",
+            std::fs::read_to_string(config("nb201.yaml")).unwrap() + "features: [graph]\n",
+            "features: the transformer reads the renas tensor only",
+        ),
+    ];
+    for (i, (what, text, says)) in cases.iter().enumerate() {
+        assert!(!text.is_empty());
+        let path = dir.path().join(format!("bad-{what}-{i}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(format!("out-{i}"));
+        let o = nar(&["train", "--config", path.to_str().unwrap(), "--data", "nb201", "--out", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "case {i}: {err}");
+        assert!(err.contains(&format!("bad-{what}-{i}.yaml")), "the file is named: {err}");
+        assert!(!out.exists(), "case {i}: nothing is written");
+    }
+}
+
+#[test]
+fn a_run_whose_files_are_of_another_predictor_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let cfg = dir.path().join("forest.yaml");
+    std::fs::write(&cfg, "model: forest\nspace: nasbench201\nfeatures: [graph, cost]\n").unwrap();
+    train(cfg.to_str().unwrap(), "nb201", "100", &out, "2");
+    let cfg_path = out.join("config.yaml");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, text.replace("model: forest", "model: gbdt")).unwrap();
+    let o = nar(&["eval", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("predictor.json: holds a forest predictor, but the run's configuration says model: gbdt"),
+        "{err}"
+    );
+    assert!(!out.join("eval.json").exists());
+}
+
+#[test]
+fn a_fit_needs_two_finite_accuracies() {
+    use nar::features::FeatureSet;
+    use nar::predictor::{ArchList, FitContext, Labelled, TableModel};
+    use nar::ranker::config::ModelKind;
+    use nar::space::{ImageDataset, nb201::Arch};
+    let archs: Vec<Arch> = (0..3).map(|i| Arch::from_index(i).unwrap()).collect();
+    let x = ArchList::<nar::space::Nb201> { archs: &archs, network: ImageDataset::Cifar10 };
+    let ctx = FitContext { seed: 1, progress: &nar::progress::Quiet, run: None, resume: false };
+    for (model, y, says) in [
+        (ModelKind::Forest, vec![1.0], "3 architectures but 1 accuracies"),
+        (ModelKind::Gbdt, vec![1.0, f64::NAN, 2.0], "accuracy 1 is not a finite number (NaN)"),
+        (ModelKind::Forest, vec![1.0, 2.0, f64::INFINITY], "accuracy 2 is not a finite number (inf)"),
+    ] {
+        let mut p = TableModel::new(model, vec![FeatureSet::Graph], None, None);
+        let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x, y: &y, n_train: y.len() }, &ctx)
+            .expect_err("refused");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    let one = &archs[..1];
+    let x1 = ArchList::<nar::space::Nb201> { archs: one, network: ImageDataset::Cifar10 };
+    let mut p = TableModel::new(ModelKind::Gbdt, vec![FeatureSet::Graph], None, None);
+    let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x1, y: &[90.0], n_train: 1 }, &ctx).unwrap_err();
+    assert!(err.to_string().contains("a predictor needs at least 2 labelled architectures, found 1"), "{err}");
+}
