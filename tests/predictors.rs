@@ -250,3 +250,45 @@ fn a_fit_needs_two_finite_accuracies() {
     let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x1, y: &[90.0], n_train: 1 }, &ctx).unwrap_err();
     assert!(err.to_string().contains("a predictor needs at least 2 labelled architectures, found 1"), "{err}");
 }
+
+#[test]
+fn a_damaged_or_edited_tree_file_is_refused_before_the_trees_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, field, bad) in
+        [("nb201-gbdt.yaml", "split_feature", "4096"), ("nb201-forest.yaml", "true_child", "0")]
+    {
+        let out = dir.path().join(file);
+        train(&config(file), "nb201", "60", &out, "2");
+        let path = out.join("predictor.json");
+        let original = std::fs::read_to_string(&path).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+        // The first split node of the first tree gets an impossible value.
+        fn first_split<'a>(v: &'a mut serde_json::Value, field: &str) -> Option<&'a mut serde_json::Value> {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if m.get(field).is_some_and(|x| x.is_u64()) && m.get("is_leaf").is_none_or(|l| l == false) {
+                        return m.get_mut(field);
+                    }
+                    m.values_mut().find_map(|x| first_split(x, field))
+                }
+                serde_json::Value::Array(a) => a.iter_mut().find_map(|x| first_split(x, field)),
+                _ => None,
+            }
+        }
+        *first_split(&mut v["state"], field).unwrap() = serde_json::json!(bad.parse::<u64>().unwrap());
+        // Edited without its checksum: refused as changed.
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+        let o = nar(&["eval", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("does not match its checksum"), "{file}: {err}");
+        // Edited with a matching checksum: the node itself is refused, naming tree and node.
+        let sum = nar::ranker::checkpoint::sha256_hex(serde_json::to_string(&v["state"]).unwrap().as_bytes());
+        v["sha256"] = serde_json::json!(sum);
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+        let o = nar(&["eval", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{file}: {err}");
+        assert!(err.contains(&format!("predictor.json: tree 1, node 0: {field} {bad} is not")), "{file}: {err}");
+        assert!(!out.join("eval.json").exists());
+    }
+}

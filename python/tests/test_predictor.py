@@ -116,3 +116,19 @@ def test_bad_predictor_input(tmp_path):
     cell = nar.nb101([[0, 1], [0, 0]], ["input", "output"])
     with pytest.raises(ValueError):
         p.predict([cell])
+
+
+def test_the_readme_predictor_example_runs_as_written(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python") :]
+    blocks = section.split("```python\n")[1:3]
+    first, second = (b[: b.index("```")] for b in blocks)
+    assert "nar.Predictor" in second and second.count("\n") <= 6
+    monkeypatch.chdir(tmp_path)
+    env = {}
+    exec(compile(first.split("def train_and_evaluate")[0], "README.md", "exec"), env)
+    exec(compile(second, "README.md", "exec"), env)
+    assert env["scores"].shape == (15625,)
+    assert np.array_equal(nar.Ranker.load(tmp_path / "my-predictor").predict(range(15625)), env["scores"])
+    _, _, val = nb201_sample(1)
+    assert kendall(env["scores"][200::50], val[200::50]) > 0.7

@@ -531,7 +531,7 @@ pub fn html(rows: &[SummaryRow], opts: &PredictorStudyOptions) -> String {
     let epochs = opts.epochs.map_or("the configurations' epochs".to_string(), |e| format!("{e} epochs"));
     format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar predictor study</title><style>
-body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
+body{{font-family:sans-serif;max-width:1440px;margin:24px auto;padding:0 16px;color:#222}}figure{{display:inline-block;margin:8px}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){{text-align:left}}
 </style></head><body><h1>nar predictor study</h1><p>{} seeds; transformer modes trained for {epochs}. Each cell: the labelled architectures permuted by the seed, the first <em>budget</em> split into training and validation, every other labelled architecture held out and ranked against its validation accuracy. Mean ± std over seeds (the bands); the parameter count is the zero-cost floor on the same held-out architectures; diamonds are published τ figures (PINAT, AAAI 2023, and GRAF, 2024, each tested on its own split: context, not the same protocol).</p>{body}{table}</body></html>
 "#,

@@ -169,9 +169,15 @@ impl Forest {
     }
 }
 
-/// Reads a forest's JSON, naming the file in errors.
-pub fn from_json(value: serde_json::Value, path: &std::path::Path) -> Result<Forest> {
+/// Reads a forest's JSON for `cols` features, naming the file in errors; the nodes are checked before
+/// the crate reads them.
+pub fn from_json(value: serde_json::Value, cols: usize, path: &std::path::Path) -> Result<Forest> {
+    let leaf = |n: &serde_json::Value| n.get("true_child").is_none_or(|c| c.is_null());
+    super::check_tree_nodes(&value, cols, &["true_child", "false_child"], &leaf, path)?;
     let f: Forest = serde_json::from_value(value).with_context(|| format!("{}: not nar's forest", path.display()))?;
     f.check_loaded(path)?;
+    if f.cols != cols {
+        bail!("{}: the forest reads {} features, but the feature sets have {cols}", path.display(), f.cols);
+    }
     Ok(f)
 }

@@ -167,10 +167,19 @@ impl Gbdt {
         Ok(serde_json::to_value(Saved { cols: self.cols, booster })?)
     }
 
-    /// Reads trees written by [`Gbdt::to_json`], naming the file in errors.
-    pub fn from_json(value: serde_json::Value, path: &std::path::Path) -> Result<Gbdt> {
+    /// Reads trees written by [`Gbdt::to_json`] for `cols` features, naming the file in errors; the
+    /// nodes are checked before the crate reads them.
+    pub fn from_json(value: serde_json::Value, cols: usize, path: &std::path::Path) -> Result<Gbdt> {
         let saved: Saved =
             serde_json::from_value(value).with_context(|| format!("{}: not nar's trees", path.display()))?;
+        if saved.cols != cols {
+            bail!("{}: the trees read {} features, but the feature sets have {cols}", path.display(), saved.cols);
+        }
+        let leaf = |n: &serde_json::Value| n.get("is_leaf").and_then(|l| l.as_bool()).unwrap_or(false);
+        let trees = super::check_tree_nodes(&saved.booster, cols, &["left_child", "right_child", "missing_node"], &leaf, path)?;
+        if trees == 0 {
+            bail!("{}: no trees", path.display());
+        }
         let booster = GradientBooster::from_json(&saved.booster.to_string())
             .map_err(|e| anyhow!("{}: not nar's trees: {e}", path.display()))?;
         if saved.cols == 0 {

@@ -251,14 +251,73 @@ pub struct TableModel {
     space: Option<SpaceKind>,
 }
 
-/// A table model's file.
+/// A table model's file: what it is, the fitted state and the state's SHA-256 (of its JSON text), so an
+/// edited or damaged file is refused before any tree is read.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SavedTable {
     model: ModelKind,
     space: SpaceKind,
     features: Vec<FeatureSet>,
+    sha256: String,
     state: serde_json::Value,
+}
+
+/// Checks the nodes of saved trees before a tree crate reads them: every node list of `value` (the
+/// objects holding a `nodes` array) must split on a column below `cols` and point only to later
+/// nodes of its own tree — `children` names the child fields, `leaf` says whether a node is a leaf —,
+/// so that a damaged file cannot index out of range or loop inside the crate.
+pub(crate) fn check_tree_nodes(
+    value: &serde_json::Value,
+    cols: usize,
+    children: &[&str],
+    leaf: &dyn Fn(&serde_json::Value) -> bool,
+    path: &Path,
+) -> Result<usize> {
+    let mut trees = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::Array(nodes)) = m.get("nodes") {
+                    trees += 1;
+                    if nodes.is_empty() {
+                        bail!("{}: tree {trees} has no nodes", path.display());
+                    }
+                    for (i, n) in nodes.iter().enumerate() {
+                        if leaf(n) {
+                            continue;
+                        }
+                        let feature = n.get("split_feature").and_then(|f| f.as_u64());
+                        if feature.is_none_or(|f| f as usize >= cols) {
+                            bail!(
+                                "{}: tree {trees}, node {i}: split_feature {} is not one of the {cols} features",
+                                path.display(),
+                                n.get("split_feature").map_or("(missing)".to_string(), |f| f.to_string())
+                            );
+                        }
+                        for c in children {
+                            let child = n.get(*c).and_then(|x| x.as_u64()).map(|x| x as usize);
+                            if child.is_none_or(|x| x <= i || x >= nodes.len()) {
+                                bail!(
+                                    "{}: tree {trees}, node {i}: {c} {} is not a later node of the tree's {}",
+                                    path.display(),
+                                    n.get(*c).map_or("(missing)".to_string(), |f| f.to_string()),
+                                    nodes.len()
+                                );
+                            }
+                        }
+                    }
+                } else {
+                    stack.extend(m.values().rev());
+                }
+            }
+            // Reversed, so that trees are numbered in the file's order.
+            serde_json::Value::Array(a) => stack.extend(a.iter().rev()),
+            _ => {}
+        }
+    }
+    Ok(trees)
 }
 
 impl TableModel {
@@ -284,6 +343,10 @@ impl TableModel {
         let text = crate::io::read_to_string_capped(&path, 1 << 30, "a predictor")?;
         let saved: SavedTable =
             serde_json::from_str(&text).with_context(|| format!("{}: not a nar predictor", path.display()))?;
+        let sum = crate::ranker::checkpoint::sha256_hex(serde_json::to_string(&saved.state)?.as_bytes());
+        if sum != saved.sha256 {
+            bail!("{}: the fitted state does not match its checksum (the file was changed or damaged)", path.display());
+        }
         if saved.model != kind {
             bail!(
                 "{}: holds a {} predictor, but the run's configuration says model: {}",
@@ -294,8 +357,8 @@ impl TableModel {
         }
         let width = features::width(saved.space, &saved.features);
         let fitted = match kind {
-            ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, &path)?)),
-            ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, &path)?),
+            ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, width, &path)?)),
+            ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, width, &path)?),
             other => bail!("{}: a {} is not a table model", path.display(), other.name()),
         };
         let cols = match &fitted {
@@ -359,8 +422,9 @@ impl Predictor for TableModel {
             None => bail!("the {} predictor has not been fitted", self.kind.name()),
         };
         let space = self.space.expect("a fitted model knows its space");
-        let text =
-            serde_json::to_string(&SavedTable { model: self.kind, space, features: self.features.clone(), state })?;
+        let sha256 = crate::ranker::checkpoint::sha256_hex(serde_json::to_string(&state)?.as_bytes());
+        let saved = SavedTable { model: self.kind, space, features: self.features.clone(), sha256, state };
+        let text = serde_json::to_string(&saved)?;
         crate::io::write_atomic(&RunDir::at(dir).predictor_path(), |w| Ok(w.write_all(text.as_bytes())?))
     }
 }
