@@ -34,7 +34,8 @@ fn unregister(p: &Path) {
 }
 
 /// Whether two paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether two paths name the same existing file (through links, hard links included).
+pub fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -257,6 +257,62 @@ impl RunDir {
         Ok(ds)
     }
 
+    /// Refuses `out` when it is one of the run's own files — anything in the run directory, through
+    /// links, or the dataset it points to — other than `allowed`, the command's own output (`nar rank`'s
+    /// `ranking.csv`, `nar report`'s `report.html`).
+    pub fn refuse_output(&self, out: &Path, allowed: &Path, meta: &RunMeta) -> Result<()> {
+        let mut files = vec![self.dataset_file(meta)];
+        let mut dirs = vec![self.root.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+                let p = e?.path();
+                if p.is_dir() { dirs.push(p) } else { files.push(p) }
+            }
+        }
+        for f in files {
+            if crate::io::same_file(out, &f) && !crate::io::same_file(&f, allowed) {
+                bail!("the output {} is the run's own {}: write somewhere else", out.display(), f.display());
+            }
+        }
+        // A name the run may write later (a checkpoint, an ensemble member, …) is the run's too.
+        // The path as it will be: its nearest existing ancestor resolved, the rest appended.
+        let absolute = if out.is_absolute() { out.to_path_buf() } else { std::env::current_dir()?.join(out) };
+        let mut base = absolute.as_path();
+        let mut rest = Vec::new();
+        while !base.exists() {
+            let (Some(parent), Some(name)) = (base.parent(), base.file_name()) else { break };
+            rest.push(name.to_os_string());
+            base = parent;
+        }
+        let mut resolved = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        resolved.extend(rest.iter().rev());
+        if let Ok(root) = std::fs::canonicalize(&self.root)
+            && let Ok(rel) = resolved.strip_prefix(&root)
+            && let Some(first) = rel.components().next().and_then(|c| c.as_os_str().to_str())
+        {
+            let reserved = [
+                CONFIG,
+                META,
+                DATASET,
+                METRICS_LOG,
+                CHECKPOINTS,
+                EVAL,
+                PREDICTIONS,
+                SEARCH,
+                RANKING,
+                REPORT,
+                PREDICTOR_FILE,
+                ENSEMBLE,
+                FITTED,
+            ];
+            let own = allowed.file_name().and_then(|n| n.to_str()) == Some(first) && rel.components().count() == 1;
+            if !own && (reserved.contains(&first) || first.starts_with("member-")) {
+                bail!("the output {} is the run's own {first}: write somewhere else", out.display());
+            }
+        }
+        Ok(())
+    }
+
     /// The epochs logged so far.
     pub fn read_log(&self) -> Result<Vec<EpochLog>> {
         let path = self.metrics_log_path();

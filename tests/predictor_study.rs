@@ -135,9 +135,17 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
     let study = |extra: &[&str], csv: &str| {
         let csv = dir.path().join(csv);
         let modes = if extra.contains(&"--modes") { vec![] } else { vec!["--modes", "gbdt"] };
-        let mut args = vec!["study", "predictors", "--benchmarks", "nb201-cifar10"];
+        let benchmarks = if extra.contains(&"--benchmarks") { vec![] } else { vec!["--benchmarks", "nb201-cifar10"] };
+        let mut args = vec!["study", "predictors"];
+        args.extend(benchmarks);
         args.extend(modes);
-        args.extend(["--budgets", "60", "--seeds", "1", "--csv", csv.to_str().unwrap()]);
+        if !extra.contains(&"--budgets") {
+            args.extend(["--budgets", "60"]);
+        }
+        if !extra.contains(&"--seeds") {
+            args.extend(["--seeds", "1"]);
+        }
+        args.extend(["--csv", csv.to_str().unwrap()]);
         args.extend(extra);
         (nar(&args), csv)
     };
@@ -162,4 +170,24 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
     let (o, csv) = study(&["--modes", "nosuch"], "x.csv");
     assert!(String::from_utf8_lossy(&o.stderr).contains("--modes: unknown mode \"nosuch\""));
     assert!(!csv.exists());
+    let nb101 = root.join("configs/nb101-gbdt.yaml");
+    for (extra, says) in [
+        (vec!["--modes", "gbdt,forest,gbdt"], "--modes: gbdt is listed twice"),
+        (vec!["--budgets", "60,100,60"], "--budgets: 60 is listed twice"),
+        (vec!["--benchmarks", "nb201-cifar100,nb201-cifar100"], "--benchmarks: nb201-cifar100 is listed twice"),
+        (vec!["--seeds", "300000000"], "--seeds must be between 1 and 10000"),
+        (vec!["--first-seed", "18446744073709551615", "--seeds", "2"], "within 64 bits"),
+        // The study's one benchmark is NB201: an NB101 configuration would never be used.
+        (vec!["--config", &format!("gbdt={}", nb101.display())], "a configuration for nb101, but no benchmark"),
+        // A budget that cannot be split is refused before the first cell runs.
+        (
+            vec!["--modes", "gbdt,improved", "--budgets", "60,8"],
+            "mode gbdt on nb201-cifar10, budget 8: a budget of 8 is too small",
+        ),
+    ] {
+        let (o, csv) = study(&extra, "x.csv");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{extra:?}: {err}");
+        assert!(!csv.exists(), "{extra:?}: nothing is written");
+    }
 }

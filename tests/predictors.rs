@@ -254,9 +254,7 @@ fn a_fit_needs_two_finite_accuracies() {
 #[test]
 fn a_damaged_or_edited_tree_file_is_refused_before_the_trees_are_read() {
     let dir = tempfile::tempdir().unwrap();
-    for (file, field, bad) in
-        [("nb201-gbdt.yaml", "split_feature", "4096"), ("nb201-forest.yaml", "true_child", "0")]
-    {
+    for (file, field, bad) in [("nb201-gbdt.yaml", "split_feature", "4096"), ("nb201-forest.yaml", "true_child", "0")] {
         let out = dir.path().join(file);
         train(&config(file), "nb201", "60", &out, "2");
         let path = out.join("predictor.json");
@@ -291,4 +289,39 @@ fn a_damaged_or_edited_tree_file_is_refused_before_the_trees_are_read() {
         assert!(err.contains(&format!("predictor.json: tree 1, node 0: {field} {bad} is not")), "{file}: {err}");
         assert!(!out.join("eval.json").exists());
     }
+}
+
+#[test]
+fn rank_and_report_never_write_over_the_runs_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(&config("nb201-best.yaml"), "nb201", "60", &out, "2");
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(out.join("member-1/predictor.json"), &link).unwrap();
+    let before: Vec<(PathBuf, Vec<u8>)> = predictor_files(&out);
+    for target in [
+        out.join("predictor.json"),
+        out.join("ensemble.json"),
+        out.join("member-0/predictor.json"),
+        out.join("run.json"),
+        out.join("config.yaml"),
+        out.join("dataset.nar"),
+        out.join("checkpoints/best.json"),
+        out.join("member-3/predictor.json"),
+        out.join("search.json"),
+        link.clone(),
+    ] {
+        for cmd in ["rank", "report"] {
+            let o = nar(&[cmd, out.to_str().unwrap(), "-o", target.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success() && err.contains("is the run's own"), "{cmd} -o {}: {err}", target.display());
+        }
+    }
+    assert_eq!(predictor_files(&out), before, "nothing was overwritten");
+    assert!(
+        !out.join("predictor.json").exists() && !out.join("checkpoints").exists() && !out.join("member-3").exists()
+    );
+    // The commands' own outputs are still theirs.
+    ok(&nar(&["rank", out.to_str().unwrap(), "-o", out.join("ranking.csv").to_str().unwrap()]));
+    ok(&nar(&["report", out.to_str().unwrap(), "-o", out.join("report.html").to_str().unwrap()]));
 }

@@ -200,10 +200,40 @@ pub struct SummaryRow {
     pub seconds: MeanStd,
 }
 
-/// Runs the study; returns every cell and the summary.
+/// The most seeds a study runs per cell.
+pub const MAX_SEEDS: u64 = 10_000;
+
+/// Runs the study; returns every cell and the summary. Everything the options can get wrong (repeats,
+/// a configuration no benchmark uses, a budget a mode cannot split) is refused before the first cell.
 pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(Vec<Cell>, Vec<SummaryRow>)> {
     if opts.benchmarks.is_empty() || opts.modes.is_empty() || opts.budgets.is_empty() {
         bail!("a study needs at least one benchmark, mode and budget");
+    }
+    // A repeated benchmark, mode or budget would run its cells twice and report them as more seeds.
+    fn repeated<T: PartialEq>(v: &[T]) -> Option<&T> {
+        v.iter().enumerate().find(|(i, x)| v[..*i].contains(x)).map(|(_, x)| x)
+    }
+    if let Some(b) = repeated(&opts.benchmarks) {
+        bail!("--benchmarks: {} is listed twice", b.name());
+    }
+    if let Some(m) = repeated(&opts.modes) {
+        bail!("--modes: {} is listed twice", m.name());
+    }
+    if let Some(b) = repeated(&opts.budgets) {
+        bail!("--budgets: {b} is listed twice");
+    }
+    if opts.seeds == 0 || opts.seeds > MAX_SEEDS || opts.first_seed.checked_add(opts.seeds).is_none() {
+        bail!("--seeds must be between 1 and {MAX_SEEDS}, and --first-seed + --seeds within 64 bits");
+    }
+    for (m, c) in &opts.configs {
+        if !opts.benchmarks.iter().any(|b| b.space == c.space) {
+            bail!(
+                "--config {}: a configuration for {}, but no benchmark of the study is of {}",
+                m.name(),
+                c.space,
+                c.space
+            );
+        }
     }
     let mut cells = Vec::new();
     let mut datasets: Vec<(SpaceKind, data::AnyDataset)> = Vec::new();
@@ -248,6 +278,10 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
                         )
                     })?,
                 };
+                // Every cell's budget is checked before the first one runs.
+                cfg.clone()
+                    .set_budget(budget)
+                    .with_context(|| format!("mode {} on {}, budget {budget}", mode.name(), b.name()))?;
                 for seed in opts.first_seed..opts.first_seed + opts.seeds {
                     plan.push((b, ds, budget, mode.clone(), cfg.clone(), seed));
                 }

@@ -15,7 +15,7 @@ use super::loaded::train_embeddings;
 use super::{load_predictor, transformer};
 use crate::data::Dataset;
 use crate::features::Featurize;
-use crate::io::{refuse_inputs, write_atomic};
+use crate::io::write_atomic;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::{Progress, Quiet};
 use crate::ranker::infer::Workspace;
@@ -68,12 +68,7 @@ pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<
     let model = load_predictor(&run, opts.checkpoint)?;
     let tier_model = opts.tiers.then(|| transformer(model.as_ref(), &run.cfg)).transpose()?;
     let out = opts.out.clone().unwrap_or_else(|| run.dir.ranking_path());
-    let ckpt = run.dir.checkpoint(opts.checkpoint);
-    let dataset = run.dir.dataset_file(&run.meta);
-    refuse_inputs(
-        &out,
-        &[&dataset, &ckpt.weights, &run.dir.predictor_path(), &run.dir.config_path(), &run.dir.meta_path()],
-    )?;
+    run.dir.refuse_output(&out, &run.dir.ranking_path(), &run.meta)?;
     with_dataset!(&run.ds, d => rank_space(d, &run.meta, model.as_ref(), tier_model, out, opts, progress))
 }
 

@@ -176,7 +176,8 @@ impl Gbdt {
             bail!("{}: the trees read {} features, but the feature sets have {cols}", path.display(), saved.cols);
         }
         let leaf = |n: &serde_json::Value| n.get("is_leaf").and_then(|l| l.as_bool()).unwrap_or(false);
-        let trees = super::check_tree_nodes(&saved.booster, cols, &["left_child", "right_child", "missing_node"], &leaf, path)?;
+        let trees =
+            super::check_tree_nodes(&saved.booster, cols, &["left_child", "right_child", "missing_node"], &leaf, path)?;
         if trees == 0 {
             bail!("{}: no trees", path.display());
         }

@@ -313,6 +313,12 @@ pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
 pub fn write(run: &RunDir, out: Option<&Path>, svg_dir: Option<&Path>) -> Result<PathBuf> {
     let (meta, sections) = sections(run)?;
     let path = out.map_or_else(|| run.report_path(), Path::to_path_buf);
+    run.refuse_output(&path, &run.report_path(), &meta)?;
+    if let Some(dir) = svg_dir {
+        for f in sections.iter().flat_map(|s| &s.figures) {
+            run.refuse_output(&dir.join(format!("{}.svg", f.name)), &run.report_path(), &meta)?;
+        }
+    }
     let page = html(&meta, &run.dataset_name(&meta), &sections);
     write_atomic(&path, |w| Ok(w.write_all(page.as_bytes())?))?;
     if let Some(dir) = svg_dir {
