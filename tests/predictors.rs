@@ -43,9 +43,9 @@ fn predictor_files(run: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// `nar eval` then `nar rank` on a trained run: the saved predictions' τ is the report's, and the
-/// ranking of the whole space gives every held-out architecture its evaluation score (to the CSV's six
-/// decimals). Returns the evaluation's τ.
-fn eval_and_rank(out: &Path, id_column: &str, rank: bool) -> f64 {
+/// ranking of the whole space (`space_size` architectures, in the dataset's order) gives the held-out
+/// architectures their evaluation scores (to the CSV's six decimals). Returns the evaluation's τ.
+fn eval_and_rank(out: &Path, id_column: &str, space_size: usize) -> f64 {
     let run = RunDir::open(out).unwrap();
     let text = ok(&nar(&["eval", out.to_str().unwrap()]));
     assert!(text.contains("predicts a score only"), "{text}");
@@ -55,13 +55,13 @@ fn eval_and_rank(out: &Path, id_column: &str, rank: bool) -> f64 {
     let score: Vec<f64> = preds.iter().map(|p| p.score).collect();
     let val: Vec<f64> = preds.iter().map(|p| p.val).collect();
     assert_eq!(nar::ranker::metrics::kendall_tau(&score, &val), eval.kendall_val);
-    if rank {
-        ok(&nar(&["rank", out.to_str().unwrap()]));
+    {
+        ok(&nar(&["rank", out.to_str().unwrap(), "--top", "3"]));
         let ranking = std::fs::read_to_string(run.ranking_path()).unwrap();
         let lines: Vec<&str> = ranking.lines().collect();
         assert_eq!(lines[0], format!("{id_column},predicted_score"));
-        assert_eq!(lines.len(), 15_626);
-        for p in preds.iter().step_by(997) {
+        assert_eq!(lines.len(), space_size + 1);
+        for p in preds.iter().step_by(97) {
             let s: f64 = lines[p.position + 1].split(',').nth(1).unwrap().parse().unwrap();
             assert_eq!(s, format!("{:.6}", p.score).parse::<f64>().unwrap(), "position {}", p.position);
         }
@@ -89,7 +89,7 @@ fn every_nb201_predictor_trains_reloads_and_ranks() {
         // The same split drawing as every run: budget 300 in the configuration's 1000 : 256 proportion.
         let meta = run.read_meta().unwrap();
         assert_eq!((meta.train.len(), meta.val.len()), (239, 61));
-        let tau = eval_and_rank(&out, "index", true);
+        let tau = eval_and_rank(&out, "index", 15_625);
         // Each ranks the 15,325 held-out architectures far above the parameter count (τ ≈ 0.53).
         assert!(tau > 0.6, "{file}: τ {tau}");
 
@@ -124,9 +124,13 @@ fn every_nb101_predictor_trains_and_reloads() {
         // The saved configuration reloads (it once held NAR's `batch_size` beside `train_batch_size`).
         let cfg = RunDir::open(&out).unwrap().read_config().unwrap();
         assert_eq!(cfg.model.name(), model);
-        let tau = eval_and_rank(&out, "unique_hash", false);
+        let tau = eval_and_rank(&out, "unique_hash", 423_624);
         assert!(tau > 0.5, "{file}: τ {tau} (the parameter count's is ≈ 0.34)");
     }
+    // The NB101 best samples rows and columns from its seed: the same at 1 thread.
+    let one = dir.path().join("best-1");
+    train(&config("nb101-best.yaml"), store.to_str().unwrap(), "424", &one, "1");
+    assert_eq!(predictor_files(&one), predictor_files(&dir.path().join("nb101-best.yaml")));
 }
 
 #[test]

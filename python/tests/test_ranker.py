@@ -103,3 +103,25 @@ def test_a_tree_run_predicts_scores_from_python(tmp_path):
         r.predict_tiers([0])
     with pytest.raises(ValueError, match="predicts scores only"):
         r.state_dict()
+
+
+@pytest.mark.parametrize(
+    "space,config",
+    [("nb201", "nb201-forest.yaml"), ("nb201", "nb201-best.yaml"), ("nb101", "nb101-forest.yaml"), ("nb101", "nb101-best.yaml")],
+)
+def test_every_tree_run_reloads_in_python_with_nar_evals_scores(space, config, tmp_path):
+    if space == "nb201":
+        data, budget = nar.Dataset.nb201(), 200
+    else:
+        data = tmp_path / "nb101.nar"
+        cli("data", "build", "--space", "nb101", "-m", str(ROOT / "data" / "nb101" / "nb101_subset_1k.csv"), "-o", str(data))
+        data, budget = str(data), 424
+    out = tmp_path / "run"
+    nar.train(str(ROOT / "configs" / config), data, out, budget=budget)
+    cli("eval", str(out))
+    rows = predictions(out)
+    r = nar.Ranker.load(out)
+    assert r.space == space and r.model in ("forest", "gbdt", "ensemble")
+    ds = nar.Dataset.open(str(out / "dataset.nar")) if space == "nb201" else nar.Dataset.open(data)
+    archs = [ds.arch(int(row["position"])) for row in rows]
+    assert np.array_equal(r.predict(archs), np.array([float(row["score"]) for row in rows]))

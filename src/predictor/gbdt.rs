@@ -36,6 +36,19 @@ pub struct GbdtConfig {
     pub l2: f32,
     #[serde(default)]
     pub objective: GbdtObjective,
+    /// Share of the labelled rows each tree sees, drawn from the seed (1: all rows, no sampling).
+    #[serde(default = "one")]
+    pub subsample: f32,
+    /// Share of the columns each tree may split on, drawn from the seed (1: all).
+    #[serde(default = "one_f64")]
+    pub colsample: f64,
+}
+
+fn one() -> f32 {
+    1.0
+}
+fn one_f64() -> f64 {
+    1.0
 }
 
 /// The loss the trees minimise on the normalised rank.
@@ -77,6 +90,8 @@ impl Default for GbdtConfig {
             min_leaf_weight: min_leaf_weight(),
             l2: l2(),
             objective: GbdtObjective::default(),
+            subsample: 1.0,
+            colsample: 1.0,
         }
     }
 }
@@ -95,6 +110,12 @@ impl GbdtConfig {
         }
         if self.max_leaves < 2 || self.max_leaves > 1 << 16 {
             bail!("{field}.max_leaves must be between 2 and 65536, found {}", self.max_leaves);
+        }
+        if !(self.subsample > 0.0 && self.subsample <= 1.0) {
+            bail!("{field}.subsample must be in (0, 1], found {}", self.subsample);
+        }
+        if !(self.colsample > 0.0 && self.colsample <= 1.0) {
+            bail!("{field}.colsample must be in (0, 1], found {}", self.colsample);
         }
         for (name, v) in [("min_leaf_weight", self.min_leaf_weight), ("l2", self.l2)] {
             if !(v.is_finite() && v >= 0.0) {
@@ -138,7 +159,11 @@ impl Gbdt {
             .set_max_leaves(cfg.max_leaves)
             .set_min_leaf_weight(cfg.min_leaf_weight)
             .set_l2(cfg.l2)
+            .set_colsample_bytree(cfg.colsample)
             .set_seed(seed);
+        if cfg.subsample < 1.0 {
+            booster = booster.set_sample_method(forust_ml::sampler::SampleMethod::Random).set_subsample(cfg.subsample);
+        }
         let cols = x.columns();
         booster.fit_unweighted(&Matrix::new(&cols, x.rows, x.cols), &target, None).context("training the trees")?;
         Ok(Gbdt { booster, cols: x.cols })
