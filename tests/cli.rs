@@ -185,3 +185,14 @@ fn data_build_nb101_joins_the_sample_into_the_whole_space() {
     assert!(stderr(&o).contains("needs metric `avg_validation_accuracy`"), "{}", stderr(&o));
     assert!(!never.exists());
 }
+
+#[test]
+fn thirty_two_digits_are_an_nb101_hash_not_an_nb201_index() {
+    let o = nar(&["arch", "00000000000000000000000000000000"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no NAS-Bench-101 cell has hash 00000000000000000000000000000000"), "{err}");
+    // 31 digits are still an (out-of-range) NB201 index.
+    let o = nar(&["arch", "0000000000000000000000000000001"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("index"), "{}", String::from_utf8_lossy(&o.stdout));
+}

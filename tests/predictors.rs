@@ -195,6 +195,16 @@ fn bad_predictor_configurations_name_the_file_and_field_and_write_nothing() {
             std::fs::read_to_string(config("nb201.yaml")).unwrap() + "features: [graph]\n",
             "features: the transformer reads the renas tensor only",
         ),
+        (
+            "ref",
+            std::fs::read_to_string(config("nb201.yaml")).unwrap().replace("val_size: 256", "val_size: 0"),
+            "val_size must be at least n_tier (5) for the transformer",
+        ),
+        (
+            "ref",
+            std::fs::read_to_string(config("nb201.yaml")).unwrap().replace("val_size: 256", "val_size: 64"),
+            "val_batch_size (128) is larger than val_size (64)",
+        ),
     ];
     for (i, (what, text, says)) in cases.iter().enumerate() {
         assert!(!text.is_empty());

@@ -132,13 +132,23 @@ impl Nb101Cell {
 /// Raises ValueError for anything else.
 #[pyfunction]
 pub fn nb201(arch: &Bound<'_, PyAny>) -> PyResult<Nb201Arch> {
+    use pyo3::types::{PyBool, PyInt};
     let parsed = if let Ok(text) = arch.extract::<String>() {
-        text.trim().parse::<Arch>().map_err(|e| PyValueError::new_err(e.to_string()))
-    } else if let Ok(index) = arch.extract::<i64>() {
-        usize::try_from(index)
-            .map_err(|_| format!("NB201 index {index} is negative"))
-            .and_then(|i| Arch::from_index(i).map_err(|e| e.to_string()))
-            .map_err(PyValueError::new_err)
+        text.trim().parse::<Arch>().map_err(|e| PyValueError::new_err(crate::errors::cut(e.to_string())))
+    } else if arch.is_instance_of::<PyBool>() {
+        Err(PyValueError::new_err("an NB201 architecture is a string or an index, not a bool"))
+    } else if arch.is_instance_of::<PyInt>() || arch.extract::<i64>().is_ok() {
+        match arch.extract::<i64>() {
+            Ok(index) => usize::try_from(index)
+                .map_err(|_| format!("NB201 index {index} is negative"))
+                .and_then(|i| Arch::from_index(i).map_err(|e| e.to_string()))
+                .map_err(PyValueError::new_err),
+            Err(_) => Err(PyValueError::new_err(format!(
+                "NB201 index {} is out of range (0..{})",
+                crate::errors::cut(arch.str().map(|s| s.to_string()).unwrap_or_default()),
+                nar::space::nb201::SPACE_SIZE
+            ))),
+        }
     } else {
         Err(PyValueError::new_err(format!("an NB201 architecture is a string or an index, not {}", arch.get_type())))
     };

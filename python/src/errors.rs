@@ -8,7 +8,40 @@ use pyo3::prelude::*;
 
 /// A library error as a Python `ValueError` carrying the whole chain of causes.
 pub fn value_error(e: anyhow::Error) -> PyErr {
-    PyValueError::new_err(format!("{e:#}"))
+    PyValueError::new_err(cut(format!("{e:#}")))
+}
+
+/// The most characters of an error message (a message quoting a huge input is cut, saying so).
+const MAX_MESSAGE: usize = 2000;
+
+/// `msg`, cut to [`MAX_MESSAGE`] characters with a note of how long it was.
+pub fn cut(msg: String) -> String {
+    let n = msg.chars().count();
+    if n <= MAX_MESSAGE {
+        return msg;
+    }
+    let head: String = msg.chars().take(MAX_MESSAGE).collect();
+    format!("{head}… (message cut: {n} characters)")
+}
+
+/// A non-negative integer argument `name`: Python's `bool` is refused (it is an int to Python), and a
+/// negative or too large value raises ValueError naming the argument (not OverflowError).
+pub fn natural<T: TryFrom<u64>>(obj: &pyo3::Bound<'_, pyo3::PyAny>, name: &str) -> pyo3::PyResult<T> {
+    use pyo3::types::{PyAnyMethods, PyBool, PyInt};
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() && obj.getattr("__index__").is_err() {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be an integer, not {}",
+            cut(obj.get_type().to_string())
+        )));
+    }
+    let text = obj.str().map(|s| s.to_string()).unwrap_or_default();
+    let v: Option<u64> = obj.extract::<u64>().ok();
+    v.and_then(|v| T::try_from(v).ok()).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "{name} must be a non-negative integer that fits the machine, found {}",
+            cut(text)
+        ))
+    })
 }
 
 /// A progress bar on standard error (when it is a terminal) that checks for Ctrl-C between units of

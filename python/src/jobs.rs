@@ -36,10 +36,12 @@ pub fn train<'py>(
     dataset: &Bound<'py, PyAny>,
     out: PathBuf,
     image_dataset: Option<&str>,
-    epochs: Option<usize>,
-    budget: Option<usize>,
+    epochs: Option<&Bound<'py, PyAny>>,
+    budget: Option<&Bound<'py, PyAny>>,
     force: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let epochs: Option<usize> = epochs.map(|e| crate::errors::natural(e, "epochs")).transpose()?;
+    let budget: Option<usize> = budget.map(|b| crate::errors::natural(b, "budget")).transpose()?;
     let config = match SpaceKind::from_name(config) {
         Some(space) => Config::reference(space),
         None => Config::load(std::path::Path::new(config)).map_err(crate::errors::value_error)?,
@@ -158,16 +160,18 @@ fn search_in<'py, S: PySpace + Propose>(
 /// `space`, `method`, `seed`, `budget`. An exception raised by the oracle (Ctrl-C included) stops the
 /// search and is raised again.
 #[pyfunction]
-#[pyo3(signature = (space, oracle, budget, method = "nar", seed = 0, dataset = "cifar10"))]
+#[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, dataset = "cifar10"))]
 pub fn search<'py>(
     py: Python<'py>,
     space: &str,
     oracle: Py<PyAny>,
-    budget: usize,
+    budget: &Bound<'py, PyAny>,
     method: &str,
-    seed: u64,
+    seed: Option<&Bound<'py, PyAny>>,
     dataset: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let budget: usize = crate::errors::natural(budget, "budget")?;
+    let seed: u64 = seed.map(|s| crate::errors::natural(s, "seed")).transpose()?.unwrap_or(0);
     if !oracle.bind(py).is_callable() {
         return Err(PyValueError::new_err("oracle must be callable: oracle(arch) -> validation accuracy"));
     }

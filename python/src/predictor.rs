@@ -115,8 +115,17 @@ impl Predictor {
     /// Fits on `archs` (architecture objects, or NB201 strings and indices) and their validation
     /// `accuracies` (floats, one each); `seed` defaults to the configuration's. Replaces an earlier fit.
     #[pyo3(signature = (archs, accuracies, *, seed = None))]
-    fn fit(&self, py: Python<'_>, archs: &Bound<'_, PyAny>, accuracies: Vec<f64>, seed: Option<u64>) -> PyResult<()> {
-        let seed = seed.unwrap_or(self.cfg.seed);
+    fn fit(
+        &self,
+        py: Python<'_>,
+        archs: &Bound<'_, PyAny>,
+        accuracies: Vec<f64>,
+        seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let seed = match seed {
+            Some(s) => crate::errors::natural(s, "seed")?,
+            None => self.cfg.seed,
+        };
         match self.cfg.space {
             SpaceKind::Nb101 => self.fit_space::<Nb101>(py, archs, accuracies, seed),
             SpaceKind::Nb201 => self.fit_space::<Nb201>(py, archs, accuracies, seed),

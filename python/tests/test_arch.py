@@ -103,3 +103,40 @@ def test_unknown_image_dataset():
         nar.nb201(0).cost(dataset="imagenet")
     with pytest.raises(ValueError, match="cifar10"):
         nar.nb101(NB101_MATRIX, NB101_OPS).encode("cifar100")
+
+
+def test_python_types_that_are_not_architectures_raise_value_error():
+    # bool is an int to Python, not an index to nar.
+    with pytest.raises(ValueError, match="not a bool"):
+        nar.nb201(True)
+    with pytest.raises(ValueError, match=r"NB201 index 1180591620717411303424 is out of range \(0\.\.15625\)"):
+        nar.nb201(2**70)
+    with pytest.raises(ValueError, match="NB201 index -1 is negative"):
+        nar.nb201(-1)
+    # A huge input is not echoed whole.
+    with pytest.raises(ValueError) as e:
+        nar.nb201("|" + "x" * 10_000_000)
+    assert len(str(e.value)) < 2200 and "message cut" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"budget": -1}, "budget must be a non-negative integer"),
+        ({"budget": 2**70}, "budget must be a non-negative integer"),
+        ({"budget": True}, "budget must be an integer, not"),
+        ({"budget": 3.0}, "budget must be an integer, not"),
+        ({"budget": 5, "seed": -2}, "seed must be a non-negative integer"),
+    ],
+)
+def test_search_counts_are_named_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        nar.search("nb201", lambda a: 50.0, **kwargs)
+
+
+def test_train_counts_are_named_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
+        nar.train("nb201", nar.Dataset.nb201(), tmp_path / "r", epochs=-3)
+    with pytest.raises(ValueError, match="budget must be an integer, not"):
+        nar.train("nb201", nar.Dataset.nb201(), tmp_path / "r", budget=False)
+    assert not (tmp_path / "r").exists()

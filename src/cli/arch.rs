@@ -81,7 +81,9 @@ fn parse_argument(text: &str) -> Result<Vec<Given>> {
     if t.starts_with('{') || t.starts_with('[') {
         return parse_json_text(t).context("in the JSON given on the command line");
     }
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+    // 32 hexadecimal digits are an NB101 hash, even when they are all decimal digits (`000…0`).
+    let is_hash = t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hash && !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         // Digits only; an index too large for the machine is still just out of range.
         let index = t.parse::<usize>().unwrap_or(usize::MAX);
         return Ok(vec![Given::Nb201(Arch::from_index(index))]);

@@ -289,6 +289,22 @@ impl Config {
         if !(0.0..1.0).contains(&r.dropout) {
             bail!("ranker.dropout must be in [0, 1), found {}", r.dropout);
         }
+        // The transformer chooses its checkpoint by validation tier accuracy: it needs a validation set
+        // of at least one architecture per tier (a tree model fits on both splits and needs none).
+        if self.model == ModelKind::Transformer && self.val_size < r.n_tier {
+            bail!(
+                "val_size must be at least n_tier ({}) for the transformer, which chooses its checkpoint on the validation architectures; found {}",
+                r.n_tier,
+                self.val_size
+            );
+        }
+        if self.model == ModelKind::Transformer && self.val_batch() > self.val_size {
+            bail!(
+                "val_batch_size ({}) is larger than val_size ({}): no validation batch would run",
+                self.val_batch(),
+                self.val_size
+            );
+        }
         if self.train_batch_size < r.n_tier {
             bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
         }
