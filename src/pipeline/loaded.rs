@@ -14,11 +14,10 @@ use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::predictor::{ArchList, Predictor};
-use crate::progress::{Cancelled, Progress};
+use crate::progress::Progress;
 use crate::ranker::config::Config;
-use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
-use crate::ranker::predict::{INFER_BATCH, argmax};
+use crate::ranker::predict::{INFER_BATCH, argmax, batched};
 use crate::ranker::samples::{Samples, features};
 use crate::ranker::tiers::reference_embeddings;
 use crate::run_dir::{Checkpoint, OpenRun, RunDir, RunMeta};
@@ -124,23 +123,12 @@ impl LoadedPredictor {
         let emb = self.tier_embeddings(model)?;
         let x = features::<S>(archs, network);
         let nt = model.cfg.n_tier;
-        let n = archs.len();
-        let feat = x.len().checked_div(n).unwrap_or(0);
-        let mut ws = Workspace::default();
-        let mut out = Vec::with_capacity(n);
-        progress.start(n as u64, "scoring");
-        for start in (0..n).step_by(INFER_BATCH) {
-            if progress.cancelled() {
-                progress.finish();
-                return Err(Cancelled.into());
-            }
-            let m = INFER_BATCH.min(n - start);
-            let logits = model.infer(&x[start * feat..(start + m) * feat], m, emb, &mut ws).0;
-            out.extend(logits.chunks(nt).map(|l| argmax(l) + 1));
-            progress.inc(m as u64);
-        }
-        progress.finish();
-        Ok(out)
+        let feat = x.len().checked_div(archs.len()).unwrap_or(0);
+        batched(archs.len(), progress, |rows, ws| {
+            let m = rows.len();
+            let logits = model.infer(&x[rows.start * feat..rows.end * feat], m, emb, ws).0;
+            logits.chunks(nt).map(|l| argmax(l) + 1).collect()
+        })
     }
 
     fn tier_embeddings(&self, model: &Ranker<f32>) -> Result<&[f32]> {

@@ -14,9 +14,8 @@ use super::{FitContext, FitReport, Inputs, Labelled, Predictor};
 use crate::progress::{Cancelled, Progress};
 use crate::ranker::checkpoint;
 use crate::ranker::config::{Config, ModelKind};
-use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
-use crate::ranker::predict::INFER_BATCH;
+use crate::ranker::predict::batched;
 use crate::ranker::trainer::Trainer;
 use crate::run_dir::{Checkpoint, RunDir};
 
@@ -173,22 +172,11 @@ impl Predictor for Transformer {
 
     fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>> {
         let model = self.model()?;
-        let n = x.len();
-        let mut ws = Workspace::default();
-        let mut out = Vec::with_capacity(n);
-        progress.start(n as u64, "scoring");
-        for start in (0..n).step_by(INFER_BATCH) {
-            if progress.cancelled() {
-                progress.finish();
-                return Err(Cancelled.into());
-            }
-            let m = INFER_BATCH.min(n - start);
-            let s = x.samples(start..start + m, &vec![f64::NAN; m]);
-            out.extend(model.infer_scores(&s.features, m, &mut ws).iter().map(|v| f64::from(*v)));
-            progress.inc(m as u64);
-        }
-        progress.finish();
-        Ok(out)
+        batched(x.len(), progress, |rows, ws| {
+            let m = rows.len();
+            let s = x.samples(rows, &vec![f64::NAN; m]);
+            model.infer_scores(&s.features, m, ws).iter().map(|v| f64::from(*v)).collect()
+        })
     }
 
     fn save(&self, dir: &Path) -> Result<()> {

@@ -47,3 +47,26 @@ pub fn predict(
     (tier, score)
 }
 pub const INFER_BATCH: usize = 256;
+
+/// Runs `f` over `0..n` in batches of [`INFER_BATCH`] rows with one reused [`Workspace`], reporting to
+/// `progress` and stopping (with [`crate::progress::Cancelled`]) when it asks to between batches.
+pub fn batched<T>(
+    n: usize,
+    progress: &dyn crate::progress::Progress,
+    mut f: impl FnMut(std::ops::Range<usize>, &mut Workspace<f32>) -> Vec<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut ws = Workspace::default();
+    let mut out = Vec::with_capacity(n);
+    progress.start(n as u64, "scoring");
+    for start in (0..n).step_by(INFER_BATCH) {
+        if progress.cancelled() {
+            progress.finish();
+            return Err(crate::progress::Cancelled.into());
+        }
+        let m = INFER_BATCH.min(n - start);
+        out.extend(f(start..start + m, &mut ws));
+        progress.inc(m as u64);
+    }
+    progress.finish();
+    Ok(out)
+}
