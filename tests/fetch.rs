@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use nar::data::fetch::{download, sha256_file};
+use nar::data::fetch::{MAX_DOWNLOAD, download, sha256_file};
 
 /// How the server answers the n-th request.
 #[derive(Clone, Copy)]
@@ -20,6 +20,8 @@ enum Behaviour {
     Status(u16),
     /// Answer a range request with 206 but the whole body, claiming it starts at byte 0.
     WrongRange,
+    /// Serve the body with no Content-Length, closing the connection at its end.
+    NoLength,
 }
 
 /// Serves `body` for as many requests as `plan` has entries; returns the URL and the Range headers seen.
@@ -66,6 +68,10 @@ fn serve(body: Vec<u8>, plan: Vec<Behaviour>) -> (String, Arc<Mutex<Vec<Option<S
                         .unwrap();
                     stream.write_all(&body).unwrap();
                 }
+                Behaviour::NoLength => {
+                    write!(stream, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").unwrap();
+                    let _ = stream.write_all(part);
+                }
                 Behaviour::CutAfter(n) => {
                     write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", part.len())
                         .unwrap();
@@ -89,7 +95,7 @@ fn download_verifies_the_checksum() {
     let (url, _) = serve(body.clone(), vec![Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
     let mut seen = 0u64;
-    let d = download(&url, dir.path(), "nb201.json", Some(&sha), 3, &mut |_, n| seen += n).unwrap();
+    let d = download(&url, dir.path(), "nb201.json", Some(&sha), MAX_DOWNLOAD, 3, &mut |_, n| seen += n).unwrap();
     assert!(d.verified);
     assert_eq!(d.bytes as usize, body.len());
     assert_eq!(seen as usize, body.len());
@@ -103,7 +109,10 @@ fn checksum_mismatch_deletes_the_download() {
     let (url, _) = serve(body, vec![Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
     let wrong = "0".repeat(64);
-    let e = format!("{:#}", download(&url, dir.path(), "x.json", Some(&wrong), 3, &mut |_, _| {}).unwrap_err());
+    let e = format!(
+        "{:#}",
+        download(&url, dir.path(), "x.json", Some(&wrong), MAX_DOWNLOAD, 3, &mut |_, _| {}).unwrap_err()
+    );
     assert!(e.contains("checksum mismatch") && e.contains(&wrong), "{e}");
     assert!(!dir.path().join("x.json").exists());
     assert!(!dir.path().join("x.json.part").exists());
@@ -115,7 +124,7 @@ fn cut_connection_is_resumed_with_a_range_request() {
     let (url, ranges) =
         serve(body.clone(), vec![Behaviour::CutAfter(1000), Behaviour::CutAfter(500), Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
-    let d = download(&url, dir.path(), "r.json", Some(&sha), 5, &mut |_, _| {}).unwrap();
+    let d = download(&url, dir.path(), "r.json", Some(&sha), MAX_DOWNLOAD, 5, &mut |_, _| {}).unwrap();
     assert_eq!(d.resumed, 2);
     assert_eq!(*ranges.lock().unwrap(), vec![None, Some("1000".to_string()), Some("1500".to_string())]);
     assert_eq!(std::fs::read(dir.path().join("r.json")).unwrap(), body);
@@ -127,11 +136,14 @@ fn a_resume_answered_from_the_wrong_byte_starts_over() {
     let (body, sha) = test_body();
     let (url, ranges) = serve(body.clone(), vec![Behaviour::CutAfter(1000), Behaviour::WrongRange, Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
-    let d = download(&url, dir.path(), "w.json", Some(&sha), 5, &mut |_, _| {}).unwrap();
+    let d = download(&url, dir.path(), "w.json", Some(&sha), MAX_DOWNLOAD, 5, &mut |_, _| {}).unwrap();
     assert_eq!(*ranges.lock().unwrap(), vec![None, Some("1000".to_string()), None]);
     assert_eq!(std::fs::read(&d.path).unwrap(), body);
     // A checksum that is not one is refused before anything is fetched.
-    let e = format!("{:#}", download(&url, dir.path(), "x.json", Some("abc"), 1, &mut |_, _| {}).unwrap_err());
+    let e = format!(
+        "{:#}",
+        download(&url, dir.path(), "x.json", Some("abc"), MAX_DOWNLOAD, 1, &mut |_, _| {}).unwrap_err()
+    );
     assert!(e.contains("\"abc\" is not a SHA-256 checksum"), "{e}");
     assert!(!dir.path().join("x.json.part").exists());
 }
@@ -141,12 +153,13 @@ fn interrupted_download_is_kept_for_the_next_run() {
     let (body, sha) = test_body();
     let (url, _) = serve(body.clone(), vec![Behaviour::CutAfter(777)]);
     let dir = tempfile::tempdir().unwrap();
-    let e = format!("{:#}", download(&url, dir.path(), "k.json", Some(&sha), 1, &mut |_, _| {}).unwrap_err());
+    let e =
+        format!("{:#}", download(&url, dir.path(), "k.json", Some(&sha), MAX_DOWNLOAD, 1, &mut |_, _| {}).unwrap_err());
     assert!(e.contains("run again to resume") && e.contains("k.json.part"), "{e}");
     assert_eq!(std::fs::metadata(dir.path().join("k.json.part")).unwrap().len(), 777);
     // The next run resumes from byte 777.
     let (url, ranges) = serve(body.clone(), vec![Behaviour::Serve]);
-    download(&url, dir.path(), "k.json", Some(&sha), 1, &mut |_, _| {}).unwrap();
+    download(&url, dir.path(), "k.json", Some(&sha), MAX_DOWNLOAD, 1, &mut |_, _| {}).unwrap();
     assert_eq!(*ranges.lock().unwrap(), vec![Some("777".to_string())]);
     assert_eq!(std::fs::read(dir.path().join("k.json")).unwrap(), body);
 }
@@ -155,7 +168,7 @@ fn interrupted_download_is_kept_for_the_next_run() {
 fn server_error_is_reported() {
     let (url, _) = serve(Vec::new(), vec![Behaviour::Status(500)]);
     let dir = tempfile::tempdir().unwrap();
-    let e = format!("{:#}", download(&url, dir.path(), "e.json", None, 3, &mut |_, _| {}).unwrap_err());
+    let e = format!("{:#}", download(&url, dir.path(), "e.json", None, MAX_DOWNLOAD, 3, &mut |_, _| {}).unwrap_err());
     assert!(e.contains("500") && e.contains(&url), "{e}");
 }
 
@@ -184,4 +197,25 @@ fn cli_fetch_downloads_verifies_and_imports() {
     let line = out.lines().find(|l| l.starts_with("cifar10_test_acc")).unwrap_or_else(|| panic!("{out}"));
     let best = format!("max {} at 0", example["0"]["cifar10_test_acc"].as_f64().unwrap());
     assert!(line.contains(&best), "{line}");
+}
+
+#[test]
+fn a_response_larger_than_its_file_may_be_is_refused_and_nothing_kept() {
+    let (body, sha) = test_body();
+    let max = (body.len() / 2) as u64;
+    // Announced by Content-Length: refused before the body is read.
+    let (url, _) = serve(body.clone(), vec![Behaviour::Serve]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = format!("{:#}", download(&url, dir.path(), "big.json", Some(&sha), max, 1, &mut |_, _| {}).unwrap_err());
+    assert!(e.contains(&format!("announces {} bytes, more than this file may have ({max})", body.len())), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing kept");
+    // No length announced: stopped once it runs past.
+    let (url, _) = serve(body.clone(), vec![Behaviour::NoLength]);
+    let e = format!("{:#}", download(&url, dir.path(), "big.json", Some(&sha), max, 1, &mut |_, _| {}).unwrap_err());
+    assert!(e.contains(&format!("passed {max} bytes, more than this file may have")), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing kept");
+    // Within its size, the same body downloads.
+    let (url, _) = serve(body.clone(), vec![Behaviour::NoLength]);
+    let d = download(&url, dir.path(), "ok.json", Some(&sha), body.len() as u64, 1, &mut |_, _| {}).unwrap();
+    assert_eq!(d.bytes, body.len() as u64);
 }

@@ -57,6 +57,7 @@ pub fn run(args: Args, data_dir: &Path) -> Result<ExitCode> {
         &dir,
         &source.file_name,
         source.sha256.as_deref(),
+        source.max_bytes(),
         args.attempts,
         &mut |total, n| {
             if let Some(t) = total {

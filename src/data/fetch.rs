@@ -24,6 +24,16 @@ pub struct Source {
     pub file_name: String,
     /// Expected SHA-256 (hex), when published.
     pub sha256: Option<String>,
+    /// The published file's size in bytes (about): a download may not run past it by more than a
+    /// small margin ([`Source::max_bytes`]).
+    pub size: u64,
+}
+
+impl Source {
+    /// The most a download of this file may bring: its size plus 10 % and 8 MiB.
+    pub fn max_bytes(&self) -> u64 {
+        (self.size + self.size / 10 + (8 << 20)).min(MAX_DOWNLOAD)
+    }
 }
 
 fn google_drive(id: &str) -> String {
@@ -40,6 +50,7 @@ pub fn sources(space: SpaceKind) -> Vec<Source> {
                 url: google_drive("1hM_wZzkI79tkacl3YL42ZZFAuldmGip5"),
                 file_name: "nasbench101_vertice.json".into(),
                 sha256: Some("ff051bbe69e50490f8092dfc5d020675ed44e932d13619da0b6cc941f77b9c32".into()),
+                size: 717_000_000,
             },
             Source {
                 space,
@@ -47,6 +58,7 @@ pub fn sources(space: SpaceKind) -> Vec<Source> {
                 url: "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord".into(),
                 file_name: "nasbench_only108.tfrecord".into(),
                 sha256: None,
+                size: 500_000_000,
             },
         ],
         SpaceKind::Nb201 => vec![Source {
@@ -55,6 +67,7 @@ pub fn sources(space: SpaceKind) -> Vec<Source> {
             url: google_drive("1MeYtWM2n-ZlUDvDyvby1lVj3hA71kZ28"),
             file_name: "nasbench201_vertice.json".into(),
             sha256: Some("e462fa2dbff708a0d8e3f8c2bdcd5d843355d9db01cb62c5532331ad0b8ca7af".into()),
+            size: 68_000_000,
         }],
     }
 }
@@ -86,17 +99,19 @@ pub struct Downloaded {
     pub resumed: usize,
 }
 
-/// The most a download may bring (the largest published file, NB101's full tfrecord, is about 2 GB): a
-/// server that sends no length, or a wrong one, cannot fill the disk.
+/// The most any download may bring, whatever its source says: a server that sends no length, or a
+/// wrong one, cannot fill the disk.
 pub const MAX_DOWNLOAD: u64 = 4 << 30;
 
 /// Downloads `url` to `dir/file_name`, resuming `dir/file_name.part` if present, and checks `sha256`.
+/// A response that announces, or brings, more than `max_bytes` is refused and deleted.
 /// `progress` is told the total length (when known) and each chunk's size.
 pub fn download(
     url: &str,
     dir: &Path,
     file_name: &str,
     sha256: Option<&str>,
+    max_bytes: u64,
     attempts: usize,
     progress: &mut dyn FnMut(Option<u64>, u64),
 ) -> Result<Downloaded> {
@@ -155,10 +170,12 @@ pub fn download(
         }
         let length: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
         let start = if append { have } else { 0 };
-        if length.is_some_and(|l| l.saturating_add(start) > MAX_DOWNLOAD) {
+        let max_bytes = max_bytes.min(MAX_DOWNLOAD);
+        if length.is_some_and(|l| l.saturating_add(start) > max_bytes) {
+            fs::remove_file(&part).ok();
             bail!(
-                "{url}: the server announces {} bytes, more than nar downloads ({MAX_DOWNLOAD})",
-                length.unwrap_or(0)
+                "{url}: the server announces {} bytes, more than this file may have ({max_bytes}); nothing kept",
+                length.unwrap_or(0).saturating_add(start)
             );
         }
         progress(length.map(|l| if append { l + have } else { l }), if append { have } else { 0 });
@@ -176,10 +193,12 @@ pub fn download(
             match reader.read(&mut buf) {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
-                    if start + got + n as u64 > MAX_DOWNLOAD {
+                    if start + got + n as u64 > max_bytes {
                         drop(out);
                         fs::remove_file(&part).ok();
-                        bail!("{url}: the download passed {MAX_DOWNLOAD} bytes; stopped and deleted");
+                        bail!(
+                            "{url}: the download passed {max_bytes} bytes, more than this file may have; stopped and deleted"
+                        );
                     }
                     out.write_all(&buf[..n])?;
                     got += n as u64;
