@@ -17,16 +17,15 @@ use anyhow::{Context, Result, bail};
 /// Temporary files being written now.
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Removes every registered temporary file (called on SIGINT/SIGTERM before the process exits).
+/// Removes every registered temporary file (called on SIGINT/SIGTERM before the process exits). The
+/// list stays locked afterwards, so no thread can create another temporary file before the exit: a
+/// temporary file is created and registered under the same lock ([`write_atomic`]).
 pub fn remove_temporaries() {
     let list = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
     for p in list.iter() {
         let _ = fs::remove_file(p);
     }
-}
-
-fn register(p: &Path) {
-    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner()).push(p.to_path_buf());
+    std::mem::forget(list);
 }
 
 fn unregister(p: &Path) {
@@ -118,12 +117,17 @@ where
         let mode = 0o666 & !current_umask();
         builder.permissions(fs::Permissions::from_mode(mode));
     }
-    let tmp = builder
-        .prefix(".nar-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let tmp_path = tmp.path().to_path_buf();
-    register(&tmp_path);
+    // Created and registered under one lock: a signal's cleanup sees every temporary file that exists.
+    let (tmp, tmp_path) = {
+        let mut list = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = builder
+            .prefix(".nar-tmp-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let tmp_path = tmp.path().to_path_buf();
+        list.push(tmp_path.clone());
+        (tmp, tmp_path)
+    };
     let result = (|| -> Result<()> {
         {
             let mut out = BufWriter::new(tmp.as_file());
