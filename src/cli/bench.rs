@@ -416,9 +416,7 @@ fn nb201_sample(n: usize, seed: u64) -> Result<(Vec<Arch>, Vec<f64>, Vec<Arch>)>
     let ds = crate::data::embedded::nb201()?;
     let metric = "cifar10_val_acc";
     let perm = crate::pipeline::train::permuted_labelled(&ds, metric, seed);
-    let col = ds.metric(metric).expect("the embedded table has it");
-    let archs = perm[..n].iter().map(|&i| ds.archs()[i]).collect();
-    let y = perm[..n].iter().map(|&i| col[i]).collect();
+    let (archs, y) = ds.labelled(&perm[..n], metric)?;
     Ok((archs, y, ds.archs().to_vec()))
 }
 
@@ -469,9 +467,7 @@ fn predictors(args: &Args) -> Result<ExitCode> {
             .first_metric(&crate::data::validation_metrics(SpaceKind::Nb101, ImageDataset::Cifar10))
             .expect("the sample has validation accuracy");
         let perm = crate::pipeline::train::permuted_labelled(&ds, &metric, 0);
-        let col = ds.metric(&metric).expect("found");
-        let a: Vec<_> = perm[..424].iter().map(|&i| ds.archs()[i]).collect();
-        let yv: Vec<f64> = perm[..424].iter().map(|&i| col[i]).collect();
+        let (a, yv) = ds.labelled(&perm[..424], &metric)?;
         let best101 = Mode::new("best").config(SpaceKind::Nb101).expect("built in");
         let (fit, score, _) = fit_and_score::<Nb101>(&best101, &a, &yv, &cells, Cifar10)?;
         println!(

@@ -161,6 +161,21 @@ impl<S: SearchSpace> Dataset<S> {
         self.metrics.iter().find(|m| m.name == name).map(|m| m.values.as_slice())
     }
 
+    /// The architectures at `positions`, in that order.
+    pub fn archs_at(&self, positions: &[usize]) -> Vec<S::Arch> {
+        positions.iter().map(|&i| self.archs[i]).collect()
+    }
+
+    /// The architectures at `positions` and their values of `metric`, which every one must have.
+    pub fn labelled(&self, positions: &[usize], metric: &str) -> anyhow::Result<(Vec<S::Arch>, Vec<f64>)> {
+        let col = self.metric(metric).ok_or_else(|| anyhow::anyhow!("the dataset has no metric {metric}"))?;
+        let y: Vec<f64> = positions.iter().map(|&i| col[i]).collect();
+        if let Some(k) = y.iter().position(|v| v.is_nan()) {
+            anyhow::bail!("architecture {} has no {metric}", self.ids[positions[k]]);
+        }
+        Ok((self.archs_at(positions), y))
+    }
+
     /// The first of `names` the dataset has (metric names in order of preference).
     pub fn first_metric(&self, names: &[String]) -> Option<String> {
         names.iter().find(|n| self.metric(n).is_some()).cloned()

@@ -73,7 +73,7 @@ fn held_out<S: Featurize>(
         return Ok(r);
     }
     let start = std::time::Instant::now();
-    let archs: Vec<S::Arch> = held.iter().map(|&i| ds.archs()[i]).collect();
+    let archs = ds.archs_at(&held);
     let score = model.scores(&ArchList::<S> { archs: &archs, network }, progress)?;
     Ok(evaluate_scores(&held_s, &score, None, nt, eval_name(cfg, which), start.elapsed().as_secs_f64()))
 }

@@ -358,10 +358,8 @@ fn run_cell<S: Featurize>(
     let mut held_pos = perm[budget..].to_vec();
     held_pos.sort_unstable();
     let held = Samples::new(ds, held_pos, network, &val_metric, None)?;
-    let col = ds.metric(&val_metric).expect("found above");
-    let labelled: Vec<S::Arch> = perm[..budget].iter().map(|&i| ds.archs()[i]).collect();
-    let y: Vec<f64> = perm[..budget].iter().map(|&i| col[i]).collect();
-    let held_archs: Vec<S::Arch> = held.positions.iter().map(|&i| ds.archs()[i]).collect();
+    let (labelled, y) = ds.labelled(&perm[..budget], &val_metric)?;
+    let held_archs = ds.archs_at(&held.positions);
     let start = Instant::now();
     let mut p = crate::predictor::build(&cfg)?;
     let quiet = Muted(progress);

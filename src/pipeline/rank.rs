@@ -96,45 +96,32 @@ fn rank_space<S: Featurize>(
         csv.write_record(&header)?;
         for (c, chunk) in space.chunks(CHUNK).enumerate() {
             let archs: Vec<S::Arch> = chunk.iter().map(|(a, _)| *a).collect();
-            let (x, feat) = match &tiers {
-                Some(_) => {
+            // The chunk's scores (and tiers): the whole model in batches, or the predictor's scores.
+            let (score, tier): (Vec<f64>, Vec<Option<usize>>) = match &tiers {
+                Some((m, emb)) => {
                     let x = features::<S>(&archs, network);
                     let feat = x.len() / chunk.len();
-                    (x, feat)
+                    let (mut score, mut tier) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
+                    for start in (0..chunk.len()).step_by(INFER_BATCH) {
+                        let n = INFER_BATCH.min(chunk.len() - start);
+                        let (logits, s) = m.infer(&x[start * feat..(start + n) * feat], n, emb, &mut ws);
+                        score.extend(s.iter().map(|v| f64::from(*v)));
+                        tier.extend(logits.chunks(m.cfg.n_tier).map(|l| Some(argmax(l))));
+                    }
+                    (score, tier)
                 }
-                None => (Vec::new(), 0),
-            };
-            let chunk_scores = match &tiers {
-                Some(_) => Vec::new(),
-                None => model.scores(&ArchList::<S> { archs: &archs, network }, &Quiet)?,
+                None => (model.scores(&ArchList::<S> { archs: &archs, network }, &Quiet)?, vec![None; chunk.len()]),
             };
             if progress.cancelled() {
                 return Err(crate::progress::Cancelled.into());
             }
-            for (b, rows) in chunk.chunks(INFER_BATCH).enumerate() {
-                let (score, tier): (Vec<f64>, Vec<Option<usize>>) = match &tiers {
-                    Some((m, emb)) => {
-                        let xb = &x[b * INFER_BATCH * feat..][..rows.len() * feat];
-                        let (logits, score) = m.infer(xb, rows.len(), emb, &mut ws);
-                        let nt = m.cfg.n_tier;
-                        (
-                            score.iter().map(|v| f64::from(*v)).collect(),
-                            logits.chunks(nt).map(|l| Some(argmax(l))).collect(),
-                        )
-                    }
-                    None => {
-                        let s = chunk_scores[b * INFER_BATCH..][..rows.len()].to_vec();
-                        (s, vec![None; rows.len()])
-                    }
-                };
-                for (i, ((_, id), (&s, t))) in rows.iter().zip(score.iter().zip(&tier)).enumerate() {
-                    let mut rec = vec![id.to_string(), format!("{s:.6}")];
-                    rec.extend(t.map(|t| (t + 1).to_string()));
-                    csv.write_record(&rec)?;
-                    best.push((s, *t, c * CHUNK + b * INFER_BATCH + i));
-                }
-                progress.inc(rows.len() as u64);
+            for (i, ((_, id), (&s, t))) in chunk.iter().zip(score.iter().zip(&tier)).enumerate() {
+                let mut rec = vec![id.to_string(), format!("{s:.6}")];
+                rec.extend(t.map(|t| (t + 1).to_string()));
+                csv.write_record(&rec)?;
+                best.push((s, *t, c * CHUNK + i));
             }
+            progress.inc(chunk.len() as u64);
             best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
             best.truncate(opts.top);
         }

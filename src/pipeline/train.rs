@@ -184,12 +184,7 @@ fn train_loop<S: Featurize>(
 ) -> Result<TrainSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
     let positions = [meta.train.as_slice(), &meta.val].concat();
-    let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;
-    let y: Vec<f64> = positions.iter().map(|&i| col[i]).collect();
-    if let Some(k) = y.iter().position(|v| v.is_nan()) {
-        bail!("architecture {} has no {}", ds.ids()[positions[k]], meta.val_metric);
-    }
-    let archs: Vec<S::Arch> = positions.iter().map(|&i| ds.archs()[i]).collect();
+    let (archs, y) = ds.labelled(&positions, &meta.val_metric)?;
     let x = ArchList::<S> { archs: &archs, network };
     progress.log(&format!(
         "{} on {} {}: {} train + {} validation architectures, by {}",

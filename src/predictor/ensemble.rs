@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FitContext, FitReport, Inputs, Labelled, Predictor, build, load};
 use crate::features::FeatureSet;
-use crate::progress::{Progress, Quiet as Silent};
+use crate::progress::{Progress, Quiet};
 use crate::ranker::config::{Config, ModelKind};
 use crate::run_dir::{Checkpoint, RunDir};
 
@@ -136,6 +136,19 @@ impl Ensemble {
     }
 }
 
+impl Ensemble {
+    /// The weighted mean of the members' standardised scores (one list per member, in order).
+    fn combine(&self, member_scores: Vec<Vec<f64>>) -> Vec<f64> {
+        let total: f64 = self.weights.iter().sum();
+        let n = member_scores.first().map_or(0, Vec::len);
+        let mut out = vec![0.0; n];
+        for ((s, w), sc) in member_scores.into_iter().zip(&self.weights).zip(&self.scales) {
+            out.iter_mut().zip(s).for_each(|(o, v)| *o += w / total * (v - sc.mean) / sc.std);
+        }
+        out
+    }
+}
+
 impl Predictor for Ensemble {
     fn kind(&self) -> ModelKind {
         ModelKind::Ensemble
@@ -144,6 +157,7 @@ impl Predictor for Ensemble {
     fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport> {
         data.check()?;
         let mut scales = Vec::with_capacity(self.members.len());
+        let mut member_scores = Vec::with_capacity(self.members.len());
         let mut report = FitReport::default();
         for (i, m) in self.members.iter_mut().enumerate() {
             ctx.progress.log(&format!("ensemble member {} of {}: {}", i + 1, self.weights.len(), m.kind().name()));
@@ -163,12 +177,13 @@ impl Predictor for Ensemble {
                 report.best_val_acc = r.best_val_acc;
                 report.best_epoch = r.best_epoch;
             }
-            let s = m.scores(data.x, &Silent)?;
+            let s = m.scores(data.x, &Quiet)?;
             let (mean, std) = crate::search::mean_std(&s);
             scales.push(Scale { mean, std: if std.is_finite() && std > 0.0 { std } else { 1.0 } });
+            member_scores.push(s);
         }
         self.scales = scales;
-        let s = self.scores(data.x, &Silent)?;
+        let s = self.combine(member_scores);
         report.fit_kendall = Some(crate::ranker::metrics::kendall_tau(&s, data.y));
         Ok(report)
     }
@@ -177,16 +192,14 @@ impl Predictor for Ensemble {
         if self.scales.len() != self.members.len() {
             bail!("the ensemble has not been fitted");
         }
-        let total: f64 = self.weights.iter().sum();
-        let mut out = vec![0.0; x.len()];
         progress.start(self.members.len() as u64, "scoring members");
-        for ((m, w), sc) in self.members.iter().zip(&self.weights).zip(&self.scales) {
-            let s = m.scores(x, &Silent)?;
-            out.iter_mut().zip(s).for_each(|(o, v)| *o += w / total * (v - sc.mean) / sc.std);
+        let mut member_scores = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            member_scores.push(m.scores(x, &Quiet)?);
             progress.inc(1);
         }
         progress.finish();
-        Ok(out)
+        Ok(self.combine(member_scores))
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
@@ -198,9 +211,5 @@ impl Predictor for Ensemble {
         }
         let text = serde_json::to_string(&Saved { scales: self.scales.clone() })?;
         crate::io::write_atomic(&run.ensemble_path(), |w| Ok(w.write_all(text.as_bytes())?))
-    }
-
-    fn transformer(&self) -> Option<&crate::ranker::model::Ranker<f32>> {
-        None
     }
 }

@@ -156,12 +156,8 @@ impl Forest {
         Ok(parts.concat())
     }
 
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
     /// Checks a forest read from a file.
-    pub fn check_loaded(&self, path: &std::path::Path) -> Result<()> {
+    fn check_loaded(&self, path: &std::path::Path) -> Result<()> {
         if self.trees.is_empty() || self.cols == 0 {
             bail!("{}: a forest needs at least one tree and one feature", path.display());
         }

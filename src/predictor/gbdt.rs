@@ -181,11 +181,6 @@ impl Gbdt {
         Ok(self.booster.predict(&Matrix::new(&cols, x.rows, x.cols), true))
     }
 
-    /// Features per architecture the trees read.
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
     pub fn to_json(&self) -> Result<serde_json::Value> {
         let booster: serde_json::Value =
             serde_json::from_str(&self.booster.json_dump().context("serialising the trees")?)?;
@@ -200,6 +195,9 @@ impl Gbdt {
         if saved.cols != cols {
             bail!("{}: the trees read {} features, but the feature sets have {cols}", path.display(), saved.cols);
         }
+        if saved.cols == 0 {
+            bail!("{}: the trees need at least 1 feature", path.display());
+        }
         let leaf = |n: &serde_json::Value| n.get("is_leaf").and_then(|l| l.as_bool()).unwrap_or(false);
         let trees =
             super::check_tree_nodes(&saved.booster, cols, &["left_child", "right_child", "missing_node"], &leaf, path)?;
@@ -208,9 +206,6 @@ impl Gbdt {
         }
         let booster = GradientBooster::from_json(&saved.booster.to_string())
             .map_err(|e| anyhow!("{}: not nar's trees: {e}", path.display()))?;
-        if saved.cols == 0 {
-            bail!("{}: the trees need at least 1 feature", path.display());
-        }
         Ok(Gbdt { booster, cols: saved.cols })
     }
 }

@@ -355,19 +355,13 @@ impl TableModel {
                 kind.name()
             );
         }
+        // Each model's reader checks its trees read exactly the feature sets' columns.
         let width = features::width(saved.space, &saved.features);
         let fitted = match kind {
             ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, width, &path)?)),
             ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, width, &path)?),
             other => bail!("{}: a {} is not a table model", path.display(), other.name()),
         };
-        let cols = match &fitted {
-            Fitted::Gbdt(g) => g.cols(),
-            Fitted::Forest(f) => f.cols(),
-        };
-        if cols != width {
-            bail!("{}: fitted on {cols} features, but its feature sets have {width}", path.display());
-        }
         Ok(TableModel {
             kind,
             features: saved.features,
@@ -436,5 +430,15 @@ impl TableModel {
             Some(Fitted::Forest(f)) => f.scores(x),
             None => bail!("the {} predictor has not been fitted", self.kind.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_target_is_the_normalised_mean_rank() {
+        assert_eq!(rank_target(&[30.0, 10.0, 20.0, 20.0]), vec![0.875, 0.125, 0.5, 0.5]);
     }
 }

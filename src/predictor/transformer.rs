@@ -113,15 +113,20 @@ impl Predictor for Transformer {
         let per_epoch = (train.len() / cfg.train_batch_size) as u64;
         progress.start(cfg.ranker_epochs as u64 * per_epoch, "training");
         progress.set(t.state.epochs_done as u64 * per_epoch);
-        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        // In memory, the best epoch's weights (a run keeps them in its `best` checkpoint).
+        let mut best: Option<Vec<f32>> = None;
         while t.state.epochs_done < cfg.ranker_epochs {
             let line = t.epoch(&train, &val, &|_, _, _| progress.inc(1));
-            if best.as_ref().is_none_or(|(acc, _, _)| t.state.val_acc > *acc) {
-                best = Some((t.state.val_acc, t.state.epochs_done - 1, t.model.params.data.clone()));
-            }
-            if let Some(run) = ctx.run {
-                t.save(&run.checkpoints())?;
-                run.write_log(t.state.epochs_done - 1, Some(&line))?;
+            match ctx.run {
+                Some(run) => {
+                    t.save(&run.checkpoints())?;
+                    run.write_log(t.state.epochs_done - 1, Some(&line))?;
+                }
+                None => {
+                    if t.mark_best() {
+                        best = Some(t.model.params.data.clone());
+                    }
+                }
             }
             progress.log(&epoch_line(&line));
             if progress.cancelled() && t.state.epochs_done < cfg.ranker_epochs {
@@ -139,12 +144,6 @@ impl Predictor for Transformer {
             }
         }
         progress.finish();
-        if ctx.run.is_none()
-            && let Some((acc, epoch, _)) = &best
-        {
-            t.state.best_val_acc = *acc;
-            t.state.best_epoch = Some(*epoch);
-        }
         let report = FitReport {
             epochs_done: t.state.epochs_done,
             best_val_acc: Some(t.state.best_val_acc).filter(|v| v.is_finite()),
@@ -157,7 +156,7 @@ impl Predictor for Transformer {
                 checkpoint::load_weights(&run.checkpoint(Checkpoint::Best), &mut model)?;
                 self.saved_in = Some(run.root().to_path_buf());
             }
-            (None, Some((_, _, w))) => {
+            (None, Some(w)) => {
                 model.params.data = w.clone();
                 t.model.params.data = w;
                 self.saved_in = None;

@@ -47,7 +47,7 @@ impl Samples {
     /// Encodes the architectures at `positions` whatever their labels (for ranking a whole space):
     /// validation and test accuracy are NaN.
     pub fn unlabelled<S: SearchSpace>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Samples {
-        let archs: Vec<S::Arch> = positions.iter().map(|&i| ds.archs()[i]).collect();
+        let archs = ds.archs_at(&positions);
         let mut s = Samples::from_archs::<S>(&archs, network, &vec![f64::NAN; archs.len()]);
         s.positions = positions;
         s

@@ -223,11 +223,20 @@ pub struct CheckpointPair {
 }
 
 impl Trainer {
-    /// Saves `last`, and `best` when the epoch just finished is the best so far.
-    pub fn save(&mut self, to: &CheckpointPair) -> Result<()> {
-        if self.state.val_acc > self.state.best_val_acc {
+    /// Records the epoch just finished as the best so far when its validation tier accuracy is higher
+    /// than the best's; says whether it was.
+    pub fn mark_best(&mut self) -> bool {
+        let better = self.state.val_acc > self.state.best_val_acc;
+        if better {
             self.state.best_val_acc = self.state.val_acc;
             self.state.best_epoch = Some(self.state.epochs_done - 1);
+        }
+        better
+    }
+
+    /// Saves `last`, and `best` when the epoch just finished is the best so far.
+    pub fn save(&mut self, to: &CheckpointPair) -> Result<()> {
+        if self.mark_best() {
             checkpoint::save(&to.best, &self.model, &self.opt, &self.state)?;
         }
         checkpoint::save(&to.last, &self.model, &self.opt, &self.state)
