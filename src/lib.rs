@@ -11,7 +11,8 @@
 //! - [`run_dir`]: the one type that knows a run directory's files;
 //! - [`pipeline`]: the steps a user runs (train, evaluate, search, rank, the main job) as library calls;
 //! - [`report`]: the HTML report of a run;
-//! - [`io`], [`progress`], [`rng`]: atomic output files, progress reporting, the seeded RNG;
+//! - [`io`], [`progress`], [`rng`], [`usage`]: atomic output files, progress reporting, the seeded RNG,
+//!   the error for a request that cannot be done (exit 2);
 //! - [`cli`]: the `nar` command line, a thin layer over the above.
 
 // Matrix code reads best with explicit (i, j) indices.
@@ -33,3 +34,4 @@ pub mod run_dir;
 pub mod sampler;
 pub mod search;
 pub mod space;
+pub mod usage;

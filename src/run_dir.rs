@@ -16,6 +16,7 @@
 //!                               network; with config.yaml and the predictor's files, no run.json (`model: ensemble`), each laid out as above
 //!   eval.json, predictions.csv  the held-out evaluation (`nar eval`)
 //!   search.json                 the search results (`nar search`)
+//!   comparison.json             budgeted methods at the run's budget (`nar run`)
 //!   ranking.csv                 every architecture's predicted tier and score (`nar rank`)
 //!   report.html                 the report (`nar report`)
 //! ```
@@ -34,6 +35,7 @@ use crate::ranker::config::Config;
 use crate::ranker::evaluate::{EvalReport, Prediction};
 use crate::ranker::trainer::{CheckpointPair, EpochLog};
 use crate::search::SeedResult;
+use crate::search::study::StudySummary;
 use crate::space::{ImageDataset, SpaceKind};
 
 /// Which of a run's two checkpoints.
@@ -98,6 +100,7 @@ const CHECKPOINTS: &str = "checkpoints";
 const EVAL: &str = "eval.json";
 const PREDICTIONS: &str = "predictions.csv";
 const SEARCH: &str = "search.json";
+const COMPARISON: &str = "comparison.json";
 const RANKING: &str = "ranking.csv";
 const REPORT: &str = "report.html";
 /// The file a tree model (`model: gbdt | forest`) keeps itself in, inside its folder.
@@ -177,6 +180,10 @@ impl RunDir {
         self.file(SEARCH)
     }
     /// `nar rank`'s default output.
+    pub fn comparison_path(&self) -> PathBuf {
+        self.root.join(COMPARISON)
+    }
+
     pub fn ranking_path(&self) -> PathBuf {
         self.file(RANKING)
     }
@@ -299,6 +306,7 @@ impl RunDir {
                 EVAL,
                 PREDICTIONS,
                 SEARCH,
+                COMPARISON,
                 RANKING,
                 REPORT,
                 PREDICTOR_FILE,
@@ -391,6 +399,16 @@ impl RunDir {
 
     pub fn write_search(&self, results: &[SeedResult]) -> Result<()> {
         write_json(&self.search_path(), &results)
+    }
+
+    /// The budgeted comparison at the run's budget, if `nar run` has made it.
+    pub fn read_comparison(&self) -> Result<Option<StudySummary>> {
+        let p = self.comparison_path();
+        if p.exists() { read_json(&p, "comparison").map(Some) } else { Ok(None) }
+    }
+
+    pub fn write_comparison(&self, s: &StudySummary) -> Result<()> {
+        write_json(&self.comparison_path(), s)
     }
 
     /// The state of the `best` checkpoint, if training has saved one.

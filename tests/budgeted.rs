@@ -8,11 +8,12 @@ use std::sync::OnceLock;
 
 use common::{nar, ok};
 use nar::data::Dataset;
-use nar::search::domain::Domain;
+use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
+use nar::search::inputs::FeatureCache;
 use nar::search::mean_std;
 use nar::search::oracle::{Oracle, QueryError, Scorecard, TableEvaluator};
-use nar::search::study::{Curve, Method, run_method};
+use nar::search::study::{Curve, Method, Setup, run_method};
 use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb201, SpaceKind};
 
@@ -23,6 +24,22 @@ fn dataset() -> &'static Dataset<Nb201> {
 
 fn column(name: &str) -> Vec<f64> {
     dataset().metric(name).unwrap().to_vec()
+}
+
+/// Runs `method` on `domain` with the table's `val` column: the query history.
+fn run_on(
+    domain: &Domain<Nb201>,
+    net: Net,
+    method: Method,
+    budget: usize,
+    batch: Option<usize>,
+    seed: u64,
+) -> Vec<(usize, f64)> {
+    let settings = GuidedSettings::for_space(SpaceKind::Nb201);
+    let features = FeatureCache::new(dataset().archs(), net);
+    let setup = Setup { domain, features: &features, network: net, budget, batch, guided: &settings };
+    let mut eval = TableEvaluator::new(column(&format!("{}_val_acc", net.name())));
+    run_method(method, &setup, &mut eval, seed).unwrap()
 }
 
 #[test]
@@ -63,14 +80,12 @@ fn nb201_neighbours_are_the_24_one_op_changes() {
 
 /// Mean test accuracy of the incumbent after `q` queries over `seeds` seeds.
 fn mean_at(method: Method, net: Net, val: &str, test: &str, budget: usize, seeds: u64, qs: &[usize]) -> Vec<f64> {
-    let ds = dataset();
-    let domain = Domain::all(ds);
+    let domain = Domain::all(dataset());
     let card = Scorecard::new(column(test), test);
-    let settings = GuidedSettings::for_space(SpaceKind::Nb201);
+    assert_eq!(val, format!("{}_val_acc", net.name()));
     let curves: Vec<Curve> = (0..seeds)
         .map(|seed| {
-            let mut eval = TableEvaluator::new(column(val));
-            let h = run_method(method, &domain, net, &mut eval, budget, seed, &settings).unwrap();
+            let h = run_on(&domain, net, method, budget, None, seed);
             assert_eq!(h.len(), budget, "{method} spends the whole budget");
             assert_eq!(h.iter().map(|x| x.0).collect::<HashSet<_>>().len(), budget, "{method} queries distinct archs");
             Curve::new(method, seed, &h, Some(&card), 0.0)
@@ -101,25 +116,68 @@ fn baselines_reproduce_the_independent_measurements() {
 }
 
 #[test]
-fn guided_search_spends_its_budget_on_distinct_architectures_deterministically() {
+fn guided_search_spends_its_budget_on_distinct_functions_deterministically() {
     let ds = dataset();
-    let domain = Domain::all(ds);
-    let settings = GuidedSettings::for_space(SpaceKind::Nb201);
-    let run = |seed| {
-        let mut eval = TableEvaluator::new(column("cifar10_val_acc"));
-        run_method(Method::Nar, &domain, Net::Cifar10, &mut eval, 40, seed, &settings).unwrap()
-    };
+    let domain = Domain::all(ds).with_equivalence(Equivalence::Canonical);
+    let run = |seed| run_on(&domain, Net::Cifar10, Method::Nar, 40, None, seed);
     let a = run(3);
     assert_eq!(a.len(), 40);
-    assert_eq!(a.iter().map(|x| x.0).collect::<HashSet<_>>().len(), 40);
+    let functions: HashSet<_> = a.iter().map(|x| ds.archs()[x.0].function()).collect();
+    assert_eq!(functions.len(), 40, "no two queries compute the same function");
     assert_eq!(a, run(3), "same seed, same queries");
     assert_ne!(a, run(4));
-    // After the `init` random queries it queries the ranker's choice among candidates that are mostly
-    // neighbours of the best architectures queried so far.
-    let near = (settings.init..a.len())
-        .filter(|&i| a[..i].iter().any(|&(p, _)| domain.neighbours(p).contains(&a[i].0)))
-        .count();
-    assert!(near * 2 >= a.len() - settings.init, "{near} of {} are neighbours", a.len() - settings.init);
+    // After the random start, it queries what the predictor scores best: better than the start.
+    let settings = GuidedSettings::for_space(SpaceKind::Nb201);
+    let (start, rest) = a.split_at(settings.init);
+    let mean = |h: &[(usize, f64)]| h.iter().map(|x| x.1).sum::<f64>() / h.len() as f64;
+    assert!(mean(rest) > mean(start) + 2.0, "guided {:.2} vs random start {:.2}", mean(rest), mean(start));
+}
+
+#[test]
+fn equivalent_cells_are_one_query_for_every_method() {
+    let ds = dataset();
+    let domain = Domain::all(ds).with_equivalence(Equivalence::Canonical);
+    assert_eq!(domain.distinct(), 4660);
+    for method in Method::ALL {
+        let h = run_on(&domain, Net::Cifar10, method, 60, None, 1);
+        assert_eq!(h.len(), 60, "{method}");
+        let classes: HashSet<u32> = h.iter().map(|x| domain.class(x.0)).collect();
+        assert_eq!(classes.len(), 60, "{method} queried two equivalent cells");
+    }
+    // The oracle answers an equivalent cell from the one queried, free.
+    let mut eval = TableEvaluator::new(column("cifar10_val_acc"));
+    let mut o = Oracle::with_classes(&mut eval, 5, domain.classes());
+    let (a, b) =
+        (ds.position(&1).unwrap(), (0..ds.len()).find(|&q| q != 1 && domain.class(q) == domain.class(1)).unwrap());
+    let v = o.query(a).unwrap();
+    assert_eq!(o.query(b).unwrap(), v);
+    assert_eq!(o.spent(), 1);
+    assert!(o.is_queried(b));
+}
+
+#[test]
+fn batches_and_constraints_hold_for_every_method() {
+    let ds = dataset();
+    let net = Net::Cifar10;
+    let c = Constraint { max_params: Some(600_000), max_flops: None };
+    let domain = Domain::all(ds).constrained(c, net).unwrap().with_equivalence(Equivalence::Canonical);
+    // docs/design.md §3: 13,075 NB201 cells have at most 600,000 parameters on CIFAR-10.
+    assert_eq!(domain.size(), 13_075);
+    for method in Method::ALL {
+        for batch in [1, 4] {
+            let h = run_on(&domain, net, method, 50, Some(batch), 2);
+            assert_eq!(h.len(), 50, "{method} batch {batch}");
+            for &(p, _) in &h {
+                let cost = <Nb201 as nar::space::SearchSpace>::cost(&ds.archs()[p], net);
+                assert!(cost.total_params <= 600_000, "{method} queried {} params", cost.total_params);
+            }
+        }
+    }
+    // REA in batches of 4 breeds 4 children from one population: another sequence than one at a time.
+    assert_ne!(run_on(&domain, net, Method::Rea, 50, Some(4), 2), run_on(&domain, net, Method::Rea, 50, Some(1), 2));
+    let none = Constraint { max_params: Some(1), max_flops: None };
+    let e = Domain::all(ds).constrained(none, net).err().unwrap().to_string();
+    assert_eq!(e, "no architecture of the 15625 in the pool meets the constraint (params ≤ 1)");
 }
 
 #[test]
@@ -145,7 +203,12 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         "--html",
         html.to_str().unwrap(),
     ]));
-    assert!(text.contains("pool 15625 architectures (the whole space)"), "{text}");
+    assert!(
+        text.contains(
+            "pool 15625 architectures (the whole space, 4660 distinct functions, equivalent cells one query)"
+        ),
+        "{text}"
+    );
     let csv = std::fs::read_to_string(&curve).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("method,seed,queries,best_val,best_test"));
@@ -165,9 +228,53 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     let svg_end = page.find("</svg>").unwrap() + 6;
     roxmltree::Document::parse(&page[svg_start..svg_end]).unwrap();
     // Usage errors exit 2.
-    for args in [&["search", "--space", "nb201", "--seeds", "0"][..], &["search", "--space", "nb201", "--budget", "0"]]
-    {
-        assert_eq!(nar(args).status.code(), Some(2), "{args:?}");
+    let sp = ["search", "--space", "nb201", "--budget", "20"];
+    let bad: [&[&str]; 8] = [
+        &["--seeds", "0"],
+        &["--budget", "0"],
+        &["--batch", "0"],
+        &["--max-params", "-5"],
+        &["--max-flops", "many"],
+        &["--first-seed", "-1"],
+        &["--equivalence", "iso"],
+        &["--guided", "acquisition=greedy"],
+    ];
+    for extra in bad {
+        let args: Vec<&str> = sp.iter().chain(extra).copied().collect();
+        let o = nar(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // No output onto an input (a metrics file, through a link too) or onto another output.
+    let metrics = dir.path().join("sample.csv");
+    std::fs::copy(common::data_file("nb101/nb101_subset_1k.csv"), &metrics).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&metrics, &link).unwrap();
+    let before = std::fs::read(&metrics).unwrap();
+    let m = metrics.to_str().unwrap();
+    for (out_flag, target) in [("--curve", m), ("-o", link.to_str().unwrap()), ("--html", m)] {
+        let o = nar(&["search", "--space", "nb101", "-m", m, "--budget", "5", "--seeds", "1", out_flag, target]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("is the input"), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(std::fs::read(&metrics).unwrap(), before, "the input is untouched");
+    let twice = dir.path().join("twice.json");
+    let t = twice.to_str().unwrap();
+    let o = nar(&["search", "--space", "nb201", "--budget", "5", "--seeds", "1", "-o", t, "--curve", t]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is given for two outputs"));
+    assert!(!twice.exists());
+    // Errors the arguments only show together: named, nothing written.
+    let out = dir.path().join("none.json");
+    for (extra, says) in [
+        (&["--batch", "21"][..], "the batch must hold 1 to 20 architectures (the budget), found 21"),
+        (&["--max-params", "10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
+        (&["--first-seed", "18446744073709551615", "--seeds", "2"], "run past the largest seed"),
+    ] {
+        let mut args: Vec<&str> = sp.iter().chain(extra).copied().collect();
+        args.extend(["-o", out.to_str().unwrap()]);
+        let o = nar(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!out.exists());
     }
 }
 

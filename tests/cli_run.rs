@@ -24,8 +24,13 @@ fn run_trains_evaluates_and_searches() {
         "2",
         "--iterations",
         "3",
+        "--compare-seeds",
+        "2",
     ]));
     assert!(text.contains("held-out architectures   15275"), "{text}");
+    // The budgeted comparison at NAR's search's budget: the four methods, two seeds.
+    assert!(text.contains("== budgeted search at the same budget"), "{text}");
+    assert!(text.contains("seeds 0–1, budget 350;"), "{text}");
     assert!(text.contains("honest: the ranker's own choice") && text.contains("random search, same budget"), "{text}");
     assert!(text.contains("query budget 350"), "{text}");
     assert!(text.contains("embedded NAS-Bench-201 table"), "{text}");
@@ -38,6 +43,7 @@ fn run_trains_evaluates_and_searches() {
         run.eval_path(),
         run.predictions_path(),
         run.search_path(),
+        run.comparison_path(),
         run.report_path(),
         run.checkpoint(Checkpoint::Best).weights,
     ] {
@@ -50,9 +56,19 @@ fn run_trains_evaluates_and_searches() {
     let eval = run.read_eval().unwrap().unwrap();
     assert_eq!(eval.confusion.unwrap().iter().flatten().sum::<usize>(), 15_275);
     assert_eq!(run.read_search().unwrap().unwrap().len(), 2);
+    let compared = run.read_comparison().unwrap().unwrap();
+    assert_eq!((compared.budget, compared.seeds, compared.table.len()), (350, 2, 4));
+    let methods: Vec<&str> = compared.table.iter().map(|r| r.method.name()).collect();
+    assert_eq!(methods, ["nar", "random", "rea", "ls"]);
+    for r in &compared.table {
+        let last = r.cells.last().unwrap();
+        assert_eq!(last.queries, 350);
+        assert!(last.val.0 <= compared.target.as_ref().unwrap().1, "no method beats the pool's best validation");
+    }
     // The report names the dataset by its file name, not by a path of this machine.
     let html = std::fs::read_to_string(run.report_path()).unwrap();
     assert!(html.contains("<td>dataset</td><td>dataset.nar</td>"), "report header");
+    assert!(html.contains("<h2>Budgeted search at the run's budget</h2><p class=\"note\">nar's guided search"));
     assert!(!html.contains(dir.path().to_str().unwrap()), "the report holds a local path");
 
     // `nar run` evaluated with tiers; `nar eval` by default runs the score alone (no decoder): the same

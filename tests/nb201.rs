@@ -72,3 +72,77 @@ fn bad_strings_and_matrices_give_clear_errors() {
     assert_eq!(Arch::from_matrix(&m), Err(ArchError::MatrixCols { row: 2, len: 2 }));
     assert_eq!(Op::from_name("nor_conv_1x1"), Some(Op::Conv1x1));
 }
+
+/// NAS-Bench-201's own isomorphism string (`CellStructure.to_unique_str(consider_zero=True)` in its
+/// API): skip is the identity and a `none` or a zero input gives a zero term `#`, but zero terms stay in
+/// their sums. Written here from its definition, to check nar's coarser rule against it.
+fn nb201_unique_str(a: &Arch) -> String {
+    let edges = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
+    let mut nodes = vec!["0".to_string()];
+    for j in 1..4 {
+        let mut cur: Vec<String> = Vec::new();
+        for (&(i, jj), op) in edges.iter().zip(a.ops()) {
+            if jj != j {
+                continue;
+            }
+            cur.push(match op {
+                _ if op == Op::None || nodes[i] == "#" => "#".to_string(),
+                Op::SkipConnect => nodes[i].clone(),
+                _ => format!("({})@{}", nodes[i], op.name()),
+            });
+        }
+        cur.sort();
+        nodes.push(cur.join("+"));
+    }
+    nodes[3].clone()
+}
+
+#[test]
+fn canonical_forms_count_the_distinct_functions() {
+    use nar::space::nb201::distinct_functions;
+    use std::collections::{HashMap, HashSet};
+    let all = Arch::all();
+    assert_eq!(distinct_functions(), 4660);
+    // NAS-Bench-201's own rule finds its published 6,466 unique cells; each of them lies inside one of
+    // nar's classes (nar's rule also drops zero terms from sums and distributes the linear pooling).
+    let mut theirs: HashMap<String, Arch> = HashMap::new();
+    for a in &all {
+        let b = *theirs.entry(nb201_unique_str(a)).or_insert(*a);
+        assert!(a.equivalent(&b), "{a} and {b} are isomorphic by NB201's rule");
+    }
+    assert_eq!(theirs.len(), 6466);
+    // The canonical form is a member of its class, is its own canonical form, and has the most `none`s.
+    let nones = |a: &Arch| a.ops().iter().filter(|&&o| o == Op::None).count();
+    let mut reps = HashSet::new();
+    for a in &all {
+        let c = a.canonical();
+        assert_eq!(c.function(), a.function());
+        assert_eq!(c.canonical(), c);
+        assert!(nones(&c) >= nones(a));
+        reps.insert(c);
+    }
+    assert_eq!(reps.len(), 4660);
+    // Worked examples (docs/design.md §1): an edge whose source is cut off from the input is dropped;
+    // a skip then a conv is the conv straight from the input; parallel branches commute.
+    let p = |t: &str| t.parse::<Arch>().unwrap();
+    let cut = p("|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|");
+    assert_eq!(cut.function(), "avg(conv3(x))+conv1(x)");
+    // Of its two 3-`none` forms (branches through node 1 or node 2), the lower index.
+    let (pruned, swapped) = (
+        p("|none~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|"),
+        p("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|"),
+    );
+    assert!(pruned.equivalent(&cut) && swapped.equivalent(&cut) && swapped.index() < pruned.index());
+    assert_eq!(cut.canonical(), swapped);
+    let via_skip = p("|skip_connect~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|");
+    let direct = p("|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|");
+    assert!(via_skip.equivalent(&direct));
+    assert_eq!(via_skip.canonical(), direct);
+    let a = p("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|avg_pool_3x3~1|skip_connect~2|");
+    let b = p("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|");
+    assert!(a.equivalent(&b));
+    // Two convolutions of the input are two weights, not one: not equivalent to a single one.
+    let two = p("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|");
+    assert!(!two.equivalent(&direct));
+    assert_eq!(p("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|").function(), "");
+}

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
-from typing import Literal, TypedDict, Union
+from typing import Literal, Optional, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,11 @@ class Nb201Arch:
         """Per-edge FLOPs and parameters of every cell of the network trained on ``dataset``, and totals."""
     def encode(self, dataset: ImageDataset = "cifar10") -> npt.NDArray[np.float32]:
         """The ranker's input tensor, shape (31, 4, 4)."""
+    @property
+    def function(self) -> str:
+        """The function the cell computes, an expression of its input ``x`` (``""``: nothing reaches the output)."""
+    def canonical(self) -> Nb201Arch:
+        """The representative of the cells computing the same function (most ``none`` edges, then lowest index)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -166,6 +171,15 @@ def search(
     method: Literal["nar", "random", "rea", "ls"] = "nar",
     seed: int = 0,
     dataset: ImageDataset = "cifar10",
+    *,
+    batch: Optional[int] = None,
+    max_params: Optional[int] = None,
+    max_flops: Optional[int] = None,
+    equivalence: Literal["canonical", "none"] = "canonical",
+    predictor: Optional[str] = None,
 ) -> SearchResult:
     """Searches ``space`` asking ``oracle(arch) -> validation accuracy`` for at most ``budget`` distinct
-    architectures; returns the pick and the whole query history."""
+    queries (``equivalence="canonical"``: NB201 cells computing one function are one query), ``batch``
+    proposals at a time, only networks within ``max_params`` / ``max_flops`` (nar's cost model);
+    ``predictor`` names the guided search's predictor (default ``"best"``). Returns the pick and the whole
+    query history."""

@@ -66,6 +66,19 @@ impl Nb201Arch {
         cost_dict(py, &cost::nb201::network_cost(&self.arch, image_dataset(dataset)?))
     }
 
+    /// The function the cell computes, as an expression of its input `x` (`""`: none reaches the
+    /// output). Cells with one function are equivalent.
+    #[getter]
+    fn function(&self) -> String {
+        self.arch.function()
+    }
+
+    /// The representative of the cells computing this cell's function (the one with the most `none`
+    /// edges, then the lowest index).
+    fn canonical(&self) -> Nb201Arch {
+        Nb201Arch { arch: self.arch.canonical() }
+    }
+
     /// The ranker's input tensor for the network trained on `dataset`: float32, shape (31, 4, 4).
     #[pyo3(signature = (dataset = "cifar10"))]
     fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {

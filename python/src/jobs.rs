@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 
 use nar::data::{DataSource, Dataset as SpaceData, default_data_dir};
+use nar::features::Featurize;
 use nar::pipeline::train::{TrainOptions, train as train_run};
 use nar::ranker::config::Config;
 use nar::sampler::Propose;
-use nar::search::domain::Domain;
+use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
+use nar::search::inputs::FeatureCache;
 use nar::search::oracle::Evaluator;
-use nar::search::study::{Method, run_method};
+use nar::search::study::{Method, Setup, run_method};
 use nar::space::{Nb101, Nb201, SpaceKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -106,20 +108,38 @@ impl<S: PySpace> Evaluator for PyOracle<'_, S> {
     }
 }
 
-fn search_in<'py, S: PySpace + Propose>(
-    py: Python<'py>,
-    oracle: &Py<PyAny>,
+/// What `nar.search` was asked for, besides the space and the oracle.
+struct SearchArgs {
     budget: usize,
     method: Method,
     seed: u64,
     image: nar::space::nb201::ImageDataset,
+    batch: Option<usize>,
+    constraint: Constraint,
+    equivalence: Equivalence,
+    predictor: Option<String>,
+}
+
+fn search_in<'py, S: PySpace + Propose + Featurize>(
+    py: Python<'py>,
+    oracle: &Py<PyAny>,
+    a: &SearchArgs,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let network = S::network(image).map_err(PyValueError::new_err)?;
+    let (budget, method, seed) = (a.budget, a.method, a.seed);
+    let network = S::network(a.image).map_err(PyValueError::new_err)?;
     let ds = py.detach(SpaceData::<S>::full);
-    let domain = Domain::all(&ds);
-    let settings = GuidedSettings::for_space(S::KIND);
+    let domain = Domain::all(&ds)
+        .constrained(a.constraint, network)
+        .map_err(crate::errors::value_error)?
+        .with_equivalence(a.equivalence);
+    let mut settings = GuidedSettings::for_space(S::KIND);
+    if let Some(p) = &a.predictor {
+        settings.apply(&format!("predictor={p}")).map_err(crate::errors::value_error)?;
+    }
+    let features = FeatureCache::new(ds.archs(), network);
+    let setup = Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings };
     let mut eval = PyOracle { ds: &ds, oracle, raised: None };
-    let history = py.detach(|| run_method(method, &domain, network, &mut eval, budget, seed, &settings));
+    let history = py.detach(|| run_method(method, &setup, &mut eval, seed));
     let history = match (history, eval.raised.take()) {
         (_, Some(e)) => return Err(e),
         (Err(e), None) => return Err(crate::errors::value_error(e)),
@@ -149,18 +169,24 @@ fn search_in<'py, S: PySpace + Propose>(
 /// asking `oracle(arch) -> float` (your own training, or a benchmark lookup) for at most `budget`
 /// distinct architectures.
 ///
-/// `method`: `"nar"` (nar's guided search: the ranker trained on the answers so far picks the next
-/// queries), `"random"`, `"rea"` (regularized evolution) or `"ls"` (local search). `seed` fixes every
-/// random choice; `dataset` is the image dataset whose network the ranker encodes (NB201: `cifar10`,
-/// `cifar100`, `imagenet16`). The oracle is the only source of accuracies: it is called once per
-/// distinct architecture (asking again is free) and never more than `budget` times.
+/// `method`: `"nar"` (nar's guided search: a predictor — `predictor`, nar's `"best"` by default —
+/// refitted on the answers so far picks the next queries), `"random"`, `"rea"` (regularized evolution)
+/// or `"ls"` (local search). `seed` fixes every random choice; `dataset` is the image dataset whose
+/// network the features and the cost model describe (NB201: `cifar10`, `cifar100`, `imagenet16`).
+/// `batch` architectures are proposed at a time (default: one for the baselines, five for `nar`);
+/// `max_params` / `max_flops` keep the search to networks within those bounds (nar's cost model);
+/// `equivalence="canonical"` (the default) makes NB201 cells computing the same function one query,
+/// `"none"` queries each cell on its own. The oracle is the only source of accuracies: it is called
+/// once per distinct query (asking again is free) and never more than `budget` times.
 ///
 /// Returns a dict: `pick` (the queried architecture with the best answer, the earliest on ties),
 /// `accuracy` (its answer), `history` (every `(architecture, answer)` in query order), `queries`,
 /// `space`, `method`, `seed`, `budget`. An exception raised by the oracle (Ctrl-C included) stops the
 /// search and is raised again.
 #[pyfunction]
-#[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, dataset = "cifar10"))]
+#[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, dataset = "cifar10", *, batch = None,
+    max_params = None, max_flops = None, equivalence = "canonical", predictor = None))]
+#[allow(clippy::too_many_arguments)] // the Python signature
 pub fn search<'py>(
     py: Python<'py>,
     space: &str,
@@ -169,21 +195,49 @@ pub fn search<'py>(
     method: &str,
     seed: Option<&Bound<'py, PyAny>>,
     dataset: &str,
+    batch: Option<&Bound<'py, PyAny>>,
+    max_params: Option<&Bound<'py, PyAny>>,
+    max_flops: Option<&Bound<'py, PyAny>>,
+    equivalence: &str,
+    predictor: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let budget: usize = crate::errors::natural(budget, "budget")?;
     let seed: u64 = seed.map(|s| crate::errors::natural(s, "seed")).transpose()?.unwrap_or(0);
+    let batch: Option<usize> = batch.map(|b| crate::errors::natural(b, "batch")).transpose()?;
+    let max_params: Option<u64> = max_params.map(|b| crate::errors::natural(b, "max_params")).transpose()?;
+    let max_flops: Option<u64> = max_flops.map(|b| crate::errors::natural(b, "max_flops")).transpose()?;
     if !oracle.bind(py).is_callable() {
         return Err(PyValueError::new_err("oracle must be callable: oracle(arch) -> validation accuracy"));
     }
     if budget == 0 {
         return Err(PyValueError::new_err("budget must be at least 1"));
     }
+    if let Some(b) = batch
+        && (b == 0 || b > budget)
+    {
+        return Err(PyValueError::new_err(format!("batch must be 1 to {budget} (the budget), got {b}")));
+    }
+    let equivalence = match equivalence {
+        "canonical" => Equivalence::Canonical,
+        "none" => Equivalence::None,
+        other => return Err(PyValueError::new_err(format!("equivalence is \"canonical\" or \"none\", got {other:?}"))),
+    };
     let m = Method::from_name(method)
         .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
     let image = image_dataset(dataset)?;
+    let args = SearchArgs {
+        budget,
+        method: m,
+        seed,
+        image,
+        batch,
+        constraint: Constraint { max_params, max_flops },
+        equivalence,
+        predictor,
+    };
     match SpaceKind::from_name(space) {
-        Some(SpaceKind::Nb201) => search_in::<Nb201>(py, &oracle, budget, m, seed, image),
-        Some(SpaceKind::Nb101) => search_in::<Nb101>(py, &oracle, budget, m, seed, image),
+        Some(SpaceKind::Nb201) => search_in::<Nb201>(py, &oracle, &args),
+        Some(SpaceKind::Nb101) => search_in::<Nb101>(py, &oracle, &args),
         None => Err(PyValueError::new_err(format!("unknown space {space:?} (expected nb101 or nb201)"))),
     }
 }

@@ -76,10 +76,37 @@ def test_oracle_exceptions_are_raised_again():
         nar.search("nb201", lambda a: float("nan"), 5)
 
 
+def test_equivalent_cells_constraints_and_batches():
+    # Canonical forms: the worked example of docs/design.md §1.
+    cut = nar.nb201("|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|")
+    assert cut.function == "avg(conv3(x))+conv1(x)"
+    assert cut.canonical().index == 6095 and cut.canonical().function == cut.function
+    assert len({nar.nb201(i).canonical() for i in range(15625)}) == 4660
+    # No two queries compute the same function; "none" lets them.
+    oracle = TableOracle()
+    found = nar.search("nb201", oracle, 80, method="random", seed=5)
+    assert len({a.function for a, _ in found["history"]}) == 80
+    found = nar.search("nb201", TableOracle(), 300, method="random", seed=5, equivalence="none")
+    assert len({a.function for a, _ in found["history"]}) < 300
+    # Only networks within the constraint are queried, in batches too.
+    for method in ["nar", "rea"]:
+        found = nar.search("nb201", TableOracle(), 30, method=method, seed=1, max_params=600_000, batch=3)
+        assert found["queries"] == 30
+        assert all(a.cost()["params"] <= 600_000 for a, _ in found["history"])
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"budget": 0}, "budget"),
+        ({"batch": 0}, "batch must be 1 to 10"),
+        ({"batch": 11}, "batch must be 1 to 10"),
+        ({"batch": True}, "batch must be an integer"),
+        ({"max_params": -1}, "max_params must be a non-negative integer"),
+        ({"max_flops": 1.5}, "max_flops must be an integer"),
+        ({"max_params": 10}, "meets the constraint"),
+        ({"equivalence": "iso"}, "equivalence"),
+        ({"predictor": "svm"}, "unknown predictor"),
         ({"method": "bayes"}, "bayes"),
         ({"space": "nb301"}, "nb301"),
         ({"dataset": "mnist"}, "mnist"),

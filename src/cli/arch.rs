@@ -179,6 +179,9 @@ fn report(given: &Given, args: &Args) -> Value {
                 "index": a.index(),
                 "arch_str": a.to_string(),
                 "cell_matrix": a.matrix(),
+                "function": a.function(),
+                "canonical": {"index": a.canonical().index(), "arch_str": a.canonical().to_string()},
+                "equivalent_cells": Arch::all().iter().filter(|b| b.equivalent(a)).count(),
                 "op_counts": nb201::Op::ALL
                     .iter()
                     .zip(a.op_counts())
@@ -227,6 +230,14 @@ fn print_text(r: &Value) {
             let codes: Vec<String> = row.as_array().into_iter().flatten().map(|b| b.to_string()).collect();
             println!("  {}", codes.join(" "));
         }
+        let f = r["function"].as_str().unwrap_or("");
+        println!("function {}", if f.is_empty() { "0 (no input→output path)" } else { f });
+        println!(
+            "canonical {} {} ({} cells compute this function; docs/design.md §1)",
+            r["canonical"]["index"],
+            r["canonical"]["arch_str"].as_str().unwrap_or(""),
+            r["equivalent_cells"]
+        );
     }
     let unit = if space == "nb101" { "vertex" } else { "edge" };
     for (net, c) in r["networks"].as_object().into_iter().flatten() {

@@ -108,7 +108,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if crate::usage::is_usage(&e) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

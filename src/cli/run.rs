@@ -54,6 +54,10 @@ pub struct Args {
     /// Search iterations per seed.
     #[arg(long, default_value_t = 50, value_parser = super::positive())]
     iterations: usize,
+    /// Seeds of the budgeted comparison at the run's budget (nar's guided search, random search, REA,
+    /// local search); 0 skips it.
+    #[arg(long, default_value_t = 3)]
+    compare_seeds: u64,
     /// Do not write the run's HTML report.
     #[arg(long)]
     no_report: bool,
@@ -89,6 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         },
         iterations: args.iterations,
         seeds: args.seeds,
+        compare_seeds: args.compare_seeds,
         report: !args.no_report,
         resume: args.resume,
     };
@@ -103,6 +108,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("== search");
         }
         Step::Searched(s) => super::search::print_search(s),
+        Step::Compared(s) => {
+            println!(
+                "== budgeted search at the same budget (nar's guided search on its best predictor vs the baselines)"
+            );
+            super::search::print_study(s);
+        }
         Step::Reported(outcome) => super::report::print_outcome(&outcome),
     })?;
     println!("run directory: {}", opts.train.out.display());

@@ -9,11 +9,12 @@ use anyhow::{Result, bail};
 
 use crate::data::DataSource;
 use crate::pipeline::search::{SearchOptions, SearchSummary, search};
-use crate::pipeline::study::{OracleSource, StudyOptions, StudySummary, study};
+use crate::pipeline::study::{OracleSource, StudyOptions, study};
 use crate::progress::Terminal;
 use crate::run_dir::Checkpoint;
+use crate::search::domain::{Constraint, Equivalence};
 use crate::search::mean_std;
-use crate::search::study::Method;
+use crate::search::study::{Method, StudySummary};
 use crate::space::{ImageDataset, SpaceKind};
 
 #[derive(clap::Args, Debug)]
@@ -25,9 +26,26 @@ pub struct Args {
     /// Reference search: iterations (the reference runs 50).
     #[arg(long, default_value_t = 50, conflicts_with = "space", value_parser = super::positive())]
     iterations: usize,
-    /// Independent seeds (0..K); results per seed and as mean ± std.
+    /// Independent seeds (S..S+K with `--first-seed S`); results per seed and as mean ± std.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
+    /// Budgeted search: the first seed (seeds S … S+K−1), to report on seeds nothing was tuned on.
+    #[arg(long, default_value_t = 0, requires = "space")]
+    first_seed: u64,
+    /// Budgeted search: architectures each method proposes at a time, before it sees their answers
+    /// (default: one for the baselines; the guided search's rounds grow from 2 to 10 with the queries).
+    #[arg(long, requires = "space", value_parser = super::positive())]
+    batch: Option<usize>,
+    /// Budgeted search: query only architectures whose network has at most N parameters (nar's cost model).
+    #[arg(long, value_name = "N", requires = "space")]
+    max_params: Option<u64>,
+    /// Budgeted search: query only architectures whose network has at most N FLOPs (nar's cost model).
+    #[arg(long, value_name = "N", requires = "space")]
+    max_flops: Option<u64>,
+    /// Budgeted search: `canonical` makes cells that compute the same function one query (NB201);
+    /// `none` queries each cell on its own.
+    #[arg(long, value_parser = ["canonical", "none"], default_value = "canonical", requires = "space")]
+    equivalence: String,
     /// Reference search: which checkpoint's ranker and statistics.
     #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best", conflicts_with = "space")]
     checkpoint: Checkpoint,
@@ -62,8 +80,8 @@ pub struct Args {
     /// With `--oracle-cmd`: the journal of answers (resuming reads it back).
     #[arg(long, default_value = "oracle-journal.jsonl")]
     journal: PathBuf,
-    /// Budgeted search: override the guided search's settings, `key=value,…` (init, per_round, parents,
-    /// far_parents, patience, sampled, random, steps, warmup, batch, d_model, layers, loss_factor), for ablations.
+    /// Budgeted search: override the guided search's settings, `key=value,…` (predictor, acquisition,
+    /// kappa, init, per_round, score_all, parents, far_parents, sampled, random, local), for ablations.
     #[arg(long)]
     guided: Option<String>,
     /// Budgeted search: write the incumbent curves (`method,seed,queries,best_val,best_test`).
@@ -113,6 +131,10 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         methods,
         budget: args.budget as usize,
         seeds: args.seeds,
+        first_seed: args.first_seed,
+        batch: args.batch,
+        constraint: Constraint { max_params: args.max_params, max_flops: args.max_flops },
+        equivalence: if args.equivalence == "none" { Equivalence::None } else { Equivalence::Canonical },
         oracle,
         guided: args.guided.clone(),
         curve: args.curve.clone(),
@@ -124,13 +146,15 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_study(s: &StudySummary) {
+pub(super) fn print_study(s: &StudySummary) {
     println!(
-        "{} {}: {} seeds, budget {}; pool {}; methods read {} through the oracle{}",
+        "{} {}: seeds {}–{}, budget {}{}; pool {}; methods read {} through the oracle{}",
         s.space,
         s.network,
-        s.seeds,
+        s.first_seed,
+        s.first_seed + s.seeds - 1,
         s.budget,
+        s.batch.map_or(String::new(), |b| format!(" in batches of {b}")),
         s.pool_description(),
         s.val_metric,
         match (&s.report_metric, s.optimum) {
@@ -138,22 +162,16 @@ fn print_study(s: &StudySummary) {
             _ => String::new(),
         }
     );
-    if let Some(r) = s.table.first() {
-        let head: Vec<String> = r.cells.iter().map(|c| format!("{:>16}", c.0)).collect();
-        println!("  {:<8}{}  {:>9}", "queries", head.join(""), "s/seed");
+    if let Some((id, v)) = &s.target {
+        println!("  target: the best validation accuracy of the pool, {id} ({v:.2}); an equivalent cell counts");
     }
-    let digits = s.digits();
-    for r in &s.table {
-        let cells: Vec<String> =
-            r.cells.iter().map(|(_, m, sd, _)| format!("{:>16}", format!("{m:.digits$}±{sd:.digits$}"))).collect();
-        println!("  {:<8}{}  {:>9.1}", r.method.name(), cells.join(""), r.seconds_per_seed);
+    let head = StudySummary::TABLE_HEAD;
+    println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", head[0], head[1], head[2], head[3], head[4]);
+    for r in s.table_rows() {
+        println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", r[0], r[1], r[2], r[3], r[4]);
     }
-    if s.optimum.is_some() {
-        for r in &s.table {
-            let (q, .., at) = r.cells.last().copied().unwrap_or_default();
-            println!("  {:<8} at the optimum after {q} queries in {:.0} % of seeds", r.method.name(), 100.0 * at);
-        }
-    }
+    let secs: Vec<String> = s.table.iter().map(|r| format!("{} {:.1}", r.method, r.seconds_per_seed)).collect();
+    println!("  seconds per seed: {}", secs.join(", "));
 }
 
 pub(super) fn print_search(s: &SearchSummary) {

@@ -44,14 +44,6 @@ impl Serialize for Mode {
     }
 }
 
-/// The built-in modes' configuration files, compiled in: `(mode, NB101 text, NB201 text)`.
-const BUILT_IN: [(&str, &str, &str); 4] = [
-    ("improved", include_str!("../../configs/nb101-improved.yaml"), include_str!("../../configs/nb201-improved.yaml")),
-    ("gbdt", include_str!("../../configs/nb101-gbdt.yaml"), include_str!("../../configs/nb201-gbdt.yaml")),
-    ("forest", include_str!("../../configs/nb101-forest.yaml"), include_str!("../../configs/nb201-forest.yaml")),
-    ("best", include_str!("../../configs/nb101-best.yaml"), include_str!("../../configs/nb201-best.yaml")),
-];
-
 impl Mode {
     pub fn new(name: &str) -> Mode {
         Mode(name.to_string())
@@ -61,33 +53,14 @@ impl Mode {
         &self.0
     }
 
-    /// The names `--modes` knows without a configuration file.
+    /// The names `--modes` knows without a configuration file ([`crate::predictor::named`]).
     pub fn built_in() -> Vec<String> {
-        let mut v = vec!["reference".to_string()];
-        v.extend(BUILT_IN.iter().map(|(m, _, _)| m.to_string()));
-        for model in ["forest", "gbdt"] {
-            v.extend(crate::features::FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
-        }
-        v
+        crate::predictor::named_list()
     }
 
     /// The mode's built-in configuration for a space (`None` for a name that is not built in).
     pub fn config(&self, space: SpaceKind) -> Option<Config> {
-        let parse = |text: &str| Config::parse(text).expect("the configurations in configs/ are valid");
-        if self.0 == "reference" {
-            return Some(Config::reference(space));
-        }
-        if let Some((_, t101, t201)) = BUILT_IN.iter().find(|(m, _, _)| *m == self.0) {
-            return Some(parse(if space == SpaceKind::Nb101 { t101 } else { t201 }));
-        }
-        let (model, set) = self.0.split_once('-')?;
-        let set: crate::features::FeatureSet = set.parse().ok()?;
-        let mut cfg = Mode::new(model).config(space)?;
-        if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt) {
-            return None;
-        }
-        cfg.features = Some(vec![set]);
-        Some(cfg)
+        crate::predictor::named(&self.0, space)
     }
 }
 

@@ -7,10 +7,15 @@ use anyhow::{Result, bail};
 
 use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
+use super::study::{OracleSource, StudyOptions, study};
 use super::train::{TrainOptions, TrainSummary, resume, train};
+use crate::data::DataSource;
 use crate::progress::Progress;
 use crate::ranker::config::ModelKind;
 use crate::run_dir::Checkpoint;
+use crate::run_dir::RunDir;
+use crate::search::domain::{Constraint, Equivalence};
+use crate::search::study::{Method, StudySummary};
 
 /// The main job's settings: a training run, then the search.
 #[derive(Clone, Debug)]
@@ -18,6 +23,8 @@ pub struct RunOptions {
     pub train: TrainOptions,
     pub iterations: usize,
     pub seeds: u64,
+    /// Seeds of the budgeted comparison at the run's budget (0: none).
+    pub compare_seeds: u64,
     /// Write the run's report at the end.
     pub report: bool,
     /// Continue the run in `train.out` from its last checkpoint instead of starting one.
@@ -29,6 +36,8 @@ pub enum Step<'a> {
     Trained(&'a TrainSummary),
     Evaluated(&'a Evaluation),
     Searched(&'a SearchSummary),
+    /// The budgeted methods at the run's budget.
+    Compared(&'a StudySummary),
     /// The report's path, or why it could not be written.
     Reported(std::result::Result<PathBuf, String>),
 }
@@ -58,8 +67,42 @@ pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(S
         progress,
     )?;
     on_step(Step::Searched(&searched));
+    if opts.compare_seeds > 0 {
+        let compared = compare(&trained.run, searched.budget, opts.compare_seeds, progress)?;
+        on_step(Step::Compared(&compared));
+    }
     if opts.report {
         on_step(Step::Reported(super::write_report(&trained.run)));
     }
     Ok(())
+}
+
+/// Past this budget the comparison's guided search queries `budget / COMPARISON_ROUNDS` per round
+/// (its own rounds, 2 to 10 architectures, would make a thousand-query budget take 100 rounds more).
+const ADAPTIVE_UP_TO: usize = 300;
+const COMPARISON_ROUNDS: usize = 60;
+
+/// nar's guided search, random search, REA and local search on the run's dataset with `budget`
+/// queries (what NAR's search spent), `seeds` seeds; saved in the run (`comparison.json`).
+pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress) -> Result<StudySummary> {
+    let meta = run.read_meta()?;
+    let opts = StudyOptions {
+        data: DataSource::Store(run.dataset_file(&meta)),
+        network: meta.network,
+        methods: Method::ALL.to_vec(),
+        budget,
+        seeds,
+        first_seed: 0,
+        batch: None,
+        constraint: Constraint::default(),
+        equivalence: Equivalence::Canonical,
+        oracle: OracleSource::Table,
+        guided: (budget > ADAPTIVE_UP_TO).then(|| format!("per_round={}", budget.div_ceil(COMPARISON_ROUNDS))),
+        curve: None,
+        json: None,
+        html: None,
+    };
+    let summary = study(&opts, progress)?;
+    run.write_comparison(&summary)?;
+    Ok(summary)
 }

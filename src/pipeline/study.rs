@@ -7,19 +7,20 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::data::{self, DataSource, Dataset};
+use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::progress::Progress;
-use crate::report::svg;
 use crate::sampler::Propose;
 use crate::search::command::CommandEvaluator;
-use crate::search::domain::Domain;
+use crate::search::domain::{Constraint, Domain, Equivalence};
 use crate::search::guided::GuidedSettings;
+use crate::search::inputs::FeatureCache;
 use crate::search::oracle::{Scorecard, TableEvaluator};
-use crate::search::study::{self, Curve, Method, Row};
-use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::search::study::{self, Curve, Method, Setup, StudySummary};
+use crate::space::{ImageDataset, SearchSpace};
+use crate::usage::UsageError;
 use crate::with_dataset;
 
 /// Where the methods' accuracies come from.
@@ -38,7 +39,15 @@ pub struct StudyOptions {
     pub network: ImageDataset,
     pub methods: Vec<Method>,
     pub budget: usize,
+    /// Seeds `first_seed .. first_seed + seeds`.
     pub seeds: u64,
+    pub first_seed: u64,
+    /// Architectures each method proposes at a time (`None`: each method's own).
+    pub batch: Option<usize>,
+    /// Only architectures within these bounds are queried.
+    pub constraint: Constraint,
+    /// Whether equivalent architectures are one query.
+    pub equivalence: Equivalence,
     pub oracle: OracleSource,
     /// Overrides of the guided search's settings (`GuidedSettings::apply`), for ablations.
     pub guided: Option<String>,
@@ -48,44 +57,36 @@ pub struct StudyOptions {
     pub html: Option<PathBuf>,
 }
 
-/// What a study found.
-#[derive(Clone, Debug, Serialize)]
-pub struct StudySummary {
-    pub space: SpaceKind,
-    pub network: ImageDataset,
-    pub val_metric: String,
-    /// The accuracy picks are scored by (none with the user's oracle).
-    pub report_metric: Option<String>,
-    pub optimum: Option<f64>,
-    /// Architectures the methods could query, and whether that is the whole space.
-    pub pool: usize,
-    pub whole_space: bool,
-    pub budget: usize,
-    pub seeds: u64,
-    pub table: Vec<Row>,
-    /// Each run's pick: `(method, seed, id, validation accuracy, test accuracy, rank)`.
-    pub picks: Vec<(Method, u64, String, f64, f64, usize)>,
-    #[serde(skip)]
-    pub curves: Vec<Curve>,
-}
-
-impl StudySummary {
-    /// The pool, in words: `15625 architectures (the whole space)`.
-    pub fn pool_description(&self) -> String {
-        let which = if self.whole_space { "the whole space" } else { "the labelled pool only" };
-        format!("{} architectures ({which})", self.pool)
-    }
-
-    /// Decimal places for accuracies: fractions (NB101's) need more than percentages.
-    pub fn digits(&self) -> usize {
-        if self.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 }
-    }
-}
-
 /// Runs the study.
 pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummary> {
     if opts.budget == 0 || opts.seeds == 0 || opts.methods.is_empty() {
         bail!("a study needs a budget ≥ 1, seeds ≥ 1 and at least one method");
+    }
+    if let Some(b) = opts.batch
+        && (b == 0 || b > opts.budget)
+    {
+        return Err(UsageError(format!(
+            "the batch must hold 1 to {} architectures (the budget), found {b}",
+            opts.budget
+        ))
+        .into());
+    }
+    // No output may be an input (the dataset's files, the journal) or another output, through links too.
+    let mut inputs: Vec<&std::path::Path> = opts.data.files();
+    if let OracleSource::Command { journal, .. } = &opts.oracle {
+        inputs.push(journal);
+    }
+    let outputs: Vec<&std::path::Path> =
+        [&opts.curve, &opts.json, &opts.html].into_iter().flatten().map(|p| p.as_path()).collect();
+    for (i, out) in outputs.iter().enumerate() {
+        crate::io::refuse_inputs(out, &inputs)?;
+        if outputs[..i].iter().any(|o| *o == *out || crate::io::same_file(o, out)) {
+            bail!("{} is given for two outputs: give each its own file", out.display());
+        }
+    }
+    if opts.first_seed.checked_add(opts.seeds).is_none() {
+        let msg = format!("seeds {} + {} run past the largest seed, {}", opts.first_seed, opts.seeds, u64::MAX);
+        return Err(UsageError(msg).into());
     }
     let ds = opts.data.load(&mut |line| progress.log(&line))?;
     let summary = with_dataset!(&ds, d => study_space(d, opts, progress))?;
@@ -105,13 +106,13 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
         write_atomic(p, |w| Ok(w.write_all(json.as_bytes())?))?;
     }
     if let Some(p) = &opts.html {
-        let page = html(&summary);
+        let page = crate::report::search_study::page(&summary);
         write_atomic(p, |w| Ok(w.write_all(page.as_bytes())?))?;
     }
     Ok(summary)
 }
 
-fn study_space<S: SearchSpace + Propose>(
+fn study_space<S: SearchSpace + Propose + Featurize>(
     ds: &Dataset<S>,
     opts: &StudyOptions,
     progress: &dyn Progress,
@@ -119,11 +120,12 @@ fn study_space<S: SearchSpace + Propose>(
     let network = S::network(opts.network).map_err(|e| anyhow!(e))?;
     let mut guided = GuidedSettings::for_space(S::KIND);
     if let Some(spec) = &opts.guided {
-        guided.apply(spec)?;
+        guided.apply(spec).map_err(|e| UsageError(format!("--guided {spec:?}: {e:#}")))?;
     }
-    let runs: Vec<(Method, u64)> = opts.methods.iter().flat_map(|&m| (0..opts.seeds).map(move |s| (m, s))).collect();
-    progress.start(runs.len() as u64, "searching");
-    let (curves, val_metric, card, domain_size, whole) = match &opts.oracle {
+    let seeds = opts.first_seed..opts.first_seed + opts.seeds;
+    let runs: Vec<(Method, u64)> = opts.methods.iter().flat_map(|&m| seeds.clone().map(move |s| (m, s))).collect();
+    // The table's metrics, or the user's command.
+    let table = match &opts.oracle {
         OracleSource::Table => {
             let candidates = data::validation_metrics(S::KIND, opts.network);
             let val_metric = ds.first_metric(&candidates).ok_or_else(|| {
@@ -135,38 +137,77 @@ fn study_space<S: SearchSpace + Propose>(
                 Some(m) => ds.metric(m).expect("found above").to_vec(),
                 None => val.clone(),
             };
-            let pool: Vec<usize> = (0..ds.len()).filter(|&i| val[i].is_finite() && report[i].is_finite()).collect();
-            if pool.is_empty() {
+            Some((val_metric, val, test_metric, report))
+        }
+        OracleSource::Command { .. } => None,
+    };
+    let pool: Vec<usize> = match &table {
+        Some((val_metric, val, _, report)) => {
+            let p: Vec<usize> = (0..ds.len()).filter(|&i| val[i].is_finite() && report[i].is_finite()).collect();
+            if p.is_empty() {
                 bail!("{} has no architecture with {val_metric}", opts.data);
             }
-            let domain = Domain::pool(ds, pool);
-            let card = Scorecard::new(report, test_metric.as_deref().unwrap_or(&val_metric));
+            p
+        }
+        None => (0..ds.len()).collect(),
+    };
+    let domain = Domain::pool(ds, pool).constrained(opts.constraint, network)?.with_equivalence(opts.equivalence);
+    // Hits count any architecture equivalent to the target, whether or not the runs share queries.
+    let canonical = if opts.equivalence == Equivalence::Canonical {
+        None
+    } else {
+        Some(Domain::all(ds).with_equivalence(Equivalence::Canonical))
+    };
+    let canon = canonical.as_ref().map_or(domain.classes(), |d| d.classes());
+    let features = FeatureCache::new(ds.archs(), network);
+    let setup = Setup {
+        domain: &domain,
+        features: &features,
+        network,
+        budget: opts.budget,
+        batch: opts.batch,
+        guided: &guided,
+    };
+    progress.start(runs.len() as u64, "searching");
+    let (curves, val_metric, card, target) = match (&opts.oracle, table) {
+        (OracleSource::Table, Some((val_metric, val, test_metric, report))) => {
+            let target = domain
+                .positions()
+                .iter()
+                .copied()
+                .fold(None, |b: Option<usize>, p| match b {
+                    Some(q) if val[q] >= val[p] => Some(q),
+                    _ => Some(p),
+                })
+                .expect("a non-empty pool");
+            let card =
+                Scorecard::over(report, domain.positions().to_vec(), test_metric.as_deref().unwrap_or(&val_metric));
             let curves: Vec<Curve> = runs
                 .par_iter()
                 .map(|&(m, seed)| {
                     let start = Instant::now();
                     let mut eval = TableEvaluator::new(val.clone());
-                    let h = study::run_method(m, &domain, network, &mut eval, opts.budget, seed, &guided)?;
+                    let h = study::run_method(m, &setup, &mut eval, seed)?;
                     progress.inc(1);
-                    Ok(Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64()))
+                    Ok(Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
+                        .with_hit(&h, |p| canon[p] == canon[target]))
                 })
                 .collect::<Result<_>>()?;
-            (curves, val_metric, Some(card), domain.size(), domain.is_whole_space())
+            (curves, val_metric, Some(card), Some((ds.ids()[target].to_string(), val[target])))
         }
-        OracleSource::Command { command, journal } => {
-            let domain = Domain::all(ds);
+        (OracleSource::Command { command, journal }, _) => {
             // One run at a time: the user's command trains, and the journal takes answers in order.
             let mut eval = CommandEvaluator::new(ds, command, journal)?;
             let mut curves = Vec::new();
             for &(m, seed) in &runs {
                 let start = Instant::now();
-                let h = study::run_method(m, &domain, network, &mut eval, opts.budget, seed, &guided)
-                    .with_context(|| format!("{m}, seed {seed}"))?;
+                let h = study::run_method(m, &setup, &mut eval, seed).with_context(|| format!("{m}, seed {seed}"))?;
                 progress.inc(1);
                 curves.push(Curve::new(m, seed, &h, None, start.elapsed().as_secs_f64()));
             }
-            (curves, "the oracle command's answer".to_string(), None, domain.size(), true)
+            (curves, "the oracle command's answer".to_string(), None, None)
         }
+        (OracleSource::Table, None) => unreachable!("the table's metrics are read above"),
     };
     progress.finish();
     let optimum = card.as_ref().map(Scorecard::optimum);
@@ -190,59 +231,19 @@ fn study_space<S: SearchSpace + Propose>(
         val_metric,
         report_metric: card.as_ref().map(|c| c.metric.clone()),
         optimum,
-        pool: domain_size,
-        whole_space: whole,
+        target,
+        pool: domain.size(),
+        distinct: domain.distinct(),
+        whole_space: domain.is_whole_space(),
+        constraint: opts.constraint,
+        equivalence: opts.equivalence,
         budget: opts.budget,
+        batch: opts.batch,
         seeds: opts.seeds,
-        table: study::table(&curves, opts.budget, optimum.unwrap_or(f64::INFINITY)),
+        first_seed: opts.first_seed,
+        table: study::table(&curves, opts.budget),
+        bands: study::bands(&curves, opts.budget),
         picks,
         curves,
     })
-}
-
-/// The study as a self-contained HTML page: the incumbent's test accuracy against queries (mean ± std
-/// band per method, the optimum as a line) and the table.
-pub fn html(s: &StudySummary) -> String {
-    let bands: Vec<svg::Band> = study::bands(&s.curves, s.budget)
-        .into_iter()
-        .map(|(m, points)| svg::Band { name: m.name().to_string(), points })
-        .collect();
-    let hlines: Vec<(String, f64)> = s.optimum.map(|o| (format!("optimum {o:.2}"), o)).into_iter().collect();
-    let metric = s.report_metric.clone().unwrap_or_else(|| s.val_metric.clone());
-    let figure = svg::band_chart(
-        &format!("Search on {} {}: incumbent's {metric}", s.space, s.network),
-        "architectures queried (from 10)",
-        "accuracy (%)",
-        &bands,
-        &hlines,
-    );
-    let mut table = String::from("<table><tr><th>method</th>");
-    if let Some(r) = s.table.first() {
-        for (q, ..) in &r.cells {
-            table.push_str(&format!("<th>{q}</th>"));
-        }
-    }
-    table.push_str("<th>s / seed</th></tr>");
-    let digits = s.digits();
-    for r in &s.table {
-        table.push_str(&format!("<tr><td>{}</td>", r.method));
-        for (_, m, sd, _) in &r.cells {
-            table.push_str(&format!("<td>{m:.digits$} ± {sd:.digits$}</td>"));
-        }
-        table.push_str(&format!("<td>{:.1}</td></tr>", r.seconds_per_seed));
-    }
-    table.push_str("</table>");
-    format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar search study</title><style>
-body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
-</style></head><body><h1>nar search study — {} {}</h1><p>{} seeds, budget {} queries; pool: {}. Each method reads validation accuracy ({}) only through its oracle; the incumbent (best validation accuracy so far) is scored by {metric}. Table: mean ± std over seeds.</p><figure>{figure}</figure>{table}</body></html>
-"#,
-        s.space,
-        s.network,
-        s.seeds,
-        s.budget,
-        s.pool_description(),
-        svg::esc(&s.val_metric),
-    )
 }

@@ -202,6 +202,28 @@ impl Predictor for Ensemble {
         Ok(self.combine(member_scores))
     }
 
+    /// The members' standardised scores' weighted mean and their (weighted) standard deviation.
+    fn scores_and_spread(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        if self.scales.len() != self.members.len() {
+            bail!("the ensemble has not been fitted");
+        }
+        let mut z = Vec::with_capacity(self.members.len());
+        for (m, sc) in self.members.iter().zip(&self.scales) {
+            z.push(m.scores(x, &Quiet)?.into_iter().map(|v| (v - sc.mean) / sc.std).collect::<Vec<f64>>());
+            progress.inc(1);
+        }
+        let total: f64 = self.weights.iter().sum();
+        let n = z.first().map_or(0, Vec::len);
+        let mean: Vec<f64> = (0..n).map(|i| z.iter().zip(&self.weights).map(|(s, w)| w / total * s[i]).sum()).collect();
+        let spread = (0..n)
+            .map(|i| {
+                let var: f64 = z.iter().zip(&self.weights).map(|(s, w)| w / total * (s[i] - mean[i]).powi(2)).sum();
+                var.sqrt()
+            })
+            .collect();
+        Ok((mean, Some(spread)))
+    }
+
     fn save(&self, dir: &Path) -> Result<()> {
         let run = RunDir::at(dir);
         for (i, m) in self.members.iter().enumerate() {

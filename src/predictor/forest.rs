@@ -129,15 +129,21 @@ impl Forest {
 
     /// The mean of the trees' predictions for each row of `x` (higher = better).
     pub fn scores(&self, x: &Table) -> Result<Vec<f64>> {
+        Ok(self.scores_and_spread(x)?.0)
+    }
+
+    /// The mean and the standard deviation of the trees' predictions for each row of `x`.
+    pub fn scores_and_spread(&self, x: &Table) -> Result<(Vec<f64>, Vec<f64>)> {
         if x.cols != self.cols {
             bail!("the forest was fitted on {} features per architecture, not {}", self.cols, x.cols);
         }
         if x.rows == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         // Rows in blocks on all threads; within a block the trees are summed in order.
         const BLOCK: usize = 512;
         let blocks: Vec<usize> = (0..x.rows).step_by(BLOCK).collect();
+        let n = self.trees.len() as f64;
         let parts = blocks
             .par_iter()
             .map(|&start| {
@@ -145,15 +151,25 @@ impl Forest {
                 // Row-major: a tree walks one row at a time.
                 let values = x.data[start * x.cols..(start + rows) * x.cols].to_vec();
                 let m = DenseMatrix::new(rows, x.cols, values, false).map_err(|e| anyhow!("{e}"))?;
-                let mut sum = vec![0.0; rows];
+                let (mut sum, mut sq) = (vec![0.0; rows], vec![0.0; rows]);
                 for t in &self.trees {
                     let p = t.predict(&m).map_err(|e| anyhow!("the forest's prediction: {e}"))?;
-                    sum.iter_mut().zip(p).for_each(|(s, v)| *s += v);
+                    for ((s, q), v) in sum.iter_mut().zip(sq.iter_mut()).zip(p) {
+                        *s += v;
+                        *q += v * v;
+                    }
                 }
-                Ok(sum.into_iter().map(|s| s / self.trees.len() as f64).collect::<Vec<f64>>())
+                let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+                let sd = sq.iter().zip(&mean).map(|(q, m)| (q / n - m * m).max(0.0).sqrt()).collect();
+                Ok((mean, sd))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(parts.concat())
+            .collect::<Result<Vec<(Vec<f64>, Vec<f64>)>>>()?;
+        let (mut mean, mut sd) = (Vec::with_capacity(x.rows), Vec::with_capacity(x.rows));
+        for (m, s) in parts {
+            mean.extend(m);
+            sd.extend(s);
+        }
+        Ok((mean, sd))
     }
 
     /// Checks a forest read from a file.

@@ -127,6 +127,11 @@ pub trait Predictor: Send + Sync {
     fn fit(&mut self, data: &Labelled<'_>, ctx: &FitContext<'_>) -> Result<FitReport>;
     /// Scores (higher = better) of every architecture of `x`.
     fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>>;
+    /// Scores and, where the predictor has one, their spread in the scores' units: how much its parts
+    /// (an ensemble's members, a forest's trees) disagree on each architecture. For an acquisition.
+    fn scores_and_spread(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        Ok((self.scores(x, progress)?, None))
+    }
     /// Writes what was fitted into `dir` (which exists).
     fn save(&self, dir: &Path) -> Result<()>;
     /// The transformer, for tiers and NAR's search (`None` for score-only predictors).
@@ -210,6 +215,45 @@ pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Box<dyn Predi
         ModelKind::Gbdt | ModelKind::Forest => Box::new(TableModel::load(cfg.model, dir)?),
         ModelKind::Ensemble => Box::new(ensemble::Ensemble::load(cfg, dir, which)?),
     })
+}
+
+/// The built-in predictors' configuration files, compiled in: `(name, NB101 text, NB201 text)`.
+const NAMED: [(&str, &str, &str); 4] = [
+    ("improved", include_str!("../../configs/nb101-improved.yaml"), include_str!("../../configs/nb201-improved.yaml")),
+    ("gbdt", include_str!("../../configs/nb101-gbdt.yaml"), include_str!("../../configs/nb201-gbdt.yaml")),
+    ("forest", include_str!("../../configs/nb101-forest.yaml"), include_str!("../../configs/nb201-forest.yaml")),
+    ("best", include_str!("../../configs/nb101-best.yaml"), include_str!("../../configs/nb201-best.yaml")),
+];
+
+/// The predictors known by name: `reference`, `improved` (the transformer), `gbdt` (trees on the
+/// ReNAS tensor), `forest` (a forest on the graph features), `best` (nar's recommended predictor), and
+/// `forest-SET` / `gbdt-SET` (that model on one feature set).
+pub fn named_list() -> Vec<String> {
+    let mut v = vec!["reference".to_string()];
+    v.extend(NAMED.iter().map(|(m, _, _)| m.to_string()));
+    for model in ["forest", "gbdt"] {
+        v.extend(FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
+    }
+    v
+}
+
+/// A named predictor's configuration for a space ([`named_list`]; `None` for another name).
+pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
+    let parse = |text: &str| Config::parse(text).expect("the configurations in configs/ are valid");
+    if name == "reference" {
+        return Some(Config::reference(space));
+    }
+    if let Some((_, t101, t201)) = NAMED.iter().find(|(m, _, _)| *m == name) {
+        return Some(parse(if space == SpaceKind::Nb101 { t101 } else { t201 }));
+    }
+    let (model, set) = name.split_once('-')?;
+    let set: FeatureSet = set.parse().ok()?;
+    let mut cfg = named(model, space)?;
+    if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt) {
+        return None;
+    }
+    cfg.features = Some(vec![set]);
+    Some(cfg)
 }
 
 /// Normalised ranks `(rank − ½) / n` of the accuracies, in (0, 1).
@@ -407,6 +451,16 @@ impl Predictor for TableModel {
         progress.inc(x.len() as u64);
         progress.finish();
         s
+    }
+
+    fn scores_and_spread(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        match self.fitted.as_ref() {
+            Some(Fitted::Forest(f)) => {
+                let (m, sd) = f.scores_and_spread(&x.table(&self.features))?;
+                Ok((m, Some(sd)))
+            }
+            _ => Ok((self.scores(x, progress)?, None)),
+        }
     }
 
     fn save(&self, dir: &Path) -> Result<()> {

@@ -6,6 +6,7 @@
 //! the benchmark optimum; the top architectures found, drawn. A section whose data the run lacks (no
 //! evaluation yet, no search yet) is replaced by a note saying so.
 
+pub mod search_study;
 pub mod svg;
 
 use std::path::{Path, PathBuf};
@@ -32,10 +33,12 @@ pub struct Section {
     pub title: String,
     pub figures: Vec<Figure>,
     pub note: Option<String>,
+    /// A table (HTML) after the figures.
+    pub table: Option<String>,
 }
 
 fn missing(title: &str, note: &str) -> Section {
-    Section { title: title.into(), figures: vec![], note: Some(note.into()) }
+    Section { title: title.into(), figures: vec![], note: Some(note.into()), table: None }
 }
 
 fn training(run: &RunDir, n_tier: usize) -> Result<Section> {
@@ -96,7 +99,7 @@ fn training(run: &RunDir, n_tier: usize) -> Result<Section> {
             ),
         },
     ];
-    Ok(Section { title: "Training".into(), figures: figs, note: None })
+    Ok(Section { title: "Training".into(), figures: figs, note: None, table: None })
 }
 
 fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
@@ -152,7 +155,7 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
         figures.push(scatter);
     }
     figures.extend(confusion);
-    Ok(vec![Section { title: "Held-out evaluation".into(), figures, note }])
+    Ok(vec![Section { title: "Held-out evaluation".into(), figures, note, table: None }])
 }
 
 fn distributions(run: &RunDir) -> Result<Section> {
@@ -187,7 +190,7 @@ fn distributions(run: &RunDir) -> Result<Section> {
             svg: svg::grouped_bars(&format!("{what} by tier (last training batch)"), unit, "architectures", &bins, &groups),
         });
     }
-    Ok(Section { title: "Tier distributions".into(), figures: figs, note: None })
+    Ok(Section { title: "Tier distributions".into(), figures: figs, note: None, table: None })
 }
 
 fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
@@ -242,7 +245,7 @@ fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<S
         ),
         svg: svg::line_chart("Search vs random search", "architectures touched", "accuracy (%)", &series, &hlines),
     };
-    let mut sections = vec![Section { title: "Search".into(), figures: vec![curve], note: None }];
+    let mut sections = vec![Section { title: "Search".into(), figures: vec![curve], note: None, table: None }];
     // Top architectures found: the honest picks and the reference top-1 bests, best first.
     let mut found: Vec<(String, &crate::search::Found)> = Vec::new();
     for r in &results {
@@ -292,8 +295,34 @@ fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<S
             None
         },
         figures: figs,
+        table: None,
     });
     Ok(sections)
+}
+
+/// The budgeted comparison `nar run` makes at the run's budget: nar's guided search on its best
+/// predictor against random search, REA and local search.
+fn comparison(run: &RunDir) -> Result<Section> {
+    const TITLE: &str = "Budgeted search at the run's budget";
+    let Some(s) = run.read_comparison()? else {
+        return Ok(missing(
+            TITLE,
+            "No budgeted comparison yet: `nar run` makes one (or `nar search --space … --budget N` beside the run).",
+        ));
+    };
+    Ok(Section {
+        title: TITLE.into(),
+        figures: vec![Figure {
+            name: "comparison".into(),
+            caption: "The incumbent's accuracy against architectures queried: mean ± std over seeds per method.".into(),
+            svg: search_study::figure(&s),
+        }],
+        note: Some(format!(
+            "nar's guided search (method nar: its best predictor refitted on every answer) against random search, regularized evolution (rea) and local search (ls), each with the query budget NAR's search above spends. {}",
+            search_study::description(&s)
+        )),
+        table: Some(search_study::table(&s)),
+    })
 }
 
 /// Builds every section of the report of a run directory.
@@ -305,6 +334,7 @@ pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
     s.extend(evaluation(run, &meta)?);
     s.push(distributions(run)?);
     s.extend(search(run, &meta, ds.as_ref())?);
+    s.push(comparison(run)?);
     Ok((meta, s))
 }
 
@@ -365,6 +395,9 @@ table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
             ));
         }
         out.push_str("</div>");
+        if let Some(t) = &s.table {
+            out.push_str(t);
+        }
     }
     out.push_str("</body></html>\n");
     out

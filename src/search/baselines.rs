@@ -9,10 +9,13 @@
 //! - **local search** (LS; White et al., UAI 2021): from a random architecture, query all its neighbours
 //!   and move to the best one while it improves; at a local optimum restart from a new random one.
 //!
-//! Each runs until the oracle's budget is spent (or, in a pool smaller than the budget, until nothing new
-//! can be reached). The pick is the oracle's best.
+//! Each proposes `batch` architectures at a time, chosen without the answers of the others in the
+//! batch (random search: `batch` distinct draws; REA: `batch` children of `batch` tournaments on the
+//! population as it stands; local search evaluates the whole neighbourhood before it moves, so its
+//! queries do not depend on the batch). Each runs until the oracle's budget is spent (or, in a pool
+//! smaller than the budget, until nothing new can be reached). The pick is the oracle's best.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use anyhow::Result;
 
@@ -40,19 +43,48 @@ fn patience<S: SearchSpace>(domain: &Domain<S>) -> usize {
     100 * domain.size().max(1)
 }
 
-/// A random architecture of the pool not queried yet, if one turns up.
+/// A random architecture of the pool not queried yet (nor equivalent to one queried), if one turns up.
 pub(crate) fn fresh_random<S: SearchSpace>(domain: &Domain<S>, oracle: &Oracle<'_>, rng: &mut Rng) -> Option<usize> {
-    if oracle.spent() >= domain.size() {
+    fresh_random_except(domain, oracle, rng, &HashSet::new())
+}
+
+/// [`fresh_random`], and not of the queries in `taken` (a batch's proposals so far).
+pub(crate) fn fresh_random_except<S: SearchSpace>(
+    domain: &Domain<S>,
+    oracle: &Oracle<'_>,
+    rng: &mut Rng,
+    taken: &HashSet<u32>,
+) -> Option<usize> {
+    if oracle.spent() + taken.len() >= domain.distinct() {
         return None;
     }
-    (0..patience(domain)).map(|_| domain.random(rng)).find(|&p| !oracle.is_queried(p))
+    (0..patience(domain))
+        .map(|_| domain.random(rng))
+        .find(|&p| !oracle.is_queried(p) && !taken.contains(&domain.class(p)))
+}
+
+/// Asks for every architecture of a batch in order; `false` once the budget is spent.
+pub(crate) fn ask_all(oracle: &mut Oracle<'_>, batch: &[usize], answers: &mut Vec<(usize, f64)>) -> Result<bool> {
+    for &p in batch {
+        match ask(oracle, p)? {
+            Some(v) => answers.push((p, v)),
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// Random search.
-pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
+pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng, batch: usize) -> Result<()> {
     while oracle.left() > 0 {
-        let Some(p) = fresh_random(domain, oracle, rng) else { break };
-        if ask(oracle, p)?.is_none() {
+        let mut taken = HashSet::new();
+        let mut proposals = Vec::new();
+        while proposals.len() < batch.min(oracle.left()) {
+            let Some(p) = fresh_random_except(domain, oracle, rng, &taken) else { break };
+            taken.insert(domain.class(p));
+            proposals.push(p);
+        }
+        if proposals.is_empty() || !ask_all(oracle, &proposals, &mut Vec::new())? {
             break;
         }
     }
@@ -60,8 +92,8 @@ pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: 
 }
 
 /// Regularized evolution.
-pub fn rea<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng) -> Result<()> {
-    let mut population: VecDeque<(usize, f64)> = VecDeque::with_capacity(REA_POPULATION + 1);
+pub fn rea<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng, batch: usize) -> Result<()> {
+    let mut population: VecDeque<(usize, f64)> = VecDeque::with_capacity(REA_POPULATION + batch);
     while population.len() < REA_POPULATION {
         let Some(p) = fresh_random(domain, oracle, rng) else { return Ok(()) };
         let Some(v) = ask(oracle, p)? else { return Ok(()) };
@@ -69,29 +101,43 @@ pub fn rea<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mu
     }
     let mut idle = 0;
     while oracle.left() > 0 && idle < patience(domain) {
-        let parent = (0..REA_TOURNAMENT)
-            .map(|_| population[rng.below(population.len())])
-            .fold(None, |best: Option<(usize, f64)>, c| match best {
-                Some(b) if b.1 >= c.1 => Some(b),
-                _ => Some(c),
-            })
-            .expect("a non-empty tournament");
-        // Where the pool holds none of the parent's neighbours, or all of them are queried already (the
-        // NB101 sample), the child is a new random member of the pool.
-        let n = domain.neighbours(parent.0);
-        let child = if n.iter().all(|&p| oracle.is_queried(p)) {
-            match fresh_random(domain, oracle, rng) {
-                Some(p) => p,
-                None => break,
-            }
-        } else {
-            n[rng.below(n.len())]
-        };
+        // A batch of children, each from a tournament on the population as it stands.
+        let mut children = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let parent = (0..REA_TOURNAMENT)
+                .map(|_| population[rng.below(population.len())])
+                .fold(None, |best: Option<(usize, f64)>, c| match best {
+                    Some(b) if b.1 >= c.1 => Some(b),
+                    _ => Some(c),
+                })
+                .expect("a non-empty tournament");
+            // Where the pool holds none of the parent's neighbours, or all of them are queried already
+            // (the NB101 sample), the child is a new random member of the pool.
+            let n = domain.neighbours(parent.0);
+            let child = if n.iter().all(|&p| oracle.is_queried(p)) {
+                match fresh_random(domain, oracle, rng) {
+                    Some(p) => p,
+                    None => break,
+                }
+            } else {
+                n[rng.below(n.len())]
+            };
+            children.push(child);
+        }
+        if children.is_empty() {
+            break;
+        }
         let before = oracle.spent();
-        let Some(v) = ask(oracle, child)? else { break };
-        idle = if oracle.spent() > before { 0 } else { idle + 1 };
-        population.push_back((child, v));
-        population.pop_front();
+        let mut answers = Vec::with_capacity(children.len());
+        let more = ask_all(oracle, &children, &mut answers)?;
+        idle = if oracle.spent() > before { 0 } else { idle + answers.len() };
+        for a in answers {
+            population.push_back(a);
+            population.pop_front();
+        }
+        if !more {
+            break;
+        }
     }
     Ok(())
 }

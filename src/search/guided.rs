@@ -1,223 +1,336 @@
-//! nar's own budgeted search: NAR's ranker inside the loop.
+//! nar's own budgeted search: a predictor refitted on everything queried, each round.
 //!
-//! 1. Query `init` random architectures.
-//! 2. Each round: train the ranker on everything queried so far for at least `steps` optimiser steps
-//!    (tiers cut from the queried validation accuracies; the weights carried over from the last round
-//!    and fine-tuned), then generate candidates
-//!    — every unqueried neighbour of the `parents` best queried architectures, `sampled` proposals of
-//!    NAR's KL-guided sampler drawn from the statistics of the current top tier, and `random` uniform
-//!    ones — score them with the ranker's accuracy head and query the `per_round` best.
+//! 1. Query `init` random architectures (one batch: nothing is known yet).
+//! 2. Each round: fit the predictor (by name: `best` unless told otherwise, [`crate::predictor::named`])
+//!    on every queried architecture and its validation accuracy; the candidates are every unqueried
+//!    query of the pool where the pool has at most `score_all` architectures (all 15,625 NB201 cells:
+//!    each of the 4,660 functions once, by its canonical form),
+//!    otherwise the unqueried neighbours of the `parents` best queried architectures, their neighbours'
+//!    neighbours for the `far_parents` best, `sampled` proposals of NAR's KL-guided sampler (drawn
+//!    from the statistics of the queried architectures' top tier) and `random` uniform ones. The
+//!    acquisition scores them — the predictor's score standardised over the candidates, plus `kappa`
+//!    times its spread where the predictor has one (an ensemble's members, a forest's trees: UCB) —,
+//!    `local` slots of the round go to the best-scored unqueried neighbours of the incumbent, and the
+//!    rest to the best-scored candidates; one architecture per query (equivalent ones are one).
 //! 3. The pick is the queried architecture with the best validation accuracy.
 //!
-//! The ranker sees only what the oracle returned; the candidates' accuracies are never read before they
-//! are queried.
+//! The predictor sees only what the oracle returned; the candidates' accuracies are never read before
+//! they are queried.
 
 use std::collections::HashSet;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
-use super::baselines::{ask, fresh_random};
+use super::baselines::{ask_all, fresh_random, fresh_random_except};
 use super::domain::Domain;
+use super::inputs::FeatureCache;
 use super::oracle::Oracle;
-use crate::ranker::config::Config;
-use crate::ranker::predict::{INFER_BATCH, predict_scores};
-use crate::ranker::samples::Samples;
-use crate::ranker::trainer::Trainer;
-use crate::rng::Rng;
+use crate::features::Featurize;
+use crate::predictor::{self, FitContext, Labelled, Predictor};
+use crate::progress::Quiet;
+use crate::ranker::config::{Config, ModelKind, SamplerConfig};
+use crate::ranker::tiers::tier_labels;
+use crate::rng::{Rng, mix};
+use crate::sampler::stats::{BatchStats, batch_stats};
 use crate::sampler::{Propose, draw_key, select_target};
-use crate::space::SearchSpace;
+use crate::space::{SearchSpace, SpaceKind};
 
-/// The guided search's schedule and its ranker.
+/// How the guided search turns the predictor's scores into a choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acquisition {
+    /// The predicted score alone (exploitation).
+    Mean,
+    /// Score + `kappa` × spread (an upper confidence bound); the score alone for a predictor with no
+    /// spread.
+    Ucb,
+}
+
+/// The guided search's schedule and its predictor.
 #[derive(Clone, Debug)]
 pub struct GuidedSettings {
-    /// Random architectures queried before the ranker is first trained.
+    /// The predictor's name ([`crate::predictor::named_list`]).
+    pub predictor: String,
+    /// Random architectures queried before the predictor is first fitted.
     pub init: usize,
-    /// Architectures queried per round.
+    /// Architectures queried per round (`--batch` sets it); 0: a twentieth of those queried so far,
+    /// 2 to 10 (small rounds while every answer changes the fit much, larger ones later).
     pub per_round: usize,
-    /// How many of the best queried architectures lend their neighbours as candidates.
+    pub acquisition: Acquisition,
+    /// UCB's weight on the spread (standardised units).
+    pub kappa: f64,
+    /// Score every unqueried architecture of a pool of at most this many; larger pools draw candidates.
+    pub score_all: usize,
+    /// Candidates: how many of the best queried lend their neighbours.
     pub parents: usize,
-    /// How many of the best queried architectures lend their neighbours' neighbours (two mutations away).
+    /// Candidates: how many of the best queried lend their neighbours' neighbours.
     pub far_parents: usize,
-    /// Queries without a better validation accuracy after which the current parents count as explored
-    /// and the next-best queried architectures lend their neighbours instead (0: never).
-    pub patience: usize,
-    /// Candidates from NAR's sampler per round.
+    /// Candidates: proposals of NAR's sampler per round.
     pub sampled: usize,
-    /// Uniformly random candidates per round.
+    /// Candidates: uniformly random ones per round.
     pub random: usize,
-    /// Optimiser steps of training per round, at least (whole epochs over everything queried; the
-    /// weights are kept from round to round).
-    pub steps: usize,
-    /// The ranker (a small configuration: the labelled set is tens to hundreds of architectures).
-    pub ranker: Config,
+    /// Slots per round for the incumbent's best-scored unqueried neighbours (local-search moves).
+    pub local: usize,
 }
 
 impl GuidedSettings {
-    /// The defaults for a space: a small ranker derived from its reference configuration.
-    pub fn for_space(space: crate::space::SpaceKind) -> GuidedSettings {
-        let mut cfg = Config::reference(space);
-        let r = &mut cfg.ranker;
-        r.d_model = 32;
-        r.d_patch_vec = 32;
-        r.n_layers = 1;
-        r.n_head = 2;
-        r.d_k = 16;
-        r.d_v = 16;
-        r.d_ffn_inner = 64;
-        r.d_tier_prj_inner = 32;
-        r.d_val_acc_prj_inner = 64;
-        cfg.train_batch_size = 16;
-        cfg.val_batch_size = Some(256);
-        // A handful of architectures at first: the learning rate must rise within the first rounds.
-        cfg.lr_scheduler.n_warmup_steps = 10;
+    /// The defaults, chosen on NB201 seeds 100–119 (docs/design.md §6; never the reported seeds): the
+    /// `best` predictor, UCB on its members' spread, rounds of a twentieth of the queries so far, one
+    /// slot per round for the incumbent's best neighbour.
+    pub fn for_space(_space: SpaceKind) -> GuidedSettings {
         GuidedSettings {
+            predictor: "best".to_string(),
             init: 10,
-            per_round: 5,
+            per_round: 0,
+            acquisition: Acquisition::Ucb,
+            kappa: 0.5,
+            score_all: 50_000,
             parents: 5,
             far_parents: 1,
-            patience: 30,
-            sampled: 32,
-            random: 16,
-            steps: 20,
-            ranker: cfg,
+            sampled: 64,
+            random: 64,
+            local: 1,
         }
     }
 
-    /// Applies `key=value` overrides, comma-separated (`per_round=10,steps=80`): the schedule's fields,
-    /// `warmup`, `batch`, `d_model`, `layers` and `loss_factor` for the ranker. For ablations.
-    pub fn apply(&mut self, spec: &str) -> anyhow::Result<()> {
+    /// Applies `key=value` overrides, comma-separated (`per_round=10,acquisition=ucb`), for ablations:
+    /// `predictor`, `acquisition` (mean, ucb), `kappa` and the counts of the schedule.
+    pub fn apply(&mut self, spec: &str) -> Result<()> {
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (key, value) = item.split_once('=').ok_or_else(|| anyhow::anyhow!("{item:?}: expected key=value"))?;
-            if key.trim() == "loss_factor" {
-                self.ranker.loss_factor =
-                    value.trim().parse().map_err(|_| anyhow::anyhow!("{item:?}: {value:?} is not a number"))?;
-                continue;
+            let (key, value) = item.split_once('=').with_context(|| format!("{item:?}: expected key=value"))?;
+            let (key, value) = (key.trim(), value.trim());
+            match key {
+                "predictor" => {
+                    if predictor::named(value, SpaceKind::Nb201).is_none() {
+                        bail!("{item:?}: unknown predictor (one of {})", predictor::named_list().join(", "));
+                    }
+                    self.predictor = value.to_string();
+                    continue;
+                }
+                "acquisition" => {
+                    self.acquisition = match value {
+                        "mean" => Acquisition::Mean,
+                        "ucb" => Acquisition::Ucb,
+                        _ => bail!("{item:?}: the acquisition is mean or ucb"),
+                    };
+                    continue;
+                }
+                "kappa" => {
+                    self.kappa = value
+                        .parse()
+                        .ok()
+                        .filter(|k: &f64| k.is_finite() && *k >= 0.0)
+                        .with_context(|| format!("{item:?}: kappa is a finite number ≥ 0"))?;
+                    continue;
+                }
+                _ => {}
             }
-            let n: usize = value.trim().parse().map_err(|_| anyhow::anyhow!("{item:?}: {value:?} is not a count"))?;
-            let r = &mut self.ranker.ranker;
-            match key.trim() {
+            let n: usize = value.parse().with_context(|| format!("{item:?}: {value:?} is not a count"))?;
+            match key {
                 "init" => self.init = n,
                 "per_round" => self.per_round = n,
+                "score_all" => self.score_all = n,
                 "parents" => self.parents = n,
                 "far_parents" => self.far_parents = n,
-                "patience" => self.patience = n,
                 "sampled" => self.sampled = n,
                 "random" => self.random = n,
-                "steps" => self.steps = n,
-                "warmup" => self.ranker.lr_scheduler.n_warmup_steps = n,
-                "batch" => self.ranker.train_batch_size = n,
-                "d_model" => (r.d_model, r.d_patch_vec) = (n, n),
-                "layers" => r.n_layers = n,
-                other => anyhow::bail!(
-                    "unknown setting {other:?} (init, per_round, parents, far_parents, patience, sampled, random, steps, warmup, batch, d_model, layers, loss_factor)"
+                "local" => self.local = n,
+                other => bail!(
+                    "unknown setting {other:?} (predictor, acquisition, kappa, init, per_round, score_all, parents, far_parents, sampled, random, local)"
                 ),
             }
         }
-        anyhow::ensure!(self.per_round >= 1 && self.steps >= 1, "per_round and steps must be at least 1");
-        self.ranker.check()
+        if self.init < 2 {
+            bail!("init must be at least 2 (a predictor fits on 2 or more)");
+        }
+        Ok(())
+    }
+
+    /// How many architectures a round queries after `spent` queries.
+    pub fn round_size(&self, spent: usize) -> usize {
+        if self.per_round == 0 { (spent / 20).clamp(2, 10) } else { self.per_round }
+    }
+
+    /// The predictor's configuration for a space.
+    pub fn predictor_config(&self, space: SpaceKind) -> Result<Config> {
+        predictor::named(&self.predictor, space).with_context(|| format!("unknown predictor {:?}", self.predictor))
     }
 }
 
 /// Runs the guided search until the oracle's budget is spent.
-pub fn guided<S: SearchSpace + Propose>(
+pub fn guided<S: SearchSpace + Propose + Featurize>(
     domain: &Domain<S>,
+    features: &FeatureCache<'_, S>,
     network: S::Network,
     oracle: &mut Oracle<'_>,
     set: &GuidedSettings,
     seed: u64,
 ) -> Result<()> {
-    let mut rng = Rng::new(seed ^ 0x6a1d_ed5e_a2c4_0001);
-    while oracle.spent() < set.init.max(set.ranker.ranker.n_tier) {
-        let Some(p) = fresh_random(domain, oracle, &mut rng) else { return Ok(()) };
-        if ask(oracle, p)?.is_none() {
-            return Ok(());
-        }
+    let mut rng = Rng::new(mix(seed, 0x6a1d_ed5e));
+    let cfg = set.predictor_config(S::KIND)?;
+    let sampler = Config::reference(S::KIND).sampler;
+    // 1. A random start, as one batch.
+    let mut taken = HashSet::new();
+    let mut start = Vec::new();
+    while start.len() < set.init.min(oracle.left()) {
+        let Some(p) = fresh_random_except(domain, oracle, &mut rng, &taken) else { break };
+        taken.insert(domain.class(p));
+        start.push(p);
     }
-    let mut cfg = set.ranker.clone();
-    cfg.seed = seed;
-    let mut trainer = Trainer::new(&cfg);
-    let empty = Samples::unlabelled(&domain.ds, Vec::new(), network);
-    let mut explored: HashSet<usize> = HashSet::new();
-    let (mut best_seen, mut since_better) = (oracle.best().map_or(f64::NEG_INFINITY, |b| b.1), 0);
+    if !ask_all(oracle, &start, &mut Vec::new())? {
+        return Ok(());
+    }
+    let mut round = 0u64;
     while oracle.left() > 0 {
-        // Train on everything queried so far.
-        let positions: Vec<usize> = oracle.history().iter().map(|h| h.0).collect();
-        let mut train = Samples::unlabelled(&domain.ds, positions, network);
-        train.val = oracle.history().iter().map(|h| h.1).collect();
-        let batch = cfg.train_batch_size.min(train.len()).max(cfg.ranker.n_tier);
-        trainer.cfg.train_batch_size = batch;
-        for _ in 0..set.steps.div_ceil(train.len() / batch) {
-            trainer.epoch(&train, &empty, &|_, _, _| {});
+        round += 1;
+        let queried: Vec<usize> = oracle.history().iter().map(|h| h.0).collect();
+        let y: Vec<f64> = oracle.history().iter().map(|h| h.1).collect();
+        if queried.len() < 2 {
+            // Too little to fit on (a pool of one): random until there is.
+            let Some(p) = fresh_random(domain, oracle, &mut rng) else { return Ok(()) };
+            ask_all(oracle, &[p], &mut Vec::new())?;
+            continue;
         }
-        // Candidates.
-        let mut seen = HashSet::new();
-        let mut cands: Vec<usize> = Vec::new();
-        let mut add = |p: usize, cands: &mut Vec<usize>| {
-            if !oracle.is_queried(p) && seen.insert(p) {
-                cands.push(p);
-            }
+        let mut model = predictor::build(&cfg)?;
+        let x = features.rows(&queried);
+        // The transformer chooses its checkpoint on a held-out fifth; the trees fit on everything.
+        let n_train = if cfg.model == ModelKind::Transformer {
+            queried.len() - (queried.len() / 5).max(cfg.ranker.n_tier).min(queried.len() - 1)
+        } else {
+            queried.len()
         };
-        let mut ranked: Vec<(usize, f64)> =
-            oracle.history().iter().copied().filter(|h| !explored.contains(&h.0)).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        if set.patience > 0 && since_better >= set.patience {
-            explored.extend(ranked.iter().take(set.parents.max(set.far_parents)).map(|h| h.0));
-            ranked.retain(|h| !explored.contains(&h.0));
-            since_better = 0;
+        let ctx = FitContext { seed: mix(seed, round), progress: &Quiet, run: None, resume: false };
+        model.fit(&Labelled { x: &x, y: &y, n_train }, &ctx)?;
+
+        // 2. Candidates.
+        let cands = candidates(domain, network, oracle, set, sampler.as_ref(), &queried, &y, &mut rng);
+        if cands.is_empty() {
+            match fresh_random(domain, oracle, &mut rng) {
+                Some(p) => ask_all(oracle, &[p], &mut Vec::new())?,
+                None => return Ok(()),
+            };
+            continue;
         }
-        for &(p, _) in ranked.iter().take(set.parents) {
-            for n in domain.neighbours(p) {
-                add(n, &mut cands);
-            }
-        }
-        for &(p, _) in ranked.iter().take(set.far_parents) {
-            for n in domain.neighbours(p) {
-                for m in domain.neighbours(n) {
-                    add(m, &mut cands);
+        let value = acquisition(model.as_ref(), &features.rows(&cands), set)?;
+
+        // 3. The round's queries: local moves first, then the best of the rest; one per query class.
+        let k = set.round_size(oracle.spent()).min(oracle.left());
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        let mut classes = HashSet::new();
+        let mut order: Vec<usize> = (0..cands.len()).collect();
+        order.sort_by(|&a, &b| value[b].total_cmp(&value[a]).then(cands[a].cmp(&cands[b])));
+        if set.local > 0
+            && let Some((incumbent, _)) = oracle.best()
+        {
+            // Neighbours by query: a neighbour's canonical form stands for it among the candidates.
+            let near: HashSet<u32> = domain.neighbours(incumbent).into_iter().map(|p| domain.class(p)).collect();
+            for &i in order.iter().filter(|&&i| near.contains(&domain.class(cands[i]))) {
+                if chosen.len() >= set.local.min(k) {
+                    break;
+                }
+                if classes.insert(domain.class(cands[i])) {
+                    chosen.push(cands[i]);
                 }
             }
         }
-        for p in sampler_candidates(domain, network, &trainer, set, &mut rng) {
-            add(p, &mut cands);
-        }
-        for _ in 0..set.random {
-            add(domain.random(&mut rng), &mut cands);
-        }
-        if cands.is_empty() {
-            match fresh_random(domain, oracle, &mut rng) {
-                Some(p) => cands.push(p),
-                None => return Ok(()),
+        for &i in &order {
+            if chosen.len() >= k {
+                break;
+            }
+            if classes.insert(domain.class(cands[i])) {
+                chosen.push(cands[i]);
             }
         }
-        // Score and query the best.
-        let s = Samples::unlabelled(&domain.ds, cands.clone(), network);
-        let score = predict_scores(&trainer.model, &s, INFER_BATCH, &|_| {});
-        let mut order: Vec<usize> = (0..cands.len()).collect();
-        order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(cands[a].cmp(&cands[b])));
-        for &i in order.iter().take(set.per_round) {
-            let Some(v) = ask(oracle, cands[i])? else { return Ok(()) };
-            if v > best_seen {
-                (best_seen, since_better) = (v, 0);
-            } else {
-                since_better += 1;
-            }
+        if !ask_all(oracle, &chosen, &mut Vec::new())? {
+            return Ok(());
         }
     }
     Ok(())
 }
 
-/// NAR's sampler: FLOPs / params bounds and shape drawn from the top tier's statistics of the last
-/// training epoch (uniform where the top tier does not stand out), proposals kept when in the pool.
+/// The acquisition value of each candidate: the score standardised over the candidates, plus
+/// `kappa` × the spread in the same units (UCB, where the predictor has a spread).
+fn acquisition(model: &dyn Predictor, x: &dyn predictor::Inputs, set: &GuidedSettings) -> Result<Vec<f64>> {
+    let (score, spread) = match set.acquisition {
+        Acquisition::Mean => (model.scores(x, &Quiet)?, None),
+        Acquisition::Ucb => model.scores_and_spread(x, &Quiet)?,
+    };
+    let (mean, std) = super::reference::mean_std(&score);
+    let std = if std.is_finite() && std > 0.0 { std } else { 1.0 };
+    Ok(match spread {
+        Some(sp) => score.iter().zip(&sp).map(|(s, d)| (s - mean) / std + set.kappa * d / std).collect(),
+        None => score.iter().map(|s| (s - mean) / std).collect(),
+    })
+}
+
+/// The round's candidates: every unqueried architecture of a small pool, or mutations, sampler
+/// proposals and random draws in a large one. Unqueried, each once.
+#[allow(clippy::too_many_arguments)]
+fn candidates<S: SearchSpace + Propose>(
+    domain: &Domain<S>,
+    network: S::Network,
+    oracle: &Oracle<'_>,
+    set: &GuidedSettings,
+    sampler: Option<&SamplerConfig>,
+    queried: &[usize],
+    y: &[f64],
+    rng: &mut Rng,
+) -> Vec<usize> {
+    if domain.size() <= set.score_all {
+        return domain.representatives().iter().copied().filter(|&p| !oracle.is_queried(p)).collect();
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut add = |p: usize, out: &mut Vec<usize>| {
+        if !oracle.is_queried(p) && seen.insert(p) {
+            out.push(p);
+        }
+    };
+    let mut ranked: Vec<(usize, f64)> = queried.iter().copied().zip(y.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    for &(p, _) in ranked.iter().take(set.parents) {
+        domain.neighbours(p).into_iter().for_each(|n| add(n, &mut out));
+    }
+    for &(p, _) in ranked.iter().take(set.far_parents) {
+        for n in domain.neighbours(p) {
+            domain.neighbours(n).into_iter().for_each(|m| add(m, &mut out));
+        }
+    }
+    if let Some(smp) = sampler
+        && set.sampled > 0
+    {
+        let stats = queried_stats::<S>(domain, network, queried, y);
+        for p in sampler_candidates(domain, network, &stats, smp, set.sampled, rng) {
+            add(p, &mut out);
+        }
+    }
+    for _ in 0..set.random {
+        add(domain.random(rng), &mut out);
+    }
+    out
+}
+
+/// The sampler's statistics of the queried architectures, tiers cut from their validation accuracies
+/// (NAR's five tiers, ten bins).
+fn queried_stats<S: SearchSpace>(domain: &Domain<S>, network: S::Network, queried: &[usize], y: &[f64]) -> BatchStats {
+    let n_tier = 5.min(queried.len()).max(1);
+    let archs = domain.ds.archs();
+    let costs: Vec<_> = queried.iter().map(|&p| S::cost(&archs[p], network)).collect();
+    let params: Vec<f64> = costs.iter().map(|c| c.total_params as f64).collect();
+    let flops: Vec<f64> = costs.iter().map(|c| c.total_flops as f64).collect();
+    let shapes: Vec<_> = queried.iter().map(|&p| S::shape(&archs[p])).collect();
+    batch_stats(&params, &flops, &shapes, &tier_labels(y, n_tier), n_tier, 10)
+}
+
+/// NAR's sampler: FLOPs / params bounds and shape drawn from the top tier's statistics (uniform where
+/// the top tier does not stand out), proposals kept when in the pool.
 fn sampler_candidates<S: SearchSpace + Propose>(
     domain: &Domain<S>,
     network: S::Network,
-    trainer: &Trainer,
-    set: &GuidedSettings,
+    stats: &BatchStats,
+    smp: &SamplerConfig,
+    count: usize,
     rng: &mut Rng,
 ) -> Vec<usize> {
-    let (Some(stats), Some(smp)) = (trainer.state.distri.last(), set.ranker.sampler.as_ref()) else {
-        return Vec::new();
-    };
     let flops_h: Vec<_> = stats.tiers.iter().map(|t| t.flops.clone()).collect();
     let params_h: Vec<_> = stats.tiers.iter().map(|t| t.params.clone()).collect();
     let shape_h: Vec<_> = stats.tiers.iter().map(|t| t.shape.clone()).collect();
@@ -228,7 +341,7 @@ fn sampler_candidates<S: SearchSpace + Propose>(
     let params_t = pick(&params_h, smp.params_kl_thred);
     let shape_t = pick(&shape_h, smp.edges_kl_thred.or(smp.n_nodes_kl_thred).unwrap_or(f64::INFINITY));
     let mut out = Vec::new();
-    for _ in 0..set.sampled {
+    for _ in 0..count {
         let fb = draw_key(rng, &flops_h, flops_t.as_deref());
         let pb = draw_key(rng, &params_h, params_t.as_deref());
         for _ in 0..smp.max_trails {

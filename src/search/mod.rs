@@ -14,6 +14,7 @@ pub mod baselines;
 pub mod command;
 pub mod domain;
 pub mod guided;
+pub mod inputs;
 pub mod oracle;
 pub mod reference;
 pub mod study;

@@ -1,8 +1,9 @@
 //! The oracle: the only way a budgeted search method reads an accuracy.
 //!
 //! A method holds an [`Oracle`] and nothing else that knows accuracies. The oracle returns validation
-//! accuracy only, counts *distinct* architectures (asking again for one already queried is free and
-//! answers the same), and refuses a new architecture once the budget is spent. Test accuracy is not
+//! accuracy only, counts *distinct* queries (asking again for an architecture already queried — or,
+//! with classes, for one equivalent to it — is free and answers the same), and refuses a new one once
+//! the budget is spent. Test accuracy is not
 //! reachable from it: the benchmark's test column lives in a [`Scorecard`], which the study code uses
 //! after a method has finished, to score the pick and the incumbent curve.
 
@@ -62,36 +63,52 @@ impl std::error::Error for QueryError {}
 pub struct Oracle<'a> {
     eval: &'a mut dyn Evaluator,
     budget: usize,
+    /// The query each position is ([`super::domain::Domain::classes`]); `None`: its own.
+    classes: Option<&'a [u32]>,
+    /// Answers by query.
     known: HashMap<usize, f64>,
     history: Vec<(usize, f64)>,
 }
 
 impl<'a> Oracle<'a> {
+    /// Every position its own query.
     pub fn new(eval: &'a mut dyn Evaluator, budget: usize) -> Oracle<'a> {
-        Oracle { eval, budget, known: HashMap::new(), history: Vec::new() }
+        Oracle { eval, budget, classes: None, known: HashMap::new(), history: Vec::new() }
     }
 
-    /// The validation accuracy of the architecture at `position`; a new architecture spends one query.
+    /// Positions with one class number are one query: the first one asked is evaluated, the others
+    /// answer its accuracy, free.
+    pub fn with_classes(eval: &'a mut dyn Evaluator, budget: usize, classes: &'a [u32]) -> Oracle<'a> {
+        Oracle { classes: Some(classes), ..Oracle::new(eval, budget) }
+    }
+
+    fn key(&self, position: usize) -> usize {
+        self.classes.and_then(|c| c.get(position)).map_or(position, |&c| c as usize)
+    }
+
+    /// The validation accuracy of the architecture at `position`; a new query spends one of the budget.
     pub fn query(&mut self, position: usize) -> Result<f64, QueryError> {
-        if let Some(&v) = self.known.get(&position) {
+        let key = self.key(position);
+        if let Some(&v) = self.known.get(&key) {
             return Ok(v);
         }
         if self.history.len() >= self.budget {
             return Err(QueryError::BudgetSpent { budget: self.budget });
         }
         let v = self.eval.evaluate(position).map_err(QueryError::Failed)?;
-        self.known.insert(position, v);
+        self.known.insert(key, v);
         self.history.push((position, v));
         Ok(v)
     }
 
     /// The answer already paid for, if any (free).
     pub fn known(&self, position: usize) -> Option<f64> {
-        self.known.get(&position).copied()
+        self.known.get(&self.key(position)).copied()
     }
 
+    /// Whether the architecture (or one equivalent to it) has been queried.
     pub fn is_queried(&self, position: usize) -> bool {
-        self.known.contains_key(&position)
+        self.known.contains_key(&self.key(position))
     }
 
     pub fn budget(&self) -> usize {

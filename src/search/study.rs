@@ -10,13 +10,15 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::baselines;
-use super::domain::Domain;
+use super::domain::{Constraint, Domain, Equivalence};
 use super::guided::{GuidedSettings, guided};
+use super::inputs::FeatureCache;
 use super::oracle::{Evaluator, Oracle, Scorecard};
 use super::reference::mean_std;
+use crate::features::Featurize;
 use crate::rng::Rng;
 use crate::sampler::Propose;
-use crate::space::SearchSpace;
+use crate::space::{ImageDataset, SearchSpace, SpaceKind};
 
 /// A budgeted search method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,24 +61,43 @@ impl fmt::Display for Method {
     }
 }
 
+/// What every run of a study shares: where it may go, the features of its architectures, the budget.
+pub struct Setup<'a, 'f, S: Featurize> {
+    pub domain: &'a Domain<S>,
+    pub features: &'a FeatureCache<'f, S>,
+    pub network: S::Network,
+    /// Distinct queries each run may make.
+    pub budget: usize,
+    /// Architectures proposed at a time (`None`: each method's own — one for the baselines, the guided
+    /// search's `per_round`).
+    pub batch: Option<usize>,
+    pub guided: &'a GuidedSettings,
+}
+
 /// Runs one method with one seed until the oracle's budget is spent; returns the query history
-/// `(position, validation accuracy)` in order.
-pub fn run_method<S: SearchSpace + Propose>(
+/// `(position, validation accuracy)` in order. Equivalent architectures are one query where the domain
+/// says so ([`Domain::with_equivalence`]).
+pub fn run_method<S: SearchSpace + Propose + Featurize>(
     method: Method,
-    domain: &Domain<S>,
-    network: S::Network,
+    setup: &Setup<'_, '_, S>,
     eval: &mut dyn Evaluator,
-    budget: usize,
     seed: u64,
-    guided_settings: &GuidedSettings,
 ) -> Result<Vec<(usize, f64)>> {
-    let mut oracle = Oracle::new(eval, budget);
+    let domain = setup.domain;
+    let mut oracle = Oracle::with_classes(eval, setup.budget, domain.classes());
     let mut rng = method.rng(seed);
+    let batch = setup.batch.unwrap_or(1);
     match method {
-        Method::Random => baselines::random(domain, &mut oracle, &mut rng)?,
-        Method::Rea => baselines::rea(domain, &mut oracle, &mut rng)?,
+        Method::Random => baselines::random(domain, &mut oracle, &mut rng, batch)?,
+        Method::Rea => baselines::rea(domain, &mut oracle, &mut rng, batch)?,
         Method::Ls => baselines::local_search(domain, &mut oracle, &mut rng)?,
-        Method::Nar => guided(domain, network, &mut oracle, guided_settings, seed)?,
+        Method::Nar => {
+            let mut settings = setup.guided.clone();
+            if let Some(b) = setup.batch {
+                settings.per_round = b;
+            }
+            guided(domain, setup.features, setup.network, &mut oracle, &settings, seed)?
+        }
     }
     Ok(oracle.history().to_vec())
 }
@@ -90,6 +111,9 @@ pub struct Curve {
     pub best_val: Vec<f64>,
     pub best_test: Vec<f64>,
     pub incumbent: Vec<usize>,
+    /// After how many queries the target (the best-validation architecture of the pool, or one
+    /// equivalent to it) was first queried, if it was.
+    pub hit: Option<usize>,
     pub seconds: f64,
 }
 
@@ -107,7 +131,18 @@ impl Curve {
             best_test.push(card.map_or(f64::NAN, |c| c.accuracy(bp)));
             incumbent.push(bp);
         }
-        Curve { method, seed, best_val, best_test, incumbent, seconds }
+        Curve { method, seed, best_val, best_test, incumbent, hit: None, seconds }
+    }
+
+    /// Records when the first architecture `is_target` accepts was queried.
+    pub fn with_hit(mut self, history: &[(usize, f64)], is_target: impl Fn(usize) -> bool) -> Curve {
+        self.hit = history.iter().position(|&(p, _)| is_target(p)).map(|i| i + 1);
+        self
+    }
+
+    /// Best validation accuracy after `queries` (the last one if the run stopped earlier).
+    pub fn val_at(&self, queries: usize) -> f64 {
+        self.best_val.get(queries.min(self.best_val.len()).saturating_sub(1)).copied().unwrap_or(f64::NAN)
     }
 
     /// Test accuracy of the incumbent after `queries` (the last one if the run stopped earlier).
@@ -118,23 +153,34 @@ impl Curve {
 
 /// The query counts the study's table reports (those within the budget, and the budget itself).
 pub fn table_points(budget: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = [25, 50, 100, 150, 200, 300].into_iter().filter(|&q| q < budget).collect();
+    let mut v: Vec<usize> = [10, 25, 50, 64, 100, 150, 200, 300].into_iter().filter(|&q| q < budget).collect();
     v.push(budget);
     v
 }
 
-/// Mean ± std of the incumbent's test accuracy per method at the table's query counts, and the share of
-/// seeds whose incumbent is the optimum.
+/// One method at one query count, over the seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub queries: usize,
+    /// Best validation accuracy found: mean, std.
+    pub val: (f64, f64),
+    /// The incumbent's test (reporting) accuracy: mean, std.
+    pub test: (f64, f64),
+    /// Seeds that have queried the target (the best-validation architecture, or one equivalent).
+    pub hits: usize,
+}
+
+/// A method's row of the study's table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub method: Method,
-    /// `(queries, mean, std, fraction of seeds at the optimum)`.
-    pub cells: Vec<(usize, f64, f64, f64)>,
+    pub cells: Vec<Cell>,
+    pub seeds: usize,
     pub seconds_per_seed: f64,
 }
 
 /// The study's table.
-pub fn table(curves: &[Curve], budget: usize, optimum: f64) -> Vec<Row> {
+pub fn table(curves: &[Curve], budget: usize) -> Vec<Row> {
     let mut rows = Vec::new();
     for m in Method::ALL {
         let mine: Vec<&Curve> = curves.iter().filter(|c| c.method == m).collect();
@@ -144,14 +190,14 @@ pub fn table(curves: &[Curve], budget: usize, optimum: f64) -> Vec<Row> {
         let cells = table_points(budget)
             .into_iter()
             .map(|q| {
-                let v: Vec<f64> = mine.iter().map(|c| c.test_at(q)).collect();
-                let (mean, std) = mean_std(&v);
-                let at_opt = v.iter().filter(|&&x| x >= optimum - 1e-9).count() as f64 / v.len() as f64;
-                (q, mean, std, at_opt)
+                let val: Vec<f64> = mine.iter().map(|c| c.val_at(q)).collect();
+                let test: Vec<f64> = mine.iter().map(|c| c.test_at(q)).collect();
+                let hits = mine.iter().filter(|c| c.hit.is_some_and(|h| h <= q)).count();
+                Cell { queries: q, val: mean_std(&val), test: mean_std(&test), hits }
             })
             .collect();
         let seconds = mine.iter().map(|c| c.seconds).sum::<f64>() / mine.len() as f64;
-        rows.push(Row { method: m, cells, seconds_per_seed: seconds });
+        rows.push(Row { method: m, cells, seeds: mine.len(), seconds_per_seed: seconds });
     }
     rows
 }
@@ -179,4 +225,87 @@ pub fn bands(curves: &[Curve], budget: usize) -> Vec<(Method, MeanCurve)> {
             })
         })
         .collect()
+}
+
+/// What a study found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StudySummary {
+    pub space: SpaceKind,
+    pub network: ImageDataset,
+    pub val_metric: String,
+    /// The accuracy picks are scored by (none with the user's oracle).
+    pub report_metric: Option<String>,
+    /// The best reporting accuracy in the pool.
+    pub optimum: Option<f64>,
+    /// The target of the hit counts: the pool's best-validation architecture and its validation
+    /// accuracy (with the table's oracle).
+    pub target: Option<(String, f64)>,
+    /// Architectures the methods could query, and whether that is the whole space.
+    pub pool: usize,
+    /// Distinct queries among them (equivalent architectures counted once, where they are one query).
+    pub distinct: usize,
+    pub whole_space: bool,
+    pub constraint: Constraint,
+    pub equivalence: Equivalence,
+    pub budget: usize,
+    pub batch: Option<usize>,
+    pub seeds: u64,
+    pub first_seed: u64,
+    pub table: Vec<Row>,
+    /// Mean ± std of the incumbent's test accuracy per method at every query count from 10.
+    pub bands: Vec<(Method, MeanCurve)>,
+    /// Each run's pick: `(method, seed, id, validation accuracy, test accuracy, rank)`.
+    pub picks: Vec<(Method, u64, String, f64, f64, usize)>,
+    #[serde(skip)]
+    pub curves: Vec<Curve>,
+}
+
+impl StudySummary {
+    /// The pool, in words: `15625 architectures (the whole space)`.
+    pub fn pool_description(&self) -> String {
+        let which = match (self.whole_space, self.constraint.is_none()) {
+            (true, true) => "the whole space".to_string(),
+            (false, true) => "the labelled pool only".to_string(),
+            (_, false) => format!("those with {}", self.constraint),
+        };
+        let distinct = match self.equivalence {
+            Equivalence::Canonical if self.distinct != self.pool => {
+                format!(", {} distinct functions, equivalent cells one query", self.distinct)
+            }
+            _ => String::new(),
+        };
+        format!("{} architectures ({which}{distinct})", self.pool)
+    }
+
+    /// The table as text rows: method, queries, best validation, incumbent's test, hits (`None` as a
+    /// cell where there is no test accuracy or target).
+    pub fn table_rows(&self) -> Vec<[String; 5]> {
+        let d = self.digits();
+        let mut out = Vec::new();
+        for r in &self.table {
+            for c in &r.cells {
+                out.push([
+                    r.method.name().to_string(),
+                    c.queries.to_string(),
+                    format!("{:.d$} ± {:.d$}", c.val.0, c.val.1),
+                    if self.report_metric.is_some() {
+                        format!("{:.d$} ± {:.d$}", c.test.0, c.test.1)
+                    } else {
+                        "-".to_string()
+                    },
+                    if self.target.is_some() { format!("{}/{}", c.hits, r.seeds) } else { "-".to_string() },
+                ]);
+            }
+        }
+        out
+    }
+
+    /// The table's column heads.
+    pub const TABLE_HEAD: [&'static str; 5] =
+        ["method", "queries", "best validation", "incumbent's test", "target queried"];
+
+    /// Decimal places for accuracies: fractions (NB101's) need more than percentages.
+    pub fn digits(&self) -> usize {
+        if self.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 }
+    }
 }

@@ -78,6 +78,12 @@ pub trait SearchSpace: Send + Sync + 'static {
     /// The architectures one mutation away (NB201: one edge's op changed; NB101: one interior op changed
     /// or one edge flipped, valid after pruning), each once, `arch` itself excluded.
     fn neighbours(arch: &Self::Arch) -> Vec<Self::Arch>;
+    /// The representative of the architectures computing the same function as `arch` (NB201:
+    /// [`nb201::Arch::canonical`]; NB101: the cell itself — its id, the graph hash, already names every
+    /// isomorphic cell once).
+    fn canonical(arch: &Self::Arch) -> Self::Arch {
+        *arch
+    }
     /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
     fn shape(arch: &Self::Arch) -> Shape;
     /// Per-cell cost and totals of the network built from `arch`.
@@ -206,6 +212,9 @@ impl SearchSpace for Nb201 {
     }
     fn network(d: ImageDataset) -> Result<ImageDataset, String> {
         Ok(d)
+    }
+    fn canonical(arch: &nb201::Arch) -> nb201::Arch {
+        arch.canonical()
     }
     fn neighbours(arch: &nb201::Arch) -> Vec<nb201::Arch> {
         arch.neighbours()

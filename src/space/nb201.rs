@@ -128,6 +128,30 @@ fn tables() -> &'static IndexTables {
     })
 }
 
+/// For each [`Arch::code`], the code of its canonical form (computed once over the space).
+fn canonical_codes() -> &'static [u16] {
+    static CANONICAL: OnceLock<Vec<u16>> = OnceLock::new();
+    CANONICAL.get_or_init(|| {
+        let mut best: std::collections::HashMap<String, Arch> = std::collections::HashMap::new();
+        let key = |a: &Arch| (a.ops.iter().filter(|&&o| o != Op::None).count(), a.index());
+        for a in Arch::all() {
+            let slot = best.entry(a.function()).or_insert(a);
+            if key(&a) < key(slot) {
+                *slot = a;
+            }
+        }
+        (0..SPACE_SIZE as u16).map(|c| best[&Arch::from_code(c).function()].code()).collect()
+    })
+}
+
+/// How many distinct functions the space's cells compute (the number of canonical forms).
+pub fn distinct_functions() -> usize {
+    let mut codes = canonical_codes().to_vec();
+    codes.sort_unstable();
+    codes.dedup();
+    codes.len()
+}
+
 impl Arch {
     /// An architecture from its six edge ops in NAS-Bench-201 edge order.
     pub fn new(ops: [Op; NUM_EDGES]) -> Arch {
@@ -214,6 +238,49 @@ impl Arch {
             *slot = Op::from_code(matrix[i][j] as u8).expect("checked above");
         }
         Ok(Arch { ops })
+    }
+
+    /// The function the cell computes, as a formal expression of its input `x`: the output node's
+    /// terms, sorted and joined by `+` (docs/design.md §1, "Equivalent cells"). `skip_connect` is the
+    /// identity, `none` is zero, a node is the sum of its incoming terms (so order and grouping of a
+    /// sum do not matter), an op applied to a zero node is zero, and `avg_pool_3x3` (no weights,
+    /// linear) distributes over a sum; each convolution keeps its own weights, so `conv(a) + conv(a)`
+    /// stays two terms. Cells with the same expression are the same trainable function; the all-zero
+    /// cell's expression is empty.
+    pub fn function(&self) -> String {
+        let mut nodes: [Vec<String>; NUM_NODES] = Default::default();
+        nodes[0] = vec!["x".to_string()];
+        for j in 1..NUM_NODES {
+            let mut terms = Vec::new();
+            for (&(i, jj), &op) in EDGES.iter().zip(&self.ops) {
+                if jj != j || nodes[i].is_empty() {
+                    continue;
+                }
+                match op {
+                    Op::None => {}
+                    Op::SkipConnect => terms.extend(nodes[i].iter().cloned()),
+                    Op::AvgPool3x3 => terms.extend(nodes[i].iter().map(|t| format!("avg({t})"))),
+                    Op::Conv1x1 | Op::Conv3x3 => {
+                        let name = if op == Op::Conv1x1 { "conv1" } else { "conv3" };
+                        terms.push(format!("{name}({})", nodes[i].join("+")));
+                    }
+                }
+            }
+            terms.sort_unstable();
+            nodes[j] = terms;
+        }
+        nodes[NUM_NODES - 1].join("+")
+    }
+
+    /// The cell's canonical form: of the cells computing its [`Arch::function`], the one with the
+    /// most `none` edges, then the lowest NAS-Bench-201 index. Equivalent cells share it.
+    pub fn canonical(&self) -> Arch {
+        Arch::from_code(canonical_codes()[self.code() as usize])
+    }
+
+    /// Whether two cells compute the same function.
+    pub fn equivalent(&self, other: &Arch) -> bool {
+        self.canonical() == other.canonical()
     }
 
     /// How many edges carry each op, in code order (NAR's `edges_type_counts`).

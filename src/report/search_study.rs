@@ -1,0 +1,83 @@
+//! The page of a search study (`nar search --space … --html`) and its pieces, which the run's report
+//! shows too (`nar run`'s comparison at the run's budget): the incumbent's test accuracy against
+//! queries, a band per method, and the table.
+
+use super::svg;
+use crate::search::study::StudySummary;
+
+/// The incumbent's reporting accuracy against queries: a mean ± std band per method, the optimum as
+/// a line.
+pub fn figure(s: &StudySummary) -> String {
+    let bands: Vec<svg::Band> =
+        s.bands.iter().map(|(m, points)| svg::Band { name: m.name().to_string(), points: points.clone() }).collect();
+    let hlines: Vec<(String, f64)> = s.optimum.map(|o| (format!("optimum {o:.2}"), o)).into_iter().collect();
+    svg::band_chart(
+        &format!("Search on {} {}: incumbent's {}", s.space, s.network, metric(s)),
+        "architectures queried (from 10)",
+        "accuracy (%)",
+        &bands,
+        &hlines,
+    )
+}
+
+/// The accuracy the incumbent is scored by.
+fn metric(s: &StudySummary) -> String {
+    s.report_metric.clone().unwrap_or_else(|| s.val_metric.clone())
+}
+
+/// The table (method × queries: best validation, incumbent's test, seeds at the target) and the
+/// seconds per seed.
+pub fn table(s: &StudySummary) -> String {
+    let mut table = String::from("<table><tr>");
+    for h in StudySummary::TABLE_HEAD {
+        table.push_str(&format!("<th>{}</th>", svg::esc(h)));
+    }
+    table.push_str("</tr>");
+    for row in s.table_rows() {
+        table.push_str("<tr>");
+        for c in row {
+            table.push_str(&format!("<td>{}</td>", svg::esc(&c)));
+        }
+        table.push_str("</tr>");
+    }
+    table.push_str("</table><p>Seconds per seed: ");
+    let secs: Vec<String> = s.table.iter().map(|r| format!("{} {:.1}", r.method, r.seconds_per_seed)).collect();
+    table.push_str(&secs.join(", "));
+    table.push_str(".</p>");
+    table
+}
+
+/// What the study measured, in a sentence or three.
+pub fn description(s: &StudySummary) -> String {
+    let target = s.target.as_ref().map_or(String::new(), |(id, v)| {
+        format!(
+            " The target is the pool's best-validation architecture, {id} ({v:.2}); a seed counts once it has queried it or an equivalent cell."
+        )
+    });
+    let batch = s.batch.map_or(String::new(), |b| format!(", in batches of {b}"));
+    format!(
+        "Seeds {}–{}, budget {} queries{batch}; pool: {}. Each method reads validation accuracy ({}) only through its oracle; the incumbent (best validation accuracy so far) is scored by {}. Table: mean ± std over seeds.{target}",
+        s.first_seed,
+        s.first_seed + s.seeds.saturating_sub(1),
+        s.budget,
+        s.pool_description(),
+        s.val_metric,
+        metric(s),
+    )
+}
+
+/// The study as a self-contained HTML page.
+pub fn page(s: &StudySummary) -> String {
+    format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar search study</title><style>
+body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
+table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
+</style></head><body><h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}</body></html>
+"#,
+        s.space,
+        s.network,
+        svg::esc(&description(s)),
+        figure(s),
+        table(s),
+    )
+}
