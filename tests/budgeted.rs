@@ -229,8 +229,9 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     roxmltree::Document::parse(&page[svg_start..svg_end]).unwrap();
     // Usage errors exit 2.
     let sp = ["search", "--space", "nb201", "--budget", "20"];
-    let bad: [&[&str]; 8] = [
+    let bad: [&[&str]; 9] = [
         &["--seeds", "0"],
+        &["--seeds", "300000000"],
         &["--budget", "0"],
         &["--batch", "0"],
         &["--max-params", "-5"],
@@ -262,6 +263,11 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     let o = nar(&["search", "--space", "nb201", "--budget", "5", "--seeds", "1", "-o", t, "--curve", t]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("is given for two outputs"));
     assert!(!twice.exists());
+    // Budgeted-search flags without --space (with a run directory) are refused, not ignored.
+    for flag in [&["--method", "rea"][..], &["--budget", "10"], &["--batch", "2"], &["-o", "x.json"]] {
+        let args: Vec<&str> = ["search", "some-run"].iter().chain(flag).copied().collect();
+        assert_eq!(nar(&args).status.code(), Some(2), "{args:?}");
+    }
     // Errors the arguments only show together: named, nothing written.
     let out = dir.path().join("none.json");
     for (extra, says) in [
@@ -276,6 +282,12 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(!out.exists());
     }
+    let o = nar(&["search", "--space", "nb201", "--budget", "5000", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let says =
+        "the budget of 5000 queries is more than the pool holds: 4660 distinct queries among its 15625 architectures";
+    assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists());
 }
 
 #[test]

@@ -26,25 +26,26 @@ pub struct Args {
     /// Reference search: iterations (the reference runs 50).
     #[arg(long, default_value_t = 50, conflicts_with = "space", value_parser = super::positive())]
     iterations: usize,
-    /// Independent seeds (S..S+K with `--first-seed S`); results per seed and as mean ± std.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Independent seeds (S..S+K with `--first-seed S`); results per seed and as mean ± std (at most
+    /// 10,000).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     seeds: u64,
     /// Budgeted search: the first seed (seeds S … S+K−1), to report on seeds nothing was tuned on.
-    #[arg(long, default_value_t = 0, requires = "space")]
+    #[arg(long, default_value_t = 0, conflicts_with = "run_dir")]
     first_seed: u64,
     /// Budgeted search: architectures each method proposes at a time, before it sees their answers
     /// (default: one for the baselines; the guided search's rounds grow from 2 to 10 with the queries).
-    #[arg(long, requires = "space", value_parser = super::positive())]
+    #[arg(long, conflicts_with = "run_dir", value_parser = super::positive())]
     batch: Option<usize>,
     /// Budgeted search: query only architectures whose network has at most N parameters (nar's cost model).
-    #[arg(long, value_name = "N", requires = "space")]
+    #[arg(long, value_name = "N", conflicts_with = "run_dir")]
     max_params: Option<u64>,
     /// Budgeted search: query only architectures whose network has at most N FLOPs (nar's cost model).
-    #[arg(long, value_name = "N", requires = "space")]
+    #[arg(long, value_name = "N", conflicts_with = "run_dir")]
     max_flops: Option<u64>,
     /// Budgeted search: `canonical` makes cells that compute the same function one query (NB201);
     /// `none` queries each cell on its own.
-    #[arg(long, value_parser = ["canonical", "none"], default_value = "canonical", requires = "space")]
+    #[arg(long, value_parser = ["canonical", "none"], default_value = "canonical", conflicts_with = "run_dir")]
     equivalence: String,
     /// Reference search: which checkpoint's ranker and statistics.
     #[arg(long, value_parser = super::checkpoint_arg(), default_value = "best", conflicts_with = "space")]
@@ -56,42 +57,42 @@ pub struct Args {
     #[arg(long, value_parser = super::space_arg(), conflicts_with = "run_dir")]
     space: Option<SpaceKind>,
     /// Budgeted search: the image dataset whose accuracies to use.
-    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10")]
+    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10", conflicts_with = "run_dir")]
     dataset: ImageDataset,
     /// Budgeted search: the method(s).
-    #[arg(long, value_parser = ["nar", "random", "rea", "ls", "all"], default_value = "all")]
+    #[arg(long, value_parser = ["nar", "random", "rea", "ls", "all"], default_value = "all", conflicts_with = "run_dir")]
     method: String,
     /// Budgeted search: architectures each run may query.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=1_000_000), conflicts_with = "run_dir")]
     budget: u64,
     /// Budgeted search: the dataset (default: the built-in NB201 table; a `.nar` file or a space name).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     data: Option<String>,
     /// Budgeted search: metric files to build the dataset from instead (e.g. data/nb101/nb101_subset_1k.csv).
-    #[arg(long = "metrics", short = 'm', conflicts_with = "data")]
+    #[arg(long = "metrics", short = 'm', conflicts_with = "data", conflicts_with = "run_dir")]
     metrics: Vec<PathBuf>,
     /// Data directory for dataset names.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     data_dir: Option<PathBuf>,
     /// Budgeted search: the user's oracle, a shell command run per query with `{arch}` replaced by the
     /// architecture; it prints the validation accuracy on its last line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     oracle_cmd: Option<String>,
     /// With `--oracle-cmd`: the journal of answers (resuming reads it back).
-    #[arg(long, default_value = "oracle-journal.jsonl")]
+    #[arg(long, default_value = "oracle-journal.jsonl", requires = "oracle_cmd")]
     journal: PathBuf,
     /// Budgeted search: override the guided search's settings, `key=value,…` (predictor, acquisition,
     /// kappa, init, per_round, score_all, parents, far_parents, sampled, random, local), for ablations.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     guided: Option<String>,
     /// Budgeted search: write the incumbent curves (`method,seed,queries,best_val,best_test`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     curve: Option<PathBuf>,
     /// Budgeted search: write the summary as JSON.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "run_dir")]
     out: Option<PathBuf>,
     /// Budgeted search: write the study as an HTML page (bands per method and the table).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run_dir")]
     html: Option<PathBuf>,
 }
 
@@ -127,6 +128,8 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
     };
     let opts = StudyOptions {
         data,
+        space: Some(space),
+        cap_budget: false,
         network: args.dataset,
         methods,
         budget: args.budget as usize,

@@ -88,6 +88,8 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
     let meta = run.read_meta()?;
     let opts = StudyOptions {
         data: DataSource::Store(run.dataset_file(&meta)),
+        space: Some(meta.space),
+        cap_budget: true,
         network: meta.network,
         methods: Method::ALL.to_vec(),
         budget,

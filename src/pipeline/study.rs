@@ -36,6 +36,11 @@ pub enum OracleSource {
 #[derive(Clone, Debug)]
 pub struct StudyOptions {
     pub data: DataSource,
+    /// A budget past the pool's distinct queries is lowered to them (`nar run`'s comparison) instead
+    /// of refused.
+    pub cap_budget: bool,
+    /// The space the user asked for, if any: a dataset of another space is refused.
+    pub space: Option<crate::space::SpaceKind>,
     pub network: ImageDataset,
     pub methods: Vec<Method>,
     pub budget: usize,
@@ -89,6 +94,13 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
         return Err(UsageError(msg).into());
     }
     let ds = opts.data.load(&mut |line| progress.log(&line))?;
+    if let Some(space) = opts.space
+        && ds.space() != space
+    {
+        return Err(
+            UsageError(format!("{} holds {} architectures, not {space} (--space)", opts.data, ds.space())).into()
+        );
+    }
     let summary = with_dataset!(&ds, d => study_space(d, opts, progress))?;
     if let Some(p) = &opts.curve {
         write_atomic(p, |w| {
@@ -152,6 +164,20 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         None => (0..ds.len()).collect(),
     };
     let domain = Domain::pool(ds, pool).constrained(opts.constraint, network)?.with_equivalence(opts.equivalence);
+    let mut opts = opts.clone();
+    if opts.cap_budget {
+        opts.budget = opts.budget.min(domain.distinct());
+    }
+    let opts = &opts;
+    if opts.budget > domain.distinct() {
+        let msg = format!(
+            "the budget of {} queries is more than the pool holds: {} distinct queries among its {} architectures",
+            opts.budget,
+            domain.distinct(),
+            domain.size()
+        );
+        return Err(UsageError(msg).into());
+    }
     // Hits count any architecture equivalent to the target, whether or not the runs share queries.
     let canonical = if opts.equivalence == Equivalence::Canonical {
         None
