@@ -12,7 +12,12 @@ from conftest import ROOT, tiny_config
 def test_ctrl_c_stops_training_after_the_epoch(tmp_path):
     cfg = tiny_config(tmp_path / "tiny.yaml")
     out = tmp_path / "run"
-    script = f"import nar; nar.train({str(cfg)!r}, 'nb201', {str(out)!r}, epochs=100000)"
+    # Ctrl-C as in an interactive session: a runner that starts the tests with SIGINT ignored (a
+    # background job) would otherwise pass that on, and Python would not raise KeyboardInterrupt at all.
+    script = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"import nar; nar.train({str(cfg)!r}, 'nb201', {str(out)!r}, epochs=100000)"
+    )
     p = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, cwd=ROOT / "python" / "tests")
     lines = []
     for line in p.stderr:
