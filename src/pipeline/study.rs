@@ -164,15 +164,11 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         None => (0..ds.len()).collect(),
     };
     let domain = Domain::pool(ds, pool).constrained(opts.constraint, network)?.with_equivalence(opts.equivalence);
-    let mut opts = opts.clone();
-    if opts.cap_budget {
-        opts.budget = opts.budget.min(domain.distinct());
-    }
-    let opts = &opts;
-    if opts.budget > domain.distinct() {
+    let budget = if opts.cap_budget { opts.budget.min(domain.distinct()) } else { opts.budget };
+    if budget > domain.distinct() {
         let msg = format!(
             "the budget of {} queries is more than the pool holds: {} distinct queries among its {} architectures",
-            opts.budget,
+            budget,
             domain.distinct(),
             domain.size()
         );
@@ -186,14 +182,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     };
     let canon = canonical.as_ref().map_or(domain.classes(), |d| d.classes());
     let features = FeatureCache::new(ds.archs(), network);
-    let setup = Setup {
-        domain: &domain,
-        features: &features,
-        network,
-        budget: opts.budget,
-        batch: opts.batch,
-        guided: &guided,
-    };
+    let setup = Setup { domain: &domain, features: &features, network, budget, batch: opts.batch, guided: &guided };
     progress.start(runs.len() as u64, "searching");
     let (curves, val_metric, card, target) = match (&opts.oracle, table) {
         (OracleSource::Table, Some((val_metric, val, test_metric, report))) => {
@@ -263,12 +252,12 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         whole_space: domain.is_whole_space(),
         constraint: opts.constraint,
         equivalence: opts.equivalence,
-        budget: opts.budget,
+        budget,
         batch: opts.batch,
         seeds: opts.seeds,
         first_seed: opts.first_seed,
-        table: study::table(&curves, opts.budget),
-        bands: study::bands(&curves, opts.budget),
+        table: study::table(&curves, budget),
+        bands: study::bands(&curves, budget),
         picks,
         curves,
     })

@@ -137,7 +137,24 @@ impl Ensemble {
 }
 
 impl Ensemble {
-    /// The weighted mean of the members' standardised scores (one list per member, in order).
+    /// Each member's scores standardised by its scale (one list per member, in order).
+    fn standardised(&self, member_scores: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+        member_scores
+            .into_iter()
+            .zip(&self.scales)
+            .map(|(s, sc)| s.into_iter().map(|v| (v - sc.mean) / sc.std).collect())
+            .collect()
+    }
+
+    /// The weighted mean of standardised member scores (the spread's centre).
+    fn mean(&self, z: &[Vec<f64>]) -> Vec<f64> {
+        let total: f64 = self.weights.iter().sum();
+        let n = z.first().map_or(0, Vec::len);
+        (0..n).map(|i| z.iter().zip(&self.weights).map(|(s, w)| w / total * s[i]).sum()).collect()
+    }
+
+    /// The weighted mean of the members' standardised scores (one list per member, in order), in the
+    /// order of operations the saved runs' scores were computed with (so they stay bit for bit).
     fn combine(&self, member_scores: Vec<Vec<f64>>) -> Vec<f64> {
         let total: f64 = self.weights.iter().sum();
         let n = member_scores.first().map_or(0, Vec::len);
@@ -146,6 +163,21 @@ impl Ensemble {
             out.iter_mut().zip(s).for_each(|(o, v)| *o += w / total * (v - sc.mean) / sc.std);
         }
         out
+    }
+
+    /// Every member's scores of `x`.
+    fn member_scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<Vec<f64>>> {
+        if self.scales.len() != self.members.len() {
+            bail!("the ensemble has not been fitted");
+        }
+        progress.start(self.members.len() as u64, "scoring members");
+        let mut member_scores = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            member_scores.push(m.scores(x, &Quiet)?);
+            progress.inc(1);
+        }
+        progress.finish();
+        Ok(member_scores)
     }
 }
 
@@ -189,33 +221,15 @@ impl Predictor for Ensemble {
     }
 
     fn scores(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<Vec<f64>> {
-        if self.scales.len() != self.members.len() {
-            bail!("the ensemble has not been fitted");
-        }
-        progress.start(self.members.len() as u64, "scoring members");
-        let mut member_scores = Vec::with_capacity(self.members.len());
-        for m in &self.members {
-            member_scores.push(m.scores(x, &Quiet)?);
-            progress.inc(1);
-        }
-        progress.finish();
-        Ok(self.combine(member_scores))
+        Ok(self.combine(self.member_scores(x, progress)?))
     }
 
     /// The members' standardised scores' weighted mean and their (weighted) standard deviation.
     fn scores_and_spread(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
-        if self.scales.len() != self.members.len() {
-            bail!("the ensemble has not been fitted");
-        }
-        let mut z = Vec::with_capacity(self.members.len());
-        for (m, sc) in self.members.iter().zip(&self.scales) {
-            z.push(m.scores(x, &Quiet)?.into_iter().map(|v| (v - sc.mean) / sc.std).collect::<Vec<f64>>());
-            progress.inc(1);
-        }
+        let z = self.standardised(self.member_scores(x, progress)?);
+        let mean = self.mean(&z);
         let total: f64 = self.weights.iter().sum();
-        let n = z.first().map_or(0, Vec::len);
-        let mean: Vec<f64> = (0..n).map(|i| z.iter().zip(&self.weights).map(|(s, w)| w / total * s[i]).sum()).collect();
-        let spread = (0..n)
+        let spread = (0..mean.len())
             .map(|i| {
                 let var: f64 = z.iter().zip(&self.weights).map(|(s, w)| w / total * (s[i] - mean[i]).powi(2)).sum();
                 var.sqrt()

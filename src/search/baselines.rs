@@ -49,7 +49,7 @@ pub(crate) fn fresh_random<S: SearchSpace>(domain: &Domain<S>, oracle: &Oracle<'
 }
 
 /// [`fresh_random`], and not of the queries in `taken` (a batch's proposals so far).
-pub(crate) fn fresh_random_except<S: SearchSpace>(
+fn fresh_random_except<S: SearchSpace>(
     domain: &Domain<S>,
     oracle: &Oracle<'_>,
     rng: &mut Rng,
@@ -74,16 +74,27 @@ pub(crate) fn ask_all(oracle: &mut Oracle<'_>, batch: &[usize], answers: &mut Ve
     Ok(true)
 }
 
+/// Up to `k` (and the budget left) random architectures of the pool, none queried, no two equivalent.
+pub(crate) fn random_batch<S: SearchSpace>(
+    domain: &Domain<S>,
+    oracle: &Oracle<'_>,
+    rng: &mut Rng,
+    k: usize,
+) -> Vec<usize> {
+    let mut taken = HashSet::new();
+    let mut proposals = Vec::new();
+    while proposals.len() < k.min(oracle.left()) {
+        let Some(p) = fresh_random_except(domain, oracle, rng, &taken) else { break };
+        taken.insert(domain.class(p));
+        proposals.push(p);
+    }
+    proposals
+}
+
 /// Random search.
 pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng, batch: usize) -> Result<()> {
     while oracle.left() > 0 {
-        let mut taken = HashSet::new();
-        let mut proposals = Vec::new();
-        while proposals.len() < batch.min(oracle.left()) {
-            let Some(p) = fresh_random_except(domain, oracle, rng, &taken) else { break };
-            taken.insert(domain.class(p));
-            proposals.push(p);
-        }
+        let proposals = random_batch(domain, oracle, rng, batch);
         if proposals.is_empty() || !ask_all(oracle, &proposals, &mut Vec::new())? {
             break;
         }

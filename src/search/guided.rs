@@ -21,7 +21,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, Result, bail};
 
-use super::baselines::{ask_all, fresh_random, fresh_random_except};
+use super::baselines::{ask_all, fresh_random, random_batch};
 use super::domain::Domain;
 use super::inputs::FeatureCache;
 use super::oracle::Oracle;
@@ -169,13 +169,7 @@ pub fn guided<S: SearchSpace + Propose + Featurize>(
     let cfg = set.predictor_config(S::KIND)?;
     let sampler = Config::reference(S::KIND).sampler;
     // 1. A random start, as one batch.
-    let mut taken = HashSet::new();
-    let mut start = Vec::new();
-    while start.len() < set.init.min(oracle.left()) {
-        let Some(p) = fresh_random_except(domain, oracle, &mut rng, &taken) else { break };
-        taken.insert(domain.class(p));
-        start.push(p);
-    }
+    let start = random_batch(domain, oracle, &mut rng, set.init);
     if !ask_all(oracle, &start, &mut Vec::new())? {
         return Ok(());
     }
@@ -214,32 +208,29 @@ pub fn guided<S: SearchSpace + Propose + Featurize>(
 
         // 3. The round's queries: local moves first, then the best of the rest; one per query class.
         let k = set.round_size(oracle.spent()).min(oracle.left());
-        let mut chosen: Vec<usize> = Vec::with_capacity(k);
-        let mut classes = HashSet::new();
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&a, &b| value[b].total_cmp(&value[a]).then(cands[a].cmp(&cands[b])));
-        if set.local > 0
-            && let Some((incumbent, _)) = oracle.best()
-        {
-            // Neighbours by query: a neighbour's canonical form stands for it among the candidates.
-            let near: HashSet<u32> = domain.neighbours(incumbent).into_iter().map(|p| domain.class(p)).collect();
-            for &i in order.iter().filter(|&&i| near.contains(&domain.class(cands[i]))) {
-                if chosen.len() >= set.local.min(k) {
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        let mut classes = HashSet::new();
+        // Takes candidates in `order` that `keep` accepts, one per query, until `limit` are chosen.
+        let mut take = |keep: &dyn Fn(usize) -> bool, limit: usize, chosen: &mut Vec<usize>| {
+            for &i in order.iter().filter(|&&i| keep(cands[i])) {
+                if chosen.len() >= limit {
                     break;
                 }
                 if classes.insert(domain.class(cands[i])) {
                     chosen.push(cands[i]);
                 }
             }
+        };
+        if set.local > 0
+            && let Some((incumbent, _)) = oracle.best()
+        {
+            // Neighbours by query: a neighbour's canonical form stands for it among the candidates.
+            let near: HashSet<u32> = domain.neighbours(incumbent).into_iter().map(|p| domain.class(p)).collect();
+            take(&|c| near.contains(&domain.class(c)), set.local.min(k), &mut chosen);
         }
-        for &i in &order {
-            if chosen.len() >= k {
-                break;
-            }
-            if classes.insert(domain.class(cands[i])) {
-                chosen.push(cands[i]);
-            }
-        }
+        take(&|_| true, k, &mut chosen);
         if !ask_all(oracle, &chosen, &mut Vec::new())? {
             return Ok(());
         }
