@@ -5,7 +5,7 @@
 //!   directly, since a rename would replace it.
 //! - Temporary files are registered while they exist; the command line's signal thread removes them
 //!   when SIGINT or SIGTERM arrives ([`remove_temporaries`]).
-//! - [`refuse_inputs`] stops a command whose output is one of its inputs before anything is read.
+//! - [`refuse_clobbering`] stops a command whose output is one of its inputs (or another output) before anything is read.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -32,7 +32,6 @@ fn unregister(p: &Path) {
     TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner()).retain(|q| q != p);
 }
 
-/// Whether two paths name the same existing file.
 /// Whether two paths name the same existing file (through links, hard links included).
 pub fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
@@ -49,11 +48,17 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Refuses an output that is one of the command's inputs (it would be replaced before or while it is read).
-pub fn refuse_inputs(out: &Path, inputs: &[&Path]) -> Result<()> {
-    for input in inputs {
-        if same_file(out, input) {
+/// The one rule for a command's output files: none may be one of the command's inputs (it would be
+/// replaced before or while it is read) or another of its outputs, through links too. (A run
+/// directory's own files are guarded by [`crate::run_dir::RunDir::refuse_output`], which also knows the
+/// names a run writes before they exist.)
+pub fn refuse_clobbering(outputs: &[&Path], inputs: &[&Path]) -> Result<()> {
+    for (i, out) in outputs.iter().enumerate() {
+        if let Some(input) = inputs.iter().find(|input| same_file(out, input)) {
             bail!("the output {} is the input {}: write somewhere else", out.display(), input.display());
+        }
+        if outputs[..i].iter().any(|o| *o == *out || same_file(o, out)) {
+            bail!("{} is given for two outputs: give each its own file", out.display());
         }
     }
     Ok(())

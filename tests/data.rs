@@ -265,33 +265,39 @@ fn malformed_csv_names_file_record_and_field() {
     assert!(e.contains("/no/such.csv"), "{e}");
 }
 
-/// Writes a tfrecord in NAS-Bench-101's format: three runs per cell, real protobuf, real CRCs.
+/// One tfrecord record of NAS-Bench-101's format (real protobuf, real CRCs): run `run` of `cell` at
+/// `epochs`, validation accuracy `v` at the end of training.
+fn tf_run(out: &mut Vec<u8>, cell: &Cell, run: usize, epochs: u32, v: f64) {
+    let eval = |frac: f64| tfrecord::EvaluationData {
+        current_epoch: f64::from(epochs) * frac,
+        training_time: 1000.0 * frac + run as f64,
+        train_accuracy: frac,
+        validation_accuracy: v * frac,
+        test_accuracy: (v - 0.01) * frac,
+        checkpoint_path: String::new(),
+    };
+    let metrics = tfrecord::ModelMetrics {
+        evaluation_data: vec![eval(0.0), eval(0.5), eval(1.0)],
+        trainable_parameters: nar::cost::nb101::network_cost(cell).total_params as i32,
+        total_time: 1234.5,
+    };
+    let m: Vec<Vec<i64>> = cell.matrix().iter().map(|r| r.iter().map(|&b| b as i64).collect()).collect();
+    let rec = tfrecord::Run {
+        hash: cell.hash(),
+        epochs,
+        matrix: m,
+        ops: cell.op_names().iter().map(|s| s.to_string()).collect(),
+        metrics,
+    };
+    tfrecord::write_record(out, &rec.to_json()).unwrap();
+}
+
+/// Writes a tfrecord in NAS-Bench-101's format: three runs per cell at 108 epochs.
 fn write_tfrecord(path: &Path, cells: &[(Cell, [f64; 3])]) {
     let mut out = Vec::new();
     for (cell, vals) in cells {
         for (run, v) in vals.iter().enumerate() {
-            let eval = |frac: f64| tfrecord::EvaluationData {
-                current_epoch: 108.0 * frac,
-                training_time: 1000.0 * frac + run as f64,
-                train_accuracy: frac,
-                validation_accuracy: v * frac,
-                test_accuracy: (v - 0.01) * frac,
-                checkpoint_path: String::new(),
-            };
-            let metrics = tfrecord::ModelMetrics {
-                evaluation_data: vec![eval(0.0), eval(0.5), eval(1.0)],
-                trainable_parameters: nar::cost::nb101::network_cost(cell).total_params as i32,
-                total_time: 1234.5,
-            };
-            let m: Vec<Vec<i64>> = cell.matrix().iter().map(|r| r.iter().map(|&b| b as i64).collect()).collect();
-            let rec = tfrecord::Run {
-                hash: cell.hash(),
-                epochs: 108,
-                matrix: m,
-                ops: cell.op_names().iter().map(|s| s.to_string()).collect(),
-                metrics,
-            };
-            tfrecord::write_record(&mut out, &rec.to_json()).unwrap();
+            tf_run(&mut out, cell, run, 108, *v);
         }
     }
     std::fs::write(path, out).unwrap();
@@ -431,4 +437,239 @@ fn nb101_export_without_optional_metrics_imports_back() {
         assert!(a.iter().zip(b).all(|(x, y)| x == y || (x.is_nan() && y.is_nan())), "{name}");
     }
     assert!(back.metric("avg_training_time").unwrap().iter().all(|v| v.is_nan()));
+}
+
+// Each format held to its own published shape (docs/design.md §3, "What each format must satisfy").
+
+/// The first cell of the NB101 sample.
+fn first_sample_cell() -> Cell {
+    let r = &common::nb101_subset()[0];
+    Cell::new(&r.matrix, &r.ops).unwrap()
+}
+
+#[test]
+fn accuracies_on_the_other_scale_are_refused_per_format() {
+    let dir = tempfile::tempdir().unwrap();
+    // NB101 NAR JSON holds fractions: 93.0 is a percentage.
+    let p = write_modified(dir.path(), "pct.json", "examples/nasbench101_vertice_example.json", |v| {
+        v[0]["avg_test_accuracy"] = Value::from(93.0);
+    });
+    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+    assert!(
+        e.contains("pct.json")
+            && e.contains("record 0")
+            && e.contains("field `avg_test_accuracy`: 93 is not an accuracy: NAS-Bench-101 accuracies are fractions in [0, 1]; a percentage in a fraction field?"),
+        "{e}"
+    );
+    // NB201 NAR JSON holds percentages: 0.93 on CIFAR-10 is below half of chance (10 %).
+    let p = write_modified(dir.path(), "frac.json", "examples/nasbench201_vertice_example.json", |v| {
+        v["0"]["cifar10_val_acc"] = Value::from(0.93);
+    });
+    let e = err_text(nar_json::import(&p).err().unwrap());
+    assert!(
+        e.contains("frac.json")
+            && e.contains("record 0: field `cifar10_val_acc`: 0.93 is below half of chance (10.000 %): NAS-Bench-201 accuracies are percentages"),
+        "{e}"
+    );
+    // A whole NB201 record in fractions: CIFAR-100's 0.53 is above half of chance (0.5 %), but the
+    // column's median is below 90 % of chance.
+    let p = write_modified(dir.path(), "fracs.json", "examples/nasbench201_vertice_example.json", |v| {
+        for (k, x) in v["0"].as_object_mut().unwrap() {
+            if k.ends_with("_acc") {
+                *x = Value::from(x.as_f64().unwrap() / 100.0);
+            }
+        }
+    });
+    let e = err_text(nar_json::import(&p).err().unwrap());
+    assert!(e.contains("fracs.json") && e.contains("record 0: field `cifar10_val_acc`"), "{e}");
+
+    // A CSV column mixing the scales: 73.0 among CIFAR-100 fractions near 0.6 (NB201: percentages).
+    let csv = dir.path().join("mixed.csv");
+    std::fs::write(&csv, "index,cifar100_val_acc\n1,0.61\n2,0.62\n3,73.0\n4,0.65\n5,0.66\n").unwrap();
+    let e = err_text(table::join_csv(&mut Dataset::<Nb201>::full(), &csv).unwrap_err());
+    assert!(
+        e.contains(
+            "mixed.csv: record 1 (line 2), field `cifar100_val_acc`: 0.61 is a fraction: the column's median is 0.65"
+        ),
+        "{e}"
+    );
+    // The same column on the right scale is read.
+    std::fs::write(&csv, "index,cifar100_val_acc\n1,61\n2,62\n3,73.0\n4,0.99\n5,66\n").unwrap();
+    table::join_csv(&mut Dataset::<Nb201>::full(), &csv).unwrap();
+    // NB101 tables hold fractions: 93.0 among values near 0.9 is refused at its record.
+    let r = &common::nb101_subset()[..3];
+    let hashes: Vec<String> = r.iter().map(|r| Nb101::id(&Cell::new(&r.matrix, &r.ops).unwrap()).to_string()).collect();
+    std::fs::write(
+        &csv,
+        format!("unique_hash,val_acc_108ep\n{},0.91\n{},93.0\n{},0.92\n", hashes[0], hashes[1], hashes[2]),
+    )
+    .unwrap();
+    let e = err_text(table::join_csv(&mut common::nb101_subset_dataset(), &csv).unwrap_err());
+    assert!(e.contains("record 2 (line 3), field `val_acc_108ep`: 93 is not an accuracy"), "{e}");
+    // The tfrecord holds fractions.
+    let mut out = Vec::new();
+    tf_run(&mut out, &first_sample_cell(), 0, 108, 92.0);
+    let tf = dir.path().join("pct.tfrecord");
+    std::fs::write(&tf, out).unwrap();
+    let e = err_text(tfrecord::join(&mut common::nb101_subset_dataset(), &tf).unwrap_err());
+    assert!(e.contains("pct.tfrecord: record 0: field `validation_accuracy`: 92 is not an accuracy"), "{e}");
+    // A store's column is held to the space's scale too.
+    let ds = Dataset::<Nb201>::full();
+    let frac = Metric::new("cifar10_val_acc", vec![0.9; ds.len()]);
+    let e = err_text(
+        Dataset::<Nb201>::from_parts(ds.archs().to_vec(), ds.ids().to_vec(), vec![frac], vec![]).err().unwrap(),
+    );
+    assert!(e.contains("metric cifar10_val_acc, architecture 0 (0): 0.9 is below half of chance"), "{e}");
+}
+
+/// A file name, an edit of a NAR JSON example, and what the error must say.
+type EditCase = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
+
+#[test]
+fn nar_json_fields_are_required_and_unknown_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb201 = "examples/nasbench201_vertice_example.json";
+    let cases: [EditCase; 4] = [
+        (
+            "missing.json",
+            Box::new(|v| drop(v["0"].as_object_mut().unwrap().remove("cifar10_val_acc"))),
+            "record 0: missing field `cifar10_val_acc`",
+        ),
+        (
+            "latency.json",
+            Box::new(|v| drop(v["0"].as_object_mut().unwrap().remove("cifar100_latency"))),
+            "record 0: missing field `cifar100_latency`",
+        ),
+        (
+            "null.json",
+            Box::new(|v| v["0"]["imagenet16_test_acc"] = Value::Null),
+            "record 0: field `imagenet16_test_acc` is null",
+        ),
+        (
+            "typo.json",
+            Box::new(|v| {
+                let x = v["0"].as_object_mut().unwrap().remove("cifar10_val_acc").unwrap();
+                v["0"]["cifar10_val_accc"] = x;
+            }),
+            "record 0: unknown field `cifar10_val_accc` (NB201 records hold `arch_str`",
+        ),
+    ];
+    for (name, edit, what) in cases {
+        let p = write_modified(dir.path(), name, nb201, edit);
+        let e = err_text(nar_json::import(&p).err().unwrap());
+        assert!(e.contains(name) && e.contains(what), "{name}: {e}");
+    }
+    // A latency may be null (nar's export writes null where a dataset has none).
+    let p = write_modified(dir.path(), "nolat.json", nb201, |v| v["0"]["cifar10_latency"] = Value::Null);
+    nar_json::import(&p).unwrap();
+
+    let nb101 = "examples/nasbench101_vertice_example.json";
+    let cases: [EditCase; 4] = [
+        (
+            "missing101.json",
+            Box::new(|v| drop(v[0].as_object_mut().unwrap().remove("avg_validation_accuracy"))),
+            "record 0: missing field `avg_validation_accuracy`",
+        ),
+        (
+            "time101.json",
+            Box::new(|v| drop(v[0].as_object_mut().unwrap().remove("avg_training_time"))),
+            "record 0: missing field `avg_training_time`",
+        ),
+        (
+            "null101.json",
+            Box::new(|v| v[0]["avg_test_accuracy"] = Value::Null),
+            "record 0: invalid type: null, expected f64",
+        ),
+        (
+            "typo101.json",
+            Box::new(|v| v[0]["avg_tset_accuracy"] = Value::from(0.9)),
+            "record 0: unknown field `avg_tset_accuracy`",
+        ),
+    ];
+    for (name, edit, what) in cases {
+        let p = write_modified(dir.path(), name, nb101, edit);
+        let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+        assert!(e.contains(name) && e.contains(what), "{name}: {e}");
+    }
+    let p = write_modified(dir.path(), "nulltime.json", nb101, |v| v[0]["avg_training_time"] = Value::Null);
+    nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap();
+}
+
+#[test]
+fn tfrecord_run_counts_and_epoch_budgets_are_nas_bench_101_s() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell = first_sample_cell();
+    let try_runs = |name: &str, runs: &[(u32, usize)]| {
+        let mut out = Vec::new();
+        for &(epochs, n) in runs {
+            (0..n).for_each(|r| tf_run(&mut out, &cell, r, epochs, 0.9));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, out).unwrap();
+        tfrecord::join(&mut common::nb101_subset_dataset(), &p).map_err(err_text)
+    };
+    let e = try_runs("ten.tfrecord", &[(108, 10)]).unwrap_err();
+    assert!(
+        e.contains("ten.tfrecord: record 3: hash")
+            && e.contains("has more than 3 training runs at 108 epochs: NAS-Bench-101 trains each cell 3 times"),
+        "{e}"
+    );
+    // Four runs at a smaller budget are as wrong, even after the largest budget was read.
+    let e = try_runs("four.tfrecord", &[(108, 3), (36, 4)]).unwrap_err();
+    assert!(e.contains("record 6") && e.contains("at 36 epochs"), "{e}");
+    let e = try_runs("odd.tfrecord", &[(100, 3)]).unwrap_err();
+    assert!(e.contains("record 0: field `epochs`: 100: NAS-Bench-101 trains for 4, 12, 36 or 108 epochs"), "{e}");
+    // nasbench_full's shape: three runs at each of the four budgets, the largest one kept.
+    let r = try_runs("full.tfrecord", &[(4, 3), (12, 3), (36, 3), (108, 3)]).unwrap();
+    assert_eq!((r.records, r.epochs, r.runs.clone()), (12, 108, vec![(3, 1)]));
+}
+
+/// A store's bytes with another header (its layout and checksum recomputed).
+fn with_header(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let header_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut header: Value = serde_json::from_slice(&bytes[16..16 + header_len]).unwrap();
+    edit(&mut header);
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut b = bytes[..12].to_vec();
+    b.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    b.extend_from_slice(&header);
+    b.resize(b.len().div_ceil(8) * 8, 0);
+    b.extend_from_slice(&bytes[(16 + header_len).div_ceil(8) * 8..bytes.len() - 8]);
+    let crc = crc32fast::hash(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b.extend_from_slice(b"NEND");
+    b
+}
+
+#[test]
+fn a_store_holds_its_whole_space_or_says_it_is_a_subset() {
+    use nar::space::nb201::Arch;
+    let archs: Vec<Arch> = [0, 7, 100, 5000, 15_624].iter().map(|&i| Arch::from_index(i).unwrap()).collect();
+    let ids: Vec<usize> = archs.iter().map(Nb201::id).collect();
+    let five = Dataset::<Nb201>::from_parts(archs, ids, vec![], vec![]).unwrap();
+    let bytes = store::to_bytes(&five);
+    let AnyDataset::Nb201(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
+    assert_eq!(back.ids(), five.ids());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("five.nar");
+    std::fs::write(&path, &bytes).unwrap();
+    let info = common::ok(&common::nar(&["data", "info", path.to_str().unwrap()]));
+    assert!(info.contains("archs     5\nsubset    5 of the space's 15625 architectures\n"), "{info}");
+    // The same five without the header's word that they are a subset: refused.
+    let silent = with_header(&bytes, |h| drop(h.as_object_mut().unwrap().remove("subset")));
+    let e = err_text(store::from_bytes(&silent).err().unwrap());
+    assert!(
+        e.contains(
+            "the header says 5 architectures without saying it is a subset: a nb201 store holds the whole space (15625)"
+        ),
+        "{e}"
+    );
+    // No architecture at all, and a "subset" that is the whole space.
+    let empty = store::to_bytes(&Dataset::<Nb201>::from_parts(vec![], vec![], vec![], vec![]).unwrap());
+    assert!(err_text(store::from_bytes(&empty).err().unwrap()).contains("holds no architectures"));
+    let full = store::to_bytes(&Dataset::<Nb201>::full());
+    let e = err_text(store::from_bytes(&with_header(&full, |h| h["subset"] = Value::from("all"))).err().unwrap());
+    assert!(e.contains("says it is a subset but holds all 15625"), "{e}");
+    // A full store says nothing of subsets (and reads as before).
+    assert!(!String::from_utf8_lossy(&full[..200]).contains("subset"));
 }

@@ -97,6 +97,41 @@ fn nb201_table_head() -> Vec<u8> {
 proptest! {
     #![proptest_config(config())]
 
+    /// An NB201 table's accuracy column moved to the fraction scale is refused, naming the column; the
+    /// real column is read.
+    #[test]
+    fn nb201_columns_on_the_fraction_scale(column in 2..9usize, rows in 1..40usize) {
+        let text = String::from_utf8(nb201_table_head()).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let name = header[column];
+        prop_assume!(name.contains("acc"));
+        let mut edited = format!("{}\n", header.join(","));
+        for line in text.lines().skip(1).take(rows) {
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            cells[column] = (cells[column].parse::<f64>().unwrap() / 100.0).to_string();
+            edited.push_str(&cells.join(","));
+            edited.push('\n');
+        }
+        let mut ds = Dataset::<Nb201>::full();
+        let e = table::join_csv_reader(&mut ds, edited.as_bytes(), "t.csv").unwrap_err();
+        // The field as the file spells it (`cifar10_valid_val_acc`, not the name it is stored under).
+        prop_assert!(format!("{e:#}").contains(&format!("field `{name}`")), "{e:#}");
+        prop_assert!(table::join_csv_reader(&mut Dataset::<Nb201>::full(), text.as_bytes(), "t.csv").is_ok());
+    }
+
+    /// An NB101 record's accuracy moved to the percentage scale (any factor from 2 to 100) is refused,
+    /// naming the field.
+    #[test]
+    fn nb101_accuracies_on_the_percentage_scale(field in 0..3usize, factor in 2.0..100.0f64) {
+        let field = ["avg_train_accuracy", "avg_validation_accuracy", "avg_test_accuracy"][field];
+        let mut v = common::read_json("examples/nasbench101_vertice_example.json");
+        v[0][field] = serde_json::Value::from(v[0][field].as_f64().unwrap() * factor);
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "x.json", serde_json::to_string(&v).unwrap().as_bytes());
+        let e = common::nb101_subset_dataset().join_nar_json(&p).unwrap_err();
+        prop_assert!(format!("{e:#}").contains(&format!("field `{field}`")), "{e:#}");
+    }
+
     #[test]
     fn csv_tables(m in mutation()) {
         let bytes = mutate(&nb201_table_head(), &m);

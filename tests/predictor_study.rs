@@ -190,4 +190,33 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
         assert!(!o.status.success() && err.contains(says), "{extra:?}: {err}");
         assert!(!csv.exists(), "{extra:?}: nothing is written");
     }
+    // No output onto an input (the configuration, through a link too) or onto the other output.
+    let before = std::fs::read(&few).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&few, &link).unwrap();
+    for csv in [few.to_str().unwrap(), link.to_str().unwrap()] {
+        let o = nar(&[
+            "study",
+            "predictors",
+            "--benchmarks",
+            "nb201-cifar10",
+            "--modes",
+            "gbdt",
+            "--budgets",
+            "60",
+            "--seeds",
+            "1",
+            "--config",
+            &format!("gbdt={}", few.display()),
+            "--csv",
+            csv,
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("is the input") && err.contains("few-trees.yaml"), "{err}");
+    }
+    assert_eq!(std::fs::read(&few).unwrap(), before, "the configuration is untouched");
+    let (o, csv) = study(&["--html", dir.path().join("x.csv").to_str().unwrap()], "x.csv");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("is given for two outputs"), "{err}");
+    assert!(!csv.exists());
 }

@@ -3,12 +3,17 @@
 use std::sync::Mutex;
 
 use nar::progress::{Cancelled, Progress, Terminal};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
-/// A library error as a Python `ValueError` carrying the whole chain of causes.
+/// A library error as a Python exception carrying the whole chain of causes: `FileNotFoundError` when a
+/// file the call needs does not exist, `ValueError` for everything else it refuses.
 pub fn value_error(e: anyhow::Error) -> PyErr {
-    PyValueError::new_err(cut(format!("{e:#}")))
+    let missing = e
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound));
+    let msg = cut(format!("{e:#}"));
+    if missing { PyFileNotFoundError::new_err(msg) } else { PyValueError::new_err(msg) }
 }
 
 /// The most characters of an error message (a message quoting a huge input is cut, saying so).

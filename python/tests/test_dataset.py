@@ -1,6 +1,7 @@
 """Datasets: the embedded table and built datasets equal the files in data/ and the command line."""
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -54,8 +55,10 @@ def test_built_nb101_dataset_has_the_sample(tmp_path):
 
 
 def test_bad_dataset_input(tmp_path):
-    with pytest.raises(ValueError, match="missing.nar"):
+    with pytest.raises(FileNotFoundError, match="missing.nar"):
         nar.Dataset.open(tmp_path / "missing.nar")
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        nar.Dataset.build("nb201", metrics=[tmp_path / "missing.csv"])
     bad = tmp_path / "bad.nar"
     bad.write_bytes(b"not a store at all")
     with pytest.raises(ValueError, match="bad.nar"):
@@ -66,3 +69,18 @@ def test_bad_dataset_input(tmp_path):
     broken.write_text("index,cifar10_val_acc\n0,91.5\n1,abc\n")
     with pytest.raises(ValueError, match="broken.csv"):
         nar.Dataset.build("nb201", metrics=[broken])
+
+
+def test_each_format_is_held_to_its_scale_and_fields(tmp_path):
+    # NB201 tables hold percentages: a column of fractions is refused, naming file, record and field.
+    fractions = tmp_path / "fractions.csv"
+    fractions.write_text("index,cifar100_val_acc\n1,0.61\n2,0.62\n3,73.0\n")
+    with pytest.raises(ValueError, match=r"fractions.csv: record 1 \(line 2\), field `cifar100_val_acc`: 0.61 is a fraction"):
+        nar.Dataset.build("nb201", metrics=[fractions])
+    # NAR's NB201 JSON: a misspelt field is an error, not a new metric.
+    example = json.loads((DATA / "examples/nasbench201_vertice_example.json").read_text())
+    example["0"]["cifar10_val_accc"] = example["0"].pop("cifar10_val_acc")
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps(example))
+    with pytest.raises(ValueError, match="typo.json: record 0: unknown field `cifar10_val_accc`"):
+        nar.Dataset.build("nb201", metrics=[typo])

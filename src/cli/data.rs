@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::data::{self, AnyDataset, DataSource, Dataset, nar_json, store};
-use crate::io::{refuse_inputs, write_atomic};
+use crate::io::{refuse_clobbering, write_atomic};
 use crate::space::{SearchSpace, SpaceKind};
 use crate::with_dataset;
 
@@ -79,13 +79,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             } else {
                 DataSource::Metrics { space, files: metrics }
             };
-            refuse_inputs(&out, &source.files())?;
+            refuse_clobbering(&[&out], &source.files())?;
             let ds = source.load(&mut |line| eprintln!("{line}"))?;
             with_dataset!(&ds, d => store::write(d, &out))?;
             eprintln!("wrote {} ({source}) in {:.1} s", out.display(), start.elapsed().as_secs_f64());
         }
         Command::Import { file, out } => {
-            refuse_inputs(&out, &[&file])?;
+            refuse_clobbering(&[&out], &[&file])?;
             let (ds, report) = nar_json::import(&file)?;
             eprintln!("{}", report.summary(&file));
             with_dataset!(&ds, d => store::write(d, &out))?;
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Export { dataset, format, out } => {
             let source = DataSource::from_arg(&dataset, &data_dir)?;
-            refuse_inputs(&out, &source.files())?;
+            refuse_clobbering(&[&out], &source.files())?;
             let ds = source.load(&mut |_| {})?;
             let written = match format {
                 ExportFormat::NarJson => {
@@ -162,6 +162,9 @@ fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
     println!("dataset   {source}");
     println!("space     {}", ds.space());
     println!("archs     {}", ds.len());
+    if ds.len() < ds.space().size() {
+        println!("subset    {} of the space's {} architectures", ds.len(), ds.space().size());
+    }
     println!("opened in {:.1} ms", open_secs * 1e3);
     for s in ds.sources() {
         println!("source    {s}");

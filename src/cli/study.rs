@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::data::{DataSource, default_data_dir};
-use crate::pipeline::predictor_study::{Benchmark, Mode, PredictorStudyOptions, markdown, study};
+use crate::pipeline::predictor_study::{Benchmark, Mode, ModeConfig, PredictorStudyOptions, markdown, study};
 use crate::progress::Terminal;
 use crate::ranker::config::{Config, ModelKind};
 use crate::space::SpaceKind;
@@ -97,11 +97,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 cfg.model.name()
             );
         }
-        configs.push((mode, cfg));
+        configs.push(ModeConfig { mode, config: cfg, file: Some(file.into()) });
     }
     let known = Mode::built_in();
     for m in &a.modes {
-        if !known.contains(m) && !configs.iter().any(|(c, _)| c.name() == m) {
+        if !known.contains(m) && !configs.iter().any(|c| c.mode.name() == m) {
             bail!(
                 "--modes: unknown mode {m:?}: give it a configuration (--config {m}=FILE) or use one of {}",
                 known.join(", ")

@@ -11,12 +11,14 @@
 
 pub mod embedded;
 pub mod fetch;
+pub mod metric;
 pub mod nar_json;
 pub mod source;
 pub mod store;
 pub mod table;
 pub mod tfrecord;
 
+pub use metric::{Metric, MetricKind};
 pub use source::DataSource;
 
 use std::collections::HashMap;
@@ -27,34 +29,6 @@ use anyhow::{Result, bail};
 
 use crate::cost::NetworkCost;
 use crate::space::{ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
-
-/// One named metric over the whole dataset; `NaN` marks an architecture without a value.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Metric {
-    pub name: String,
-    pub values: Vec<f64>,
-}
-
-impl Metric {
-    /// Number of architectures with a value.
-    pub fn labelled(&self) -> usize {
-        self.values.iter().filter(|v| !v.is_nan()).count()
-    }
-
-    /// Whether larger is better (accuracies) or smaller (times, latencies).
-    pub fn higher_is_better(&self) -> bool {
-        self.name.contains("acc")
-    }
-
-    /// Position and value of the best architecture, if any has a value.
-    pub fn best(&self) -> Option<(usize, f64)> {
-        let better = |a: f64, b: f64| if self.higher_is_better() { a > b } else { a < b };
-        self.values.iter().enumerate().filter(|(_, v)| !v.is_nan()).fold(None, |best, (i, &v)| match best {
-            Some((_, b)) if !better(v, b) => best,
-            _ => Some((i, v)),
-        })
-    }
-}
 
 /// A benchmark dataset of one search space.
 pub struct Dataset<S: SearchSpace> {
@@ -110,8 +84,11 @@ impl<S: SearchSpace> Dataset<S> {
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| !v.is_nan())
-                .find_map(|(i, v)| check_metric(&m.name, *v).err().map(|e| (i, e)))
+                .find_map(|(i, v)| metric::check_value(S::ACCURACY_SCALE, &m.name, *v).err().map(|e| (i, e)))
             {
+                bail!("metric {}, architecture {i} ({}): {e}", m.name, ids[i]);
+            }
+            if let Err((i, e)) = metric::check_column(S::ACCURACY_SCALE, &m.name, &m.values) {
                 bail!("metric {}, architecture {i} ({}): {e}", m.name, ids[i]);
             }
         }
@@ -186,7 +163,7 @@ impl<S: SearchSpace> Dataset<S> {
         let i = match self.metrics.iter().position(|m| m.name == name) {
             Some(i) => i,
             None => {
-                self.metrics.push(Metric { name: name.to_string(), values: vec![f64::NAN; self.archs.len()] });
+                self.metrics.push(Metric::new(name, vec![f64::NAN; self.archs.len()]));
                 self.metrics.len() - 1
             }
         };
@@ -274,21 +251,6 @@ where
         }
     }
     Ok(ds)
-}
-
-/// Checks one metric value as it is read: finite, and within [0, 100] for an accuracy (a metric whose
-/// name holds `acc`: NB201's are percentages, NB101's fractions), non-negative for a time.
-pub fn check_metric(name: &str, v: f64) -> std::result::Result<(), String> {
-    if !v.is_finite() {
-        return Err(format!("{v} is not a finite number"));
-    }
-    if name.contains("acc") && !(0.0..=100.0).contains(&v) {
-        return Err(format!("{v} is not an accuracy (expected 0 to 100)"));
-    }
-    if name.contains("time") && v < 0.0 {
-        return Err(format!("{v} is a negative time"));
-    }
-    Ok(())
 }
 
 /// A dataset of either space, as read from a file.

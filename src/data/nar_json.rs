@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::{AnyDataset, Dataset};
+use super::{AnyDataset, Dataset, metric};
 use crate::cost::{self, NetworkCost};
 use crate::space::nb101::Cell;
 use crate::space::nb101::hash::CellHash;
@@ -151,17 +151,27 @@ pub fn import(path: &Path) -> Result<(AnyDataset, ImportReport)> {
     })
 }
 
+/// Reads a field that must be present but may be `null` (serde takes a missing `Option` for `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Option::<f64>::deserialize(d)
+}
+
+/// One NB101 record: every field is required (the accuracies NAR's loader needs may not be `null`,
+/// the time and train accuracy may), and a field of another name is an error.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Nb101Record {
     #[serde(deserialize_with = "crate::space::nb101::bounded::matrix")]
     module_adjacency: Vec<Vec<i64>>,
     module_operations: Vec<String>,
     trainable_parameters: u64,
-    // Optional: nar's export writes null where a dataset has no value (NaN once read).
+    // Present but possibly null: nar's export writes null where a dataset has no value (NaN once read).
+    #[serde(deserialize_with = "present")]
     avg_training_time: Option<f64>,
+    #[serde(deserialize_with = "present")]
     avg_train_accuracy: Option<f64>,
-    avg_validation_accuracy: Option<f64>,
-    avg_test_accuracy: Option<f64>,
+    avg_validation_accuracy: f64,
+    avg_test_accuracy: f64,
     unique_hash: String,
     vertex_flops: BTreeMap<String, Vec<u64>>,
     vertex_params: BTreeMap<String, Vec<u64>>,
@@ -286,10 +296,11 @@ fn check_nb101(ds: &Dataset<Nb101>, r: &Nb101Record, report: &mut ImportReport) 
     report.compare_cells(&label, "vertex_params", &r.vertex_params, &c);
     report.compare(&label, "trainable_parameters", r.trainable_parameters, c.total_params);
     report.compare(&label, "flops", r.flops, c.total_flops);
-    let values = [r.avg_training_time, r.avg_train_accuracy, r.avg_validation_accuracy, r.avg_test_accuracy];
+    let values =
+        [r.avg_training_time, r.avg_train_accuracy, Some(r.avg_validation_accuracy), Some(r.avg_test_accuracy)];
     for (name, v) in NB101_METRICS.iter().zip(values) {
         if let Some(v) = v {
-            crate::data::check_metric(name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
+            metric::check_value(Nb101::ACCURACY_SCALE, name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
         }
     }
     Ok((pos, values.map(|v| v.unwrap_or(f64::NAN))))
@@ -382,12 +393,48 @@ pub fn join_nb201(ds: &mut Dataset<Nb201>, path: &Path) -> Result<ImportReport> 
     if let Some((pos, name, _)) = rows.iter().find(|(pos, name, _)| !seen.insert((*pos, name.clone()))) {
         bail!("{}: index {pos} appears twice (field `{name}`)", path.display());
     }
+    for name in NB201_METRICS {
+        let column: Vec<(usize, f64)> = rows.iter().filter(|(_, n, _)| n == name).map(|(p, _, v)| (*p, *v)).collect();
+        let values: Vec<f64> = column.iter().map(|(_, v)| *v).collect();
+        if let Err((i, e)) = metric::check_column(Nb201::ACCURACY_SCALE, name, &values) {
+            bail!("{}: record {}: field `{name}`: {e}", path.display(), column[i].0);
+        }
+    }
     for (pos, name, v) in rows {
         ds.metric_mut(&name)[pos] = v;
     }
     report.records = records;
     ds.add_source(format!("{} (NAR JSON, {records} records)", path.display()));
     Ok(report)
+}
+
+/// Every field an NB201 record has, each required: `arch_str`, `cell_adjacency`, the nine metrics and the
+/// four cost fields of each network.
+fn nb201_fields() -> &'static std::collections::HashSet<String> {
+    static FIELDS: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut f: std::collections::HashSet<String> =
+            ["arch_str", "cell_adjacency"].into_iter().chain(NB201_METRICS).map(str::to_string).collect();
+        for net in Nb201Net::ALL {
+            for what in NB201_COST_FIELDS {
+                f.insert(format!("{}_{what}", net.nar_key()));
+            }
+        }
+        f
+    })
+}
+
+/// The cost fields of each network in an NB201 record, after the network's key.
+const NB201_COST_FIELDS: [&str; 4] = ["total_flops", "total_params", "opt_flops", "opt_params"];
+
+/// The fields of an NB201 record, for an error message.
+fn nb201_fields_listed() -> String {
+    format!(
+        "`arch_str`, `cell_adjacency`, {}, and `{{net}}_{{{}}}` for net in {}",
+        NB201_METRICS.map(|m| format!("`{m}`")).join(", "),
+        NB201_COST_FIELDS.join(","),
+        Nb201Net::ALL.map(|n| n.nar_key()).join(", ")
+    )
 }
 
 /// Checks one NB201 record against the cost model and collects its metrics.
@@ -419,15 +466,19 @@ fn check_nb201(
             report.compare(&label, &f, v, model);
         }
     }
-    for (name, value) in rec {
-        if name == "arch_str" || name == "cell_adjacency" || name.ends_with("_flops") || name.ends_with("_params") {
-            continue;
+    if let Some(unknown) = rec.keys().find(|k| !nb201_fields().contains(k.as_str())) {
+        bail!("unknown field `{unknown}` (NB201 records hold {})", nb201_fields_listed());
+    }
+    for name in NB201_METRICS {
+        let value = field(rec, name)?;
+        if value.is_null() && NB201_REQUIRED.contains(&name) {
+            bail!("field `{name}` is null: NAR's loader needs it in every record");
         }
         match value {
             Value::Number(n) => {
                 let v = n.as_f64().ok_or_else(|| anyhow!("field `{name}`: {n} is not a number nar can hold"))?;
-                crate::data::check_metric(name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
-                rows.push((arch.index(), name.clone(), v))
+                metric::check_value(Nb201::ACCURACY_SCALE, name, v).map_err(|e| anyhow!("field `{name}`: {e}"))?;
+                rows.push((arch.index(), name.to_string(), v))
             }
             Value::Null => {}
             _ => bail!("field `{name}` must be a number"),

@@ -39,6 +39,10 @@ struct Header {
     metrics: Vec<String>,
     sources: Vec<String>,
     writer: String,
+    /// Present when the store holds part of the space: which part, in words (the ids are the records).
+    /// A store without it holds every architecture of its space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subset: Option<String>,
 }
 
 fn pad8(buf: &mut Vec<u8>) {
@@ -59,6 +63,7 @@ pub fn to_bytes<S: SearchSpace>(ds: &Dataset<S>) -> Vec<u8> {
         metrics: ds.metrics().iter().map(|m| m.name.clone()).collect(),
         sources: ds.sources().to_vec(),
         writer: format!("nar {}", env!("CARGO_PKG_VERSION")),
+        subset: (ds.len() < S::SIZE).then(|| format!("{} of the space's {} architectures", ds.len(), S::SIZE)),
     };
     let header = serde_json::to_vec(&header).expect("header serializes");
     let mut buf = Vec::with_capacity(64 + header.len() + ds.len() * (S::ARCH_BYTES + 8 * ds.metrics().len()));
@@ -124,12 +129,23 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
         SpaceKind::Nb101 => Nb101::ARCH_BYTES,
         SpaceKind::Nb201 => Nb201::ARCH_BYTES,
     };
-    let space_size = match header.space {
-        SpaceKind::Nb101 => crate::space::nb101::NUM_CELLS,
-        SpaceKind::Nb201 => crate::space::nb201::SPACE_SIZE,
-    };
+    let space_size = header.space.size();
     if header.count > space_size {
         bail!("the header says {} architectures; the {} space has {space_size}", header.count, header.space);
+    }
+    if header.count == 0 {
+        bail!("the header says it holds no architectures");
+    }
+    match &header.subset {
+        None if header.count < space_size => bail!(
+            "the header says {} architectures without saying it is a subset: a {} store holds the whole space ({space_size}) or names its subset",
+            header.count,
+            header.space
+        ),
+        Some(_) if header.count == space_size => {
+            bail!("the header says it is a subset but holds all {space_size} architectures of the space")
+        }
+        _ => {}
     }
     let archs_at = align8(header_end);
     let expected =
@@ -184,7 +200,7 @@ fn decode<S: SearchSpace>(bytes: &[u8], header: &Header, archs_at: usize, metric
                 .chunks_exact(8)
                 .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
                 .collect();
-            Metric { name: name.clone(), values }
+            Metric::new(name.clone(), values)
         })
         .collect();
     Dataset::from_parts(archs, ids, metrics, header.sources.clone())

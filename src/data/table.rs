@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{Dataset, canonical_metric_name};
+use super::{Dataset, canonical_metric_name, metric};
 use crate::space::SearchSpace;
 
 /// What a join did.
@@ -142,7 +142,7 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
                     Ok(f64::NAN)
                 } else {
                     let v = text.parse::<f64>().map_err(|_| anyhow!("{}: {text:?} is not a number", at(name)))?;
-                    crate::data::check_metric(name, v).map_err(|e| anyhow!("{}: {e}", at(name)))?;
+                    metric::check_value(S::ACCURACY_SCALE, name, v).map_err(|e| anyhow!("{}: {e}", at(name)))?;
                     Ok(v)
                 }
             })
@@ -151,6 +151,12 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
     }
     if parsed.is_empty() {
         bail!("{file}: no records below the header");
+    }
+    for (m, (_, name, _)) in metric_cols.iter().enumerate() {
+        let column: Vec<f64> = parsed.iter().map(|(_, values)| values[m]).collect();
+        if let Err((r, e)) = metric::check_column(S::ACCURACY_SCALE, name, &column) {
+            bail!("{file}: record {} (line {}), field `{name}`: {e}", r + 1, r + 2);
+        }
     }
     let mut overwritten = 0;
     for (m, (_, _, name)) in metric_cols.iter().enumerate() {

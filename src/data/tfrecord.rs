@@ -22,14 +22,19 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 
-use super::Dataset;
 use super::nar_json::NB101_METRICS;
+use super::{Dataset, metric};
 use crate::cost;
 use crate::space::nb101::Cell;
 use crate::space::nb101::hash::CellHash;
 use crate::space::{Nb101, SearchSpace};
 
 const MASK_DELTA: u32 = 0xa282_ead8;
+
+/// The epoch budgets NAS-Bench-101 trained at (`nasbench_full` has all four, `nasbench_only108` the last).
+pub const EPOCH_BUDGETS: [u32; 4] = [4, 12, 36, 108];
+/// Training runs per cell and epoch budget in NAS-Bench-101 (each with its own seed).
+pub const RUNS_PER_BUDGET: usize = 3;
 
 fn masked_crc(data: &[u8]) -> u32 {
     let crc = crc32c::crc32c(data);
@@ -328,6 +333,8 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
     // hash → (epochs → sums of [time, train, val, test] and count)
     let mut acc: HashMap<CellHash, (u32, [f64; 4], usize, i32)> = HashMap::new();
     let mut records = 0;
+    // Runs per (hash, epoch budget), every budget counted.
+    let mut runs_at: HashMap<(CellHash, u32), usize> = HashMap::new();
     // Every record's cell is validated; the first of each hash is hashed, the others must repeat it.
     let mut cell_checked: HashMap<CellHash, Cell> = HashMap::new();
     while let Some(data) = reader.next_record().with_context(|| format!("{}", path.display()))? {
@@ -363,10 +370,11 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
         ];
         for (name, v) in ["training_time", "train_accuracy", "validation_accuracy", "test_accuracy"].iter().zip(values)
         {
-            crate::data::check_metric(name, v).map_err(|e| anyhow!("{}: field `{name}`: {e}", at()))?;
+            metric::check_value(Nb101::ACCURACY_SCALE, name, v)
+                .map_err(|e| anyhow!("{}: field `{name}`: {e}", at()))?;
         }
-        if run.epochs == 0 {
-            bail!("{}: field `epochs`: 0", at());
+        if !EPOCH_BUDGETS.contains(&run.epochs) {
+            bail!("{}: field `epochs`: {}: NAS-Bench-101 trains for 4, 12, 36 or 108 epochs", at(), run.epochs);
         }
         let entry = acc.entry(listed).or_insert((run.epochs, [0.0; 4], 0, run.metrics.trainable_parameters));
         if run.epochs > entry.0 {
@@ -375,6 +383,15 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
         if run.epochs == entry.0 {
             entry.1.iter_mut().zip(values).for_each(|(s, v)| *s += v);
             entry.2 += 1;
+        }
+        let count = runs_at.entry((listed, run.epochs)).or_insert(0);
+        *count += 1;
+        if *count > RUNS_PER_BUDGET {
+            bail!(
+                "{}: hash {listed} has more than {RUNS_PER_BUDGET} training runs at {} epochs: NAS-Bench-101 trains each cell {RUNS_PER_BUDGET} times per epoch budget",
+                at(),
+                run.epochs
+            );
         }
         records += 1;
     }

@@ -92,6 +92,14 @@ impl Benchmark {
     }
 }
 
+/// A mode's configuration for one space, and the file it was read from (an input no output may replace).
+#[derive(Clone, Debug)]
+pub struct ModeConfig {
+    pub mode: Mode,
+    pub config: Config,
+    pub file: Option<PathBuf>,
+}
+
 /// A predictor study.
 #[derive(Clone, Debug)]
 pub struct PredictorStudyOptions {
@@ -106,8 +114,8 @@ pub struct PredictorStudyOptions {
     /// Epochs for the transformer modes (overrides the configurations' `ranker_epochs`).
     pub epochs: Option<usize>,
     /// Configurations that replace a built-in mode's own for a space, or define a new mode
-    /// (ablations): `(mode, configuration)`.
-    pub configs: Vec<(Mode, Config)>,
+    /// (ablations).
+    pub configs: Vec<ModeConfig>,
     /// The NB201 dataset (the embedded table by default) and the NB101 one (a store or metric files).
     pub nb201: DataSource,
     pub nb101: Option<DataSource>,
@@ -198,7 +206,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     if opts.seeds == 0 || opts.seeds > MAX_SEEDS || opts.first_seed.checked_add(opts.seeds).is_none() {
         bail!("--seeds must be between 1 and {MAX_SEEDS}, and --first-seed + --seeds within 64 bits");
     }
-    for (m, c) in &opts.configs {
+    for ModeConfig { mode: m, config: c, .. } in &opts.configs {
         if !opts.benchmarks.iter().any(|b| b.space == c.space) {
             bail!(
                 "--config {}: a configuration for {}, but no benchmark of the study is of {}",
@@ -208,6 +216,12 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
             );
         }
     }
+    // No output may replace an input: a configuration, a dataset's files, or the other output.
+    let outputs: Vec<&std::path::Path> = std::iter::once(opts.csv.as_path()).chain(opts.html.as_deref()).collect();
+    let mut inputs: Vec<&std::path::Path> = opts.configs.iter().filter_map(|c| c.file.as_deref()).collect();
+    inputs.extend(opts.nb201.files());
+    inputs.extend(opts.nb101.iter().flat_map(DataSource::files));
+    crate::io::refuse_clobbering(&outputs, &inputs)?;
     let mut cells = Vec::new();
     let mut datasets: Vec<(SpaceKind, data::AnyDataset)> = Vec::new();
     for &b in &opts.benchmarks {
@@ -240,8 +254,8 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
                 continue;
             }
             for mode in &opts.modes {
-                let cfg = match opts.configs.iter().find(|(m, c)| m == mode && c.space == b.space) {
-                    Some((_, c)) => c.clone(),
+                let cfg = match opts.configs.iter().find(|c| &c.mode == mode && c.config.space == b.space) {
+                    Some(c) => c.config.clone(),
                     None => mode.config(b.space).ok_or_else(|| {
                         anyhow!(
                             "mode {}: no configuration for {} (give one with --config {}=FILE)",

@@ -83,12 +83,7 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
     }
     let outputs: Vec<&std::path::Path> =
         [&opts.curve, &opts.json, &opts.html].into_iter().flatten().map(|p| p.as_path()).collect();
-    for (i, out) in outputs.iter().enumerate() {
-        crate::io::refuse_inputs(out, &inputs)?;
-        if outputs[..i].iter().any(|o| *o == *out || crate::io::same_file(o, out)) {
-            bail!("{} is given for two outputs: give each its own file", out.display());
-        }
-    }
+    crate::io::refuse_clobbering(&outputs, &inputs)?;
     if opts.first_seed.checked_add(opts.seeds).is_none() {
         let msg = format!("seeds {} + {} run past the largest seed, {}", opts.first_seed, opts.seeds, u64::MAX);
         return Err(UsageError(msg).into());

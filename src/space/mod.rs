@@ -29,6 +29,14 @@ impl SpaceKind {
         }
     }
 
+    /// How many architectures the space has.
+    pub const fn size(self) -> usize {
+        match self {
+            SpaceKind::Nb101 => nb101::NUM_CELLS,
+            SpaceKind::Nb201 => nb201::SPACE_SIZE,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<SpaceKind> {
         [SpaceKind::Nb101, SpaceKind::Nb201].into_iter().find(|k| k.name() == name)
     }
@@ -37,6 +45,33 @@ impl SpaceKind {
 impl fmt::Display for SpaceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How a space's benchmark writes its accuracies, in every one of its formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccuracyScale {
+    /// In [0, 1] (NAS-Bench-101: NAR's JSON, the tfrecord, the sample table).
+    Fraction,
+    /// In [0, 100] (NAS-Bench-201: NAR's JSON, the accuracy table).
+    Percent,
+}
+
+impl AccuracyScale {
+    /// The largest accuracy on this scale.
+    pub fn top(self) -> f64 {
+        match self {
+            AccuracyScale::Fraction => 1.0,
+            AccuracyScale::Percent => 100.0,
+        }
+    }
+
+    /// The rule, for error messages.
+    pub fn rule(self) -> &'static str {
+        match self {
+            AccuracyScale::Fraction => "NAS-Bench-101 accuracies are fractions in [0, 1]",
+            AccuracyScale::Percent => "NAS-Bench-201 accuracies are percentages in [0, 100]",
+        }
     }
 }
 
@@ -50,6 +85,10 @@ pub trait SearchSpace: Send + Sync + 'static {
     type Network: Copy + Eq + fmt::Debug + Send + Sync;
 
     const KIND: SpaceKind;
+    /// The scale of the benchmark's accuracies.
+    const ACCURACY_SCALE: AccuracyScale;
+    /// How many architectures the space has.
+    const SIZE: usize = Self::KIND.size();
     /// `(channels, dim)` of the feature tensor.
     const FEATURE_SHAPE: (usize, usize);
     /// Bytes of one architecture (with its id) in the store.
@@ -108,6 +147,7 @@ impl SearchSpace for Nb101 {
     type Id = CellHash;
     type Network = Cifar10;
     const KIND: SpaceKind = SpaceKind::Nb101;
+    const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Fraction;
     const FEATURE_SHAPE: (usize, usize) = (encode::NB101_CHANNELS, nb101::MAX_VERTICES);
     const ARCH_BYTES: usize = 32;
     const ID_COLUMN: &'static str = "unique_hash";
@@ -179,6 +219,7 @@ impl SearchSpace for Nb201 {
     type Id = usize;
     type Network = ImageDataset;
     const KIND: SpaceKind = SpaceKind::Nb201;
+    const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Percent;
     const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
     const ARCH_BYTES: usize = 2;
     const ID_COLUMN: &'static str = "index";
