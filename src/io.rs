@@ -118,9 +118,9 @@ where
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        // Like any file a tool writes: readable by all, the umask aside (tempfile's default is 0600).
-        let mode = 0o666 & !current_umask();
-        builder.permissions(fs::Permissions::from_mode(mode));
+        // Like any file a tool writes: 0666 less the umask, which the kernel applies to the mode
+        // tempfile creates the file with (tempfile's default is 0600).
+        builder.permissions(fs::Permissions::from_mode(0o666));
     }
     // Created and registered under one lock: a signal's cleanup sees every temporary file that exists.
     let (tmp, tmp_path) = {
@@ -174,14 +174,4 @@ pub fn read_to_string(path: &Path) -> Result<String> {
 pub fn stderr_is_terminal() -> bool {
     use std::io::IsTerminal;
     io::stderr().is_terminal()
-}
-
-#[cfg(unix)]
-fn current_umask() -> u32 {
-    // SAFETY: umask only swaps the process's file-mode mask; it is set straight back.
-    unsafe {
-        let old = libc::umask(0o022);
-        libc::umask(old);
-        old as u32
-    }
 }

@@ -196,3 +196,20 @@ fn thirty_two_digits_are_an_nb101_hash_not_an_nb201_index() {
     let o = nar(&["arch", "0000000000000000000000000000001"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("index"), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+/// Outputs get the permissions any file a tool writes gets: 0666 less the user's umask.
+#[test]
+fn outputs_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (umask, mode) in [("022", 0o644), ("027", 0o640), ("077", 0o600)] {
+        let out = dir.path().join(format!("nb201-{umask}.nar"));
+        let script = format!("umask {umask} && exec \"$0\" data build --space nb201 -o \"$1\"");
+        let o = std::process::Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_nar"), out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, mode, "umask {umask}");
+    }
+}

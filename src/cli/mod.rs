@@ -60,12 +60,28 @@ pub(crate) fn keep_freed_memory() {
     set_purge_delay(-1);
 }
 
+/// mimalloc's `mi_option_purge_delay`, which `libmimalloc-sys` does not name: the entry before
+/// `mi_option_use_numa_nodes` in mimalloc.h's `mi_option_e` (v2 and v3). The test below fails if the
+/// crate's numbering moves.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// mimalloc's delay (ms) before freed memory goes back to the kernel; -1 = never, 0 = at once.
 fn set_purge_delay(ms: i64) {
     // SAFETY: setting an allocator option (mimalloc reads it at its next purge).
     unsafe {
-        const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms as _);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_option_is_where_mimalloc_h_puts_it() {
+        use libmimalloc_sys::{mi_option_get, mi_option_use_numa_nodes};
+        assert_eq!(super::MI_OPTION_PURGE_DELAY + 1, mi_option_use_numa_nodes);
+        // SAFETY: reading an allocator option. The purge delay's default in the mimalloc v3 the crate
+        // builds is 1000 ms (its src/options.c); no other option defaults to 1000.
+        assert_eq!(unsafe { mi_option_get(super::MI_OPTION_PURGE_DELAY) }, 1000);
     }
 }
 

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::config::ModelConfig;
-use super::ops::{self, AttnShape, Dropout, Real};
+use super::ops::{self, Accumulate, AttnGrads, AttnSaved, AttnShape, Dropout, LinearGrads, LinearShape, Real};
 use super::params::{Init, Params};
 
 pub(super) const LN_EPS: f64 = 1e-6;
@@ -347,13 +347,8 @@ impl<T: Real> Ranker<T> {
             &ao,
             self.w(&m.fc),
             &dr,
-            rows,
-            m.fc.n_in,
-            m.fc.n_out,
-            self.params.grad_mut(g, m.fc.w),
-            None,
-            Some(&mut dao),
-            false,
+            LinearShape { rows: rows, n_in: m.fc.n_in, n_out: m.fc.n_out },
+            LinearGrads { dw: self.params.grad_mut(g, m.fc.w), db: None, dx: Some((&mut dao, Accumulate::Overwrite)) },
         );
         drop_vec(dr);
         drop_vec(ao);
@@ -364,14 +359,9 @@ impl<T: Real> Ranker<T> {
         let mut dv = vec![T::ZERO; kv_rows * shape.heads * shape.dv];
         ops::attention_bwd(
             &shape,
-            &c.q,
-            &c.k,
-            &c.v,
-            &c.probs,
+            AttnSaved { q: &c.q, k: &c.k, v: &c.v, probs: &c.probs },
             &dao,
-            &mut dq_out,
-            &mut dk,
-            &mut dv,
+            AttnGrads { dq: &mut dq_out, dk: &mut dk, dv: &mut dv },
             drop.map(|dr_| (dr_, tensor + tid::PROBS)),
         );
         drop_vec(dao);
@@ -391,13 +381,8 @@ impl<T: Real> Ranker<T> {
             q_in,
             self.w(&m.q),
             &dq,
-            q_rows,
-            d,
-            m.q.n_out,
-            self.params.grad_mut(g, m.q.w),
-            None,
-            Some(dq_in),
-            true,
+            LinearShape { rows: q_rows, n_in: d, n_out: m.q.n_out },
+            LinearGrads { dw: self.params.grad_mut(g, m.q.w), db: None, dx: Some((dq_in, Accumulate::Add)) },
         );
         let (kv_x, dkv) = match (kv_in, dkv_in) {
             (Some(x), Some(dx)) => (x, dx),
@@ -407,25 +392,15 @@ impl<T: Real> Ranker<T> {
             kv_x,
             self.w(&m.k),
             &dk,
-            kv_rows,
-            d,
-            m.k.n_out,
-            self.params.grad_mut(g, m.k.w),
-            None,
-            Some(&mut *dkv),
-            true,
+            LinearShape { rows: kv_rows, n_in: d, n_out: m.k.n_out },
+            LinearGrads { dw: self.params.grad_mut(g, m.k.w), db: None, dx: Some((&mut *dkv, Accumulate::Add)) },
         );
         ops::linear_bwd(
             kv_x,
             self.w(&m.v),
             &dv,
-            kv_rows,
-            d,
-            m.v.n_out,
-            self.params.grad_mut(g, m.v.w),
-            None,
-            Some(dkv),
-            true,
+            LinearShape { rows: kv_rows, n_in: d, n_out: m.v.n_out },
+            LinearGrads { dw: self.params.grad_mut(g, m.v.w), db: None, dx: Some((dkv, Accumulate::Add)) },
         );
     }
 
@@ -467,12 +442,24 @@ impl<T: Real> Ranker<T> {
         let mut da = vec![T::ZERO; rows * f.w1.n_out];
         {
             let (dw, db) = self.params.grad_pair(g, f.w2.w, f.w2.b.expect("bias"));
-            ops::linear_bwd(&c.a, self.w(&f.w2), &dr, rows, f.w2.n_in, f.w2.n_out, dw, Some(db), Some(&mut da), false);
+            ops::linear_bwd(
+                &c.a,
+                self.w(&f.w2),
+                &dr,
+                LinearShape { rows: rows, n_in: f.w2.n_in, n_out: f.w2.n_out },
+                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut da, Accumulate::Overwrite)) },
+            );
         }
         drop_vec(dr);
         ops::relu_bwd(&c.a, &mut da);
         let (dw, db) = self.params.grad_pair(g, f.w1.w, f.w1.b.expect("bias"));
-        ops::linear_bwd(x, self.w(&f.w1), &da, rows, f.w1.n_in, f.w1.n_out, dw, Some(db), Some(dx), true);
+        ops::linear_bwd(
+            x,
+            self.w(&f.w1),
+            &da,
+            LinearShape { rows: rows, n_in: f.w1.n_in, n_out: f.w1.n_out },
+            LinearGrads { dw: dw, db: Some(db), dx: Some((dx, Accumulate::Add)) },
+        );
     }
 
     /// Projects an input, applies dropout, adds positions and normalises: the start of both stacks.
@@ -593,13 +580,8 @@ impl<T: Real> Ranker<T> {
                 &c.tier_h,
                 self.w(&ids.tier2),
                 &dl,
-                b,
-                ids.tier2.n_in,
-                ids.tier2.n_out,
-                dw,
-                Some(db),
-                Some(&mut dh),
-                false,
+                LinearShape { rows: b, n_in: ids.tier2.n_in, n_out: ids.tier2.n_out },
+                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut dh, Accumulate::Overwrite)) },
             );
         }
         ops::relu_bwd(&c.tier_h, &mut dh);
@@ -608,13 +590,12 @@ impl<T: Real> Ranker<T> {
             &c.total,
             self.w(&ids.tier1),
             &dh,
-            b,
-            ids.tier1.n_in,
-            ids.tier1.n_out,
-            self.params.grad_mut(g, ids.tier1.w),
-            None,
-            Some(&mut dtotal),
-            false,
+            LinearShape { rows: b, n_in: ids.tier1.n_in, n_out: ids.tier1.n_out },
+            LinearGrads {
+                dw: self.params.grad_mut(g, ids.tier1.w),
+                db: None,
+                dx: Some((&mut dtotal, Accumulate::Overwrite)),
+            },
         );
 
         // Decoder, top down. d(out of the last layer)[t·B + b] = dtotal[b].
@@ -685,13 +666,8 @@ impl<T: Real> Ranker<T> {
                 &c.val_h,
                 self.w(&ids.val2),
                 dscore,
-                b,
-                ids.val2.n_in,
-                1,
-                dw,
-                Some(db),
-                Some(&mut dvh),
-                false,
+                LinearShape { rows: b, n_in: ids.val2.n_in, n_out: 1 },
+                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut dvh, Accumulate::Overwrite)) },
             );
         }
         ops::relu_bwd(&c.val_h, &mut dvh);
@@ -701,13 +677,8 @@ impl<T: Real> Ranker<T> {
                 enc_out,
                 self.w(&ids.val1),
                 &dvh,
-                b,
-                ids.val1.n_in,
-                ids.val1.n_out,
-                dw,
-                Some(db),
-                Some(&mut d_enc),
-                true,
+                LinearShape { rows: b, n_in: ids.val1.n_in, n_out: ids.val1.n_out },
+                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut d_enc, Accumulate::Add)) },
             );
         }
 
@@ -755,7 +726,13 @@ impl<T: Real> Ranker<T> {
             dr.apply(tensor, &mut de);
         }
         let (dw, db) = self.params.grad_pair(g, lin.w, lin.b.expect("bias"));
-        ops::linear_bwd(x, self.w(lin), &de, rows, lin.n_in, lin.n_out, dw, Some(db), None, false);
+        ops::linear_bwd(
+            x,
+            self.w(lin),
+            &de,
+            LinearShape { rows: rows, n_in: lin.n_in, n_out: lin.n_out },
+            LinearGrads { dw: dw, db: Some(db), dx: None },
+        );
     }
 }
 

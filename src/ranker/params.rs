@@ -113,15 +113,4 @@ impl<T: Real> Params<T> {
             }
         }
     }
-
-    /// The same parameters in another float type.
-    pub fn cast<U: Real>(&self) -> Params<U> {
-        Params {
-            names: self.names.clone(),
-            shapes: self.shapes.clone(),
-            inits: self.inits.clone(),
-            offsets: self.offsets.clone(),
-            data: self.data.iter().map(|v| U::from_f64(v.to_f64())).collect(),
-        }
-    }
 }
