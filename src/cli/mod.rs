@@ -73,18 +73,6 @@ fn set_purge_delay(ms: i64) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_purge_delay_option_is_where_mimalloc_h_puts_it() {
-        use libmimalloc_sys::{mi_option_get, mi_option_use_numa_nodes};
-        assert_eq!(super::MI_OPTION_PURGE_DELAY + 1, mi_option_use_numa_nodes);
-        // SAFETY: reading an allocator option. The purge delay's default in the mimalloc v3 the crate
-        // builds is 1000 ms (its src/options.c); no other option defaults to 1000.
-        assert_eq!(unsafe { mi_option_get(super::MI_OPTION_PURGE_DELAY) }, 1000);
-    }
-}
-
 /// A count that must be at least 1 (`--epochs 0`, `--seeds 0` are usage errors, status 2).
 pub(crate) fn positive() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
@@ -163,4 +151,16 @@ pub(crate) fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_option_is_where_mimalloc_h_puts_it() {
+        use libmimalloc_sys::{mi_option_get, mi_option_use_numa_nodes};
+        assert_eq!(super::MI_OPTION_PURGE_DELAY + 1, mi_option_use_numa_nodes);
+        // SAFETY: reading an allocator option. The purge delay's default in the mimalloc v3 the crate
+        // builds is 1000 ms (its src/options.c); no other option defaults to 1000.
+        assert_eq!(unsafe { mi_option_get(super::MI_OPTION_PURGE_DELAY) }, 1000);
+    }
 }

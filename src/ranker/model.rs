@@ -347,7 +347,7 @@ impl<T: Real> Ranker<T> {
             &ao,
             self.w(&m.fc),
             &dr,
-            LinearShape { rows: rows, n_in: m.fc.n_in, n_out: m.fc.n_out },
+            LinearShape { rows, n_in: m.fc.n_in, n_out: m.fc.n_out },
             LinearGrads { dw: self.params.grad_mut(g, m.fc.w), db: None, dx: Some((&mut dao, Accumulate::Overwrite)) },
         );
         drop_vec(dr);
@@ -446,8 +446,8 @@ impl<T: Real> Ranker<T> {
                 &c.a,
                 self.w(&f.w2),
                 &dr,
-                LinearShape { rows: rows, n_in: f.w2.n_in, n_out: f.w2.n_out },
-                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut da, Accumulate::Overwrite)) },
+                LinearShape { rows, n_in: f.w2.n_in, n_out: f.w2.n_out },
+                LinearGrads { dw, db: Some(db), dx: Some((&mut da, Accumulate::Overwrite)) },
             );
         }
         drop_vec(dr);
@@ -457,8 +457,8 @@ impl<T: Real> Ranker<T> {
             x,
             self.w(&f.w1),
             &da,
-            LinearShape { rows: rows, n_in: f.w1.n_in, n_out: f.w1.n_out },
-            LinearGrads { dw: dw, db: Some(db), dx: Some((dx, Accumulate::Add)) },
+            LinearShape { rows, n_in: f.w1.n_in, n_out: f.w1.n_out },
+            LinearGrads { dw, db: Some(db), dx: Some((dx, Accumulate::Add)) },
         );
     }
 
@@ -581,7 +581,7 @@ impl<T: Real> Ranker<T> {
                 self.w(&ids.tier2),
                 &dl,
                 LinearShape { rows: b, n_in: ids.tier2.n_in, n_out: ids.tier2.n_out },
-                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut dh, Accumulate::Overwrite)) },
+                LinearGrads { dw, db: Some(db), dx: Some((&mut dh, Accumulate::Overwrite)) },
             );
         }
         ops::relu_bwd(&c.tier_h, &mut dh);
@@ -667,7 +667,7 @@ impl<T: Real> Ranker<T> {
                 self.w(&ids.val2),
                 dscore,
                 LinearShape { rows: b, n_in: ids.val2.n_in, n_out: 1 },
-                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut dvh, Accumulate::Overwrite)) },
+                LinearGrads { dw, db: Some(db), dx: Some((&mut dvh, Accumulate::Overwrite)) },
             );
         }
         ops::relu_bwd(&c.val_h, &mut dvh);
@@ -678,7 +678,7 @@ impl<T: Real> Ranker<T> {
                 self.w(&ids.val1),
                 &dvh,
                 LinearShape { rows: b, n_in: ids.val1.n_in, n_out: ids.val1.n_out },
-                LinearGrads { dw: dw, db: Some(db), dx: Some((&mut d_enc, Accumulate::Add)) },
+                LinearGrads { dw, db: Some(db), dx: Some((&mut d_enc, Accumulate::Add)) },
             );
         }
 
@@ -730,8 +730,8 @@ impl<T: Real> Ranker<T> {
             x,
             self.w(lin),
             &de,
-            LinearShape { rows: rows, n_in: lin.n_in, n_out: lin.n_out },
-            LinearGrads { dw: dw, db: Some(db), dx: None },
+            LinearShape { rows, n_in: lin.n_in, n_out: lin.n_out },
+            LinearGrads { dw, db: Some(db), dx: None },
         );
     }
 }
