@@ -34,8 +34,8 @@ use crate::ranker::checkpoint::{CheckpointPaths, TrainState, load_state};
 use crate::ranker::config::Config;
 use crate::ranker::evaluate::{EvalReport, Prediction};
 use crate::ranker::trainer::{CheckpointPair, EpochLog};
-use crate::search::SeedResult;
-use crate::search::study::StudySummary;
+use crate::search::budgeted::StudySummary;
+use crate::search::reference::SeedResult;
 use crate::space::{ImageDataset, SpaceKind};
 
 /// Which of a run's two checkpoints.

@@ -8,14 +8,14 @@ use std::sync::OnceLock;
 
 use common::{nar, ok};
 use nar::data::Dataset;
+use nar::search::budgeted::{Curve, Method, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
-use nar::search::mean_std;
 use nar::search::oracle::{Oracle, QueryError, Scorecard, TableEvaluator};
-use nar::search::study::{Curve, Method, Setup, run_method};
 use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb201, SpaceKind};
+use nar::stats::mean_std;
 
 fn dataset() -> &'static Dataset<Nb201> {
     static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
@@ -168,7 +168,7 @@ fn batches_and_constraints_hold_for_every_method() {
             let h = run_on(&domain, net, method, 50, Some(batch), 2);
             assert_eq!(h.len(), 50, "{method} batch {batch}");
             for &(p, _) in &h {
-                let cost = <Nb201 as nar::space::SearchSpace>::cost(&ds.archs()[p], net);
+                let cost = <Nb201 as nar::benchmark::Benchmark>::cost(&ds.archs()[p], net);
                 assert!(cost.total_params <= 600_000, "{method} queried {} params", cost.total_params);
             }
         }

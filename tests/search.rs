@@ -7,11 +7,12 @@ use std::sync::OnceLock;
 
 use nar::data::Dataset;
 use nar::rng::Rng;
-use nar::sampler::stats::{Hist, kl_div};
 use nar::sampler::{Propose, draw_key, select_target};
-use nar::search::{Benchmark, mean_std, random_search};
+use nar::search::reference::{ReferenceTable, random_search};
 use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb101, Nb201};
+use nar::stats::mean_std;
+use nar::stats::{Hist, kl_div};
 
 fn dataset() -> &'static Dataset<Nb201> {
     static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
@@ -29,7 +30,7 @@ fn random_search_baseline_matches_the_design_anchors() {
         (Net::Cifar100, "cifar100_val_acc", "cifar100_test_acc", 72.80, 71.46),
         (Net::ImageNet16, "imagenet16_val_acc", "imagenet16_test_acc", 46.38, 45.46),
     ] {
-        let b = Benchmark::new(ds, net, val, Some(test));
+        let b = ReferenceTable::new(ds, net, val, Some(test));
         for (n, want) in [(1256, want_1256), (100, want_100)] {
             let accs: Vec<f64> = (0..200).map(|s| random_search(&b, n, s).accuracy).collect();
             let (m, _) = mean_std(&accs);
@@ -113,9 +114,9 @@ fn search_is_deterministic_per_seed() {
     let val = Samples::new(ds, perm[200..328].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();
     let mut t = Trainer::new(&cfg);
     t.epoch(&train, &val, &|_, _, _| {});
-    let b = Benchmark::new(ds, Net::Cifar10, "cifar10_val_acc", Some("cifar10_test_acc"));
-    let set = nar::search::Settings::from_config(&cfg, 3).unwrap();
-    let run = |seed| nar::search::search(&t.model, &b, &t.state.distri, &set, 328, seed, &|_| {}).unwrap();
+    let b = ReferenceTable::new(ds, Net::Cifar10, "cifar10_val_acc", Some("cifar10_test_acc"));
+    let set = nar::search::reference::Settings::from_config(&cfg, 3).unwrap();
+    let run = |seed| nar::search::reference::search(&t.model, &b, &t.state.distri, &set, 328, seed, &|_| {}).unwrap();
     let (a, a2, c) = (run(0), run(0), run(1));
     assert_eq!(a, a2);
     assert_ne!(a, c);

@@ -84,11 +84,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 /// One seed of each budgeted method to 300 queries on the embedded NB201 table (CIFAR-10), timed.
 fn search() -> Result<ExitCode> {
+    use crate::search::budgeted::{Method, Setup, run_method};
     use crate::search::domain::{Domain, Equivalence};
     use crate::search::guided::GuidedSettings;
     use crate::search::inputs::FeatureCache;
     use crate::search::oracle::TableEvaluator;
-    use crate::search::study::{Method, Setup, run_method};
     use crate::space::SpaceKind;
     println!("nar bench search ({} threads): one seed (0) to 300 queries, NB201 cifar10", rayon::current_num_threads());
     let ds = crate::data::embedded::nb201()?;

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::benchmark::Benchmark;
 use crate::data::{self, AnyDataset, DataSource, Dataset, nar_json, store};
 use crate::io::{refuse_clobbering, write_atomic};
 use crate::space::{SearchSpace, SpaceKind};
@@ -129,7 +130,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_csv<S: SearchSpace>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Result<()> {
+fn export_csv<S: Benchmark>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Result<()> {
     let mut csv = csv::Writer::from_writer(w);
     let mut header = vec![S::ID_COLUMN.to_string()];
     header.extend(S::ARCH_COLUMNS.iter().map(|c| c.to_string()));

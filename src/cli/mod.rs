@@ -6,12 +6,12 @@ mod bench;
 mod data;
 mod eval;
 mod fetch;
+mod predictor_study;
 mod rank;
 mod report;
 mod run;
 mod search;
 mod space;
-mod study;
 mod train;
 
 use std::process::ExitCode;
@@ -46,7 +46,7 @@ enum Command {
     /// Rank every architecture of the space with a trained ranker.
     Rank(rank::Args),
     /// Studies across many trainings: `nar study predictors` compares the predictors against the labelled budget.
-    Study(study::Args),
+    Study(predictor_study::Args),
     /// Write the run's self-contained HTML report (training, held-out evaluation, tiers, search, cells).
     Report(report::Args),
     /// Measure the speed of enumeration, the cost model and encoding.
@@ -106,7 +106,7 @@ pub fn main() -> ExitCode {
         Command::Search(a) => search::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Report(a) => report::run(a),
-        Command::Study(a) => study::run(a),
+        Command::Study(a) => predictor_study::run(a),
     };
     match result {
         Ok(code) => code,
@@ -117,27 +117,48 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// clap parsers for the library's enums (the library's types do not depend on clap): the possible values
-/// are listed in `--help` and in the error for any other word.
-fn enum_arg<T: Clone + Send + Sync + 'static>(
-    names: &'static [&'static str],
-    from_name: fn(&str) -> Option<T>,
-) -> impl clap::builder::TypedValueParser<Value = T> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(names)
-        .map(move |s: String| from_name(&s).expect("one of the possible values"))
+/// A clap parser for one of the library's enums (the library's types do not depend on clap), generated
+/// from the enum's own list of values (`ALL`) and names: the possible values are listed in `--help` and
+/// in the error for any other word, and nothing can be parsed that is not one of them.
+#[derive(Clone)]
+pub(crate) struct EnumArg<T: 'static> {
+    all: &'static [T],
+    name: fn(&T) -> &'static str,
 }
 
-pub(crate) fn space_arg() -> impl clap::builder::TypedValueParser<Value = crate::space::SpaceKind> {
-    enum_arg(&["nb101", "nb201"], crate::space::SpaceKind::from_name)
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for EnumArg<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        if let Some(t) = self.all.iter().find(|t| Some((self.name)(t)) == value.to_str()) {
+            return Ok(t.clone());
+        }
+        // clap's own message for a word that is not a possible value (it cannot accept this one).
+        let names: Vec<&'static str> = self.all.iter().map(self.name).collect();
+        let refused = clap::builder::PossibleValuesParser::new(names).parse_ref(cmd, arg, value);
+        Err(refused.err().unwrap_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd)))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|t| clap::builder::PossibleValue::new((self.name)(t)))))
+    }
 }
 
-pub(crate) fn image_dataset_arg() -> impl clap::builder::TypedValueParser<Value = crate::space::ImageDataset> {
-    enum_arg(&["cifar10", "cifar100", "imagenet16"], crate::space::ImageDataset::from_name)
+pub(crate) fn space_arg() -> EnumArg<crate::space::SpaceKind> {
+    EnumArg { all: &crate::space::SpaceKind::ALL, name: |s| s.name() }
 }
 
-pub(crate) fn checkpoint_arg() -> impl clap::builder::TypedValueParser<Value = crate::run_dir::Checkpoint> {
-    enum_arg(&["best", "last"], crate::run_dir::Checkpoint::from_name)
+pub(crate) fn image_dataset_arg() -> EnumArg<crate::space::ImageDataset> {
+    EnumArg { all: &crate::space::ImageDataset::ALL, name: |d| d.name() }
+}
+
+pub(crate) fn checkpoint_arg() -> EnumArg<crate::run_dir::Checkpoint> {
+    EnumArg { all: &crate::run_dir::Checkpoint::ALL, name: |c| c.name() }
 }
 
 /// Formats an integer with thousands separators.

@@ -9,13 +9,13 @@ use anyhow::{Result, bail};
 
 use crate::data::DataSource;
 use crate::pipeline::search::{SearchOptions, SearchSummary, search};
-use crate::pipeline::study::{OracleSource, StudyOptions, study};
+use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
 use crate::progress::Terminal;
 use crate::run_dir::Checkpoint;
+use crate::search::budgeted::{Method, StudySummary};
 use crate::search::domain::{Constraint, Equivalence};
-use crate::search::mean_std;
-use crate::search::study::{Method, StudySummary};
 use crate::space::{ImageDataset, SpaceKind};
+use crate::stats::mean_std;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -60,8 +60,8 @@ pub struct Args {
     #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10", conflicts_with = "run_dir")]
     dataset: ImageDataset,
     /// Budgeted search: the method(s).
-    #[arg(long, value_parser = ["nar", "random", "rea", "ls", "all"], default_value = "all", conflicts_with = "run_dir")]
-    method: String,
+    #[arg(long, value_parser = super::EnumArg { all: &METHOD_CHOICES, name: method_choice }, default_value = "all", conflicts_with = "run_dir")]
+    method: Methods,
     /// Budgeted search: architectures each run may query.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=1_000_000), conflicts_with = "run_dir")]
     budget: u64,
@@ -110,6 +110,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--method`: every method (`all`: `None`) or one of them.
+#[derive(Clone, Copy, Debug)]
+struct Methods(Option<Method>);
+
+/// `--method`'s values: `all`, then each of [`Method::ALL`].
+const METHOD_CHOICES: [Methods; Method::ALL.len() + 1] = {
+    let mut choices = [Methods(None); Method::ALL.len() + 1];
+    let mut i = 0;
+    while i < Method::ALL.len() {
+        choices[i + 1] = Methods(Some(Method::ALL[i]));
+        i += 1;
+    }
+    choices
+};
+
+fn method_choice(m: &Methods) -> &'static str {
+    m.0.map_or("all", Method::name)
+}
+
 fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
     let data_dir = args.data_dir.clone().unwrap_or_else(crate::data::default_data_dir);
     let data = match (&args.data, args.metrics.is_empty(), space) {
@@ -118,9 +137,9 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         (None, true, SpaceKind::Nb201) => DataSource::EmbeddedNb201,
         (None, true, SpaceKind::Nb101) => DataSource::from_arg("nb101", &data_dir)?,
     };
-    let methods = match args.method.as_str() {
-        "all" => Method::ALL.to_vec(),
-        m => vec![Method::from_name(m).expect("one of the possible values")],
+    let methods = match args.method.0 {
+        None => Method::ALL.to_vec(),
+        Some(m) => vec![m],
     };
     let oracle = match &args.oracle_cmd {
         Some(c) => OracleSource::Command { command: c.clone(), journal: args.journal.clone() },

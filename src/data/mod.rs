@@ -27,6 +27,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
 
+use crate::benchmark::Benchmark;
 use crate::cost::NetworkCost;
 use crate::space::{ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
 
@@ -180,7 +181,9 @@ impl<S: SearchSpace> Dataset<S> {
             lookup: OnceLock::new(),
         }
     }
+}
 
+impl<S: Benchmark> Dataset<S> {
     /// Cell information and totals of architecture `i` for one network (from the exact cost model).
     pub fn cell_info(&self, i: usize, network: S::Network) -> NetworkCost {
         S::cost(&self.archs[i], network)

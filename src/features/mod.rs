@@ -10,13 +10,14 @@
 
 pub mod graph;
 
+use crate::benchmark::Benchmark;
 use std::fmt;
 use std::str::FromStr;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind, nb101, nb201};
+use crate::space::{Nb101, Nb201, SpaceKind, nb101, nb201};
 use graph::OpGraph;
 
 /// One feature set.
@@ -49,8 +50,8 @@ impl FeatureSet {
         match self {
             FeatureSet::Renas => {
                 let (c, d) = match space {
-                    SpaceKind::Nb101 => Nb101::FEATURE_SHAPE,
-                    SpaceKind::Nb201 => Nb201::FEATURE_SHAPE,
+                    SpaceKind::Nb101 => <Nb101 as Benchmark>::FEATURE_SHAPE,
+                    SpaceKind::Nb201 => <Nb201 as Benchmark>::FEATURE_SHAPE,
                 };
                 (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
             }
@@ -129,7 +130,7 @@ impl Table {
 }
 
 /// What a space must provide for its feature sets.
-pub trait Featurize: SearchSpace {
+pub trait Featurize: Benchmark {
     /// The architecture's operation graph ([`graph::OpGraph`]).
     fn op_graph(arch: &Self::Arch) -> OpGraph;
     /// The one-hot columns.

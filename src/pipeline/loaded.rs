@@ -10,6 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use super::transformer;
+use crate::benchmark::Benchmark;
 use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
@@ -117,7 +118,7 @@ impl LoadedPredictor {
     }
 
     /// Predicted tier of each architecture, 1 = best (the whole model).
-    pub fn tiers<S: SearchSpace>(&self, archs: &[S::Arch], progress: &dyn Progress) -> Result<Vec<usize>> {
+    pub fn tiers<S: Benchmark>(&self, archs: &[S::Arch], progress: &dyn Progress) -> Result<Vec<usize>> {
         let network = self.check_space::<S>()?;
         let model = transformer(self.model.as_ref(), &self.cfg)?;
         let emb = self.tier_embeddings(model)?;
@@ -147,7 +148,7 @@ impl LoadedPredictor {
 }
 
 /// The tier embeddings of a run's training architectures (what inference with tiers uses).
-pub fn train_embeddings<S: SearchSpace>(ds: &Dataset<S>, meta: &RunMeta, model: &Ranker<f32>) -> Result<Vec<f32>> {
+pub fn train_embeddings<S: Benchmark>(ds: &Dataset<S>, meta: &RunMeta, model: &Ranker<f32>) -> Result<Vec<f32>> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
     let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
     Ok(reference_embeddings(model, &train, INFER_BATCH))

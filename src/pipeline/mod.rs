@@ -9,7 +9,7 @@ pub mod predictor_study;
 pub mod rank;
 pub mod run;
 pub mod search;
-pub mod study;
+pub mod search_study;
 pub mod train;
 
 use anyhow::{Context, Result, anyhow};

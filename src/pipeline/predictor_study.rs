@@ -66,29 +66,31 @@ impl Mode {
 
 /// A benchmark of the study: a space and the image dataset whose validation accuracy is ranked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Benchmark {
+pub struct Task {
     pub space: SpaceKind,
     pub network: ImageDataset,
 }
 
-impl Benchmark {
-    pub const ALL: [Benchmark; 4] = [
-        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::Cifar10 },
-        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::Cifar100 },
-        Benchmark { space: SpaceKind::Nb201, network: ImageDataset::ImageNet16 },
-        Benchmark { space: SpaceKind::Nb101, network: ImageDataset::Cifar10 },
+impl Task {
+    pub const ALL: [Task; 4] = [
+        Task { space: SpaceKind::Nb201, network: ImageDataset::Cifar10 },
+        Task { space: SpaceKind::Nb201, network: ImageDataset::Cifar100 },
+        Task { space: SpaceKind::Nb201, network: ImageDataset::ImageNet16 },
+        Task { space: SpaceKind::Nb101, network: ImageDataset::Cifar10 },
     ];
 
     /// `nb201-cifar10`, …, `nb101`.
-    pub fn name(self) -> String {
-        match self.space {
-            SpaceKind::Nb101 => "nb101".to_string(),
-            SpaceKind::Nb201 => format!("nb201-{}", self.network),
+    pub fn name(self) -> &'static str {
+        match (self.space, self.network) {
+            (SpaceKind::Nb101, _) => "nb101",
+            (SpaceKind::Nb201, ImageDataset::Cifar10) => "nb201-cifar10",
+            (SpaceKind::Nb201, ImageDataset::Cifar100) => "nb201-cifar100",
+            (SpaceKind::Nb201, ImageDataset::ImageNet16) => "nb201-imagenet16",
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Benchmark> {
-        Benchmark::ALL.into_iter().find(|b| b.name() == name)
+    pub fn from_name(name: &str) -> Option<Task> {
+        Task::ALL.into_iter().find(|b| b.name() == name)
     }
 }
 
@@ -103,7 +105,7 @@ pub struct ModeConfig {
 /// A predictor study.
 #[derive(Clone, Debug)]
 pub struct PredictorStudyOptions {
-    pub benchmarks: Vec<Benchmark>,
+    pub benchmarks: Vec<Task>,
     pub modes: Vec<Mode>,
     /// Labelled architectures per cell (training + validation).
     pub budgets: Vec<usize>,
@@ -151,7 +153,7 @@ pub struct Cell {
     pub seconds: f64,
 }
 
-/// Mean and standard deviation (sample, as everywhere in nar: [`crate::search::mean_std`]) of a figure
+/// Mean and standard deviation (sample, as everywhere in nar: [`crate::stats::mean_std`]) of a figure
 /// over seeds.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct MeanStd {
@@ -161,7 +163,7 @@ pub struct MeanStd {
 
 impl MeanStd {
     pub fn of(v: &[f64]) -> MeanStd {
-        let (mean, std) = crate::search::mean_std(v);
+        let (mean, std) = crate::stats::mean_std(v);
         MeanStd { mean, std }
     }
 }
@@ -307,7 +309,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
 }
 
 /// The number of architectures labelled with the benchmark's validation accuracy.
-fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Benchmark) -> Result<usize> {
+fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Task) -> Result<usize> {
     let val_metric = ds
         .first_metric(&data::validation_metrics(S::KIND, b.network))
         .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.network))?;
@@ -318,7 +320,7 @@ fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Benchmark) -> Result<usize
 #[allow(clippy::too_many_arguments)]
 fn run_cell<S: Featurize>(
     ds: &Dataset<S>,
-    b: Benchmark,
+    b: Task,
     mode: &Mode,
     mut cfg: Config,
     budget: usize,
@@ -356,7 +358,7 @@ fn run_cell<S: Featurize>(
     let seconds = start.elapsed().as_secs_f64();
     let top = top_figures(&score, &held.val, &[10, 50]).context("no held-out architectures")?;
     Ok(Cell {
-        benchmark: b.name(),
+        benchmark: b.name().to_string(),
         mode: mode.clone(),
         budget,
         seed,

@@ -7,15 +7,15 @@ use anyhow::{Result, bail};
 
 use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
-use super::study::{OracleSource, StudyOptions, study};
+use super::search_study::{OracleSource, StudyOptions, study};
 use super::train::{TrainOptions, TrainSummary, resume, train};
 use crate::data::DataSource;
 use crate::progress::Progress;
 use crate::ranker::config::ModelKind;
 use crate::run_dir::Checkpoint;
 use crate::run_dir::RunDir;
+use crate::search::budgeted::{Method, StudySummary};
 use crate::search::domain::{Constraint, Equivalence};
-use crate::search::study::{Method, StudySummary};
 
 /// The main job's settings: a training run, then the search.
 #[derive(Clone, Debug)]

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 
 use super::load_ranker;
+use crate::benchmark::Benchmark;
 use crate::data::Dataset;
 use crate::progress::Progress;
 use crate::ranker::checkpoint::TrainState;
@@ -14,8 +15,8 @@ use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::sampler::Propose;
-use crate::search::{self, Benchmark, SeedResult, Settings};
-use crate::space::{SearchSpace, SpaceKind};
+use crate::search::reference::{self, ReferenceTable, SeedResult, Settings};
+use crate::space::SpaceKind;
 use crate::with_dataset;
 
 /// How to search.
@@ -55,7 +56,7 @@ pub fn search(root: &Path, opts: SearchOptions, progress: &dyn Progress) -> Resu
     Ok(summary)
 }
 
-fn seeds<S: SearchSpace + Propose>(
+fn seeds<S: Benchmark + Propose>(
     ds: &Dataset<S>,
     cfg: &Config,
     meta: &RunMeta,
@@ -65,7 +66,7 @@ fn seeds<S: SearchSpace + Propose>(
     progress: &dyn Progress,
 ) -> Result<SearchSummary> {
     let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
-    let bench = Benchmark::new(ds, network, &meta.val_metric, meta.test_metric.as_deref());
+    let bench = ReferenceTable::new(ds, network, &meta.val_metric, meta.test_metric.as_deref());
     let settings = Settings::from_config(cfg, opts.iterations)?;
     let budget = meta.train.len() + meta.val.len();
     progress.start(opts.seeds * opts.iterations as u64, "searching");
@@ -73,7 +74,7 @@ fn seeds<S: SearchSpace + Propose>(
     let mut results = Vec::new();
     for seed in 0..opts.seeds {
         let done = seed * opts.iterations as u64;
-        results.push(search::search(model, &bench, &state.distri, &settings, budget, seed, &|i| {
+        results.push(reference::search(model, &bench, &state.distri, &settings, budget, seed, &|i| {
             progress.set(done + i as u64)
         })?);
     }

@@ -210,7 +210,7 @@ impl Predictor for Ensemble {
                 report.best_epoch = r.best_epoch;
             }
             let s = m.scores(data.x, &Quiet)?;
-            let (mean, std) = crate::search::mean_std(&s);
+            let (mean, std) = crate::stats::mean_std(&s);
             scales.push(Scale { mean, std: if std.is_finite() && std > 0.0 { std } else { 1.0 } });
             member_scores.push(s);
         }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::model::Ranker;
 use super::optim::AdamW;
 use crate::io::write_atomic;
-use crate::sampler::stats::BatchStats;
+use crate::stats::BatchStats;
 
 /// Everything but the tensors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

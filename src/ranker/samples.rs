@@ -4,9 +4,9 @@
 use anyhow::{Result, anyhow, bail};
 use rayon::prelude::*;
 
+use crate::benchmark::Benchmark;
 use crate::data::Dataset;
-use crate::sampler::stats::Shape;
-use crate::space::SearchSpace;
+use crate::stats::Shape;
 
 /// The labelled architectures of a dataset, encoded for one network.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct Samples {
 
 impl Samples {
     /// Encodes the architectures at `positions` (all must have a validation value).
-    pub fn new<S: SearchSpace>(
+    pub fn new<S: Benchmark>(
         ds: &Dataset<S>,
         positions: Vec<usize>,
         network: S::Network,
@@ -46,7 +46,7 @@ impl Samples {
 
     /// Encodes the architectures at `positions` whatever their labels (for ranking a whole space):
     /// validation and test accuracy are NaN.
-    pub fn unlabelled<S: SearchSpace>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Samples {
+    pub fn unlabelled<S: Benchmark>(ds: &Dataset<S>, positions: Vec<usize>, network: S::Network) -> Samples {
         let archs = ds.archs_at(&positions);
         let mut s = Samples::from_archs::<S>(&archs, network, &vec![f64::NAN; archs.len()]);
         s.positions = positions;
@@ -54,7 +54,7 @@ impl Samples {
     }
 
     /// Encodes `archs` labelled with `val` (NaN where unknown); positions are `0..archs.len()`.
-    pub fn from_archs<S: SearchSpace>(archs: &[S::Arch], network: S::Network, val: &[f64]) -> Samples {
+    pub fn from_archs<S: Benchmark>(archs: &[S::Arch], network: S::Network, val: &[f64]) -> Samples {
         assert_eq!(archs.len(), val.len(), "one accuracy per architecture");
         let (c, dim) = S::FEATURE_SHAPE;
         let feat_len = c * dim * dim;
@@ -100,6 +100,6 @@ impl Samples {
 
 /// The feature tensors of `archs` for `network`, concatenated (`[archs.len(), P, d_patch²]`), encoded
 /// on all threads.
-pub fn features<S: SearchSpace>(archs: &[S::Arch], network: S::Network) -> Vec<f32> {
+pub fn features<S: Benchmark>(archs: &[S::Arch], network: S::Network) -> Vec<f32> {
     archs.par_iter().flat_map_iter(|a| S::encode(a, &S::cost(a, network)).data).collect()
 }

@@ -27,7 +27,7 @@ use super::predict::argmax;
 use super::samples::Samples;
 use super::tiers::{Buckets, tier_labels};
 use crate::rng::{Rng, mix};
-use crate::sampler::stats::{BatchStats, Shape, batch_stats};
+use crate::stats::{BatchStats, Shape, batch_stats};
 
 /// One epoch's figures (a line of the run's metrics log).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,8 +17,8 @@ use crate::data::AnyDataset;
 use crate::io::write_atomic;
 use crate::ranker::trainer::EpochLog;
 use crate::run_dir::{RunDir, RunMeta};
-use crate::sampler::stats::kl_div;
 use crate::space::nb201;
+use crate::stats::kl_div;
 use svg::{Series, esc};
 
 /// One figure: a file name for `--svg` and its SVG.
@@ -167,7 +167,7 @@ fn distributions(run: &RunDir) -> Result<Section> {
     };
     let mut figs = Vec::new();
     for (what, unit, pick) in [
-        ("FLOPs", "bin upper edge (FLOPs)", (|t: &crate::sampler::stats::TierStats| &t.flops) as fn(&_) -> &_),
+        ("FLOPs", "bin upper edge (FLOPs)", (|t: &crate::stats::TierStats| &t.flops) as fn(&_) -> &_),
         ("params", "bin upper edge (parameters)", |t| &t.params),
     ] {
         let top = &pick(&batch.tiers[0]).counts;
@@ -226,11 +226,11 @@ fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<S
         }
     }
     let random: Vec<f64> = results.iter().map(|r| r.random.accuracy).collect();
-    let (rm, _) = crate::search::mean_std(&random);
+    let (rm, _) = crate::stats::mean_std(&random);
     hlines.push((format!("random search, mean {rm:.2}"), rm));
     let honest: Vec<f64> = results.iter().filter_map(|r| r.honest.as_ref().map(|h| h.accuracy)).collect();
     if !honest.is_empty() {
-        let (hm, _) = crate::search::mean_std(&honest);
+        let (hm, _) = crate::stats::mean_std(&honest);
         series.push(Series {
             name: format!("NAR honest pick, mean {hm:.2}"),
             points: vec![(budget, hm), (budget + first.iterations.last().map_or(0, |i| i.proposed) as f64, hm)],
@@ -247,7 +247,7 @@ fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<S
     };
     let mut sections = vec![Section { title: "Search".into(), figures: vec![curve], note: None, table: None }];
     // Top architectures found: the honest picks and the reference top-1 bests, best first.
-    let mut found: Vec<(String, &crate::search::Found)> = Vec::new();
+    let mut found: Vec<(String, &crate::search::reference::Found)> = Vec::new();
     for r in &results {
         if let Some(h) = &r.honest {
             found.push((format!("honest pick, seed {}", r.seed), h));

@@ -3,7 +3,7 @@
 //! queries, a band per method, and the table.
 
 use super::svg;
-use crate::search::study::StudySummary;
+use crate::search::budgeted::StudySummary;
 
 /// The incumbent's reporting accuracy against queries: a mean ± std band per method, the optimum as
 /// a line.

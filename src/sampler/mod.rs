@@ -1,12 +1,10 @@
 //! What the top tier looks like, and sampling architectures that look like it (`docs/design.md` §6).
 
-pub mod stats;
-
 use crate::rng::Rng;
 use crate::space::nb101::{Cell, MAX_EDGES, Op as Op101};
 use crate::space::nb201::{Arch, NUM_EDGES, Op as Op201};
 use crate::space::{Nb101, Nb201, SearchSpace};
-use stats::{Hist, kl_div};
+use crate::stats::{Hist, kl_div};
 
 /// The reference's `select_distri`: the top tier's histogram (as probabilities) when it holds at least
 /// `batch_factor` of the batch and its divergence from every tier from `last_tier` (1-based) down is at

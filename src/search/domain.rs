@@ -10,6 +10,7 @@ use std::fmt;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::benchmark::Benchmark;
 use crate::data::Dataset;
 use crate::rng::Rng;
 use crate::space::SearchSpace;
@@ -120,30 +121,6 @@ impl<S: SearchSpace> Domain<S> {
         self.representatives = r;
     }
 
-    /// Keeps only the pool's architectures within `constraint` (the cost model of `network`); an error
-    /// when none is.
-    pub fn constrained(mut self, constraint: Constraint, network: S::Network) -> Result<Domain<S>> {
-        if constraint.is_none() {
-            return Ok(self);
-        }
-        let before = self.pool.len();
-        let archs = self.ds.archs();
-        self.pool.retain(|&p| {
-            let c = S::cost(&archs[p], network);
-            constraint.admits(c.total_params, c.total_flops)
-        });
-        if self.pool.is_empty() {
-            return Err(UsageError(format!(
-                "no architecture of the {before} in the pool meets the constraint ({constraint})"
-            ))
-            .into());
-        }
-        self.in_pool.iter_mut().for_each(|b| *b = false);
-        self.pool.iter().for_each(|&p| self.in_pool[p] = true);
-        self.choose_representatives();
-        Ok(self)
-    }
-
     /// Makes equivalent architectures one query ([`Equivalence`]).
     pub fn with_equivalence(mut self, equivalence: Equivalence) -> Domain<S> {
         self.equivalence = equivalence;
@@ -222,5 +199,31 @@ impl<S: SearchSpace> Domain<S> {
             .filter_map(|a| self.ds.position(&S::id(a)))
             .filter(|&p| self.in_pool[p] && self.class[p] != self.class[position])
             .collect()
+    }
+}
+
+impl<S: Benchmark> Domain<S> {
+    /// Keeps only the pool's architectures within `constraint` (the cost model of `network`); an error
+    /// when none is.
+    pub fn constrained(mut self, constraint: Constraint, network: S::Network) -> Result<Domain<S>> {
+        if constraint.is_none() {
+            return Ok(self);
+        }
+        let before = self.pool.len();
+        let archs = self.ds.archs();
+        self.pool.retain(|&p| {
+            let c = S::cost(&archs[p], network);
+            constraint.admits(c.total_params, c.total_flops)
+        });
+        if self.pool.is_empty() {
+            return Err(UsageError(format!(
+                "no architecture of the {before} in the pool meets the constraint ({constraint})"
+            ))
+            .into());
+        }
+        self.in_pool.iter_mut().for_each(|b| *b = false);
+        self.pool.iter().for_each(|&p| self.in_pool[p] = true);
+        self.choose_representatives();
+        Ok(self)
     }
 }

@@ -25,15 +25,16 @@ use super::baselines::{ask_all, fresh_random, random_batch};
 use super::domain::Domain;
 use super::inputs::FeatureCache;
 use super::oracle::Oracle;
+use crate::benchmark::Benchmark;
 use crate::features::Featurize;
 use crate::predictor::{self, FitContext, Labelled, Predictor};
 use crate::progress::Quiet;
 use crate::ranker::config::{Config, ModelKind, SamplerConfig};
 use crate::ranker::tiers::tier_labels;
 use crate::rng::{Rng, mix};
-use crate::sampler::stats::{BatchStats, batch_stats};
 use crate::sampler::{Propose, draw_key, select_target};
-use crate::space::{SearchSpace, SpaceKind};
+use crate::space::SpaceKind;
+use crate::stats::{BatchStats, batch_stats};
 
 /// How the guided search turns the predictor's scores into a choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,7 +158,7 @@ impl GuidedSettings {
 }
 
 /// Runs the guided search until the oracle's budget is spent.
-pub fn guided<S: SearchSpace + Propose + Featurize>(
+pub fn guided<S: Benchmark + Propose + Featurize>(
     domain: &Domain<S>,
     features: &FeatureCache<'_, S>,
     network: S::Network,
@@ -245,7 +246,7 @@ fn acquisition(model: &dyn Predictor, x: &dyn predictor::Inputs, set: &GuidedSet
         Acquisition::Mean => (model.scores(x, &Quiet)?, None),
         Acquisition::Ucb => model.scores_and_spread(x, &Quiet)?,
     };
-    let (mean, std) = super::reference::mean_std(&score);
+    let (mean, std) = crate::stats::mean_std(&score);
     let std = if std.is_finite() && std > 0.0 { std } else { 1.0 };
     Ok(match spread {
         Some(sp) => score.iter().zip(&sp).map(|(s, d)| (s - mean) / std + set.kappa * d / std).collect(),
@@ -256,7 +257,7 @@ fn acquisition(model: &dyn Predictor, x: &dyn predictor::Inputs, set: &GuidedSet
 /// The round's candidates: every unqueried architecture of a small pool, or mutations, sampler
 /// proposals and random draws in a large one. Unqueried, each once.
 #[allow(clippy::too_many_arguments)]
-fn candidates<S: SearchSpace + Propose>(
+fn candidates<S: Benchmark + Propose>(
     domain: &Domain<S>,
     network: S::Network,
     oracle: &Oracle<'_>,
@@ -302,7 +303,7 @@ fn candidates<S: SearchSpace + Propose>(
 
 /// The sampler's statistics of the queried architectures, tiers cut from their validation accuracies
 /// (NAR's five tiers, ten bins).
-fn queried_stats<S: SearchSpace>(domain: &Domain<S>, network: S::Network, queried: &[usize], y: &[f64]) -> BatchStats {
+fn queried_stats<S: Benchmark>(domain: &Domain<S>, network: S::Network, queried: &[usize], y: &[f64]) -> BatchStats {
     let n_tier = 5.min(queried.len()).max(1);
     let archs = domain.ds.archs();
     let costs: Vec<_> = queried.iter().map(|&p| S::cost(&archs[p], network)).collect();
@@ -314,7 +315,7 @@ fn queried_stats<S: SearchSpace>(domain: &Domain<S>, network: S::Network, querie
 
 /// NAR's sampler: FLOPs / params bounds and shape drawn from the top tier's statistics (uniform where
 /// the top tier does not stand out), proposals kept when in the pool.
-fn sampler_candidates<S: SearchSpace + Propose>(
+fn sampler_candidates<S: Benchmark + Propose>(
     domain: &Domain<S>,
     network: S::Network,
     stats: &BatchStats,
@@ -325,9 +326,8 @@ fn sampler_candidates<S: SearchSpace + Propose>(
     let flops_h: Vec<_> = stats.tiers.iter().map(|t| t.flops.clone()).collect();
     let params_h: Vec<_> = stats.tiers.iter().map(|t| t.params.clone()).collect();
     let shape_h: Vec<_> = stats.tiers.iter().map(|t| t.shape.clone()).collect();
-    let pick = |h: &[crate::sampler::stats::Hist], thr: f64| {
-        select_target(h, smp.top_tier, smp.last_tier, thr, smp.batch_factor)
-    };
+    let pick =
+        |h: &[crate::stats::Hist], thr: f64| select_target(h, smp.top_tier, smp.last_tier, thr, smp.batch_factor);
     let flops_t = pick(&flops_h, smp.flops_kl_thred);
     let params_t = pick(&params_h, smp.params_kl_thred);
     let shape_t = pick(&shape_h, smp.edges_kl_thred.or(smp.n_nodes_kl_thred).unwrap_or(f64::INFINITY));

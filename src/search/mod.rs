@@ -8,15 +8,14 @@
 //! - [`baselines`]: random search, regularized evolution and local search;
 //! - [`command`]: the user's own oracle, a command per architecture with a journal;
 //! - [`guided`]: nar's own method, a budgeted loop with the ranker in it;
-//! - [`study`]: methods × seeds × budgets, the incumbent curves and their table.
+//! - [`budgeted`]: the budgeted comparison of methods — methods × seeds × budgets, the incumbent curves
+//!   and their table.
 
 pub mod baselines;
+pub mod budgeted;
 pub mod command;
 pub mod domain;
 pub mod guided;
 pub mod inputs;
 pub mod oracle;
 pub mod reference;
-pub mod study;
-
-pub use reference::*;

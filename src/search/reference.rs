@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::oracle::Scorecard;
 
+use crate::benchmark::Benchmark;
 use crate::data::Dataset;
 use crate::ranker::config::Config;
 use crate::ranker::infer::Workspace;
@@ -23,12 +24,12 @@ use crate::ranker::predict::argmax;
 use crate::ranker::samples::Samples;
 use crate::ranker::tiers::Buckets;
 use crate::rng::Rng;
-use crate::sampler::stats::BatchStats;
 use crate::sampler::{Propose, draw_key, select_target};
 use crate::space::SearchSpace;
+use crate::stats::BatchStats;
 
-/// The benchmark as the search sees it: labelled architectures, their accuracy for reporting, costs.
-pub struct Benchmark<'a, S: SearchSpace> {
+/// The benchmark's table as NAR's reference search sees it: labelled architectures, their accuracy for reporting, costs.
+pub struct ReferenceTable<'a, S: SearchSpace> {
     pub ds: &'a Dataset<S>,
     pub network: S::Network,
     /// Validation accuracy (what the method may query) per dataset position; NaN where unlabelled.
@@ -40,13 +41,13 @@ pub struct Benchmark<'a, S: SearchSpace> {
     pub val_metric: String,
 }
 
-impl<'a, S: SearchSpace> Benchmark<'a, S> {
+impl<'a, S: SearchSpace> ReferenceTable<'a, S> {
     pub fn new(
         ds: &'a Dataset<S>,
         network: S::Network,
         val_metric: &str,
         test_metric: Option<&str>,
-    ) -> Benchmark<'a, S> {
+    ) -> ReferenceTable<'a, S> {
         let val = ds.metric(val_metric).map(<[f64]>::to_vec).unwrap_or_else(|| vec![f64::NAN; ds.len()]);
         let (report, report_metric) = match test_metric.and_then(|m| ds.metric(m).map(|c| (c.to_vec(), m))) {
             Some((c, m)) => (c, m.to_string()),
@@ -54,7 +55,7 @@ impl<'a, S: SearchSpace> Benchmark<'a, S> {
         };
         let labelled: Vec<usize> = (0..ds.len()).filter(|&i| !val[i].is_nan() && !report[i].is_nan()).collect();
         let card = Scorecard::over(report, labelled.clone(), &report_metric);
-        Benchmark { ds, network, val, card, labelled, val_metric: val_metric.into() }
+        ReferenceTable { ds, network, val, card, labelled, val_metric: val_metric.into() }
     }
 }
 
@@ -137,7 +138,7 @@ pub struct SeedResult {
     pub budget: usize,
 }
 
-fn found<S: SearchSpace>(b: &Benchmark<'_, S>, pos: usize, predicted: f64) -> Found {
+fn found<S: SearchSpace>(b: &ReferenceTable<'_, S>, pos: usize, predicted: f64) -> Found {
     Found {
         id: b.ds.ids()[pos].to_string(),
         position: pos,
@@ -149,7 +150,7 @@ fn found<S: SearchSpace>(b: &Benchmark<'_, S>, pos: usize, predicted: f64) -> Fo
 }
 
 /// Random search: the best validation accuracy among `budget` distinct random labelled architectures.
-pub fn random_search<S: SearchSpace>(b: &Benchmark<'_, S>, budget: usize, seed: u64) -> Found {
+pub fn random_search<S: SearchSpace>(b: &ReferenceTable<'_, S>, budget: usize, seed: u64) -> Found {
     let mut rng = Rng::new(seed ^ 0x005e_ed0f_5a4d_0001);
     let mut pool = b.labelled.clone();
     let n = budget.min(pool.len());
@@ -165,9 +166,9 @@ pub fn random_search<S: SearchSpace>(b: &Benchmark<'_, S>, budget: usize, seed: 
 
 /// Runs the search with one seed.
 #[allow(clippy::too_many_arguments)]
-pub fn search<S: SearchSpace + Propose>(
+pub fn search<S: Benchmark + Propose>(
     model: &Ranker<f32>,
-    b: &Benchmark<'_, S>,
+    b: &ReferenceTable<'_, S>,
     distri: &[BatchStats],
     set: &Settings,
     budget: usize,
@@ -289,12 +290,4 @@ pub fn search<S: SearchSpace + Propose>(
         random: random_search(b, budget, seed),
         budget,
     })
-}
-
-/// Mean and sample standard deviation.
-pub fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (m, var.sqrt())
 }

@@ -1,5 +1,7 @@
-//! The benchmark search spaces. Each space is a small per-space part (its architecture type, identity,
-//! cost model, encoding and byte form) behind [`SearchSpace`], so the pipeline above is written once.
+//! The benchmark search spaces: each space's architecture type, identity, parsing, neighbourhood,
+//! equivalence and byte form behind [`SearchSpace`], so the pipeline above is written once. This module
+//! is a leaf: it imports nothing of the crate (what nar models of a space — its cost, the ranker's
+//! encoding, the sampler's shape statistic — is [`crate::benchmark::Benchmark`], one layer up).
 
 pub mod nb101;
 pub mod nb201;
@@ -7,9 +9,6 @@ pub mod nb201;
 use std::fmt;
 use std::hash::Hash;
 
-use crate::cost::{self, NetworkCost};
-use crate::encode::{self, FeatureTensor};
-use crate::sampler::stats::Shape;
 use nb101::hash::CellHash;
 pub use nb201::ImageDataset;
 
@@ -22,6 +21,8 @@ pub enum SpaceKind {
 }
 
 impl SpaceKind {
+    pub const ALL: [SpaceKind; 2] = [SpaceKind::Nb101, SpaceKind::Nb201];
+
     pub fn name(self) -> &'static str {
         match self {
             SpaceKind::Nb101 => "nb101",
@@ -38,7 +39,7 @@ impl SpaceKind {
     }
 
     pub fn from_name(name: &str) -> Option<SpaceKind> {
-        [SpaceKind::Nb101, SpaceKind::Nb201].into_iter().find(|k| k.name() == name)
+        SpaceKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -89,8 +90,6 @@ pub trait SearchSpace: Send + Sync + 'static {
     const ACCURACY_SCALE: AccuracyScale;
     /// How many architectures the space has.
     const SIZE: usize = Self::KIND.size();
-    /// `(channels, dim)` of the feature tensor.
-    const FEATURE_SHAPE: (usize, usize);
     /// Bytes of one architecture (with its id) in the store.
     const ARCH_BYTES: usize;
     /// Name of the identity column in tables (`unique_hash`, `index`).
@@ -123,12 +122,6 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn canonical(arch: &Self::Arch) -> Self::Arch {
         *arch
     }
-    /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
-    fn shape(arch: &Self::Arch) -> Shape;
-    /// Per-cell cost and totals of the network built from `arch`.
-    fn cost(arch: &Self::Arch, network: Self::Network) -> NetworkCost;
-    /// The ranker's feature tensor.
-    fn encode(arch: &Self::Arch, cost: &NetworkCost) -> FeatureTensor;
     /// Appends the store's byte form of an architecture and its id ([`SearchSpace::ARCH_BYTES`] bytes).
     fn write_arch(arch: &Self::Arch, id: &Self::Id, out: &mut Vec<u8>);
     /// Reads [`SearchSpace::write_arch`]'s bytes, validating them.
@@ -148,7 +141,6 @@ impl SearchSpace for Nb101 {
     type Network = Cifar10;
     const KIND: SpaceKind = SpaceKind::Nb101;
     const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Fraction;
-    const FEATURE_SHAPE: (usize, usize) = (encode::NB101_CHANNELS, nb101::MAX_VERTICES);
     const ARCH_BYTES: usize = 32;
     const ID_COLUMN: &'static str = "unique_hash";
     const ARCH_COLUMNS: &'static [&'static str] = &["module_adjacency", "module_operations"];
@@ -190,15 +182,6 @@ impl SearchSpace for Nb101 {
     fn neighbours(arch: &nb101::Cell) -> Vec<nb101::Cell> {
         nb101::neighbours(arch)
     }
-    fn shape(arch: &nb101::Cell) -> Shape {
-        Shape::Vertices(arch.num_vertices())
-    }
-    fn cost(arch: &nb101::Cell, _: Cifar10) -> NetworkCost {
-        cost::nb101::network_cost(arch)
-    }
-    fn encode(arch: &nb101::Cell, cost: &NetworkCost) -> FeatureTensor {
-        encode::nb101(arch, cost)
-    }
     fn write_arch(arch: &nb101::Cell, id: &CellHash, out: &mut Vec<u8>) {
         out.extend_from_slice(&id.0);
         out.extend_from_slice(&arch.to_bytes());
@@ -220,7 +203,6 @@ impl SearchSpace for Nb201 {
     type Network = ImageDataset;
     const KIND: SpaceKind = SpaceKind::Nb201;
     const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Percent;
-    const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
     const ARCH_BYTES: usize = 2;
     const ID_COLUMN: &'static str = "index";
     const ARCH_COLUMNS: &'static [&'static str] = &["arch_str"];
@@ -259,15 +241,6 @@ impl SearchSpace for Nb201 {
     }
     fn neighbours(arch: &nb201::Arch) -> Vec<nb201::Arch> {
         arch.neighbours()
-    }
-    fn shape(arch: &nb201::Arch) -> Shape {
-        Shape::OpCounts(arch.op_counts())
-    }
-    fn cost(arch: &nb201::Arch, network: ImageDataset) -> NetworkCost {
-        cost::nb201::network_cost(arch, network)
-    }
-    fn encode(arch: &nb201::Arch, cost: &NetworkCost) -> FeatureTensor {
-        encode::nb201(arch, cost)
     }
     fn write_arch(arch: &nb201::Arch, _: &usize, out: &mut Vec<u8>) {
         out.extend_from_slice(&arch.code().to_le_bytes());

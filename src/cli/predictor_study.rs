@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::data::{DataSource, default_data_dir};
-use crate::pipeline::predictor_study::{Benchmark, Mode, ModeConfig, PredictorStudyOptions, markdown, study};
+use crate::pipeline::predictor_study::{Mode, ModeConfig, PredictorStudyOptions, Task, markdown, study};
 use crate::progress::Terminal;
 use crate::ranker::config::{Config, ModelKind};
 use crate::space::SpaceKind;
@@ -28,8 +28,8 @@ enum What {
 struct PredictorArgs {
     /// Benchmarks, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "nb201-cifar10,nb201-cifar100,nb201-imagenet16,nb101",
-          value_parser = clap::builder::PossibleValuesParser::new(["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16", "nb101"]))]
-    benchmarks: Vec<String>,
+          value_parser = super::EnumArg { all: &Task::ALL, name: |t| t.name() })]
+    benchmarks: Vec<Task>,
     /// Predictor modes, comma-separated: NAR's reference transformer (`reference`), nar's improved
     /// one (`improved`), the trees on the ReNAS tensor (`gbdt`), the graph-feature forest (`forest`),
     /// nar's recommended predictor (`best`), one model on one feature set for the ablation
@@ -68,8 +68,7 @@ struct PredictorArgs {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let What::Predictors(a) = args.what;
-    let benchmarks: Vec<Benchmark> =
-        a.benchmarks.iter().map(|b| Benchmark::from_name(b).expect("a possible value")).collect();
+    let benchmarks = a.benchmarks.clone();
     let nb101 = if benchmarks.iter().any(|b| b.space == SpaceKind::Nb101) {
         let store = a.nb101.extension().is_some_and(|e| e == "nar");
         Some(match store {

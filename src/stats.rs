@@ -136,6 +136,15 @@ pub fn batch_stats(
     BatchStats { tiers }
 }
 
+/// Mean and sample standard deviation (n − 1; 0 for a single value), as every figure nar reports over
+/// seeds uses them.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (m, var.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

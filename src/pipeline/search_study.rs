@@ -13,12 +13,12 @@ use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::progress::Progress;
 use crate::sampler::Propose;
+use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
 use crate::search::command::CommandEvaluator;
 use crate::search::domain::{Constraint, Domain, Equivalence};
 use crate::search::guided::GuidedSettings;
 use crate::search::inputs::FeatureCache;
 use crate::search::oracle::{Scorecard, TableEvaluator};
-use crate::search::study::{self, Curve, Method, Setup, StudySummary};
 use crate::space::{ImageDataset, SearchSpace};
 use crate::usage::UsageError;
 use crate::with_dataset;
@@ -197,7 +197,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                 .map(|&(m, seed)| {
                     let start = Instant::now();
                     let mut eval = TableEvaluator::new(val.clone());
-                    let h = study::run_method(m, &setup, &mut eval, seed)?;
+                    let h = budgeted::run_method(m, &setup, &mut eval, seed)?;
                     progress.inc(1);
                     Ok(Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
                         .with_hit(&h, |p| canon[p] == canon[target]))
@@ -211,7 +211,8 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
             let mut curves = Vec::new();
             for &(m, seed) in &runs {
                 let start = Instant::now();
-                let h = study::run_method(m, &setup, &mut eval, seed).with_context(|| format!("{m}, seed {seed}"))?;
+                let h =
+                    budgeted::run_method(m, &setup, &mut eval, seed).with_context(|| format!("{m}, seed {seed}"))?;
                 progress.inc(1);
                 curves.push(Curve::new(m, seed, &h, None, start.elapsed().as_secs_f64()));
             }
@@ -251,8 +252,8 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         batch: opts.batch,
         seeds: opts.seeds,
         first_seed: opts.first_seed,
-        table: study::table(&curves, budget),
-        bands: study::bands(&curves, budget),
+        table: budgeted::table(&curves, budget),
+        bands: budgeted::bands(&curves, budget),
         picks,
         curves,
     })

@@ -14,11 +14,11 @@ use super::domain::{Constraint, Domain, Equivalence};
 use super::guided::{GuidedSettings, guided};
 use super::inputs::FeatureCache;
 use super::oracle::{Evaluator, Oracle, Scorecard};
-use super::reference::mean_std;
 use crate::features::Featurize;
 use crate::rng::Rng;
 use crate::sampler::Propose;
 use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::stats::mean_std;
 
 /// A budgeted search method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,0 +1,49 @@
+//! What nar models of each search space, one layer above the spaces themselves: the network's cost
+//! ([`crate::cost`]), the ranker's feature tensor ([`crate::encode`]) and the shape statistic NAR's
+//! sampler tracks ([`crate::stats::Shape`]). Everything that trains, samples or scores is generic over
+//! [`Benchmark`]; what only parses, enumerates or stores architectures needs [`SearchSpace`] alone.
+
+use crate::cost::{self, NetworkCost};
+use crate::encode::{self, FeatureTensor};
+use crate::space::nb101::{self, Cell};
+use crate::space::nb201::{self, Arch, ImageDataset};
+use crate::space::{Cifar10, Nb101, Nb201, SearchSpace};
+use crate::stats::Shape;
+
+/// A search space with nar's models of it.
+pub trait Benchmark: SearchSpace {
+    /// `(channels, dim)` of the ranker's feature tensor.
+    const FEATURE_SHAPE: (usize, usize);
+    /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
+    fn shape(arch: &Self::Arch) -> Shape;
+    /// Per-cell cost and totals of the network built from `arch` (`docs/design.md` §2).
+    fn cost(arch: &Self::Arch, network: Self::Network) -> NetworkCost;
+    /// The ranker's feature tensor (`docs/design.md` §4).
+    fn encode(arch: &Self::Arch, cost: &NetworkCost) -> FeatureTensor;
+}
+
+impl Benchmark for Nb101 {
+    const FEATURE_SHAPE: (usize, usize) = (encode::NB101_CHANNELS, nb101::MAX_VERTICES);
+    fn shape(arch: &Cell) -> Shape {
+        Shape::Vertices(arch.num_vertices())
+    }
+    fn cost(arch: &Cell, _: Cifar10) -> NetworkCost {
+        cost::nb101::network_cost(arch)
+    }
+    fn encode(arch: &Cell, cost: &NetworkCost) -> FeatureTensor {
+        encode::nb101(arch, cost)
+    }
+}
+
+impl Benchmark for Nb201 {
+    const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
+    fn shape(arch: &Arch) -> Shape {
+        Shape::OpCounts(arch.op_counts())
+    }
+    fn cost(arch: &Arch, network: ImageDataset) -> NetworkCost {
+        cost::nb201::network_cost(arch, network)
+    }
+    fn encode(arch: &Arch, cost: &NetworkCost) -> FeatureTensor {
+        encode::nb201(arch, cost)
+    }
+}
