@@ -12,6 +12,14 @@ use crate::stats::Shape;
 
 /// A search space with nar's models of it.
 pub trait Benchmark: SearchSpace {
+    /// The space's name in NAR's configuration files (`space:`).
+    const NAR_NAME: &'static str;
+    /// NAR's reference configuration of the space, as compiled into the binary.
+    const REFERENCE_CONFIG: &'static str;
+    /// Candidate names of the validation-accuracy metric for image dataset `d`, best first.
+    fn validation_metrics(d: ImageDataset) -> Vec<String>;
+    /// Candidate names of the test-accuracy metric for image dataset `d`.
+    fn test_metrics(d: ImageDataset) -> Vec<String>;
     /// `(channels, dim)` of the ranker's feature tensor.
     const FEATURE_SHAPE: (usize, usize);
     /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
@@ -23,6 +31,15 @@ pub trait Benchmark: SearchSpace {
 }
 
 impl Benchmark for Nb101 {
+    const NAR_NAME: &'static str = "nasbench";
+    const REFERENCE_CONFIG: &'static str = include_str!("../configs/nb101.yaml");
+    fn validation_metrics(_: ImageDataset) -> Vec<String> {
+        // NAR's JSON name, then the sample table's (`data/nb101/nb101_subset_1k.csv`).
+        vec!["avg_validation_accuracy".into(), "val_acc_108ep".into()]
+    }
+    fn test_metrics(_: ImageDataset) -> Vec<String> {
+        vec!["avg_test_accuracy".into()]
+    }
     const FEATURE_SHAPE: (usize, usize) = (encode::NB101_CHANNELS, nb101::MAX_VERTICES);
     fn shape(arch: &Cell) -> Shape {
         Shape::Vertices(arch.num_vertices())
@@ -36,6 +53,14 @@ impl Benchmark for Nb101 {
 }
 
 impl Benchmark for Nb201 {
+    const NAR_NAME: &'static str = "nasbench201";
+    const REFERENCE_CONFIG: &'static str = include_str!("../configs/nb201.yaml");
+    fn validation_metrics(d: ImageDataset) -> Vec<String> {
+        vec![format!("{d}_val_acc")]
+    }
+    fn test_metrics(d: ImageDataset) -> Vec<String> {
+        vec![format!("{d}_test_acc")]
+    }
     const FEATURE_SHAPE: (usize, usize) = (encode::NB201_CHANNELS, nb201::NUM_NODES);
     fn shape(arch: &Arch) -> Shape {
         Shape::OpCounts(arch.op_counts())

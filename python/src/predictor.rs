@@ -9,7 +9,7 @@ use nar::pipeline::loaded::{FittedMeta, save_fitted};
 use nar::pipeline::predictor_study::Mode;
 use nar::predictor::{ArchList, FitContext, Labelled, build};
 use nar::ranker::config::Config;
-use nar::space::{ImageDataset, Nb101, Nb201, SpaceKind};
+use nar::space::{ImageDataset, SpaceKind};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -126,17 +126,13 @@ impl Predictor {
             Some(s) => crate::errors::natural(s, "seed")?,
             None => self.cfg.seed,
         };
-        match self.cfg.space {
-            SpaceKind::Nb101 => self.fit_space::<Nb101>(py, archs, accuracies, seed),
-            SpaceKind::Nb201 => self.fit_space::<Nb201>(py, archs, accuracies, seed),
-        }
+        nar::with_space!(self.cfg.space, S => self.fit_space::<S>(py, archs, accuracies, seed))
     }
 
     /// Predicted scores (float64, higher is better) of `archs`.
     fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let s = match self.cfg.space {
-            SpaceKind::Nb101 => self.predict_space::<Nb101>(py, archs)?,
-            SpaceKind::Nb201 => self.predict_space::<Nb201>(py, archs)?,
+            space => nar::with_space!(space, S => self.predict_space::<S>(py, archs)?),
         };
         Ok(s.into_pyarray(py))
     }

@@ -196,6 +196,8 @@ pub trait SpaceSources {
     fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport>;
     /// Joins NAS-Bench-101's tfrecord release.
     fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport>;
+    /// The dataset as one of either space.
+    fn into_any(self) -> AnyDataset;
 }
 
 impl SpaceSources for Dataset<Nb101> {
@@ -205,6 +207,9 @@ impl SpaceSources for Dataset<Nb101> {
     fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
         tfrecord::join(self, path)
     }
+    fn into_any(self) -> AnyDataset {
+        AnyDataset::Nb101(self)
+    }
 }
 
 impl SpaceSources for Dataset<Nb201> {
@@ -213,6 +218,9 @@ impl SpaceSources for Dataset<Nb201> {
     }
     fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
         bail!("{}: the NAS-Bench-101 tfrecord cannot be joined into an nb201 dataset", path.display())
+    }
+    fn into_any(self) -> AnyDataset {
+        AnyDataset::Nb201(self)
     }
 }
 
@@ -310,18 +318,12 @@ pub fn canonical_metric_name(column: &str) -> &str {
 
 /// Candidate names of the validation-accuracy metric for a space and image dataset, best first.
 pub fn validation_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
-    match space {
-        SpaceKind::Nb101 => vec!["avg_validation_accuracy".into(), "val_acc_108ep".into()],
-        SpaceKind::Nb201 => vec![format!("{dataset}_val_acc")],
-    }
+    crate::with_space!(space, S => S::validation_metrics(dataset))
 }
 
 /// Candidate names of the test-accuracy metric for a space and image dataset.
 pub fn test_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
-    match space {
-        SpaceKind::Nb101 => vec!["avg_test_accuracy".into()],
-        SpaceKind::Nb201 => vec![format!("{dataset}_test_acc")],
-    }
+    crate::with_space!(space, S => S::test_metrics(dataset))
 }
 
 /// nar's data directory: `$NAR_DATA_DIR`, else `$XDG_DATA_HOME/nar`, else `~/.local/share/nar`.

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::{AnyDataset, Dataset, metric};
+use super::{AnyDataset, Dataset, SpaceSources, metric};
 use crate::cost::{self, NetworkCost};
 use crate::space::nb101::Cell;
 use crate::space::nb101::hash::CellHash;
@@ -137,18 +137,11 @@ pub fn sniff_space(path: &Path) -> Result<SpaceKind> {
 
 /// Reads a NAR JSON file into a full dataset of its space.
 pub fn import(path: &Path) -> Result<(AnyDataset, ImportReport)> {
-    Ok(match sniff_space(path)? {
-        SpaceKind::Nb101 => {
-            let mut ds = Dataset::<Nb101>::full();
-            let r = join_nb101(&mut ds, path)?;
-            (AnyDataset::Nb101(ds), r)
-        }
-        SpaceKind::Nb201 => {
-            let mut ds = Dataset::<Nb201>::full();
-            let r = join_nb201(&mut ds, path)?;
-            (AnyDataset::Nb201(ds), r)
-        }
-    })
+    Ok(crate::with_space!(sniff_space(path)?, S => {
+        let mut ds = Dataset::<S>::full();
+        let r = ds.join_nar_json(path)?;
+        (ds.into_any(), r)
+    }))
 }
 
 /// Reads a field that must be present but may be `null` (serde takes a missing `Option` for `None`).

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::{AnyDataset, build, embedded, store};
-use crate::space::{Nb101, Nb201, SpaceKind};
+use super::{AnyDataset, SpaceSources, build, embedded, store};
+use crate::space::SpaceKind;
 
 /// A dataset, before it is opened.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,8 +68,7 @@ impl DataSource {
     pub fn load(&self, log: &mut dyn FnMut(String)) -> Result<AnyDataset> {
         Ok(match self {
             DataSource::Store(path) => store::open(path)?,
-            DataSource::Metrics { space: SpaceKind::Nb101, files } => AnyDataset::Nb101(build::<Nb101>(files, log)?),
-            DataSource::Metrics { space: SpaceKind::Nb201, files } => AnyDataset::Nb201(build::<Nb201>(files, log)?),
+            DataSource::Metrics { space, files } => crate::with_space!(*space, S => build::<S>(files, log)?.into_any()),
             DataSource::EmbeddedNb201 => AnyDataset::Nb201(embedded::nb201()?),
         })
     }

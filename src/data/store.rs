@@ -23,9 +23,9 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{AnyDataset, Dataset, Metric};
+use super::{AnyDataset, Dataset, Metric, SpaceSources};
 use crate::io::write_atomic;
-use crate::space::{Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::space::{SearchSpace, SpaceKind};
 
 const MAGIC: &[u8; 8] = b"NARSTORE";
 const END: &[u8; 4] = b"NEND";
@@ -125,10 +125,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
         .filter(|&e| e <= bytes.len())
         .with_context(|| format!("truncated: the header needs {header_len} bytes but the file has {}", bytes.len()))?;
     let header: Header = serde_json::from_slice(&bytes[16..header_end]).context("corrupted header")?;
-    let sizes = match header.space {
-        SpaceKind::Nb101 => Nb101::ARCH_BYTES,
-        SpaceKind::Nb201 => Nb201::ARCH_BYTES,
-    };
+    let sizes = crate::with_space!(header.space, S => S::ARCH_BYTES);
     let space_size = header.space.size();
     if header.count > space_size {
         bail!("the header says {} architectures; the {} space has {space_size}", header.count, header.space);
@@ -176,10 +173,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
     if stored != actual {
         bail!("corrupted: checksum mismatch (stored {stored:08x}, computed {actual:08x})");
     }
-    Ok(match header.space {
-        SpaceKind::Nb101 => AnyDataset::Nb101(decode::<Nb101>(bytes, &header, archs_at, metrics_at)?),
-        SpaceKind::Nb201 => AnyDataset::Nb201(decode::<Nb201>(bytes, &header, archs_at, metrics_at)?),
-    })
+    Ok(crate::with_space!(header.space, S => decode::<S>(bytes, &header, archs_at, metrics_at)?.into_any()))
 }
 
 fn decode<S: SearchSpace>(bytes: &[u8], header: &Header, archs_at: usize, metrics_at: usize) -> Result<Dataset<S>> {

@@ -49,10 +49,7 @@ impl FeatureSet {
     pub fn names(self, space: SpaceKind) -> Vec<String> {
         match self {
             FeatureSet::Renas => {
-                let (c, d) = match space {
-                    SpaceKind::Nb101 => <Nb101 as Benchmark>::FEATURE_SHAPE,
-                    SpaceKind::Nb201 => <Nb201 as Benchmark>::FEATURE_SHAPE,
-                };
+                let (c, d) = crate::with_space!(space, S => S::FEATURE_SHAPE);
                 (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
             }
             FeatureSet::Onehot => match space {

@@ -199,10 +199,7 @@ fn default_seed() -> u64 {
 
 /// The text of a space's reference configuration, as compiled into the binary.
 fn reference_text(space: SpaceKind) -> &'static str {
-    match space {
-        SpaceKind::Nb101 => include_str!("../../configs/nb101.yaml"),
-        SpaceKind::Nb201 => include_str!("../../configs/nb201.yaml"),
-    }
+    crate::with_space!(space, S => <S as crate::benchmark::Benchmark>::REFERENCE_CONFIG)
 }
 
 /// NAR's names of the spaces in its configuration files.
@@ -212,21 +209,17 @@ mod nar_space_name {
     use crate::space::SpaceKind;
 
     pub fn serialize<S: Serializer>(space: &SpaceKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match space {
-            SpaceKind::Nb101 => "nasbench",
-            SpaceKind::Nb201 => "nasbench201",
-        })
+        s.serialize_str(crate::with_space!(*space, S => <S as crate::benchmark::Benchmark>::NAR_NAME))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SpaceKind, D::Error> {
         let name = String::deserialize(d)?;
-        match name.as_str() {
-            "nasbench" | "nb101" => Ok(SpaceKind::Nb101),
-            "nasbench201" | "nb201" => Ok(SpaceKind::Nb201),
-            other => Err(D::Error::custom(format!(
-                "unknown space {other:?}: expected \"nasbench\" (NB101) or \"nasbench201\" (NB201)"
-            ))),
-        }
+        // NAR's name, or nar's own.
+        let nar_name = |k: SpaceKind| crate::with_space!(k, S => <S as crate::benchmark::Benchmark>::NAR_NAME);
+        SpaceKind::ALL.into_iter().find(|&k| nar_name(k) == name || k.name() == name).ok_or_else(|| {
+            let expected: Vec<String> = SpaceKind::ALL.iter().map(|&k| format!("{:?} ({k})", nar_name(k))).collect();
+            D::Error::custom(format!("unknown space {name:?}: expected {}", expected.join(" or ")))
+        })
     }
 }
 
@@ -312,10 +305,7 @@ impl Config {
             bail!("network_type: NAS-Bench-101 has only the cifar10 network, found {}", self.network());
         }
         // The feature tensor of the space fixes the patches (docs/design.md §4).
-        let (patches, dim) = match self.space {
-            SpaceKind::Nb101 => (crate::encode::NB101_CHANNELS, crate::space::nb101::MAX_VERTICES),
-            SpaceKind::Nb201 => (crate::encode::NB201_CHANNELS, crate::space::nb201::NUM_NODES),
-        };
+        let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::FEATURE_SHAPE);
         if (r.n_arch_patch, r.d_patch) != (patches, dim) {
             bail!(
                 "ranker.n_arch_patch and ranker.d_patch must be {patches} and {dim} for {} (its feature tensor is {patches}×{dim}×{dim}), found {} and {}",

@@ -49,6 +49,24 @@ impl fmt::Display for SpaceKind {
     }
 }
 
+/// Runs `body` with `$s` naming the space type of a [`SpaceKind`] (`with_space!(kind, S => S::SIZE)`):
+/// the one place a run-time space becomes a type, instead of a `match` per use.
+#[macro_export]
+macro_rules! with_space {
+    ($kind:expr, $s:ident => $body:expr) => {
+        match $kind {
+            $crate::space::SpaceKind::Nb101 => {
+                type $s = $crate::space::Nb101;
+                $body
+            }
+            $crate::space::SpaceKind::Nb201 => {
+                type $s = $crate::space::Nb201;
+                $body
+            }
+        }
+    };
+}
+
 /// How a space's benchmark writes its accuracies, in every one of its formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccuracyScale {
