@@ -78,26 +78,34 @@ class DecoderLayer(nn.Module):
         self.pos_ffn = FeedForward(d, ffn, p)
 
 
-class Stack(nn.Module):
-    def __init__(self, layers, d):
+class PositionalEncoding(nn.Module):
+    """The reference's `PositionalEncoding`: the sinusoid table as a (persistent) buffer `pos_table`."""
+
+    def __init__(self, d, n_position):
         super().__init__()
+        self.register_buffer("pos_table", sinusoids(n_position, d))
+
+
+class Stack(nn.Module):
+    def __init__(self, layers, d, n_position):
+        super().__init__()
+        self.position_enc = PositionalEncoding(d, n_position)
         self.layer_stack = nn.ModuleList(layers)
         self.layer_norm = nn.LayerNorm(d, eps=1e-6)
 
 
 class Ranker(nn.Module):
     """NAR's ranker with the reference `state_dict` names and shapes (those of nar's checkpoints and of
-    `nar.Ranker.state_dict()`); the positional table is a buffer outside the state dict."""
+    `nar.Ranker.state_dict()`), the positional tables included (`{encoder,decoder}.position_enc.pos_table`)."""
 
-    def __init__(self, n_patch, d_patch, d, h, dk, ffn, tier_inner, val_inner, layers=6, n_tier=5, p=0.1):
+    def __init__(self, n_patch, d_patch, d, h, dk, ffn, tier_inner, val_inner, layers=6, n_tier=5, p=0.1, n_position=200):
         super().__init__()
         self.n_patch, self.d = n_patch, d
         self.src_prj = nn.Linear(d_patch * d_patch, d)
         self.trg_prj = nn.Linear(d, d)
-        self.register_buffer("pos", sinusoids(200, d), persistent=False)
         self.drop = nn.Dropout(p)
-        self.encoder = Stack([EncoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d)
-        self.decoder = Stack([DecoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d)
+        self.encoder = Stack([EncoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d, n_position)
+        self.decoder = Stack([DecoderLayer(d, h, dk, ffn, p) for _ in range(layers)], d, n_position)
         self.tier_prj = nn.Sequential(nn.Linear(n_patch * d, tier_inner, bias=False), nn.ReLU(), nn.Linear(tier_inner, n_tier))
         self.val_acc_prj = nn.Sequential(nn.Linear(n_patch * d, val_inner), nn.ReLU(), nn.Linear(val_inner, 1))
         for w in self.parameters():
@@ -105,7 +113,7 @@ class Ranker(nn.Module):
                 nn.init.xavier_uniform_(w)
 
     def encode(self, x):
-        e = self.encoder.layer_norm(self.drop(self.src_prj(x)) + self.pos[:, : self.n_patch])
+        e = self.encoder.layer_norm(self.drop(self.src_prj(x)) + self.encoder.position_enc.pos_table[:, : self.n_patch])
         for layer in self.encoder.layer_stack:
             e = layer.pos_ffn(layer.slf_attn(e, e))
         return e
@@ -120,7 +128,7 @@ class Ranker(nn.Module):
         t = self.trg_prj(tiers)
         total = torch.zeros_like(e)
         for i in range(t.size(0)):  # one decoder pass per tier, as the reference does
-            y = self.decoder.layer_norm(self.drop(t[i : i + 1]) + self.pos[:, : self.n_patch])
+            y = self.decoder.layer_norm(self.drop(t[i : i + 1]) + self.decoder.position_enc.pos_table[:, : self.n_patch])
             for layer in self.decoder.layer_stack:
                 y = layer.pos_ffn(layer.enc_attn(layer.slf_attn(y, y), e))
             total = total + y

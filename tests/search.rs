@@ -99,15 +99,11 @@ fn proposals_are_valid_and_follow_the_op_target() {
 
 #[test]
 fn search_is_deterministic_per_seed() {
-    use nar::ranker::config::Config;
     use nar::ranker::samples::Samples;
     use nar::ranker::trainer::Trainer;
-    let yaml = common::tiny_nb201_config()
-        .replace("train_size: 250", "train_size: 200")
-        .replace("val_size: 100", "val_size: 128")
-        .replace("train_batch_size: 50", "train_batch_size: 128")
-        .replace("val_batch_size: 50", "val_batch_size: 128");
-    let cfg = Config::parse(&yaml).unwrap();
+    let mut cfg = common::tiny_config(nar::space::SpaceKind::Nb201);
+    (cfg.train_size, cfg.val_size, cfg.train_batch_size, cfg.val_batch_size) = (200, 128, 128, Some(128));
+    cfg.check().unwrap();
     let ds = dataset();
     let perm = Rng::new(1).permutation(ds.len());
     let train = Samples::new(ds, perm[..200].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();

@@ -4,7 +4,7 @@ Architectures and their cost::
 
     import nar
     a = nar.nb201("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|")
-    a.index, a.cost(dataset="cifar10")["flops"], a.encode().shape      # (31, 4, 4)
+    a.index, a.cost(dataset="cifar10")["total_flops"], a.encode().shape      # (31, 4, 4)
     c = nar.nb101(matrix, ops); c.hash
 
 Benchmarks, rankers, training and search::

@@ -15,8 +15,10 @@ Arch = Union["Nb201Arch", "Nb101Cell"]
 StrPath = Union[str, PathLike[str]]
 
 class Cost(TypedDict):
-    flops: int
-    params: int
+    """The keys of ``nar arch --json``'s per-network cost."""
+
+    total_flops: int
+    total_params: int
     vertex_or_edge_flops: dict[str, list[int]]
     vertex_or_edge_params: dict[str, list[int]]
 
@@ -92,6 +94,8 @@ class Dataset:
     def id(self, i: int) -> str:
         """NB101 hash or NB201 index of position ``i``, as text."""
     def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> Arch:
+        """``ds[i]``: the architecture at position ``i``, as :meth:`arch`."""
 
 class Ranker:
     """The predictor of a ``nar train`` / ``nar run`` directory, or of a folder ``Predictor.save`` wrote."""

@@ -20,18 +20,39 @@ pub fn image_dataset(name: &str) -> PyResult<ImageDataset> {
 }
 
 /// `{"flops", "params", "vertex_or_edge_flops": {cell: [...]}, "vertex_or_edge_params": {cell: [...]}}`.
-fn cost_dict<'py>(py: Python<'py>, c: &NetworkCost) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("flops", c.total_flops)?;
-    d.set_item("params", c.total_params)?;
-    let (flops, params) = (PyDict::new(py), PyDict::new(py));
-    for cell in &c.cells {
-        flops.set_item(cell.key, cell.flops.clone())?;
-        params.set_item(cell.key, cell.params.clone())?;
-    }
-    d.set_item("vertex_or_edge_flops", flops)?;
-    d.set_item("vertex_or_edge_params", params)?;
-    Ok(d)
+/// The cost as a dict with the keys of `nar arch --json` (both from [`NetworkCost::summary`]).
+fn cost_dict<'py>(py: Python<'py>, c: &NetworkCost) -> PyResult<Bound<'py, PyAny>> {
+    let value = serde_json::to_value(c.summary()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    json_to_py(py, &value)
+}
+
+/// A JSON value as the Python object `json.loads` would give.
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(a) => {
+            let list = pyo3::types::PyList::empty(py);
+            for x in a {
+                list.append(json_to_py(py, x)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(m) => {
+            let d = PyDict::new(py);
+            for (k, x) in m {
+                d.set_item(k, json_to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
 }
 
 fn tensor<'py>(py: Python<'py>, t: FeatureTensor) -> PyResult<Bound<'py, PyArray3<f32>>> {
@@ -62,7 +83,7 @@ impl Nb201Arch {
 
     /// Per-edge FLOPs and parameters of every cell of the network trained on `dataset`, and the totals.
     #[pyo3(signature = (dataset = "cifar10"))]
-    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyDict>> {
+    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyAny>> {
         cost_dict(py, &cost::nb201::network_cost(&self.arch, image_dataset(dataset)?))
     }
 
@@ -124,7 +145,7 @@ impl Nb101Cell {
 
     /// Per-vertex FLOPs and parameters of every cell of the CIFAR-10 network, and the totals.
     #[pyo3(signature = (dataset = "cifar10"))]
-    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyDict>> {
+    fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyAny>> {
         Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
         cost_dict(py, &cost::nb101::network_cost(&self.cell))
     }

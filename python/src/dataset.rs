@@ -100,6 +100,11 @@ impl Dataset {
         self.ds.len()
     }
 
+    /// `ds[i]`: the architecture at position `i`, as [`Dataset::arch`].
+    fn __getitem__(&self, py: Python<'_>, i: isize) -> PyResult<Py<PyAny>> {
+        self.arch(py, i)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<nar.Dataset {} ({} architectures; metrics: {}) from {}>",

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use nar::progress::{Cancelled, Progress, Terminal};
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// A library error as a Python exception carrying the whole chain of causes: `FileNotFoundError` when a
@@ -29,12 +29,13 @@ pub fn cut(msg: String) -> String {
     format!("{head}… (message cut: {n} characters)")
 }
 
-/// A non-negative integer argument `name`: Python's `bool` is refused (it is an int to Python), and a
-/// negative or too large value raises ValueError naming the argument (not OverflowError).
+/// A non-negative integer argument `name`: anything but an integer — Python's `bool` included (it is an
+/// int to Python) — raises TypeError naming the argument, and a negative or too large value ValueError
+/// (not OverflowError).
 pub fn natural<T: TryFrom<u64>>(obj: &pyo3::Bound<'_, pyo3::PyAny>, name: &str) -> pyo3::PyResult<T> {
     use pyo3::types::{PyAnyMethods, PyBool, PyInt};
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() && obj.getattr("__index__").is_err() {
-        return Err(PyValueError::new_err(format!(
+        return Err(PyTypeError::new_err(format!(
             "{name} must be an integer, not {}",
             cut(obj.get_type().to_string())
         )));

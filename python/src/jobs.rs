@@ -207,7 +207,9 @@ pub fn search<'py>(
     let max_params: Option<u64> = max_params.map(|b| crate::errors::natural(b, "max_params")).transpose()?;
     let max_flops: Option<u64> = max_flops.map(|b| crate::errors::natural(b, "max_flops")).transpose()?;
     if !oracle.bind(py).is_callable() {
-        return Err(PyValueError::new_err("oracle must be callable: oracle(arch) -> validation accuracy"));
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "oracle must be callable: oracle(arch) -> validation accuracy",
+        ));
     }
     if budget == 0 {
         return Err(PyValueError::new_err("budget must be at least 1"));

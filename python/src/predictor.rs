@@ -131,9 +131,7 @@ impl Predictor {
 
     /// Predicted scores (float64, higher is better) of `archs`.
     fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let s = match self.cfg.space {
-            space => nar::with_space!(space, S => self.predict_space::<S>(py, archs)?),
-        };
+        let s = nar::with_space!(self.cfg.space, S => self.predict_space::<S>(py, archs)?);
         Ok(s.into_pyarray(py))
     }
 

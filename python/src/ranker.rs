@@ -101,13 +101,14 @@ impl Ranker {
         Ok(t.into_iter().map(|t| t as i64).collect::<Vec<_>>().into_pyarray(py))
     }
 
-    /// The weights as a dict of float32 numpy arrays under the reference PyTorch model's names and
-    /// shapes: `model.load_state_dict({k: torch.from_numpy(v) for k, v in r.state_dict().items()})`.
+    /// The weights and buffers as a dict of float32 numpy arrays under the reference PyTorch model's
+    /// names and shapes, the two positional tables included, so that a strict
+    /// `model.load_state_dict({k: torch.from_numpy(v) for k, v in r.state_dict().items()})` loads.
     fn state_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let params = &nar::pipeline::transformer(self.p.model.as_ref(), &self.p.cfg).map_err(value_error)?.params;
+        let model = nar::pipeline::transformer(self.p.model.as_ref(), &self.p.cfg).map_err(value_error)?;
         let d = PyDict::new(py);
-        for (i, (name, shape)) in params.names.iter().zip(&params.shapes).enumerate() {
-            let a: Bound<'py, PyArrayDyn<f32>> = params.get(i).to_vec().into_pyarray(py).reshape(shape.clone())?;
+        for (name, shape, values) in nar::ranker::checkpoint::state_dict(model) {
+            let a: Bound<'py, PyArrayDyn<f32>> = values.to_vec().into_pyarray(py).reshape(shape)?;
             d.set_item(name, a)?;
         }
         Ok(d)

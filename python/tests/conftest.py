@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import nar
 
@@ -33,25 +34,28 @@ def cli_json(*args: str):
 
 
 def tiny_config(path: Path) -> Path:
-    """NAR's NB201 reference configuration shrunk to a model that trains in seconds (as the Rust tests do)."""
-    text = (ROOT / "configs" / "nb201.yaml").read_text()
-    for a, b in [
-        ("d_patch_vec: 128", "d_patch_vec: 16"),
-        ("d_model: 128", "d_model: 16"),
-        ("d_ffn_inner: 512", "d_ffn_inner: 32"),
-        ("n_layers: 6", "n_layers: 1"),
-        ("d_k: 32", "d_k: 8"),
-        ("d_v: 32", "d_v: 8"),
-        ("d_tier_prj_inner: 256", "d_tier_prj_inner: 16"),
-        ("d_val_acc_prj_inner: 1024", "d_val_acc_prj_inner: 16"),
-        ("train_size: 1000", "train_size: 250"),
-        ("val_size: 256", "val_size: 100"),
-        ("train_batch_size: 128", "train_batch_size: 50"),
-        ("val_batch_size: 128", "val_batch_size: 50"),
+    """NAR's NB201 reference configuration shrunk to a model that trains in seconds (the model and split
+    sizes of the Rust tests' `tiny_config`), set on the parsed configuration's fields: a key that is not
+    there fails."""
+    cfg = yaml.safe_load((ROOT / "configs" / "nb201.yaml").read_text())
+    sizes = {
+        "d_patch_vec": 16,
+        "d_model": 16,
+        "d_ffn_inner": 32,
+        "n_layers": 1,
+        "d_k": 8,
+        "d_v": 8,
+        "d_tier_prj_inner": 16,
+        "d_val_acc_prj_inner": 16,
+    }
+    for section, values in [
+        (cfg["ranker"], sizes),
+        (cfg, {"train_size": 250, "val_size": 100, "train_batch_size": 50, "val_batch_size": 50}),
     ]:
-        assert a in text, a
-        text = text.replace(a, b)
-    path.write_text(text)
+        for key, value in values.items():
+            assert key in section, key
+            section[key] = value
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 

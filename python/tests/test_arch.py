@@ -23,12 +23,9 @@ NB101_OPS = ["input", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "
 
 
 def expected_cost(net):
-    return {
-        "flops": net["total_flops"],
-        "params": net["total_params"],
-        "vertex_or_edge_flops": net["vertex_or_edge_flops"],
-        "vertex_or_edge_params": net["vertex_or_edge_params"],
-    }
+    # The same keys and values as `nar arch --json` (one Serialize makes both).
+    assert list(net) == ["total_flops", "total_params", "vertex_or_edge_flops", "vertex_or_edge_params"]
+    return net
 
 
 @pytest.mark.parametrize("arch", [NB201_EXAMPLE, "0", "1234", "15624"])
@@ -120,23 +117,24 @@ def test_python_types_that_are_not_architectures_raise_value_error():
 
 
 @pytest.mark.parametrize(
-    "kwargs,message",
+    "kwargs,error,message",
     [
-        ({"budget": -1}, "budget must be a non-negative integer"),
-        ({"budget": 2**70}, "budget must be a non-negative integer"),
-        ({"budget": True}, "budget must be an integer, not"),
-        ({"budget": 3.0}, "budget must be an integer, not"),
-        ({"budget": 5, "seed": -2}, "seed must be a non-negative integer"),
+        ({"budget": -1}, ValueError, "budget must be a non-negative integer"),
+        ({"budget": 2**70}, ValueError, "budget must be a non-negative integer"),
+        ({"budget": True}, TypeError, "budget must be an integer, not"),
+        ({"budget": 3.0}, TypeError, "budget must be an integer, not"),
+        ({"budget": 5, "seed": -2}, ValueError, "seed must be a non-negative integer"),
     ],
 )
-def test_search_counts_are_named_value_errors(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_search_counts_are_named_errors_by_kind(kwargs, error, message):
+    # A bad value is a ValueError, a value of the wrong type (a bool, a float) a TypeError.
+    with pytest.raises(error, match=message):
         nar.search("nb201", lambda a: 50.0, **kwargs)
 
 
 def test_train_counts_are_named_value_errors(tmp_path):
     with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
         nar.train("nb201", nar.Dataset.nb201(), tmp_path / "r", epochs=-3)
-    with pytest.raises(ValueError, match="budget must be an integer, not"):
+    with pytest.raises(TypeError, match="budget must be an integer, not"):
         nar.train("nb201", nar.Dataset.nb201(), tmp_path / "r", budget=False)
     assert not (tmp_path / "r").exists()

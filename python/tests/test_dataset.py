@@ -42,6 +42,10 @@ def test_built_nb101_dataset_has_the_sample(tmp_path):
     with open(sample) as f:
         first = next(csv.DictReader(f))
     hashes = [ds.id(i) for i in np.flatnonzero(np.isfinite(val))]
+    # Indexing is `arch`, negative positions counting from the end, past the end an IndexError.
+    assert ds[5].hash == ds.arch(5).hash and ds[-1].hash == ds.arch(len(ds) - 1).hash
+    with pytest.raises(IndexError, match="outside"):
+        ds[len(ds)]
     assert first["unique_hash"] in hashes
     i = int(np.flatnonzero(np.isfinite(val))[hashes.index(first["unique_hash"])])
     assert ds.arch(i).hash == first["unique_hash"]

@@ -52,6 +52,14 @@ def test_state_dict_has_the_reference_names_and_shapes(tiny_run):
     assert sd["val_acc_prj.0.weight"].shape == (16, 31 * 16)
     assert sd["tier_prj.2.bias"].shape == (5,)
     assert "tier_prj.0.bias" not in sd
+    # The buffers PyTorch's state_dict() has: the sinusoid tables, sin on even columns, cos on odd.
+    for stack in ("encoder", "decoder"):
+        table = sd[f"{stack}.position_enc.pos_table"]
+        assert table.shape == (1, 200, 16) and table.dtype == np.float32
+        pos, j = 3, np.arange(16)
+        angle = pos / np.power(10000.0, 2 * (j // 2) / 16)
+        expected = np.where(j % 2 == 0, np.sin(angle), np.cos(angle)).astype(np.float32)
+        assert np.allclose(table[0, pos], expected, rtol=0, atol=1e-7)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed: pip install torch")

@@ -135,12 +135,7 @@ fn parse_json(v: &Value) -> Result<Given> {
 }
 
 fn cost_json(cost: &NetworkCost) -> Value {
-    json!({
-        "total_flops": cost.total_flops,
-        "total_params": cost.total_params,
-        "vertex_or_edge_flops": cost.cells.iter().map(|c| (c.key.to_string(), json!(c.flops))).collect::<serde_json::Map<_, _>>(),
-        "vertex_or_edge_params": cost.cells.iter().map(|c| (c.key.to_string(), json!(c.params))).collect::<serde_json::Map<_, _>>(),
-    })
+    serde_json::to_value(cost.summary()).expect("a cost serializes")
 }
 
 fn tensor_json(t: &FeatureTensor) -> Value {

@@ -111,15 +111,23 @@ fn write_tensors(
     Ok(sha256_hex(&bytes))
 }
 
-fn weight_tensors(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+/// The model's `state_dict` as the reference PyTorch model has it: every parameter under its name and
+/// shape, then the two positional tables (buffers) `{encoder,decoder}.position_enc.pos_table`
+/// (`1 × n_position × d_model`). The checkpoint's weights file and Python's `Ranker.state_dict()` are
+/// both this list.
+pub fn state_dict(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, &[f32])> {
     let p = &m.params;
-    let mut out: Vec<(String, Vec<usize>, Vec<u8>)> =
-        (0..p.count()).map(|i| (p.names[i].clone(), p.shapes[i].clone(), f32_bytes(p.get(i)))).collect();
+    let mut out: Vec<(String, Vec<usize>, &[f32])> =
+        (0..p.count()).map(|i| (p.names[i].clone(), p.shapes[i].clone(), p.get(i))).collect();
     let shape = vec![1, m.cfg.n_position, m.cfg.d_model];
     for stack in ["encoder", "decoder"] {
-        out.push((format!("{stack}.position_enc.pos_table"), shape.clone(), f32_bytes(&m.pos)));
+        out.push((format!("{stack}.position_enc.pos_table"), shape.clone(), m.pos.as_slice()));
     }
     out
+}
+
+fn weight_tensors(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+    state_dict(m).into_iter().map(|(name, shape, values)| (name, shape, f32_bytes(values))).collect()
 }
 
 /// The three files of one checkpoint (a run directory names them: [`crate::run_dir::RunDir::checkpoint`]).

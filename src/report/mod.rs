@@ -6,6 +6,8 @@
 //! the benchmark optimum; the top architectures found, drawn. A section whose data the run lacks (no
 //! evaluation yet, no search yet) is replaced by a note saying so.
 
+pub mod page;
+pub mod predictor_study;
 pub mod search_study;
 pub mod svg;
 
@@ -361,15 +363,7 @@ pub fn write(run: &RunDir, out: Option<&Path>, svg_dir: Option<&Path>) -> Result
 
 /// The self-contained HTML page; `dataset` names the run's dataset.
 pub fn html(meta: &RunMeta, dataset: &str, sections: &[Section]) -> String {
-    let mut out = String::from(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar report</title><style>
-body{font-family:sans-serif;max-width:1420px;margin:24px auto;padding:0 16px;color:#222}
-h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
-.figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:684px}figcaption{font-size:12px;color:#444;margin-top:4px}
-.note{background:#f6f6f6;border-left:4px solid #E69F00;padding:8px 12px;font-size:13px}
-table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
-</style></head><body>"#,
-    );
+    let mut out = String::new();
     out.push_str(&format!(
         "<h1>nar report — {} {}</h1><table><tr><td>dataset</td><td>{}</td></tr><tr><td>validation metric</td><td>{}</td></tr><tr><td>training / validation architectures</td><td>{} / {}</td></tr><tr><td>seed</td><td>{}</td></tr></table>",
         meta.space,
@@ -399,6 +393,9 @@ table{border-collapse:collapse;font-size:13px}td{padding:2px 10px 2px 0}
             out.push_str(t);
         }
     }
-    out.push_str("</body></html>\n");
-    out
+    let css = format!(
+        "{}body{{max-width:1420px}}\nh1{{font-size:22px}}h2{{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}}\n.figs{{display:flex;flex-wrap:wrap;gap:16px}}figure{{margin:0;max-width:684px}}figcaption{{font-size:12px;color:#444;margin-top:4px}}\n.note{{background:#f6f6f6;border-left:4px solid #E69F00;padding:8px 12px;font-size:13px}}\ntd{{padding:2px 10px 2px 0}}\n",
+        page::BASE_CSS
+    );
+    page::page("nar report", &css, &out)
 }

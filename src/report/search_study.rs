@@ -68,16 +68,17 @@ pub fn description(s: &StudySummary) -> String {
 
 /// The study as a self-contained HTML page.
 pub fn page(s: &StudySummary) -> String {
-    format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nar search study</title><style>
-body{{font-family:sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
-</style></head><body><h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}</body></html>
-"#,
+    let css = format!(
+        "{}body{{max-width:1100px}}\ntd,th{{padding:2px 10px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\n",
+        super::page::BASE_CSS
+    );
+    let body = format!(
+        "<h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}",
         s.space,
         s.network,
         svg::esc(&description(s)),
         figure(s),
-        table(s),
-    )
+        table(s)
+    );
+    super::page::page("nar search study", &css, &body)
 }

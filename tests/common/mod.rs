@@ -55,39 +55,30 @@ pub fn nb201_strings() -> Vec<(usize, String)> {
         .collect()
 }
 
-/// NAR's NB201 reference configuration shrunk to a model that trains in seconds: the same code paths,
-/// tiny sizes.
-pub fn tiny_nb201_config() -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201.yaml"))
-        .expect("configs/nb201.yaml")
-        .replace("d_patch_vec: 128", "d_patch_vec: 16")
-        .replace("d_model: 128", "d_model: 16")
-        .replace("d_ffn_inner: 512", "d_ffn_inner: 32")
-        .replace("n_layers: 6", "n_layers: 1")
-        .replace("d_k: 32", "d_k: 8")
-        .replace("d_v: 32", "d_v: 8")
-        .replace("d_tier_prj_inner: 256", "d_tier_prj_inner: 16")
-        .replace("d_val_acc_prj_inner: 1024", "d_val_acc_prj_inner: 16")
-        .replace("train_size: 1000", "train_size: 250")
-        .replace("val_size: 256", "val_size: 100")
-        .replace("train_batch_size: 128", "train_batch_size: 50")
-        .replace("val_batch_size: 128", "val_batch_size: 50")
-        .replace("sample_size: 128", "sample_size: 32")
-        .replace("search_size: 128", "search_size: 32")
+/// NAR's reference configuration of `space` shrunk to a model that trains in seconds: the same code
+/// paths, tiny sizes, set on the parsed configuration's typed fields (and checked).
+pub fn tiny_config(space: nar::space::SpaceKind) -> nar::ranker::config::Config {
+    let mut c = nar::ranker::config::Config::reference(space);
+    let r = &mut c.ranker;
+    (r.d_patch_vec, r.d_model, r.d_ffn_inner, r.n_layers) = (16, 16, 32, 1);
+    (r.d_k, r.d_v, r.d_tier_prj_inner, r.d_val_acc_prj_inner) = (8, 8, 16, 16);
+    if space == nar::space::SpaceKind::Nb201 {
+        (c.train_size, c.val_size, c.train_batch_size, c.val_batch_size) = (250, 100, 50, Some(50));
+        let s = c.sampler.as_mut().expect("NB201's reference configuration has a sampler");
+        (s.sample_size, s.search_size) = (32, Some(32));
+    }
+    c.check().expect("the tiny configuration is valid");
+    c
 }
 
-/// NAR's NB101 reference configuration shrunk the same way.
+/// [`tiny_config`] of NB201 as YAML, as a configuration file holds it.
+pub fn tiny_nb201_config() -> String {
+    serde_yaml::to_string(&tiny_config(nar::space::SpaceKind::Nb201)).expect("a configuration serializes")
+}
+
+/// [`tiny_config`] of NB101 as YAML.
 pub fn tiny_nb101_config() -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb101.yaml"))
-        .expect("configs/nb101.yaml")
-        .replace("d_patch_vec: 256", "d_patch_vec: 16")
-        .replace("d_model: 256", "d_model: 16")
-        .replace("d_ffn_inner: 1024", "d_ffn_inner: 32")
-        .replace("n_layers: 6", "n_layers: 1")
-        .replace("d_k: 64", "d_k: 8")
-        .replace("d_v: 64", "d_v: 8")
-        .replace("d_tier_prj_inner: 2048", "d_tier_prj_inner: 16")
-        .replace("d_val_acc_prj_inner: 2048", "d_val_acc_prj_inner: 16")
+    serde_yaml::to_string(&tiny_config(nar::space::SpaceKind::Nb101)).expect("a configuration serializes")
 }
 
 /// [`tiny_nb201_config`] written to `dir/tiny.yaml`; returns its path.
