@@ -18,7 +18,7 @@ fn main() -> std::process::ExitCode {
         eprintln!("internal error, please report: {info}");
         std::process::exit(70);
     }));
-    // NAR_DEBUG_PANIC=1 panics on purpose, to check the hook above (tests/bad_input.rs does).
+    // NAR_DEBUG_PANIC=1 panics on purpose, to check the hook above (tests/it/bad_input.rs does).
     if std::env::var_os("NAR_DEBUG_PANIC").is_some() {
         panic!("NAR_DEBUG_PANIC is set");
     }

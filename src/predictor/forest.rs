@@ -4,7 +4,7 @@
 //! - Target: the normalised rank of validation accuracy ([`super::rank_target`]), as for the
 //!   gradient-boosted trees, or the accuracy itself (`target: accuracy`).
 //! - Trees are grown in parallel, each from its own seed (`seed + tree`), and averaged in tree order,
-//!   so a forest is the same at any thread count (`tests/predictors.rs` compares saved files).
+//!   so a forest is the same at any thread count (`tests/it/predictors.rs` compares saved files).
 //! - A forest of T trees is T one-tree `smartcore` forests: the crate grows its trees one after the
 //!   other, so nar spreads them over threads itself.
 

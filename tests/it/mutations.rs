@@ -3,7 +3,7 @@
 //! hang. Loaders: CSV tables, NAR JSON (both spaces), NB101 tfrecord, the .nar store, YAML
 //! configurations, checkpoints, NB201 strings and NB101 matrices.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

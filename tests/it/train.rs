@@ -1,7 +1,7 @@
 //! Training on real NB201 data with a tiny configuration: the loss falls, runs are deterministic
 //! (across thread counts too), resuming gives the same weights, checkpoints and configs are checked.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! through the same commands as the transformer, on the real data: training, reloading through
 //! `nar eval` and `nar rank`, what they refuse, and determinism across thread counts.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The sampler and the search: target selection on constructed statistics, bounds, determinism, and
 //! the random-search baseline against the figures of `docs/design.md` §8.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

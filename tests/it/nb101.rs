@@ -1,6 +1,6 @@
 //! NAS-Bench-101 cells: validation, pruning, hashing and the whole-space enumeration, on real data.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

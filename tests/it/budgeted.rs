@@ -1,7 +1,7 @@
 //! Budgeted search: the oracle's rules, the baselines against independently measured figures, nar's
 //! guided search, the `nar search --space` command and the user's own oracle with its journal.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::OnceLock;

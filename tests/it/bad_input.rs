@@ -4,7 +4,7 @@
 //! hostile cases that need a setting rather than a file: outputs equal to inputs, links and special
 //! files as outputs, existing runs, crafted stores, a killed training run.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

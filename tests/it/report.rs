@@ -1,7 +1,7 @@
 //! `nar report` on a small real run: every section present, every figure well-formed SVG, missing
 //! data noted instead of breaking.
 
-mod common;
+use crate::common;
 
 use common::{nar, ok};
 use nar::run_dir::RunDir;

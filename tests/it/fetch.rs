@@ -1,6 +1,6 @@
 //! Downloads against a small HTTP server on 127.0.0.1: checksum, resume after a cut, server errors.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

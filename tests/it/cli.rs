@@ -1,6 +1,6 @@
 //! The `nar` binary end to end: output, exit codes and error messages.
 
-mod common;
+use crate::common;
 
 use nar::data::{AnyDataset, store};
 

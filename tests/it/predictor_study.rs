@@ -1,7 +1,7 @@
 //! `nar study predictors` end to end on the real data: the cells it trains (splits from the labelled
 //! budget, the rest held out), the CSV and the page, reproducibility, and the NB101 sample.
 
-mod common;
+use crate::common;
 
 use common::{data_file, nar, ok};
 

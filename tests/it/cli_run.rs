@@ -1,7 +1,7 @@
 //! `nar run`, `nar train --resume`, `nar eval`, `nar search` and `nar rank` end to end, with a tiny
 //! configuration on the real NB201 table.
 
-mod common;
+use crate::common;
 
 use common::{nar, ok, tiny_config_file};
 use nar::run_dir::{Checkpoint, RunDir};

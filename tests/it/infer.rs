@@ -34,19 +34,19 @@ fn check(config: &str, batches: &[usize]) {
 
 #[test]
 fn inference_equals_the_training_pass_at_the_nb201_size() {
-    check(include_str!("../configs/nb201.yaml"), &[5, 2, 33]);
+    check(include_str!("../../configs/nb201.yaml"), &[5, 2, 33]);
 }
 
 #[test]
 fn inference_equals_the_training_pass_at_the_nb101_size() {
-    check(include_str!("../configs/nb101.yaml"), &[3, 8]);
+    check(include_str!("../../configs/nb101.yaml"), &[3, 8]);
 }
 
 /// A score does not depend on the batch it was computed in (the kernels' reductions run per row), so
 /// `nar rank` may pick its batch size for speed.
 #[test]
 fn a_score_does_not_depend_on_its_batch() {
-    for config in [include_str!("../configs/nb201.yaml"), include_str!("../configs/nb101.yaml")] {
+    for config in [include_str!("../../configs/nb201.yaml"), include_str!("../../configs/nb101.yaml")] {
         let cfg = Config::parse(config).unwrap().ranker;
         let model = Ranker::<f32>::new(&cfg, 6);
         let mut rng = Rng::new(3);
@@ -66,7 +66,7 @@ fn a_score_does_not_depend_on_its_batch() {
 /// inference alike: the same as feeding the transformed tensor to a model without it.
 #[test]
 fn log_cost_inputs_transform_every_patch_but_the_op_codes() {
-    let mut cfg = Config::parse(include_str!("../configs/nb201.yaml")).unwrap().ranker;
+    let mut cfg = Config::parse(include_str!("../../configs/nb201.yaml")).unwrap().ranker;
     let plain = Ranker::<f32>::new(&cfg, 5);
     cfg.log_cost_inputs = true;
     let logged = Ranker::<f32>::new(&cfg, 5);

@@ -1,6 +1,6 @@
 //! Datasets: building from the real tables, the store, NAR JSON round trips, tfrecord, bad input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

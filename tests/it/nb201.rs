@@ -1,6 +1,6 @@
 //! NAS-Bench-201 architectures: strings, matrices and the benchmark index order, on real data.
 
-mod common;
+use crate::common;
 
 use nar::space::nb201::{Arch, ArchError, Op, SPACE_SIZE};
 

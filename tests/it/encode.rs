@@ -1,6 +1,6 @@
 //! Feature tensors are laid out as NAR's reference encoders lay them out.
 
-mod common;
+use crate::common;
 
 use nar::cost::{nb101 as cost101, nb201 as cost201};
 use nar::encode;

@@ -1,6 +1,6 @@
 //! The cost model reproduces every number of NAR's published example files.
 
-mod common;
+use crate::common;
 
 use nar::cost::{nb101, nb201};
 use nar::space::nb101::Cell;
