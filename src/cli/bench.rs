@@ -269,51 +269,6 @@ fn self_peak_mib() -> f64 {
     }
 }
 
-/// Figures of one model size: (ms per training step, archs/s inference).
-fn train_figures(config: &str, batch: usize, steps: usize) -> Result<(f64, f64, f64)> {
-    use crate::ranker::config::Config;
-    use crate::ranker::loss::{rank_loss, soft_cross_entropy};
-    use crate::ranker::model::Ranker;
-    use crate::ranker::ops::Dropout;
-    use crate::ranker::optim::{AdamW, noam_lr};
-    let cfg = Config::parse(config)?;
-    let r = &cfg.ranker;
-    let mut model = Ranker::<f32>::new(r, 1);
-    let mut opt = AdamW::new(&cfg.optimizer, model.params.numel());
-    let mut rng = crate::rng::Rng::new(2);
-    let feat = r.n_arch_patch * r.d_patch * r.d_patch;
-    let x: Vec<f32> = (0..batch * feat).map(|_| rng.uniform() as f32).collect();
-    let tiers: Vec<f32> = (0..r.n_tier * r.n_arch_patch * r.d_model).map(|_| rng.uniform() as f32 - 0.5).collect();
-    let mut target = vec![0f32; batch * r.n_tier];
-    (0..batch).for_each(|i| target[i * r.n_tier + i % r.n_tier] = 1.0);
-    let acc: Vec<f64> = (0..batch).map(|_| rng.uniform()).collect();
-    let mut grads = vec![0f32; model.params.numel()];
-    let mut times = Vec::new();
-    for step in 0..=steps {
-        let t = Instant::now();
-        let (out, cache) = model.forward(&x, batch, &tiers, Some(Dropout { p: r.dropout, seed: step as u64 }));
-        let (_, dl) = soft_cross_entropy(&out.logits, &target, r.n_tier);
-        let (_, ds) = rank_loss(&out.score, &acc);
-        grads.iter_mut().for_each(|g| *g = 0.0);
-        model.backward(&cache, &dl, &ds, &mut grads);
-        drop(cache);
-        opt.step(&mut model.params.data, &grads, noam_lr(&cfg.lr_scheduler, r.d_model, step as u64 + 1));
-        if step > 0 {
-            times.push(t.elapsed().as_secs_f64());
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    let step_ms = times[times.len() / 2] * 1e3;
-    let t = Instant::now();
-    let mut n = 0;
-    while t.elapsed().as_secs_f64() < 3.0 || n < 2 * batch {
-        let (out, _) = model.forward(&x, batch, &tiers, None);
-        black_box(out.logits[0]);
-        n += batch;
-    }
-    Ok((step_ms, n as f64 / t.elapsed().as_secs_f64(), model.params.numel() as f64))
-}
-
 /// The reference model sizes: (name, configuration, reference training batch).
 fn model_sizes(size: Size) -> Vec<(&'static str, &'static str, usize)> {
     [
@@ -420,7 +375,8 @@ fn train(args: &Args) -> Result<ExitCode> {
     let sizes = model_sizes(args.size);
     for (name, config, default_batch) in sizes {
         let batch = args.batch.unwrap_or(default_batch);
-        let (step_ms, infer, params) = train_figures(config, batch, args.steps)?;
+        let f = crate::ranker::bench::train_figures(&crate::ranker::config::Config::parse(config)?, batch, args.steps);
+        let (step_ms, infer, params) = (f.step_ms, f.infer_per_s, f.params);
         print_profile(&format!(
             "{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):",
             args.steps

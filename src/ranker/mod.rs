@@ -12,6 +12,7 @@
 //! The other predictors (trees, forests, ensembles) and the interface they share are in
 //! `crate::predictor`.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;

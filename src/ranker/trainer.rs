@@ -155,6 +155,15 @@ impl Trainer {
         stats
     }
 
+    /// One training step on the architectures `idx` of `s` with tier labels `labels` (forward, losses,
+    /// backward, AdamW), the tier embeddings taken from and added to `buckets`: what [`Trainer::epoch`]
+    /// runs per batch. Returns the batch's loss.
+    pub fn train_step(&mut self, s: &Samples, idx: &[usize], labels: &[usize], buckets: &mut Buckets) -> f64 {
+        let mut pass = Pass::default();
+        self.batch(s, idx, labels, buckets, true, &mut pass);
+        pass.loss
+    }
+
     /// One epoch of training and validation; returns its log line.
     pub fn epoch(&mut self, train: &Samples, val: &Samples, progress: &dyn Fn(usize, usize, f64)) -> EpochLog {
         let start = Instant::now();
