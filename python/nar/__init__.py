@@ -21,6 +21,12 @@ Every call runs in the Rust library (the same code as the ``nar`` command line);
 GIL, show progress on standard error and stop on Ctrl-C.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import wraps
+from typing import Any, Optional, Union
+
+from . import _nar
 from ._nar import (
     Dataset,
     Nb101Cell,
@@ -30,9 +36,68 @@ from ._nar import (
     __version__,
     nb101,
     nb201,
-    search,
-    train,
 )
+
+Arch = Union[Nb201Arch, Nb101Cell]
+
+
+class _Fields(Mapping):
+    """A result's fields as typed attributes, and as a read-only mapping of the same names
+    (``result["pick"]``, ``dict(result)``), as the dicts earlier releases returned."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> list:
+        return [f.name for f in fields(cls)]
+
+
+@dataclass(frozen=True, eq=True)
+class SearchResult(_Fields):
+    """What :func:`search` found: the pick (best validation accuracy queried), its accuracy, and every
+    query in order."""
+
+    space: str
+    method: str
+    seed: int
+    budget: int
+    queries: int
+    pick: Optional[Arch]
+    accuracy: Optional[float]
+    history: list
+
+
+@dataclass(frozen=True, eq=True)
+class TrainSummary(_Fields):
+    """What :func:`train` did: the run directory, the epochs trained and the best epoch (transformer), the
+    fit's Kendall τ on its own architectures (tree models), the wall time."""
+
+    run_dir: str
+    epochs: int
+    best_epoch: Optional[int]
+    best_val_tier_acc: float
+    fit_kendall: Optional[float]
+    seconds: float
+
+
+@wraps(_nar.search)
+def search(*args, **kwargs) -> SearchResult:
+    return SearchResult(**_nar.search(*args, **kwargs))
+
+
+@wraps(_nar.train)
+def train(*args, **kwargs) -> TrainSummary:
+    return TrainSummary(**_nar.train(*args, **kwargs))
+
 
 __all__ = [
     "Dataset",
@@ -40,6 +105,8 @@ __all__ = [
     "Nb201Arch",
     "Predictor",
     "Ranker",
+    "SearchResult",
+    "TrainSummary",
     "__version__",
     "nb101",
     "nb201",

@@ -139,3 +139,15 @@ def test_the_readme_example_runs_as_written(capsys):
     assert float(accuracy) == max(VAL[nar.nb201(arch_str).index], 0)
     flops, shape = out[1].split(" ", 1)
     assert int(flops) == nar.nb201(arch_str).cost()["total_flops"] and shape == "(31, 4, 4)"
+
+
+def test_results_are_typed_classes_with_a_dict_view():
+    found = nar.search("nb201", TableOracle(), budget=12, method="random", seed=3)
+    assert isinstance(found, nar.SearchResult)
+    assert found.queries == found["queries"] == len(found.history) == 12
+    assert found.pick == found["pick"] and found.accuracy == max(v for _, v in found.history)
+    assert dict(found).keys() == {"space", "method", "seed", "budget", "queries", "pick", "accuracy", "history"}
+    with pytest.raises(KeyError):
+        found["nothing"]
+    with pytest.raises(AttributeError):
+        found.queries = 5  # results are read-only
