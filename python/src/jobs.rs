@@ -12,7 +12,7 @@ use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
 use nar::search::oracle::Evaluator;
-use nar::space::{Nb101, Nb201, SpaceKind};
+use nar::space::{Enumerable, Nb101, Nb201, SpaceKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -120,7 +120,7 @@ struct SearchArgs {
     predictor: Option<String>,
 }
 
-fn search_in<'py, S: PySpace + Propose + Featurize>(
+fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     py: Python<'py>,
     oracle: &Py<PyAny>,
     a: &SearchArgs,

@@ -29,7 +29,7 @@ use anyhow::{Result, bail};
 
 use crate::benchmark::Benchmark;
 use crate::cost::NetworkCost;
-use crate::space::{ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::space::{Enumerable, ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
 
 /// A benchmark dataset of one search space.
 pub struct Dataset<S: SearchSpace> {
@@ -52,13 +52,15 @@ impl<S: SearchSpace> Clone for Dataset<S> {
     }
 }
 
-impl<S: SearchSpace> Dataset<S> {
+impl<S: Enumerable> Dataset<S> {
     /// Every architecture of the space, without metrics.
     pub fn full() -> Dataset<S> {
         let (archs, ids) = S::all().into_iter().unzip();
         Dataset { archs, ids, metrics: Vec::new(), sources: Vec::new(), lookup: OnceLock::new() }
     }
+}
 
+impl<S: SearchSpace> Dataset<S> {
     /// A dataset from its parts; every metric must have one value per architecture.
     pub fn from_parts(
         archs: Vec<S::Arch>,
@@ -226,7 +228,7 @@ impl SpaceSources for Dataset<Nb201> {
 
 /// Builds the full dataset of space `S` joined with metric files, in order; by extension: `.csv`
 /// ([`table`]), `.json` (NAR JSON), `.tfrecord` (NAS-Bench-101). `log` receives one line per file.
-pub fn build<S: SearchSpace>(metrics: &[PathBuf], log: &mut dyn FnMut(String)) -> Result<Dataset<S>>
+pub fn build<S: Enumerable>(metrics: &[PathBuf], log: &mut dyn FnMut(String)) -> Result<Dataset<S>>
 where
     Dataset<S>: SpaceSources,
 {

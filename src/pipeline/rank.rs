@@ -72,7 +72,7 @@ pub fn rank(root: &Path, opts: &RankOptions, progress: &dyn Progress) -> Result<
     with_dataset!(&run.ds, d => rank_space(d, &run.meta, model.as_ref(), tier_model, out, opts, progress))
 }
 
-fn rank_space<S: Featurize>(
+fn rank_space<S: Featurize + crate::space::Enumerable>(
     ds: &Dataset<S>,
     meta: &RunMeta,
     model: &dyn Predictor,

@@ -115,8 +115,6 @@ pub trait SearchSpace: Send + Sync + 'static {
     /// Columns that spell an architecture out in tables (checked against the identity when present).
     const ARCH_COLUMNS: &'static [&'static str];
 
-    /// Every architecture with its id, in the space's canonical order (NB101: by hash; NB201: index).
-    fn all() -> Vec<(Self::Arch, Self::Id)>;
     /// The networks the cost model knows for this space.
     fn networks() -> &'static [Self::Network];
     /// The architecture's identity (NB101: computes the md5 hash).
@@ -146,6 +144,26 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn read_arch(bytes: &[u8]) -> Result<(Self::Arch, Self::Id), String>;
 }
 
+/// A space whose every architecture can be listed (both benchmarks here; a surrogate space such as
+/// NAS-Bench-301, with about 10¹⁸ cells, is a [`SearchSpace`] that is not). What needs the whole space —
+/// a full dataset, a store of it, ranking every architecture — asks for this.
+pub trait Enumerable: SearchSpace {
+    /// Every architecture with its id, in the space's canonical order (NB101: by hash; NB201: index).
+    fn all() -> Vec<(Self::Arch, Self::Id)>;
+}
+
+impl Enumerable for Nb101 {
+    fn all() -> Vec<(nb101::Cell, CellHash)> {
+        nb101::enumerate::all_cells().into_iter().map(|e| (e.cell, CellHash(e.hash))).collect()
+    }
+}
+
+impl Enumerable for Nb201 {
+    fn all() -> Vec<(nb201::Arch, usize)> {
+        nb201::Arch::all().into_iter().enumerate().map(|(i, a)| (a, i)).collect()
+    }
+}
+
 /// NAS-Bench-101.
 pub struct Nb101;
 
@@ -163,9 +181,6 @@ impl SearchSpace for Nb101 {
     const ID_COLUMN: &'static str = "unique_hash";
     const ARCH_COLUMNS: &'static [&'static str] = &["module_adjacency", "module_operations"];
 
-    fn all() -> Vec<(nb101::Cell, CellHash)> {
-        nb101::enumerate::all_cells().into_iter().map(|e| (e.cell, CellHash(e.hash))).collect()
-    }
     fn networks() -> &'static [Cifar10] {
         &[Cifar10]
     }
@@ -225,9 +240,6 @@ impl SearchSpace for Nb201 {
     const ID_COLUMN: &'static str = "index";
     const ARCH_COLUMNS: &'static [&'static str] = &["arch_str"];
 
-    fn all() -> Vec<(nb201::Arch, usize)> {
-        nb201::Arch::all().into_iter().enumerate().map(|(i, a)| (a, i)).collect()
-    }
     fn networks() -> &'static [ImageDataset] {
         &ImageDataset::ALL
     }
