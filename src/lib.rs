@@ -15,11 +15,13 @@
 //! - [`report`]: the HTML report of a run;
 //! - [`io`], [`progress`], [`rng`], [`usage`]: atomic output files, progress reporting, the seeded RNG,
 //!   the error for a request that cannot be done (exit 2);
+//! - [`bench`]: the speed benchmarks behind `nar bench`;
 //! - [`cli`]: the `nar` command line, a thin layer over the above.
 
 // Matrix code reads best with explicit (i, j) indices.
 #![allow(clippy::needless_range_loop)]
 
+pub mod bench;
 pub mod benchmark;
 pub mod cli;
 pub mod cost;
