@@ -85,6 +85,13 @@ impl<S: PySpace> Evaluator for PyOracle<'_, S> {
         let r = Python::attach(|py| -> PyResult<f64> {
             py.check_signals()?;
             let v = self.oracle.call1(py, (S::to_py(py, &arch)?,))?;
+            if v.bind(py).is_instance_of::<pyo3::types::PyBool>() {
+                return Err(PyValueError::new_err(format!(
+                    "the oracle returned {} for {}, not an accuracy (a bool is not a number here)",
+                    v.bind(py).repr().map_or("?".into(), |r| r.to_string()),
+                    S::id(&arch)
+                )));
+            }
             let acc: f64 = v.extract(py).map_err(|_| {
                 PyValueError::new_err(format!(
                     "the oracle returned {} for {}, not a number",
@@ -92,9 +99,9 @@ impl<S: PySpace> Evaluator for PyOracle<'_, S> {
                     S::id(&arch)
                 ))
             })?;
-            if !acc.is_finite() {
+            if !(acc.is_finite() && (0.0..=100.0).contains(&acc)) {
                 return Err(PyValueError::new_err(format!(
-                    "the oracle returned {acc} for {}: an accuracy must be a finite number",
+                    "the oracle returned {acc} for {}: an accuracy is a number from 0 to 100",
                     S::id(&arch)
                 )));
             }

@@ -208,6 +208,12 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         (OracleSource::Command { command, journal }, _) => {
             // One run at a time: the user's command trains, and the journal takes answers in order.
             let mut eval = CommandEvaluator::new(ds, command, journal)?;
+            if let Some(line) = eval.dropped_line() {
+                progress.log(&format!(
+                    "warning: {}: line {line} was torn (a crash mid-write?) and is dropped; its architecture is trained again",
+                    journal.display()
+                ));
+            }
             let mut curves = Vec::new();
             for &(m, seed) in &runs {
                 let start = Instant::now();

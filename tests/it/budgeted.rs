@@ -347,3 +347,57 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not an accuracy"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// The journal as a hostile user (or a crash) leaves it: a torn last line is dropped and reported, a torn
+/// line elsewhere, an entry whose architecture is not its id's, or an answer off the accuracy range is an
+/// error naming the line; a second search on a journal in use is refused; an unwritable journal is refused
+/// before any training.
+#[test]
+fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
+    use nar::search::command::CommandEvaluator;
+    use nar::search::oracle::Evaluator;
+    let ds = nar::data::embedded::nb201().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let entry = |i: usize, val: f64| format!("{{\"id\":\"{i}\",\"arch\":\"{}\",\"val\":{val:?}}}\n", ds.archs()[i]);
+    let open = |text: &str| {
+        std::fs::write(&journal, text).unwrap();
+        CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).map_err(|e| format!("{e:#}"))
+    };
+    // Two answers and half of a third (no line end): the half is dropped, the two are kept.
+    let torn = format!("{}{}{{\"id\":\"9\",\"ar", entry(3, 91.0), entry(7, 85.5));
+    let e = open(&torn).unwrap();
+    assert_eq!((e.journaled(), e.dropped_line()), (2, Some(3)));
+    drop(e);
+    // The same torn line in the middle is no crash's doing.
+    let e = open(&format!("{}{{\"id\":\"9\",\"ar\n{}", entry(3, 91.0), entry(7, 85.5))).err().unwrap();
+    assert!(e.contains("j.jsonl") && e.contains("line 2: not a journal entry"), "{e}");
+    let wrong_arch = entry(3, 91.0).replace("\"3\"", "\"4\"");
+    let e = open(&wrong_arch).err().unwrap();
+    assert!(e.contains("line 1: field `arch`") && e.contains("is not the architecture of id 4"), "{e}");
+    let e = open(&entry(3, 250.0)).err().unwrap();
+    assert!(e.contains("line 1: field `val`: 250 is not an accuracy (0 to 100)"), "{e}");
+    // While one search holds the journal, a second is refused; once it is done, the journal is free.
+    let first = open(&entry(3, 91.0)).unwrap();
+    let e = CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).map_err(|e| format!("{e:#}")).err().unwrap();
+    assert!(e.contains("another search is using it"), "{e}");
+    drop(first);
+    let mut again = CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).unwrap();
+    // The journal's answer is returned without running the command; a new one is run and appended.
+    assert_eq!(again.evaluate(3).unwrap(), 91.0);
+    assert_eq!(again.evaluate(5).unwrap(), 50.0);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), entry(3, 91.0) + &entry(5, 50.0));
+    drop(again);
+    // An answer off the range is refused, and not journaled.
+    std::fs::write(&journal, "").unwrap();
+    let mut big = CommandEvaluator::new(&ds, "echo 250 # {arch}", &journal).unwrap();
+    let e = format!("{:#}", big.evaluate(5).err().unwrap());
+    assert!(e.contains("printed 250") && e.contains("not an accuracy (0 to 100)"), "{e}");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "");
+    // A journal that cannot be written is refused before any training.
+    let e = CommandEvaluator::new(&ds, "echo 50 # {arch}", &dir.path().join("no/such/dir/j.jsonl"))
+        .map_err(|e| format!("{e:#}"))
+        .err()
+        .unwrap();
+    assert!(e.contains("cannot open the journal") && e.contains("for writing"), "{e}");
+}
