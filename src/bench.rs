@@ -199,14 +199,19 @@ fn space(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     Ok(())
 }
 
-/// Peak resident memory of finished child processes, in MiB.
-fn children_peak_mib() -> f64 {
+/// Peak resident memory in MiB of `who` (`libc::RUSAGE_SELF`, or `RUSAGE_CHILDREN`: finished children).
+fn peak_mib(who: libc::c_int) -> f64 {
     // SAFETY: getrusage fills the struct we own.
     unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        libc::getrusage(who, &mut u);
         u.ru_maxrss as f64 / 1024.0
     }
+}
+
+/// Peak resident memory of finished child processes, in MiB.
+fn children_peak_mib() -> f64 {
+    peak_mib(libc::RUSAGE_CHILDREN)
 }
 
 fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
@@ -292,12 +297,7 @@ fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
 
 /// Peak resident memory of this process so far, in MiB.
 fn self_peak_mib() -> f64 {
-    // SAFETY: getrusage fills the struct we own.
-    unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u.ru_maxrss as f64 / 1024.0
-    }
+    peak_mib(libc::RUSAGE_SELF)
 }
 
 /// The reference model sizes: (name, configuration, reference training batch).

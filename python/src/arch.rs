@@ -10,7 +10,6 @@ use nar::space::{Nb101, Nb201, SearchSpace};
 use numpy::{IntoPyArray, PyArray3, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 /// An image dataset by name (`cifar10`, `cifar100`, `imagenet16`, or NAS-Bench-201's spelling).
 pub fn image_dataset(name: &str) -> PyResult<ImageDataset> {
@@ -20,39 +19,11 @@ pub fn image_dataset(name: &str) -> PyResult<ImageDataset> {
 }
 
 /// `{"flops", "params", "vertex_or_edge_flops": {cell: [...]}, "vertex_or_edge_params": {cell: [...]}}`.
-/// The cost as a dict with the keys of `nar arch --json` (both from [`NetworkCost::summary`]).
+/// The cost as a dict with the keys of `nar arch --json` (both from [`NetworkCost::summary`]), read by
+/// Python's own `json.loads` from the same JSON text.
 fn cost_dict<'py>(py: Python<'py>, c: &NetworkCost) -> PyResult<Bound<'py, PyAny>> {
-    let value = serde_json::to_value(c.summary()).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    json_to_py(py, &value)
-}
-
-/// A JSON value as the Python object `json.loads` would give.
-fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    use serde_json::Value;
-    Ok(match v {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => u.into_pyobject(py)?.into_any(),
-            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
-        },
-        Value::String(s) => s.into_pyobject(py)?.into_any(),
-        Value::Array(a) => {
-            let list = pyo3::types::PyList::empty(py);
-            for x in a {
-                list.append(json_to_py(py, x)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(m) => {
-            let d = PyDict::new(py);
-            for (k, x) in m {
-                d.set_item(k, json_to_py(py, x)?)?;
-            }
-            d.into_any()
-        }
-    })
+    let text = serde_json::to_string(&c.summary()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
 }
 
 fn tensor<'py>(py: Python<'py>, t: FeatureTensor) -> PyResult<Bound<'py, PyArray3<f32>>> {

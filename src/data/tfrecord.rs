@@ -330,10 +330,10 @@ impl fmt::Display for TfJoinReport {
 pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, file));
-    // hash → (epochs → sums of [time, train, val, test] and count)
-    let mut acc: HashMap<CellHash, (u32, [f64; 4], usize, i32)> = HashMap::new();
+    // hash → (largest epoch budget, sums of [time, train, val, test] there, trainable parameters)
+    let mut acc: HashMap<CellHash, (u32, [f64; 4], i32)> = HashMap::new();
     let mut records = 0;
-    // Runs per (hash, epoch budget), every budget counted.
+    // Runs per (hash, epoch budget), every budget counted (the averages divide by the largest's).
     let mut runs_at: HashMap<(CellHash, u32), usize> = HashMap::new();
     // Every record's cell is validated; the first of each hash is hashed, the others must repeat it.
     let mut cell_checked: HashMap<CellHash, Cell> = HashMap::new();
@@ -376,13 +376,12 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
         if !EPOCH_BUDGETS.contains(&run.epochs) {
             bail!("{}: field `epochs`: {}: NAS-Bench-101 trains for 4, 12, 36 or 108 epochs", at(), run.epochs);
         }
-        let entry = acc.entry(listed).or_insert((run.epochs, [0.0; 4], 0, run.metrics.trainable_parameters));
+        let entry = acc.entry(listed).or_insert((run.epochs, [0.0; 4], run.metrics.trainable_parameters));
         if run.epochs > entry.0 {
-            *entry = (run.epochs, [0.0; 4], 0, run.metrics.trainable_parameters);
+            *entry = (run.epochs, [0.0; 4], run.metrics.trainable_parameters);
         }
         if run.epochs == entry.0 {
             entry.1.iter_mut().zip(values).for_each(|(s, v)| *s += v);
-            entry.2 += 1;
         }
         let count = runs_at.entry((listed, run.epochs)).or_insert(0);
         *count += 1;
@@ -402,8 +401,9 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
     let mut param_mismatches = 0;
     let mut epochs = 0;
     let mut updates = Vec::with_capacity(acc.len());
-    for (hash, (e, sums, n, params)) in &acc {
+    for (hash, (e, sums, params)) in &acc {
         let pos = ds.position(hash).expect("checked above");
+        let n = &runs_at[&(*hash, *e)];
         *runs.entry(*n).or_default() += 1;
         epochs = epochs.max(*e);
         if i64::from(*params) != cost::nb101::network_cost(&ds.archs()[pos]).total_params as i64 {
