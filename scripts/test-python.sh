@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The Python package's tests: a fresh virtual environment, `pip install ./python` (maturin and numpy
-# come from the package index) with pytest, pyyaml (the tests' tiny configuration) and torch (the
-# state_dict's strict load into the PyTorch model of bench/torch_ranker.py), then pytest on python/tests. The tests compare against the command
-# line, so build it first (`cargo test --release` does).
+# The Python package's tests: a fresh virtual environment, `pip install './python[torch]'` (maturin,
+# numpy, torch and torchvision come from the package index) with pytest and pyyaml (the tests' tiny
+# configuration), the official network builders nar.torch is checked against (nasbench-pytorch; xautodl
+# with --no-deps, as its numpy<=1.19.5 pin has no wheel for current Pythons, beside the numpy and pyyaml
+# it imports), then pytest on python/tests. The tests compare against the command line, so build it
+# first (`cargo test --release` does). The every-architecture checks of nar.torch take about 40 minutes:
+# `target/python-test-venv/bin/python -m pytest python/tests --run-slow` runs them too.
 #   scripts/test-python.sh [PYTHON]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +13,8 @@ python=${1:-python3}
 venv=target/python-test-venv
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet ./python pytest pyyaml torch
+"$venv/bin/pip" install --quiet './python[torch]' pytest pyyaml nasbench-pytorch
+"$venv/bin/pip" install --quiet --no-deps xautodl
 cargo build --release --quiet --bin nar
 # The binary is where cargo put it: `target/` or a shared `CARGO_TARGET_DIR`.
 target_dir=$(cargo metadata --format-version 1 --no-deps | "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')

@@ -69,3 +69,22 @@ def tiny_run(tmp_path_factory) -> Path:
     assert summary["epochs"] == 2 and Path(summary["run_dir"]) == out
     cli("eval", str(out), "--tiers")
     return out
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the every-architecture checks (minutes)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: an every-architecture check, run with --run-slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without --run-slow the every-architecture checks are deselected (pytest reports how many), not
+    skipped: they are not part of the suite's run, and their result is stated where they were run."""
+    if config.getoption("--run-slow"):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]

@@ -1,0 +1,116 @@
+"""PyTorch networks of NAS-Bench-201 and NAS-Bench-101 architectures, and their training (``pip install
+'./python[torch]'``; the core ``nar`` package does not need torch).
+
+::
+
+    import nar, nar.torch
+    net = nar.torch.network(nar.nb201("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+                                      "nor_conv_3x3~1|nor_conv_3x3~2|"), dataset="cifar10")
+    logits = net(images)                       # [B, 10]
+    result = nar.torch.train(arch, train_loader, val_loader, dataset="cifar10", epochs=200)
+    result.val_accuracy
+
+``python -m nar.torch.train ARCH --space nb201 --dataset cifar10 --data-dir DIR`` trains one architecture with
+its benchmark's published schedule and prints the validation accuracy on its last line, so that
+``nar search --oracle-cmd 'python -m nar.torch.train {arch} …'`` runs a real search.
+
+The networks follow the benchmarks' own builders (``nar.torch.nb201``, ``nar.torch.nb101``): an NB201
+network takes an ``xautodl`` ``TinyNetwork``'s weights as they are, an NB101 network a ``nasbench-pytorch``
+``Network``'s through :func:`load_nasbench_pytorch`; their parameter counts are nar's cost model's
+(``nar arch --json``'s ``total_params``).
+"""
+
+from typing import Any, Mapping, Union
+
+from torch import nn
+
+import nar
+
+from . import nb101, nb201
+from .training import TrainResult, train
+
+#: The image datasets each space's benchmark trained on.
+DATASETS = {"nb201": tuple(nb201.DATASETS), "nb101": ("cifar10",)}
+
+ArchLike = Union["nar.Nb201Arch", "nar.Nb101Cell", str, int, Mapping[str, Any], tuple]
+
+
+def resolve(arch: ArchLike, space: Union[str, None] = None):
+    """An architecture as nar's validated type: an ``Nb201Arch`` or ``Nb101Cell`` as it is; an NB201 string or
+    index; an NB101 ``(matrix, ops)`` pair or ``{"module_adjacency", "module_operations"}`` mapping (what
+    ``nar search --oracle-cmd`` passes). ``space`` (``"nb201"``/``"nb101"``) says which a string is.
+    ValueError for anything else."""
+    if isinstance(arch, (nar.Nb201Arch, nar.Nb101Cell)):
+        found = "nb201" if isinstance(arch, nar.Nb201Arch) else "nb101"
+        if space is not None and space != found:
+            raise ValueError(f"{arch!r} is a {found} architecture, not {space}")
+        return arch
+    if isinstance(arch, Mapping):
+        missing = {"module_adjacency", "module_operations"} - set(arch)
+        if missing:
+            raise ValueError(f"an NB101 cell needs {', '.join(sorted(missing))}")
+        arch = (arch["module_adjacency"], arch["module_operations"])
+    if isinstance(arch, tuple) and len(arch) == 2 and space in (None, "nb101"):
+        return nar.nb101(arch[0], arch[1])
+    if isinstance(arch, (str, int)) and not isinstance(arch, bool) and space in (None, "nb201"):
+        return nar.nb201(arch)
+    raise ValueError(f"{arch!r} is not {'an architecture' if space is None else 'a ' + space + ' architecture'}")
+
+
+def space_of(arch) -> str:
+    return "nb201" if isinstance(arch, nar.Nb201Arch) else "nb101"
+
+
+def network(arch: ArchLike, dataset: str = "cifar10") -> nn.Module:
+    """The network the benchmark trained for ``arch`` on ``dataset`` (NB201: ``cifar10``, ``cifar100``,
+    ``imagenet16``; NB101: ``cifar10``), freshly initialised as the benchmark's builder does (PyTorch's
+    defaults for NB201, as ``xautodl``; TensorFlow's for NB101, as ``nasbench``). ValueError for an invalid
+    architecture or a dataset its benchmark did not train on."""
+    arch = resolve(arch)
+    space = space_of(arch)
+    if dataset not in DATASETS[space]:
+        raise ValueError(
+            f"{dataset!r} is not a dataset of {space} (one of {', '.join(DATASETS[space])})"
+        )
+    if space == "nb201":
+        classes, _side = nb201.DATASETS[dataset]
+        return nb201.Network(arch.arch_str, nb201.Config(classes=classes))
+    return nb101.Network(arch.matrix, arch.ops)
+
+
+def input_side(space: str, dataset: str) -> int:
+    """The image side the benchmark's network takes (32, or 16 for ImageNet16-120)."""
+    return nb201.DATASETS[dataset][1] if space == "nb201" else 32
+
+
+def load_nasbench_pytorch(net: nn.Module, state_dict: Mapping[str, Any]) -> None:
+    """Loads a ``nasbench_pytorch.model.Network``'s ``state_dict`` into an NB101 network, strictly, after
+    dropping that port's own extras: a scalar ``Placeholder.a`` at each weightless slot (``vertex_op.0``, and
+    ``input_op.t`` where the input does not feed vertex ``t``) and an empty ``dev_param`` per cell — 45–63
+    parameters that are not NAS-Bench-101's and that this network does not have."""
+    own = net.state_dict()
+    kept = {
+        k: v
+        for k, v in state_dict.items()
+        if not (k.endswith(".dev_param") or (k.endswith(".a") and k not in own))
+    }
+    net.load_state_dict(kept, strict=True)
+
+
+def parameter_count(net: nn.Module) -> int:
+    """Trainable parameters (what nar's cost model calls ``total_params``)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+__all__ = [
+    "DATASETS",
+    "TrainResult",
+    "input_side",
+    "load_nasbench_pytorch",
+    "nb101",
+    "nb201",
+    "network",
+    "parameter_count",
+    "resolve",
+    "train",
+]

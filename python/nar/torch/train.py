@@ -1,0 +1,150 @@
+"""``python -m nar.torch.train ARCH --space nb201|nb101 --dataset D --data-dir DIR``: trains one architecture
+with its benchmark's published schedule, progress on standard error, the validation accuracy (percent)
+alone on the last line of standard output — the answer ``nar search --oracle-cmd`` reads.
+
+Exit status: 0 trained (or already trained: a finished checkpoint answers at once); 1 for data, checkpoint
+or device errors, with the reason and no traceback; 2 for usage (an unknown option or dataset, an
+architecture that is not one of the space); 130 when interrupted (Ctrl-C or SIGTERM), the last complete
+checkpoint kept: the same command resumes from it.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import types
+from pathlib import Path
+
+from nar.torch import training
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="python -m nar.torch.train",
+        description="Train one NAS-Bench-201/101 architecture with its benchmark's schedule; prints the "
+        "validation accuracy (percent) on the last line of standard output.",
+    )
+    p.add_argument("arch", metavar="ARCH", help="NB201: the architecture string or its index; NB101: the JSON "
+                   "object {\"module_adjacency\": …, \"module_operations\": …} (what nar search passes)")
+    p.add_argument("--space", required=True, choices=["nb201", "nb101"])
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16"])
+    p.add_argument("--data-dir", required=True, type=Path,
+                   help="torchvision's CIFAR files (cifar-10-batches-py, cifar-100-python), or an image "
+                   "folder with train/<class>/ and val/<class>/")
+    p.add_argument("--download", action="store_true", help="fetch CIFAR-10/100 into --data-dir if missing")
+    p.add_argument("--split-file", type=Path,
+                   help="NB201's split: AutoDL-Projects' cifar-split.txt (CIFAR-10) or cifar100-test-split.txt")
+    p.add_argument("--epochs", type=int, help="epochs (default: the benchmark's, 200 for NB201, 108 for NB101)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--workers", type=int, default=0, help="data loading processes (default 0: in this one)")
+    p.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's; give 1 per training "
+                   "when several run at once on one machine)")
+    p.add_argument("--checkpoint-dir", type=Path, default=Path("nar-checkpoints"),
+                   help="where the per-epoch checkpoint goes (default ./nar-checkpoints)")
+    args = p.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        p.error(f"--epochs must be at least 1, not {args.epochs}")
+    if args.workers < 0:
+        p.error("--workers cannot be negative")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be at least 1, not {args.threads}")
+    return p, args
+
+
+def arch_argument(p, args):
+    """The architecture ARCH names, or a usage error."""
+    import nar.torch as nt
+
+    text = args.arch
+    try:
+        if args.space == "nb201":
+            arch = nt.resolve(int(text) if text.strip().isdigit() else text, "nb201")
+        else:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"not JSON ({e})") from None
+            arch = nt.resolve(value if isinstance(value, dict) else text, "nb101")
+    except ValueError as e:
+        p.error(f"ARCH {text!r}: {e}")
+    if args.dataset not in nt.DATASETS[args.space]:
+        p.error(f"--dataset {args.dataset}: {args.space} was trained on {', '.join(nt.DATASETS[args.space])}")
+    return arch
+
+
+class Interrupted(Exception):
+    pass
+
+
+def on_term(_signum, _frame):
+    raise Interrupted()
+
+
+def main(argv=None) -> int:
+    p, args = parse_args(argv)
+    arch = arch_argument(p, args)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return _run(p, args, arch)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(p, args, arch) -> int:
+    import torch
+
+    import nar.torch as nt
+    from nar.torch import data
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    space, dataset = args.space, args.dataset
+    recipe = training.recipe_for(space, dataset)
+    epochs = args.epochs or recipe.epochs
+    ident = arch.index if space == "nb201" else arch.hash
+    ckpt = args.checkpoint_dir / f"{space}-{dataset}-{ident}-seed{args.seed}-{epochs}ep.pt"
+    try:
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: this torch sees no CUDA device")
+        if args.device != "cpu" and not args.device.startswith("cuda"):
+            raise ValueError(f"--device {args.device}: cpu, cuda or cuda:N")
+        classes = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}[dataset]
+        sets = data.images(space, dataset, args.data_dir, recipe, nt.input_side(space, dataset), classes,
+                           download=args.download, split_file=args.split_file)
+        if sets.note:
+            training.stderr(sets.note)
+        train_loader, val_loader = data.loaders(sets, recipe, args.workers)
+        training.stderr(f"training {training.arch_text(arch)} ({space} {ident}) on {sets.description}: {epochs} "
+                        f"epochs of {recipe.name}'s schedule, seed {args.seed}, {args.device}; checkpoint {ckpt}")
+        result = training.train(arch, train_loader, val_loader, dataset=dataset, epochs=epochs, seed=args.seed,
+                          device=args.device, checkpoint=ckpt, recipe=recipe)
+    except (data.DataError, training.CheckpointError, ValueError, OSError) as e:
+        print(f"{p.prog}: error: {e}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Interrupted):
+        done = ""
+        if ckpt.exists():
+            try:
+                done = f" ({int(torch.load(ckpt, weights_only=True)['epoch'])} epochs done)"
+            except Exception:
+                pass
+        print(f"{p.prog}: interrupted; {ckpt}{done} resumes with the same command", file=sys.stderr)
+        return 130
+    print(result.val_accuracy, flush=True)
+    return 0
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module binds ``nar.torch.train`` to it, over the function of the same name: calling the
+    module calls the function, so ``nar.torch.train(arch, …)`` works either way."""
+
+    def __call__(self, *args, **kwargs):
+        return training.train(*args, **kwargs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+else:
+    sys.modules[__name__].__class__ = _CallableModule
