@@ -15,6 +15,8 @@
 //! - [`report`]: the HTML report of a run;
 //! - [`io`], [`progress`], [`rng`], [`usage`]: atomic output files, progress reporting, the seeded RNG,
 //!   the error for a request that cannot be done (exit 2);
+//! - [`process`]: running a user's command (the oracle) in its own process group, output bounded,
+//!   time-limited, stopped with nar;
 //! - [`bench`]: the speed benchmarks behind `nar bench`;
 //! - [`cli`]: the `nar` command line, a thin layer over the above.
 
@@ -31,6 +33,7 @@ pub mod features;
 pub mod io;
 pub mod pipeline;
 pub mod predictor;
+pub mod process;
 pub mod progress;
 pub mod ranker;
 pub mod report;

@@ -26,7 +26,8 @@ fn main() -> std::process::ExitCode {
 }
 
 /// SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one waiting thread, which
-/// removes the temporary files being written ([`nar::io::remove_temporaries`]) and exits with
+/// stops the oracle commands running ([`nar::process::stop_all`]: their whole process groups), removes
+/// the temporary files being written ([`nar::io::remove_temporaries`]) and exits with
 /// 128 + the signal's number, as a shell reports a process killed by it.
 #[cfg(unix)]
 fn cleanup_on_signals() {
@@ -45,6 +46,7 @@ fn cleanup_on_signals() {
         let mut sig: libc::c_int = 0;
         // SAFETY: waits on the set blocked above.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            nar::process::stop_all();
             nar::io::remove_temporaries();
             eprintln!("\ninterrupted");
             std::process::exit(128 + sig);

@@ -85,7 +85,7 @@ def test_training_lowers_the_loss_and_prints_the_accuracy_it_computed(images, tm
 
 
 def test_an_interrupted_training_resumes_to_the_numbers_of_one_straight_through(images, tmp_path):
-    args = [ARCH, "--space", "nb201", "--data-dir", images, "--epochs", 3, "--seed", 7]
+    args = [ARCH, "--space", "nb201", "--data-dir", images, "--epochs", 6, "--seed", 7]
     straight = run(*args, "--checkpoint-dir", tmp_path / "a", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
     cmd = [sys.executable, "-m", "nar.torch.train", *map(str, args), "--checkpoint-dir", str(tmp_path / "b")]
@@ -101,11 +101,11 @@ def test_an_interrupted_training_resumes_to_the_numbers_of_one_straight_through(
     assert out == ""
     ckpt = checkpoint_of(tmp_path / "b")
     done = torch.load(ckpt, weights_only=True)["epoch"]
-    assert 1 <= done < 3
+    assert 1 <= done < 6
     assert [f.name for f in (tmp_path / "b").iterdir()] == [ckpt.name]  # no temporary file left
     resumed = run(*args, "--checkpoint-dir", tmp_path / "b", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{done} of 3 epochs done" in resumed.stderr
+    assert f"{done} of 6 epochs done" in resumed.stderr
     assert resumed.stdout == straight.stdout
     a = torch.load(checkpoint_of(tmp_path / "a"), weights_only=True)
     b = torch.load(ckpt, weights_only=True)
@@ -235,7 +235,8 @@ def test_nar_search_trains_each_query_through_the_oracle(images, tmp_path):
                         "--seeds", "1", "--oracle-cmd", oracle, "--journal", str(journal)],
                        cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    header, *entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert header == {"nar_journal": 1, "space": "nb201", "dataset": "cifar10", "command": oracle}
     assert len(entries) == 2
     for e in entries:
         ckpt = tmp_path / "ck" / f"nb201-cifar10-{e['id']}-seed0-1ep.pt"

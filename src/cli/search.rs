@@ -13,6 +13,7 @@ use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
 use crate::progress::Terminal;
 use crate::run_dir::Checkpoint;
 use crate::search::budgeted::{Method, StudySummary};
+use crate::search::command::CommandOptions;
 use crate::search::domain::{Constraint, Equivalence};
 use crate::space::{ImageDataset, SpaceKind};
 use crate::stats::mean_std;
@@ -81,6 +82,14 @@ pub struct Args {
     /// With `--oracle-cmd`: the journal of answers (resuming reads it back).
     #[arg(long, default_value = "oracle-journal.jsonl", requires = "oracle_cmd")]
     journal: PathBuf,
+    /// With `--oracle-cmd`: a call running longer than this many seconds is stopped (its whole process
+    /// group) and stops the search with the reason.
+    #[arg(long, value_name = "S", requires = "oracle_cmd", value_parser = positive_seconds)]
+    timeout: Option<f64>,
+    /// With `--oracle-cmd`: take the journal's answers although its header names another command (or it
+    /// has none): the same training under another command line.
+    #[arg(long, requires = "oracle_cmd")]
+    journal_reuse: bool,
     /// Budgeted search: override the guided search's settings, `key=value,…` (predictor, acquisition,
     /// kappa, init, per_round, score_all, parents, far_parents, sampled, random, local), for ablations.
     #[arg(long, conflicts_with = "run_dir")]
@@ -108,6 +117,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         super::report::announce(&crate::run_dir::RunDir::open(run_dir)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--timeout`: seconds, more than 0 and at most a year.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let s: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(s > 0.0 && s <= 365.0 * 86400.0) {
+        return Err(format!("{text} s: give more than 0 and at most a year"));
+    }
+    Ok(s)
 }
 
 /// `--method`: every method (`all`: `None`) or one of them.
@@ -142,7 +160,14 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         Some(m) => vec![m],
     };
     let oracle = match &args.oracle_cmd {
-        Some(c) => OracleSource::Command { command: c.clone(), journal: args.journal.clone() },
+        Some(c) => OracleSource::Command {
+            command: c.clone(),
+            journal: args.journal.clone(),
+            options: CommandOptions {
+                timeout: args.timeout.map(std::time::Duration::from_secs_f64),
+                journal_reuse: args.journal_reuse,
+            },
+        },
         None => OracleSource::Table,
     };
     let opts = StudyOptions {

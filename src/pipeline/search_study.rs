@@ -14,7 +14,7 @@ use crate::io::write_atomic;
 use crate::progress::Progress;
 use crate::sampler::Propose;
 use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
-use crate::search::command::CommandEvaluator;
+use crate::search::command::{CommandEvaluator, CommandOptions};
 use crate::search::domain::{Constraint, Domain, Equivalence};
 use crate::search::guided::GuidedSettings;
 use crate::search::inputs::FeatureCache;
@@ -29,7 +29,7 @@ pub enum OracleSource {
     /// The dataset's validation accuracy (test accuracy scores the picks).
     Table,
     /// The user's command per architecture, answers journaled (no test accuracy).
-    Command { command: String, journal: PathBuf },
+    Command { command: String, journal: PathBuf, options: CommandOptions },
 }
 
 /// A study.
@@ -205,9 +205,9 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                 .collect::<Result<_>>()?;
             (curves, val_metric, Some(card), Some((ds.ids()[target].to_string(), val[target])))
         }
-        (OracleSource::Command { command, journal }, _) => {
+        (OracleSource::Command { command, journal, options }, _) => {
             // One run at a time: the user's command trains, and the journal takes answers in order.
-            let mut eval = CommandEvaluator::new(ds, command, journal)?;
+            let mut eval = CommandEvaluator::new(ds, command, journal, opts.network.name(), options)?;
             if let Some(line) = eval.dropped_line() {
                 progress.log(&format!(
                     "warning: {}: line {line} was torn (a crash mid-write?) and is dropped; its architecture is trained again",

@@ -8,20 +8,28 @@
 //! already in the journal are returned without running the command.
 //!
 //! The journal is opened (created if new), checked writable and locked before the first call: a second
-//! search on the same journal is refused while the first runs. It is read with a bound; each entry's
-//! architecture must be the one its id names; a torn last line (what a crash mid-append leaves) is dropped
-//! and reported, a torn line elsewhere is an error.
+//! search on the same journal is refused while the first runs. Its first line is a header naming the
+//! space, the image dataset and the command; a journal of another space or dataset is refused, and one of
+//! another command (or one without a header, as earlier releases wrote) unless
+//! [`CommandOptions::journal_reuse`]. It is read with a bound; each entry's architecture must be the one
+//! its id names; a torn last line (what a crash mid-append leaves) is dropped and reported, a torn line
+//! elsewhere is an error.
+//!
+//! The command runs through [`crate::process::run_shell`]: its own process group (stopped with nar),
+//! standard error streamed to the user's terminal, standard output read with a bound, an optional time
+//! limit ([`CommandOptions::timeout`]).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::oracle::Evaluator;
 use crate::data::Dataset;
+use crate::process::Outcome;
 use crate::space::SearchSpace;
 
 #[derive(Serialize, Deserialize)]
@@ -31,10 +39,32 @@ struct Entry {
     val: f64,
 }
 
+/// The journal's first line: what its answers are answers to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// The journal format's version (1).
+    pub nar_journal: u32,
+    pub space: String,
+    pub dataset: String,
+    pub command: String,
+}
+
+/// How the command is run and its journal taken.
+#[derive(Clone, Debug, Default)]
+pub struct CommandOptions {
+    /// A call running longer is stopped (its whole process group) and is an error.
+    pub timeout: Option<Duration>,
+    /// Take a journal of another command (same space and dataset), or one without a header, as this
+    /// search's (`--journal-reuse`).
+    pub journal_reuse: bool,
+}
+
 /// An [`Evaluator`] that runs a command per architecture.
 pub struct CommandEvaluator<'a, S: SearchSpace> {
     ds: &'a Dataset<S>,
     command: String,
+    timeout: Option<Duration>,
     journal: PathBuf,
     /// The journal, open for appending and locked for as long as the evaluator lives.
     file: std::fs::File,
@@ -66,22 +96,42 @@ fn shell_quote(text: &str) -> String {
 }
 
 impl<'a, S: SearchSpace> CommandEvaluator<'a, S> {
-    /// Checks the command has `{arch}`, opens (or creates) the journal, locks it and reads its answers.
-    pub fn new(ds: &'a Dataset<S>, command: &str, journal: &Path) -> Result<CommandEvaluator<'a, S>> {
+    /// Checks the command has `{arch}`, opens (or creates) the journal, locks it, checks its header against
+    /// this search (`dataset`: the image dataset's name) and reads its answers; a new journal gets the header.
+    pub fn new(
+        ds: &'a Dataset<S>,
+        command: &str,
+        journal: &Path,
+        dataset: &str,
+        options: &CommandOptions,
+    ) -> Result<CommandEvaluator<'a, S>> {
         if !command.contains("{arch}") {
             bail!("the oracle command must contain {{arch}} where the architecture goes: {command:?}");
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(journal)
             .with_context(|| format!("cannot open the journal {} for writing", journal.display()))?;
         lock(&file).with_context(|| format!("the journal {}", journal.display()))?;
         let text = crate::io::read_to_string_capped(journal, MAX_JOURNAL, "a journal")?;
-        let (answers, dropped) = Self::read(ds, &text).with_context(|| journal.display().to_string())?;
+        let header = Header {
+            nar_journal: 1,
+            space: S::KIND.name().to_string(),
+            dataset: dataset.to_string(),
+            command: command.to_string(),
+        };
+        let (answers, dropped) =
+            Self::read(ds, &text, &header, options.journal_reuse).with_context(|| journal.display().to_string())?;
+        if text.trim().is_empty() {
+            writeln!(file, "{}", serde_json::to_string(&header)?)
+                .and_then(|_| file.sync_data())
+                .with_context(|| format!("cannot write {}", journal.display()))?;
+        }
         Ok(CommandEvaluator {
             ds,
             command: command.to_string(),
+            timeout: options.timeout,
             journal: journal.to_path_buf(),
             file,
             answers,
@@ -89,11 +139,53 @@ impl<'a, S: SearchSpace> CommandEvaluator<'a, S> {
         })
     }
 
+    /// Checks a journal's header line against this search's.
+    fn check_header(line: &str, ours: &Header, reuse: bool) -> Result<()> {
+        let theirs: Header =
+            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("line 1: not a journal header ({e})"))?;
+        if theirs.nar_journal != 1 {
+            bail!("line 1: a journal of format {}, this nar reads format 1", theirs.nar_journal);
+        }
+        for (what, a, b) in [("space", &theirs.space, &ours.space), ("dataset", &theirs.dataset, &ours.dataset)] {
+            if a != b {
+                bail!("it holds answers on {what} {a}; this search is on {b}: give another --journal");
+            }
+        }
+        if theirs.command != ours.command && !reuse {
+            bail!(
+                "it holds the answers of the command {:?}; this search runs {:?}: give another --journal, or \
+                 --journal-reuse to take its answers as this command's",
+                theirs.command,
+                ours.command
+            );
+        }
+        Ok(())
+    }
+
     /// The answers of a journal's text, and the line of a torn last line dropped.
-    fn read(ds: &Dataset<S>, text: &str) -> Result<(HashMap<String, f64>, Option<usize>)> {
+    fn read(
+        ds: &Dataset<S>,
+        text: &str,
+        header: &Header,
+        reuse: bool,
+    ) -> Result<(HashMap<String, f64>, Option<usize>)> {
         let mut answers = HashMap::new();
-        let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+        let mut lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
         let complete = text.ends_with('\n');
+        match lines.first() {
+            Some(&(_, first)) if first.contains("\"nar_journal\"") => {
+                Self::check_header(first, header, reuse)?;
+                lines.remove(0);
+            }
+            Some(_) if !reuse => bail!(
+                "it has no header line (a journal of an earlier nar?): --journal-reuse takes its answers as this \
+                 search's ({} {}, {:?})",
+                header.space,
+                header.dataset,
+                header.command
+            ),
+            _ => {}
+        }
         for (k, &(i, line)) in lines.iter().enumerate() {
             let e: Entry = match serde_json::from_str(line) {
                 Ok(e) => e,
@@ -149,18 +241,16 @@ impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
         }
         let arch = arch_text::<S>(&self.ds.archs()[position]);
         let line = self.command.replace("{arch}", &shell_quote(&arch));
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(&line)
-            .output()
-            .with_context(|| format!("cannot run the oracle command {line:?}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            bail!(
-                "the oracle command failed ({}) for {arch}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+        let (status, stdout, stderr) = match crate::process::run_shell(&line, self.timeout)? {
+            Outcome::Exited { status, stdout, stderr } => (status, stdout, stderr),
+            Outcome::TimedOut { stderr } => bail!(
+                "the oracle command ran past --timeout {} s for {arch} and was stopped{}",
+                self.timeout.map_or(0.0, |t| t.as_secs_f64()),
+                last_lines(&stderr)
+            ),
+        };
+        if !status.success() {
+            bail!("the oracle command failed ({status}) for {arch}{}", last_lines(&stderr));
         }
         let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
         let val: f64 = last.parse().ok().filter(|v: &f64| v.is_finite()).with_context(|| {
@@ -176,4 +266,13 @@ impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
         self.answers.insert(id, val);
         Ok(val)
     }
+}
+
+/// The last lines of a command's standard error, for an error message ("; …", or nothing).
+fn last_lines(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!("; its last lines of standard error:\n{}", lines[lines.len().saturating_sub(5)..].join("\n"))
 }

@@ -309,7 +309,7 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     search(&dir.path().join("a.csv"));
     let count = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count();
     assert_eq!(count(&calls), 20);
-    assert_eq!(count(&journal), 20);
+    assert_eq!(count(&journal), 21, "a header and 20 answers");
     // The same search through the table oracle queries the same architectures in the same order: the
     // command's answers are the table's.
     let table_curve = dir.path().join("t.csv");
@@ -319,7 +319,7 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     };
     assert_eq!(vals(&dir.path().join("a.csv")), vals(&table_curve));
     // Interrupted after 12 answers: the rerun trains only the 8 missing ones.
-    let kept: Vec<String> = std::fs::read_to_string(&journal).unwrap().lines().take(12).map(String::from).collect();
+    let kept: Vec<String> = std::fs::read_to_string(&journal).unwrap().lines().take(13).map(String::from).collect();
     std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
     std::fs::remove_file(&calls).unwrap();
     search(&dir.path().join("b.csv"));
@@ -354,50 +354,155 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
 /// before any training.
 #[test]
 fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
-    use nar::search::command::CommandEvaluator;
+    use nar::search::command::{CommandEvaluator, CommandOptions, Header};
     use nar::search::oracle::Evaluator;
     let ds = nar::data::embedded::nb201().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
-    let entry = |i: usize, val: f64| format!("{{\"id\":\"{i}\",\"arch\":\"{}\",\"val\":{val:?}}}\n", ds.archs()[i]);
-    let open = |text: &str| {
-        std::fs::write(&journal, text).unwrap();
-        CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).map_err(|e| format!("{e:#}"))
+    let cmd = "echo 50 # {arch}";
+    let header = |command: &str, dataset: &str| {
+        let h = Header { nar_journal: 1, space: "nb201".into(), dataset: dataset.into(), command: command.into() };
+        serde_json::to_string(&h).unwrap() + "\n"
     };
+    let entry = |i: usize, val: f64| format!("{{\"id\":\"{i}\",\"arch\":\"{}\",\"val\":{val:?}}}\n", ds.archs()[i]);
+    let open_with = |text: &str, command: &str, reuse: bool| {
+        std::fs::write(&journal, text).unwrap();
+        let options = CommandOptions { journal_reuse: reuse, ..CommandOptions::default() };
+        CommandEvaluator::new(&ds, command, &journal, "cifar10", &options).map_err(|e| format!("{e:#}"))
+    };
+    let open = |text: &str| open_with(&(header(cmd, "cifar10") + text), cmd, false);
     // Two answers and half of a third (no line end): the half is dropped, the two are kept.
     let torn = format!("{}{}{{\"id\":\"9\",\"ar", entry(3, 91.0), entry(7, 85.5));
     let e = open(&torn).unwrap();
-    assert_eq!((e.journaled(), e.dropped_line()), (2, Some(3)));
+    assert_eq!((e.journaled(), e.dropped_line()), (2, Some(4)));
     drop(e);
     // The same torn line in the middle is no crash's doing.
     let e = open(&format!("{}{{\"id\":\"9\",\"ar\n{}", entry(3, 91.0), entry(7, 85.5))).err().unwrap();
-    assert!(e.contains("j.jsonl") && e.contains("line 2: not a journal entry"), "{e}");
+    assert!(e.contains("j.jsonl") && e.contains("line 3: not a journal entry"), "{e}");
     let wrong_arch = entry(3, 91.0).replace("\"3\"", "\"4\"");
     let e = open(&wrong_arch).err().unwrap();
-    assert!(e.contains("line 1: field `arch`") && e.contains("is not the architecture of id 4"), "{e}");
+    assert!(e.contains("line 2: field `arch`") && e.contains("is not the architecture of id 4"), "{e}");
     let e = open(&entry(3, 250.0)).err().unwrap();
-    assert!(e.contains("line 1: field `val`: 250 is not an accuracy (0 to 100)"), "{e}");
+    assert!(e.contains("line 2: field `val`: 250 is not an accuracy (0 to 100)"), "{e}");
+    // The header names what the answers are answers to: another dataset is refused, another command
+    // (or no header, an earlier release's journal) unless --journal-reuse.
+    let e = open_with(&(header(cmd, "cifar100") + &entry(3, 91.0)), cmd, true).err().unwrap();
+    assert!(e.contains("it holds answers on dataset cifar100; this search is on cifar10"), "{e}");
+    let other = header("python train.py {arch}", "cifar10") + &entry(3, 91.0);
+    let e = open_with(&other, cmd, false).err().unwrap();
+    assert!(
+        e.contains("\"python train.py {arch}\"") && e.contains("\"echo 50 # {arch}\"") && e.contains("--journal-reuse"),
+        "{e}"
+    );
+    assert_eq!(open_with(&other, cmd, true).unwrap().journaled(), 1);
+    let e = open_with(&entry(3, 91.0), cmd, false).err().unwrap();
+    assert!(e.contains("it has no header line") && e.contains("--journal-reuse"), "{e}");
+    assert_eq!(open_with(&entry(3, 91.0), cmd, true).unwrap().journaled(), 1);
     // While one search holds the journal, a second is refused; once it is done, the journal is free.
     let first = open(&entry(3, 91.0)).unwrap();
-    let e = CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).map_err(|e| format!("{e:#}")).err().unwrap();
-    assert!(e.contains("another search is using it"), "{e}");
-    drop(first);
-    let mut again = CommandEvaluator::new(&ds, "echo 50 # {arch}", &journal).unwrap();
-    // The journal's answer is returned without running the command; a new one is run and appended.
-    assert_eq!(again.evaluate(3).unwrap(), 91.0);
-    assert_eq!(again.evaluate(5).unwrap(), 50.0);
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), entry(3, 91.0) + &entry(5, 50.0));
-    drop(again);
-    // An answer off the range is refused, and not journaled.
-    std::fs::write(&journal, "").unwrap();
-    let mut big = CommandEvaluator::new(&ds, "echo 250 # {arch}", &journal).unwrap();
-    let e = format!("{:#}", big.evaluate(5).err().unwrap());
-    assert!(e.contains("printed 250") && e.contains("not an accuracy (0 to 100)"), "{e}");
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "");
-    // A journal that cannot be written is refused before any training.
-    let e = CommandEvaluator::new(&ds, "echo 50 # {arch}", &dir.path().join("no/such/dir/j.jsonl"))
+    let e = CommandEvaluator::new(&ds, cmd, &journal, "cifar10", &CommandOptions::default())
         .map_err(|e| format!("{e:#}"))
         .err()
         .unwrap();
+    assert!(e.contains("another search is using it"), "{e}");
+    drop(first);
+    let mut again = CommandEvaluator::new(&ds, cmd, &journal, "cifar10", &CommandOptions::default()).unwrap();
+    // The journal's answer is returned without running the command; a new one is run and appended.
+    assert_eq!(again.evaluate(3).unwrap(), 91.0);
+    assert_eq!(again.evaluate(5).unwrap(), 50.0);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), header(cmd, "cifar10") + &entry(3, 91.0) + &entry(5, 50.0));
+    drop(again);
+    // An answer off the range is refused, and not journaled; a new journal starts with its header.
+    std::fs::write(&journal, "").unwrap();
+    let big_cmd = "echo 250 # {arch}";
+    let mut big = CommandEvaluator::new(&ds, big_cmd, &journal, "cifar10", &CommandOptions::default()).unwrap();
+    let e = format!("{:#}", big.evaluate(5).err().unwrap());
+    assert!(e.contains("printed 250") && e.contains("not an accuracy (0 to 100)"), "{e}");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), header(big_cmd, "cifar10"));
+    // A journal that cannot be written is refused before any training.
+    let e =
+        CommandEvaluator::new(&ds, cmd, &dir.path().join("no/such/dir/j.jsonl"), "cifar10", &CommandOptions::default())
+            .map_err(|e| format!("{e:#}"))
+            .err()
+            .unwrap();
     assert!(e.contains("cannot open the journal") && e.contains("for writing"), "{e}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody has reaped yet).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn wait_until(what: &str, ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The oracle command as a training job: its standard error reaches the user as it runs, its standard
+/// output is read with a bound (the last line counts), `--timeout` stops it and everything it started,
+/// and SIGTERM to nar stops the command's whole process group (no training left running).
+#[test]
+fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let search = |oracle: &str, extra: &[&str]| {
+        let mut args = vec!["search", "--space", "nb201", "--method", "random", "--budget", "2", "--seeds", "1"];
+        args.extend(["--oracle-cmd", oracle, "--journal", journal.to_str().unwrap()]);
+        args.extend(extra);
+        nar(&args)
+    };
+    // 300 kB of output before the answer: only the tail is kept, and its last line is the answer.
+    let chatty = "echo training-progress >&2; head -c 300000 /dev/zero | tr '\\0' x; echo; echo 61.5 # {arch}";
+    let o = search(chatty, &[]);
+    ok(&o);
+    assert_eq!(String::from_utf8_lossy(&o.stderr).matches("training-progress").count(), 2);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(text.lines().skip(1).filter(|l| l.contains("\"val\":61.5")).count(), 2, "{text}");
+    // Past --timeout the call is stopped with what it started (the background sleep), and the search
+    // stops with the reason.
+    let pidfile = dir.path().join("pid");
+    let sleeper = format!("sleep 60 & echo $! > {}; wait # {{arch}}", pidfile.display());
+    std::fs::remove_file(&journal).unwrap();
+    let started = std::time::Instant::now();
+    let o = search(&sleeper, &["--timeout", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ran past --timeout 1 s"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+    wait_until("the timed-out sleep to be gone", || gone(&pid));
+    // SIGTERM to nar mid-call: nar exits 143 and the command's group goes with it.
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::remove_file(&pidfile).unwrap();
+    let mut args = vec!["search", "--space", "nb201", "--method", "random", "--budget", "2", "--seeds", "1"];
+    args.extend(["--oracle-cmd", &sleeper, "--journal", journal.to_str().unwrap()]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the oracle to start", || std::fs::read_to_string(&pidfile).is_ok_and(|t| t.ends_with('\n')));
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    wait_until("the oracle's sleep to be stopped with nar", || gone(&pid));
+    // The journal holds its header and no answer.
+    assert_eq!(std::fs::read_to_string(&journal).unwrap().lines().count(), 1);
+    // --timeout is for the oracle command, and a positive number of seconds.
+    for bad in [&["--timeout", "5"][..], &["--oracle-cmd", "echo 1 {arch}", "--timeout", "0"][..]] {
+        let mut args = vec!["search", "--space", "nb201", "--budget", "2", "--seeds", "1"];
+        args.extend(bad);
+        assert_eq!(nar(&args).status.code(), Some(2), "{bad:?}");
+    }
 }
