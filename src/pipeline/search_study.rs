@@ -102,7 +102,9 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
             writeln!(w, "method,seed,queries,best_val,best_test")?;
             for c in &summary.curves {
                 for q in 0..c.best_val.len() {
-                    writeln!(w, "{},{},{},{},{}", c.method, c.seed, q + 1, c.best_val[q], c.best_test[q])?;
+                    // No test accuracy (a user's oracle): the field is empty, not NaN.
+                    let test = Some(c.best_test[q]).filter(|t| t.is_finite()).map_or(String::new(), |t| t.to_string());
+                    writeln!(w, "{},{},{},{},{test}", c.method, c.seed, q + 1, c.best_val[q])?;
                 }
             }
             Ok(())
@@ -259,7 +261,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         seeds: opts.seeds,
         first_seed: opts.first_seed,
         table: budgeted::table(&curves, budget),
-        bands: budgeted::bands(&curves, budget),
+        bands: budgeted::bands(&curves, budget, card.is_some()),
         picks,
         curves,
     })

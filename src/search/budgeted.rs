@@ -205,10 +205,10 @@ pub fn table(curves: &[Curve], budget: usize) -> Vec<Row> {
 /// `(queries, mean, std)` of the incumbent's test accuracy at every query count.
 pub type MeanCurve = Vec<(f64, f64, f64)>;
 
-/// Mean and std of the incumbent's test accuracy at every query count from 10 (or the budget, if
-/// smaller) to the budget, per method (for the report's bands; the first few random queries would
-/// stretch the scale).
-pub fn bands(curves: &[Curve], budget: usize) -> Vec<(Method, MeanCurve)> {
+/// Mean and std of the incumbent's test accuracy (`by_test`; otherwise its validation accuracy, all a
+/// user's oracle gives) at every query count from 10 (or the budget, if smaller) to the budget, per
+/// method (for the report's bands; the first few random queries would stretch the scale).
+pub fn bands(curves: &[Curve], budget: usize, by_test: bool) -> Vec<(Method, MeanCurve)> {
     Method::ALL
         .into_iter()
         .filter_map(|m| {
@@ -216,7 +216,8 @@ pub fn bands(curves: &[Curve], budget: usize) -> Vec<(Method, MeanCurve)> {
             (!mine.is_empty()).then(|| {
                 let pts = (budget.min(10)..=budget)
                     .map(|q| {
-                        let v: Vec<f64> = mine.iter().map(|c| c.test_at(q)).collect();
+                        let v: Vec<f64> =
+                            mine.iter().map(|c| if by_test { c.test_at(q) } else { c.val_at(q) }).collect();
                         let (mean, std) = mean_std(&v);
                         (q as f64, mean, std)
                     })
@@ -252,7 +253,8 @@ pub struct StudySummary {
     pub seeds: u64,
     pub first_seed: u64,
     pub table: Vec<Row>,
-    /// Mean ± std of the incumbent's test accuracy per method at every query count from 10.
+    /// Mean ± std of the incumbent's test accuracy (validation accuracy with a user's oracle) per method
+    /// at every query count from 10.
     pub bands: Vec<(Method, MeanCurve)>,
     /// Each run's pick: `(method, seed, id, validation accuracy, test accuracy, rank)`.
     pub picks: Vec<(Method, u64, String, f64, f64, usize)>,

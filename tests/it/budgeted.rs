@@ -459,11 +459,18 @@ fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar()
     };
     // 300 kB of output before the answer: only the tail is kept, and its last line is the answer.
     let chatty = "echo training-progress >&2; head -c 300000 /dev/zero | tr '\\0' x; echo; echo 61.5 # {arch}";
-    let o = search(chatty, &[]);
+    let (curve, html) = (dir.path().join("c.csv"), dir.path().join("p.html"));
+    let o = search(chatty, &["--curve", curve.to_str().unwrap(), "--html", html.to_str().unwrap()]);
     ok(&o);
     assert_eq!(String::from_utf8_lossy(&o.stderr).matches("training-progress").count(), 2);
     let text = std::fs::read_to_string(&journal).unwrap();
     assert_eq!(text.lines().skip(1).filter(|l| l.contains("\"val\":61.5")).count(), 2, "{text}");
+    // Without a test accuracy the curve leaves its field empty and the page draws the validation
+    // accuracy: no NaN anywhere.
+    let csv = std::fs::read_to_string(&curve).unwrap();
+    assert_eq!(csv.lines().skip(1).collect::<Vec<_>>(), ["random,0,1,61.5,", "random,0,2,61.5,"], "{csv}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("NaN") && page.contains("61.5"), "the page has NaN or lacks the answer");
     // Past --timeout the call is stopped with what it started (the background sleep), and the search
     // stops with the reason.
     let pidfile = dir.path().join("pid");

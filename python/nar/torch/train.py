@@ -85,11 +85,14 @@ def main(argv=None) -> int:
     p, args = parse_args(argv)
     arch = arch_argument(p, args)
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C interrupts even where the shell that started us ignored SIGINT (a background job's
+    # inheritance; Python then installs no handler of its own); SIGTERM likewise.
+    previous = signal.signal(signal.SIGTERM, on_term), signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _run(p, args, arch)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
 
 
 def _run(p, args, arch) -> int:
