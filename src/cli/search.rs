@@ -86,6 +86,10 @@ pub struct Args {
     /// group) and stops the search with the reason.
     #[arg(long, value_name = "S", requires = "oracle_cmd", value_parser = positive_seconds)]
     timeout: Option<f64>,
+    /// With `--oracle-cmd`: run up to K calls at once where a method asks for several architectures
+    /// together (`--batch`; K when not given). The proposals are the ones of one call at a time.
+    #[arg(long, value_name = "K", requires = "oracle_cmd", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    parallel: Option<u64>,
     /// With `--oracle-cmd`: take the journal's answers although its header names another command (or it
     /// has none): the same training under another command line.
     #[arg(long, requires = "oracle_cmd")]
@@ -165,6 +169,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
             journal: args.journal.clone(),
             options: CommandOptions {
                 timeout: args.timeout.map(std::time::Duration::from_secs_f64),
+                parallel: args.parallel.unwrap_or(1) as usize,
                 journal_reuse: args.journal_reuse,
             },
         },
@@ -179,7 +184,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         budget: args.budget as usize,
         seeds: args.seeds,
         first_seed: args.first_seed,
-        batch: args.batch,
+        batch: args.batch.or(args.parallel.map(|k| k as usize)),
         constraint: Constraint { max_params: args.max_params, max_flops: args.max_flops },
         equivalence: if args.equivalence == "none" { Equivalence::None } else { Equivalence::Canonical },
         oracle,

@@ -37,6 +37,14 @@ pub(crate) fn ask(oracle: &mut Oracle<'_>, position: usize) -> Result<Option<f64
     }
 }
 
+/// [`Oracle::prefetch`], its failure the evaluator's.
+fn prefetch(oracle: &mut Oracle<'_>, batch: &[usize]) -> Result<()> {
+    match oracle.prefetch(batch) {
+        Ok(()) | Err(QueryError::BudgetSpent { .. }) => Ok(()),
+        Err(QueryError::Failed(e)) => Err(e),
+    }
+}
+
 /// How many draws a method may make without finding anything new before it stops (a pool smaller than
 /// the budget, or one whose reachable part is exhausted).
 fn patience<S: SearchSpace>(domain: &Domain<S>) -> usize {
@@ -63,8 +71,10 @@ fn fresh_random_except<S: SearchSpace>(
         .find(|&p| !oracle.is_queried(p) && !taken.contains(&domain.class(p)))
 }
 
-/// Asks for every architecture of a batch in order; `false` once the budget is spent.
+/// Asks for every architecture of a batch in order (the evaluator told first, so that it may answer
+/// them at once); `false` once the budget is spent.
 pub(crate) fn ask_all(oracle: &mut Oracle<'_>, batch: &[usize], answers: &mut Vec<(usize, f64)>) -> Result<bool> {
+    prefetch(oracle, batch)?;
     for &p in batch {
         match ask(oracle, p)? {
             Some(v) => answers.push((p, v)),
@@ -105,10 +115,14 @@ pub fn random<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: 
 /// Regularized evolution.
 pub fn rea<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>, rng: &mut Rng, batch: usize) -> Result<()> {
     let mut population: VecDeque<(usize, f64)> = VecDeque::with_capacity(REA_POPULATION + batch);
-    while population.len() < REA_POPULATION {
-        let Some(p) = fresh_random(domain, oracle, rng) else { return Ok(()) };
-        let Some(v) = ask(oracle, p)? else { return Ok(()) };
-        population.push_back((p, v));
+    // The first population as one batch: the same draws as one at a time (a draw refuses what is
+    // queried or drawn before it), asked together.
+    let first = random_batch(domain, oracle, rng, REA_POPULATION);
+    let mut answers = Vec::new();
+    let complete = ask_all(oracle, &first, &mut answers)?;
+    population.extend(answers);
+    if !complete || population.len() < REA_POPULATION {
+        return Ok(());
     }
     let mut idle = 0;
     while oracle.left() > 0 && idle < patience(domain) {
@@ -161,7 +175,9 @@ pub fn local_search<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>,
         let mut here = start;
         loop {
             let mut best: Option<(usize, f64)> = None;
-            for n in domain.neighbours(here) {
+            let neighbours = domain.neighbours(here);
+            prefetch(oracle, &neighbours)?;
+            for n in neighbours {
                 let Some(v) = ask(oracle, n)? else { return Ok(()) };
                 if best.is_none_or(|(_, bv)| v > bv) {
                     best = Some((n, v));

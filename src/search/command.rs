@@ -55,6 +55,8 @@ pub struct Header {
 pub struct CommandOptions {
     /// A call running longer is stopped (its whole process group) and is an error.
     pub timeout: Option<Duration>,
+    /// Calls run at once where a method asks for several architectures together (0 or 1: one at a time).
+    pub parallel: usize,
     /// Take a journal of another command (same space and dataset), or one without a header, as this
     /// search's (`--journal-reuse`).
     pub journal_reuse: bool,
@@ -65,6 +67,7 @@ pub struct CommandEvaluator<'a, S: SearchSpace> {
     ds: &'a Dataset<S>,
     command: String,
     timeout: Option<Duration>,
+    parallel: usize,
     journal: PathBuf,
     /// The journal, open for appending and locked for as long as the evaluator lives.
     file: std::fs::File,
@@ -132,6 +135,7 @@ impl<'a, S: SearchSpace> CommandEvaluator<'a, S> {
             ds,
             command: command.to_string(),
             timeout: options.timeout,
+            parallel: options.parallel.max(1),
             journal: journal.to_path_buf(),
             file,
             answers,
@@ -233,15 +237,17 @@ fn lock(file: &std::fs::File) -> Result<()> {
     Ok(())
 }
 
-impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
-    fn evaluate(&mut self, position: usize) -> Result<f64> {
-        let id = self.ds.ids()[position].to_string();
-        if let Some(&v) = self.answers.get(&id) {
-            return Ok(v);
-        }
+impl<S: SearchSpace> CommandEvaluator<'_, S> {
+    /// The id, the architecture's text and the command line of dataset position `position`.
+    fn call(&self, position: usize) -> (String, String, String) {
         let arch = arch_text::<S>(&self.ds.archs()[position]);
         let line = self.command.replace("{arch}", &shell_quote(&arch));
-        let (status, stdout, stderr) = match crate::process::run_shell(&line, self.timeout)? {
+        (self.ds.ids()[position].to_string(), arch, line)
+    }
+
+    /// A call's answer from how it ended, journaled the moment it is known.
+    fn answer(&mut self, id: String, arch: String, outcome: Outcome) -> Result<f64> {
+        let (status, stdout, stderr) = match outcome {
             Outcome::Exited { status, stdout, stderr } => (status, stdout, stderr),
             Outcome::TimedOut { stderr } => bail!(
                 "the oracle command ran past --timeout {} s for {arch} and was stopped{}",
@@ -265,6 +271,57 @@ impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
             .with_context(|| format!("cannot write {}", self.journal.display()))?;
         self.answers.insert(id, val);
         Ok(val)
+    }
+}
+
+impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
+    fn evaluate(&mut self, position: usize) -> Result<f64> {
+        let (id, arch, line) = self.call(position);
+        if let Some(&v) = self.answers.get(&id) {
+            return Ok(v);
+        }
+        let outcome = crate::process::run_shell(&line, self.timeout)?;
+        self.answer(id, arch, outcome)
+    }
+
+    /// With `parallel` above 1: runs the batch's calls not answered yet, up to `parallel` at once, each
+    /// answer journaled as it arrives. A failed call stops the handing out of new ones; those running
+    /// finish (and are journaled), then the first failure is the error.
+    fn prefetch(&mut self, positions: &[usize]) -> Result<()> {
+        if self.parallel <= 1 {
+            return Ok(());
+        }
+        let calls: Vec<(String, String, String)> =
+            positions.iter().map(|&p| self.call(p)).filter(|(id, _, _)| !self.answers.contains_key(id)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let timeout = self.timeout;
+        let (send, receive) = std::sync::mpsc::channel::<(usize, Result<Outcome>)>();
+        let mut first_error = None;
+        std::thread::scope(|scope| {
+            for _ in 0..self.parallel.min(calls.len()) {
+                let (send, calls, next, stop) = (send.clone(), &calls, &next, &stop);
+                scope.spawn(move || {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    while !stop.load(SeqCst) {
+                        let k = next.fetch_add(1, SeqCst);
+                        let Some((_, _, line)) = calls.get(k) else { break };
+                        if send.send((k, crate::process::run_shell(line, timeout))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(send);
+            for (k, outcome) in receive {
+                let (id, arch, _) = calls[k].clone();
+                if let Err(e) = outcome.and_then(|o| self.answer(id, arch, o)) {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    first_error.get_or_insert(e);
+                }
+            }
+        });
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -16,6 +16,15 @@ use anyhow::Result;
 pub trait Evaluator {
     /// The validation accuracy of the architecture at dataset position `position`.
     fn evaluate(&mut self, position: usize) -> Result<f64>;
+
+    /// The methods are about to ask for all of `positions`, in this order, each a new query: an
+    /// evaluator that can answer several at once (the user's command with `--parallel K`) may compute
+    /// them now, so that the `evaluate` calls that follow answer at once. The answers, and so the
+    /// methods' proposals, are the same either way. The default does nothing.
+    fn prefetch(&mut self, positions: &[usize]) -> Result<()> {
+        let _ = positions;
+        Ok(())
+    }
 }
 
 /// A benchmark's validation column (NaN = unlabelled).
@@ -99,6 +108,22 @@ impl<'a> Oracle<'a> {
         self.known.insert(key, v);
         self.history.push((position, v));
         Ok(v)
+    }
+
+    /// Tells the evaluator the queries that asking for `batch` in order will make (the new distinct
+    /// ones, as many as the budget has left), so that it may evaluate them at once.
+    pub fn prefetch(&mut self, batch: &[usize]) -> Result<(), QueryError> {
+        let mut keys = std::collections::HashSet::new();
+        let new: Vec<usize> = batch
+            .iter()
+            .copied()
+            .filter(|&p| !self.known.contains_key(&self.key(p)) && keys.insert(self.key(p)))
+            .take(self.left())
+            .collect();
+        if new.len() > 1 {
+            self.eval.prefetch(&new).map_err(QueryError::Failed)?;
+        }
+        Ok(())
     }
 
     /// The answer already paid for, if any (free).

@@ -513,3 +513,65 @@ fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar()
         assert_eq!(nar(&args).status.code(), Some(2), "{bad:?}");
     }
 }
+
+/// `--parallel 4`: calls of a batch run at once (their start and end times overlap, never more than
+/// four), and the search proposes and answers what it does one call at a time: the same curves (random
+/// search and REA in batches of 4, REA's first population, local search's neighbourhoods) and the same
+/// journal entries.
+#[test]
+fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let times = dir.path().join("times.log");
+    let oracle = format!(
+        "echo start $(date +%s%N) >> {t}; sleep 0.2; echo end $(date +%s%N) >> {t}; sh {} {{arch}}",
+        script.display(),
+        t = times.display()
+    );
+    let search = |method: &str, parallel: Option<&str>, name: &str| {
+        let curve = dir.path().join(format!("{name}.csv"));
+        let journal = dir.path().join(format!("{name}.jsonl"));
+        let mut args = vec!["search", "--space", "nb201", "--method", method, "--budget", "12", "--seeds", "1"];
+        args.extend(["--batch", "4", "--oracle-cmd", &oracle, "--journal", journal.to_str().unwrap()]);
+        args.extend(["--curve", curve.to_str().unwrap()]);
+        if let Some(k) = parallel {
+            args.extend(["--parallel", k]);
+        }
+        ok(&nar(&args));
+        let mut entries: Vec<String> =
+            std::fs::read_to_string(&journal).unwrap().lines().skip(1).map(String::from).collect();
+        entries.sort();
+        (std::fs::read_to_string(&curve).unwrap(), entries)
+    };
+    let most_at_once = || {
+        let text = std::fs::read_to_string(&times).unwrap();
+        let mut events: Vec<(u128, i32)> = text
+            .lines()
+            .map(|l| {
+                let (kind, t) = l.split_once(' ').unwrap();
+                (t.parse().unwrap(), if kind == "start" { 1 } else { -1 })
+            })
+            .collect();
+        events.sort();
+        events
+            .iter()
+            .scan(0, |n, &(_, d)| {
+                *n += d;
+                Some(*n)
+            })
+            .max()
+            .unwrap()
+    };
+    for method in ["random", "rea", "ls"] {
+        let one = search(method, None, &format!("{method}-1"));
+        assert_eq!(most_at_once(), 1, "{method}: one call at a time without --parallel");
+        std::fs::remove_file(&times).unwrap();
+        let four = search(method, Some("4"), &format!("{method}-4"));
+        let k = most_at_once();
+        assert!((2..=4).contains(&k), "{method}: {k} calls at once with --parallel 4");
+        std::fs::remove_file(&times).unwrap();
+        assert_eq!(one, four, "{method}: --parallel 4 changed the curve or the answers");
+    }
+    let o = nar(&["search", "--space", "nb201", "--budget", "2", "--oracle-cmd", "echo 1 {arch}", "--parallel", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
