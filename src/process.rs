@@ -127,14 +127,14 @@ pub fn run_shell(line: &str, timeout: Option<Duration>) -> Result<Outcome> {
             });
         }
     }
-    let (mut child, _registered) = {
+    let (mut child, registered) = {
         let mut groups = GROUPS.lock().unwrap_or_else(|e| e.into_inner());
         let child = cmd.spawn().with_context(|| format!("cannot run {line:?}"))?;
-        let group = child.id() as i32;
-        groups.push(group);
-        (child, Registered(group))
+        groups.push(child.id() as i32);
+        let registered = Registered(child.id() as i32);
+        (child, registered)
     };
-    let group = child.id() as i32;
+    let group = registered.0;
     let stdout = child.stdout.take().context("the command's standard output")?;
     let stderr = child.stderr.take().context("the command's standard error")?;
     let out = std::thread::spawn(move || tail_of(stdout, STDOUT_TAIL, false));

@@ -6,6 +6,7 @@ The every-architecture checks are slow (about 30 ms to build one network in Pyth
 ``pytest --run-slow`` (see conftest.py); the suite checks a sample."""
 
 import csv
+import functools
 import json
 
 import pytest
@@ -43,13 +44,14 @@ def randomize_batch_norm(net: torch.nn.Module, seed: int) -> None:
                 m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
 
 
-def nb101_cells() -> list:
+@functools.lru_cache(maxsize=None)
+def nb101_cells() -> tuple:
     """The 1,000 cells of the repository's NB101 sample, by their matrix and operations."""
     with open(DATA / "nb101" / "nb101_subset_1k.csv") as f:
         rows = list(csv.DictReader(f))
     cells = [nar.nb101(json.loads(r["module_adjacency"]), json.loads(r["module_operations"])) for r in rows]
     assert [c.hash for c in cells] == [r["unique_hash"] for r in rows]
-    return cells
+    return tuple(cells)
 
 
 def count_on_meta(build) -> int:

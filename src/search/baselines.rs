@@ -37,14 +37,6 @@ pub(crate) fn ask(oracle: &mut Oracle<'_>, position: usize) -> Result<Option<f64
     }
 }
 
-/// [`Oracle::prefetch`], its failure the evaluator's.
-fn prefetch(oracle: &mut Oracle<'_>, batch: &[usize]) -> Result<()> {
-    match oracle.prefetch(batch) {
-        Ok(()) | Err(QueryError::BudgetSpent { .. }) => Ok(()),
-        Err(QueryError::Failed(e)) => Err(e),
-    }
-}
-
 /// How many draws a method may make without finding anything new before it stops (a pool smaller than
 /// the budget, or one whose reachable part is exhausted).
 fn patience<S: SearchSpace>(domain: &Domain<S>) -> usize {
@@ -74,7 +66,7 @@ fn fresh_random_except<S: SearchSpace>(
 /// Asks for every architecture of a batch in order (the evaluator told first, so that it may answer
 /// them at once); `false` once the budget is spent.
 pub(crate) fn ask_all(oracle: &mut Oracle<'_>, batch: &[usize], answers: &mut Vec<(usize, f64)>) -> Result<bool> {
-    prefetch(oracle, batch)?;
+    oracle.prefetch(batch)?;
     for &p in batch {
         match ask(oracle, p)? {
             Some(v) => answers.push((p, v)),
@@ -176,7 +168,7 @@ pub fn local_search<S: SearchSpace>(domain: &Domain<S>, oracle: &mut Oracle<'_>,
         loop {
             let mut best: Option<(usize, f64)> = None;
             let neighbours = domain.neighbours(here);
-            prefetch(oracle, &neighbours)?;
+            oracle.prefetch(&neighbours)?;
             for n in neighbours {
                 let Some(v) = ask(oracle, n)? else { return Ok(()) };
                 if best.is_none_or(|(_, bv)| v > bv) {

@@ -238,6 +238,11 @@ fn lock(file: &std::fs::File) -> Result<()> {
 }
 
 impl<S: SearchSpace> CommandEvaluator<'_, S> {
+    /// The answer the journal (or an earlier call) holds for dataset position `position`.
+    fn journaled_answer(&self, position: usize) -> Option<f64> {
+        self.answers.get(&self.ds.ids()[position].to_string()).copied()
+    }
+
     /// The id, the architecture's text and the command line of dataset position `position`.
     fn call(&self, position: usize) -> (String, String, String) {
         let arch = arch_text::<S>(&self.ds.archs()[position]);
@@ -276,10 +281,10 @@ impl<S: SearchSpace> CommandEvaluator<'_, S> {
 
 impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
     fn evaluate(&mut self, position: usize) -> Result<f64> {
-        let (id, arch, line) = self.call(position);
-        if let Some(&v) = self.answers.get(&id) {
+        if let Some(v) = self.journaled_answer(position) {
             return Ok(v);
         }
+        let (id, arch, line) = self.call(position);
         let outcome = crate::process::run_shell(&line, self.timeout)?;
         self.answer(id, arch, outcome)
     }
@@ -292,7 +297,7 @@ impl<S: SearchSpace> Evaluator for CommandEvaluator<'_, S> {
             return Ok(());
         }
         let calls: Vec<(String, String, String)> =
-            positions.iter().map(|&p| self.call(p)).filter(|(id, _, _)| !self.answers.contains_key(id)).collect();
+            positions.iter().filter(|&&p| self.journaled_answer(p).is_none()).map(|&p| self.call(p)).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let stop = std::sync::atomic::AtomicBool::new(false);
         let timeout = self.timeout;

@@ -112,7 +112,7 @@ impl<'a> Oracle<'a> {
 
     /// Tells the evaluator the queries that asking for `batch` in order will make (the new distinct
     /// ones, as many as the budget has left), so that it may evaluate them at once.
-    pub fn prefetch(&mut self, batch: &[usize]) -> Result<(), QueryError> {
+    pub fn prefetch(&mut self, batch: &[usize]) -> Result<()> {
         let mut keys = std::collections::HashSet::new();
         let new: Vec<usize> = batch
             .iter()
@@ -121,7 +121,7 @@ impl<'a> Oracle<'a> {
             .take(self.left())
             .collect();
         if new.len() > 1 {
-            self.eval.prefetch(&new).map_err(QueryError::Failed)?;
+            self.eval.prefetch(&new)?;
         }
         Ok(())
     }

@@ -78,9 +78,10 @@ def network(arch: ArchLike, dataset: str = "cifar10") -> nn.Module:
     return nb101.Network(arch.matrix, arch.ops)
 
 
-def input_side(space: str, dataset: str) -> int:
-    """The image side the benchmark's network takes (32, or 16 for ImageNet16-120)."""
-    return nb201.DATASETS[dataset][1] if space == "nb201" else 32
+def image_shape(space: str, dataset: str) -> tuple:
+    """``(classes, side)`` of the images the benchmark's network for ``dataset`` takes (NB101 trained on
+    CIFAR-10 only: 10 classes of 32×32)."""
+    return nb201.DATASETS[dataset] if space == "nb201" else (nb101.Config().classes, 32)
 
 
 def load_nasbench_pytorch(net: nn.Module, state_dict: Mapping[str, Any]) -> None:
@@ -105,7 +106,7 @@ def parameter_count(net: nn.Module) -> int:
 __all__ = [
     "DATASETS",
     "TrainResult",
-    "input_side",
+    "image_shape",
     "load_nasbench_pytorch",
     "nb101",
     "nb201",

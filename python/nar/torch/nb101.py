@@ -114,8 +114,10 @@ def vertex_channels(c_in: int, c_out: int, matrix: Sequence[Sequence[int]]) -> l
     base, extra = divmod(c_out, feeders)
     for v in range(1, out):
         if matrix[v][out]:
-            ch[v] = base + (1 if extra > 0 else 0)
-            extra -= 1 if extra > 0 else 0
+            ch[v] = base
+            if extra > 0:
+                ch[v] += 1
+                extra -= 1
     for v in range(out - 1, 0, -1):
         if not matrix[v][out]:
             ch[v] = max((ch[d] for d in range(v + 1, out) if matrix[v][d]), default=0)

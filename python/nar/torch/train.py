@@ -109,12 +109,9 @@ def _run(p, args, arch) -> int:
     ident = arch.index if space == "nb201" else arch.hash
     ckpt = args.checkpoint_dir / f"{space}-{dataset}-{ident}-seed{args.seed}-{epochs}ep.pt"
     try:
-        if args.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"--device {args.device}: this torch sees no CUDA device")
-        if args.device != "cpu" and not args.device.startswith("cuda"):
-            raise ValueError(f"--device {args.device}: cpu, cuda or cuda:N")
-        classes = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}[dataset]
-        sets = data.images(space, dataset, args.data_dir, recipe, nt.input_side(space, dataset), classes,
+        training.check_device(args.device)  # before the data are read
+        classes, side = nt.image_shape(space, dataset)
+        sets = data.images(space, dataset, args.data_dir, recipe, side, classes,
                            download=args.download, split_file=args.split_file)
         if sets.note:
             training.stderr(sets.note)

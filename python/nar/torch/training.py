@@ -64,6 +64,14 @@ def recipe_for(space: str, dataset: str) -> recipes.Recipe:
     return recipes.NB201[dataset] if space == "nb201" else recipes.NB101
 
 
+def check_device(device: str) -> None:
+    """ValueError unless ``device`` is ``cpu``, or ``cuda``/``cuda:N`` with a CUDA device torch sees."""
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"--device {device}: cpu, cuda or cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: this torch sees no CUDA device")
+
+
 def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch + 1) % (2**63)
 
@@ -152,8 +160,7 @@ def train(
     epochs = recipe.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda: this torch sees no CUDA device")
+    check_device(device)
     text = arch_text(arch)
     meta = {"format": FORMAT, "space": space, "arch": text, "dataset": dataset, "seed": seed, "epochs": epochs,
             "recipe": recipe.name}
