@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's tests: a fresh virtual environment, `pip install './python[torch]'` (maturin,
 # numpy, torch and torchvision come from the package index) with pytest and pyyaml (the tests' tiny
-# configuration), the official network builders nar.torch is checked against (nasbench-pytorch; xautodl
+# configuration), Dask's distributed (the executor test), the official network builders nar.torch is checked against (nasbench-pytorch; xautodl
 # with --no-deps, as its numpy<=1.19.5 pin has no wheel for current Pythons, beside the numpy and pyyaml
 # it imports), then pytest on python/tests. The tests compare against the command line, so build it
 # first (`cargo test --release` does). The every-architecture checks of nar.torch take about 40 minutes:
@@ -13,7 +13,7 @@ python=${1:-python3}
 venv=target/python-test-venv
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet './python[torch]' pytest pyyaml nasbench-pytorch
+"$venv/bin/pip" install --quiet './python[torch]' pytest pyyaml nasbench-pytorch distributed
 "$venv/bin/pip" install --quiet --no-deps xautodl
 cargo build --release --quiet --bin nar
 # The binary is where cargo put it: `target/` or a shared `CARGO_TARGET_DIR`.

@@ -138,7 +138,7 @@ fn search(out: &mut dyn FnMut(&str)) -> Result<()> {
     for m in [Method::Nar, Method::Random, Method::Rea, Method::Ls] {
         let t = Instant::now();
         let h = run_method(m, &setup, &mut TableEvaluator::new(val.clone()), 0)?;
-        let best = h.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+        let best = h.answered.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
         let secs = t.elapsed().as_secs_f64();
         let goal = if m == Method::Nar { " (goal ≤ 30 s on 2 cores)" } else { "" };
         say!(out, "{:<8} {:>8.2} s   best validation {best:.2}{goal}", m.name(), secs);

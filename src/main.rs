@@ -25,8 +25,9 @@ fn main() -> std::process::ExitCode {
     nar::cli::main()
 }
 
-/// SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one waiting thread, which
-/// stops the oracle commands running ([`nar::process::stop_all`]: their whole process groups), removes
+/// SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one waiting thread, which (unless
+/// `--on-interrupt wait` lets the running oracle calls finish first, [`nar::process::interrupt`]) stops
+/// the oracle commands running ([`nar::process::stop_all`]: their whole process groups), removes
 /// the temporary files being written ([`nar::io::remove_temporaries`]) and exits with
 /// 128 + the signal's number, as a shell reports a process killed by it.
 #[cfg(unix)]
@@ -45,7 +46,14 @@ fn cleanup_on_signals() {
     std::thread::spawn(move || {
         let mut sig: libc::c_int = 0;
         // SAFETY: waits on the set blocked above.
-        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+        while unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            // `--on-interrupt wait`: the first signal lets the running oracle calls finish.
+            if nar::process::interrupt() {
+                eprintln!(
+                    "\ninterrupted: no new oracle call starts; waiting for the running ones (again to cancel them)"
+                );
+                continue;
+            }
             nar::process::stop_all();
             nar::io::remove_temporaries();
             eprintln!("\ninterrupted");

@@ -13,6 +13,7 @@
 use std::io::{Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -23,6 +24,60 @@ pub const STDOUT_TAIL: usize = 64 << 10;
 pub const STDERR_TAIL: usize = 4 << 10;
 /// Time between SIGTERM and SIGKILL when a call is stopped.
 pub const GRACE: Duration = Duration::from_secs(5);
+
+/// What SIGINT/SIGTERM to nar does while oracle commands run (`nar search --on-interrupt`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Stop the running commands (their whole process groups) and exit.
+    #[default]
+    Cancel,
+    /// Start no new command, let the running ones finish (their answers journaled), then exit; a
+    /// second signal cancels them.
+    Wait,
+}
+
+impl OnInterrupt {
+    pub const ALL: [OnInterrupt; 2] = [OnInterrupt::Cancel, OnInterrupt::Wait];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OnInterrupt::Cancel => "cancel",
+            OnInterrupt::Wait => "wait",
+        }
+    }
+}
+
+impl std::fmt::Display for OnInterrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+static WAIT_ON_INTERRUPT: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Sets what an interrupt does (the command line's `--on-interrupt`).
+pub fn set_on_interrupt(mode: OnInterrupt) {
+    WAIT_ON_INTERRUPT.store(mode == OnInterrupt::Wait, Ordering::SeqCst);
+}
+
+/// Called by the command line's signal thread on SIGINT/SIGTERM: `true` when nar goes on running —
+/// the first signal with [`OnInterrupt::Wait`] while commands run, after which no command starts
+/// ([`interrupted`]); `false` when it is to stop them ([`stop_all`]) and exit.
+pub fn interrupt() -> bool {
+    let running = !GROUPS.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    WAIT_ON_INTERRUPT.load(Ordering::SeqCst) && running && !INTERRUPTED.swap(true, Ordering::SeqCst)
+}
+
+/// Whether an interrupt asked that no new command start.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The search stopped because the user interrupted it (the command line exits 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: the running oracle calls finished and are journaled; the same command resumes")]
+pub struct Interrupted;
 
 /// Process groups of the commands running now.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -36,6 +91,14 @@ pub fn stop_all() {
         signal_group(group, Signal::Term);
     }
     std::mem::forget(list);
+}
+
+/// Sends SIGTERM to every running command's process group (the calls of a search that ends with an
+/// error); they end, and new ones may start.
+pub fn stop_running() {
+    for &group in GROUPS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        signal_group(group, Signal::Term);
+    }
 }
 
 #[derive(Clone, Copy)]

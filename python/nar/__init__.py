@@ -63,8 +63,8 @@ class _Fields(Mapping):
 
 @dataclass(frozen=True, eq=True)
 class SearchResult(_Fields):
-    """What :func:`search` found: the pick (best validation accuracy queried), its accuracy, and every
-    query in order."""
+    """What :func:`search` found: the pick (best validation accuracy queried), its accuracy, every
+    answered query in order, and the failed ones with their reasons."""
 
     space: str
     method: str
@@ -74,6 +74,7 @@ class SearchResult(_Fields):
     pick: Optional[Arch]
     accuracy: Optional[float]
     history: list
+    failed: list
 
 
 @dataclass(frozen=True, eq=True)

@@ -1,5 +1,6 @@
 """Type stubs of nar's Rust extension (re-exported by the ``nar`` package)."""
 
+import concurrent.futures
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
 from typing import Literal, Optional, TypedDict, Union
@@ -42,6 +43,7 @@ class Nb201Arch:
         """The representative of the cells computing the same function (most ``none`` edges, then lowest index)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple: ...
 
 class Nb101Cell:
     """A NAS-Bench-101 cell, pruned to the vertices on an input → output path."""
@@ -61,6 +63,7 @@ class Nb101Cell:
         """The ranker's input tensor, shape (19, 7, 7)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple: ...
 
 def nb201(arch: Union[str, int]) -> Nb201Arch:
     """A NAS-Bench-201 architecture from its string or index; ValueError for anything else."""
@@ -167,6 +170,7 @@ class SearchResult(TypedDict):
     pick: Union[Arch, None]
     accuracy: Union[float, None]
     history: list[tuple[Arch, float]]
+    failed: list[tuple[Arch, str]]
 
 def search(
     space: Space,
@@ -181,9 +185,19 @@ def search(
     max_flops: Optional[int] = None,
     equivalence: Literal["canonical", "none"] = "canonical",
     predictor: Optional[str] = None,
+    parallel: Optional[int] = None,
+    executor: Optional[concurrent.futures.Executor] = None,
+    journal: Optional[StrPath] = None,
+    journal_reuse: bool = False,
+    timeout: Optional[float] = None,
+    retries: Optional[int] = None,
+    on_interrupt: Literal["cancel", "wait"] = "cancel",
 ) -> SearchResult:
     """Searches ``space`` asking ``oracle(arch) -> validation accuracy`` for at most ``budget`` distinct
     queries (``equivalence="canonical"``: NB201 cells computing one function are one query), ``batch``
     proposals at a time, only networks within ``max_params`` / ``max_flops`` (nar's cost model);
-    ``predictor`` names the guided search's predictor (default ``"best"``). Returns the pick and the whole
-    query history."""
+    ``predictor`` names the guided search's predictor (default ``"best"``). Up to ``parallel`` calls run
+    at once through ``executor`` (any ``concurrent.futures.Executor``: threads, processes, Dask's
+    ``Client.get_executor()``, submitit), each answer or failure appended to ``journal`` as it arrives;
+    a failed call (an exception, no number, past ``timeout``) is retried ``retries`` times, then listed
+    in ``failed``. Returns the pick and the whole query history."""

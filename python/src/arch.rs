@@ -78,6 +78,12 @@ impl Nb201Arch {
         tensor(py, encode::nb201(&self.arch, &c))
     }
 
+    /// Pickles as `nar.nb201(index)`: an architecture crosses to worker processes (a
+    /// `ProcessPoolExecutor`, Dask) as its index.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (usize,))> {
+        Ok((py.import("nar")?.getattr("nb201")?, (self.arch.index(),)))
+    }
+
     fn __repr__(&self) -> String {
         format!("nar.nb201({:?})  # index {}", self.arch.to_string(), self.arch.index())
     }
@@ -126,6 +132,12 @@ impl Nb101Cell {
     fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {
         Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
         tensor(py, encode::nb101(&self.cell, &cost::nb101::network_cost(&self.cell)))
+    }
+
+    /// Pickles as `nar.nb101(matrix, ops)`.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Vec<Vec<u32>>, Vec<&'static str>))> {
+        Ok((py.import("nar")?.getattr("nb101")?, (self.matrix(), self.ops())))
     }
 
     fn __repr__(&self) -> String {

@@ -11,7 +11,6 @@ use nar::search::budgeted::{Method, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
-use nar::search::oracle::Evaluator;
 use nar::space::{Enumerable, Nb101, Nb201, SpaceKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -20,6 +19,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::arch::{PySpace, image_dataset};
 use crate::dataset::Dataset;
 use crate::errors::PyProgress;
+use crate::oracle::{CallOptions, PyOracle};
 
 /// Trains the ranker into a new run directory `out` and returns a summary dict.
 ///
@@ -71,50 +71,6 @@ pub fn train<'py>(
     Ok(d)
 }
 
-/// Answers a search's queries by calling the user's Python function on the architecture.
-struct PyOracle<'a, S: PySpace> {
-    ds: &'a SpaceData<S>,
-    oracle: &'a Py<PyAny>,
-    /// The Python exception the oracle raised (or Ctrl-C), raised again when the search returns.
-    raised: Option<PyErr>,
-}
-
-impl<S: PySpace> Evaluator for PyOracle<'_, S> {
-    fn evaluate(&mut self, position: usize) -> anyhow::Result<f64> {
-        let arch = self.ds.archs()[position];
-        let r = Python::attach(|py| -> PyResult<f64> {
-            py.check_signals()?;
-            let v = self.oracle.call1(py, (S::to_py(py, &arch)?,))?;
-            if v.bind(py).is_instance_of::<pyo3::types::PyBool>() {
-                return Err(PyValueError::new_err(format!(
-                    "the oracle returned {} for {}, not an accuracy (a bool is not a number here)",
-                    v.bind(py).repr().map_or("?".into(), |r| r.to_string()),
-                    S::id(&arch)
-                )));
-            }
-            let acc: f64 = v.extract(py).map_err(|_| {
-                PyValueError::new_err(format!(
-                    "the oracle returned {} for {}, not a number",
-                    v.bind(py).repr().map_or("?".into(), |r| r.to_string()),
-                    S::id(&arch)
-                ))
-            })?;
-            if !(acc.is_finite() && (0.0..=100.0).contains(&acc)) {
-                return Err(PyValueError::new_err(format!(
-                    "the oracle returned {acc} for {}: an accuracy is a number from 0 to 100",
-                    S::id(&arch)
-                )));
-            }
-            Ok(acc)
-        });
-        r.map_err(|e| {
-            let msg = Python::attach(|py| e.value(py).to_string());
-            self.raised = Some(e);
-            anyhow::anyhow!("the oracle failed: {msg}")
-        })
-    }
-}
-
 /// What `nar.search` was asked for, besides the space and the oracle.
 struct SearchArgs {
     budget: usize,
@@ -125,12 +81,14 @@ struct SearchArgs {
     constraint: Constraint,
     equivalence: Equivalence,
     predictor: Option<String>,
+    journal: Option<(PathBuf, bool)>,
 }
 
 fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     py: Python<'py>,
     oracle: &Py<PyAny>,
     a: &SearchArgs,
+    calls: CallOptions,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (budget, method, seed) = (a.budget, a.method, a.seed);
     let network = S::network(a.image).map_err(PyValueError::new_err)?;
@@ -145,18 +103,25 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     }
     let features = FeatureCache::new(ds.archs(), network);
     let setup = Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings };
-    let mut eval = PyOracle { ds: &ds, oracle, raised: None };
-    let history = py.detach(|| run_method(method, &setup, &mut eval, seed));
-    let history = match (history, eval.raised.take()) {
+    let journal = a.journal.as_ref().map(|(p, reuse)| (p.as_path(), *reuse));
+    let mut eval = PyOracle::new(py, &ds, oracle, calls, journal, a.image.name())?;
+    let run = py.detach(|| run_method(method, &setup, &mut eval, seed));
+    let raised = eval.raised.take();
+    drop(eval);
+    let run = match (run, raised) {
         (_, Some(e)) => return Err(e),
         (Err(e), None) => return Err(crate::errors::value_error(e)),
         (Ok(h), None) => h,
     };
     let list = PyList::empty(py);
-    for &(p, v) in &history {
+    for &(p, v) in &run.answered {
         list.append((S::to_py(py, &ds.archs()[p])?, v))?;
     }
-    let best = history.iter().copied().fold(None, |b: Option<(usize, f64)>, (p, v)| match b {
+    let failed = PyList::empty(py);
+    for (p, why) in &run.failed {
+        failed.append((S::to_py(py, &ds.archs()[*p])?, why))?;
+    }
+    let best = run.answered.iter().copied().fold(None, |b: Option<(usize, f64)>, (p, v)| match b {
         Some((_, bv)) if v <= bv => b,
         _ => Some((p, v)),
     });
@@ -165,10 +130,11 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     d.set_item("method", method.name())?;
     d.set_item("seed", seed)?;
     d.set_item("budget", budget)?;
-    d.set_item("queries", history.len())?;
+    d.set_item("queries", run.answered.len() + run.failed.len())?;
     d.set_item("pick", best.map(|(p, _)| S::to_py(py, &ds.archs()[p])).transpose()?)?;
     d.set_item("accuracy", best.map(|(_, v)| v))?;
     d.set_item("history", list)?;
+    d.set_item("failed", failed)?;
     Ok(d)
 }
 
@@ -180,19 +146,37 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 /// refitted on the answers so far picks the next queries), `"random"`, `"rea"` (regularized evolution)
 /// or `"ls"` (local search). `seed` fixes every random choice; `dataset` is the image dataset whose
 /// network the features and the cost model describe (NB201: `cifar10`, `cifar100`, `imagenet16`).
-/// `batch` architectures are proposed at a time (default: one for the baselines, five for `nar`);
-/// `max_params` / `max_flops` keep the search to networks within those bounds (nar's cost model);
-/// `equivalence="canonical"` (the default) makes NB201 cells computing the same function one query,
-/// `"none"` queries each cell on its own. The oracle is the only source of accuracies: it is called
-/// once per distinct query (asking again is free) and never more than `budget` times.
+/// `batch` architectures are proposed at a time (default: `parallel`; with one call at a time, one for
+/// the baselines and rounds of 2 to 10 for `nar`); `max_params` / `max_flops` keep the search to networks
+/// within those bounds (nar's cost model); `equivalence="canonical"` (the default) makes NB201 cells
+/// computing the same function one query, `"none"` queries each cell on its own. The oracle is the only
+/// source of accuracies: it is called once per distinct query (asking again is free) and never more
+/// than `budget` times.
 ///
-/// Returns a dict: `pick` (the queried architecture with the best answer, the earliest on ties),
-/// `accuracy` (its answer), `history` (every `(architecture, answer)` in query order), `queries`,
-/// `space`, `method`, `seed`, `budget`. An exception raised by the oracle (Ctrl-C included) stops the
-/// search and is raised again.
+/// Many calls at once: `parallel=K` runs up to K calls at a time through `executor` (any
+/// `concurrent.futures.Executor`: a `ThreadPoolExecutor`, a `ProcessPoolExecutor`, Dask's
+/// `distributed.Client(...).get_executor()`, a `submitit.AutoExecutor` for Slurm; default a
+/// `ThreadPoolExecutor` of K threads), consumed as they complete. Random search, LS and `nar` wait for
+/// each batch, so their queries depend only on the answers; REA keeps K children running (its queries
+/// depend on which call ends first). `journal=PATH` appends every answer and failure as it arrives
+/// (the format of `nar search --journal`; a rerun answers from it and calls only what is missing;
+/// `journal_reuse=True` takes a journal of another oracle); `timeout=S` fails a call running longer
+/// (counted from its submission; the future is cancelled); `retries=R` calls a failed architecture
+/// again up to R times. A call that raises an `Exception` (a lost Dask worker's `KilledWorker`
+/// included), returns a `bool`, no number or one off [0, 100] fails: its query is spent, it is never
+/// picked, and it is listed in `failed`; five failures before any answer stop the search
+/// (`ValueError`). Ctrl-C stops submitting and cancels the running calls, or with
+/// `on_interrupt="wait"` waits for them (journaling their answers; a second Ctrl-C cancels), then
+/// raises `KeyboardInterrupt`.
+///
+/// Returns a dict: `pick` (the answered architecture with the best answer, the earliest on ties),
+/// `accuracy` (its answer), `history` (every `(architecture, answer)` in query order), `failed` (every
+/// `(architecture, reason)`), `queries` (answered and failed), `space`, `method`, `seed`, `budget`.
 #[pyfunction]
 #[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, dataset = "cifar10", *, batch = None,
-    max_params = None, max_flops = None, equivalence = "canonical", predictor = None))]
+    max_params = None, max_flops = None, equivalence = "canonical", predictor = None, parallel = None,
+    executor = None, journal = None, journal_reuse = false, timeout = None, retries = None,
+    on_interrupt = "cancel"))]
 #[allow(clippy::too_many_arguments)] // the Python signature
 pub fn search<'py>(
     py: Python<'py>,
@@ -207,12 +191,21 @@ pub fn search<'py>(
     max_flops: Option<&Bound<'py, PyAny>>,
     equivalence: &str,
     predictor: Option<String>,
+    parallel: Option<&Bound<'py, PyAny>>,
+    executor: Option<Py<PyAny>>,
+    journal: Option<PathBuf>,
+    journal_reuse: bool,
+    timeout: Option<f64>,
+    retries: Option<&Bound<'py, PyAny>>,
+    on_interrupt: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let budget: usize = crate::errors::natural(budget, "budget")?;
     let seed: u64 = seed.map(|s| crate::errors::natural(s, "seed")).transpose()?.unwrap_or(0);
-    let batch: Option<usize> = batch.map(|b| crate::errors::natural(b, "batch")).transpose()?;
+    let parallel: Option<usize> = parallel.map(|k| crate::errors::natural(k, "parallel")).transpose()?;
+    let batch: Option<usize> = batch.map(|b| crate::errors::natural(b, "batch")).transpose()?.or(parallel);
     let max_params: Option<u64> = max_params.map(|b| crate::errors::natural(b, "max_params")).transpose()?;
     let max_flops: Option<u64> = max_flops.map(|b| crate::errors::natural(b, "max_flops")).transpose()?;
+    let retries: usize = retries.map(|r| crate::errors::natural(r, "retries")).transpose()?.unwrap_or(0);
     if !oracle.bind(py).is_callable() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "oracle must be callable: oracle(arch) -> validation accuracy",
@@ -221,11 +214,27 @@ pub fn search<'py>(
     if budget == 0 {
         return Err(PyValueError::new_err("budget must be at least 1"));
     }
+    if parallel == Some(0) {
+        return Err(PyValueError::new_err("parallel must be at least 1"));
+    }
     if let Some(b) = batch
         && (b == 0 || b > budget)
     {
         return Err(PyValueError::new_err(format!("batch must be 1 to {budget} (the budget), got {b}")));
     }
+    if let Some(ex) = &executor
+        && !ex.bind(py).hasattr("submit")?
+    {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "executor must be a concurrent.futures.Executor (it has no submit method)",
+        ));
+    }
+    let wait_on_interrupt = match on_interrupt {
+        "cancel" => false,
+        "wait" => true,
+        other => return Err(PyValueError::new_err(format!("on_interrupt is \"cancel\" or \"wait\", got {other:?}"))),
+    };
+    let timeout = timeout.map(crate::oracle::seconds).transpose()?;
     let equivalence = match equivalence {
         "canonical" => Equivalence::Canonical,
         "none" => Equivalence::None,
@@ -243,10 +252,12 @@ pub fn search<'py>(
         constraint: Constraint { max_params, max_flops },
         equivalence,
         predictor,
+        journal: journal.map(|j| (j, journal_reuse)),
     };
+    let calls = CallOptions { parallel: parallel.unwrap_or(1), executor, timeout, retries, wait_on_interrupt };
     match SpaceKind::from_name(space) {
-        Some(SpaceKind::Nb201) => search_in::<Nb201>(py, &oracle, &args),
-        Some(SpaceKind::Nb101) => search_in::<Nb101>(py, &oracle, &args),
+        Some(SpaceKind::Nb201) => search_in::<Nb201>(py, &oracle, &args, calls),
+        Some(SpaceKind::Nb101) => search_in::<Nb101>(py, &oracle, &args, calls),
         None => Err(PyValueError::new_err(format!("unknown space {space:?} (expected nb101 or nb201)"))),
     }
 }

@@ -6,6 +6,8 @@
 //! - [`dataset`]: `nar.Dataset` (open, build, the embedded NB201 table; metrics as numpy arrays);
 //! - [`ranker`]: `nar.Ranker` (load a run, predict scores and tiers, the PyTorch `state_dict`);
 //! - [`jobs`]: `nar.train` and `nar.search` (a search whose oracle is a Python callable);
+//! - [`oracle`]: that callable as the search's evaluator — in this thread or through an executor,
+//!   journaled, timed, retried;
 //! - [`errors`]: error conversion and the progress reporter that notices Ctrl-C.
 
 use pyo3::prelude::*;
@@ -14,6 +16,7 @@ mod arch;
 mod dataset;
 mod errors;
 mod jobs;
+mod oracle;
 mod predictor;
 mod ranker;
 

@@ -1,5 +1,5 @@
 """Search with a Python oracle: counted and capped queries, the same runs as `nar search` on the same
-table, exceptions carried through."""
+table, failed calls counted and listed."""
 
 import csv
 import json
@@ -58,7 +58,7 @@ def test_search_nb101_with_a_python_oracle():
     assert found["accuracy"] == max(v for _, v in found["history"])
 
 
-def test_oracle_exceptions_are_raised_again():
+def test_a_failing_oracle_call_is_a_failed_query_not_the_end():
     calls = []
 
     def oracle(arch):
@@ -67,10 +67,13 @@ def test_oracle_exceptions_are_raised_again():
             raise RuntimeError("the GPU caught fire")
         return 50.0
 
-    with pytest.raises(RuntimeError, match="caught fire"):
-        nar.search("nb201", oracle, 20, method="random")
-    assert len(calls) == 5
-    with pytest.raises(ValueError, match="not a number"):
+    found = nar.search("nb201", oracle, 20, method="random")
+    assert len(calls) == 20 and found.queries == 20 and len(found.history) == 19
+    [(arch, why)] = found.failed
+    assert arch == calls[4] and why == f"the oracle raised RuntimeError for {arch.index}: the GPU caught fire"
+    assert arch not in [a for a, _ in found.history]
+    # An oracle whose first five calls all fail is broken: the search stops, saying why.
+    with pytest.raises(ValueError, match="first 5 queries all failed.*returned 'high' for .*not a number"):
         nar.search("nb201", lambda a: "high", 5)
     with pytest.raises(ValueError, match="a number from 0 to 100"):
         nar.search("nb201", lambda a: float("nan"), 5)
@@ -79,6 +82,12 @@ def test_oracle_exceptions_are_raised_again():
         nar.search("nb201", lambda a: 250.0, 5)
     with pytest.raises(ValueError, match="returned True .*a bool is not a number"):
         nar.search("nb201", lambda a: True, 5)
+    # Ctrl-C (or any BaseException that is not an Exception) stops the search and is raised again.
+    def interrupted(arch):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        nar.search("nb201", interrupted, 5)
 
 
 def test_equivalent_cells_constraints_and_batches():
@@ -151,7 +160,7 @@ def test_results_are_typed_classes_with_a_dict_view():
     assert isinstance(found, nar.SearchResult)
     assert found.queries == found["queries"] == len(found.history) == 12
     assert found.pick == found["pick"] and found.accuracy == max(v for _, v in found.history)
-    assert dict(found).keys() == {"space", "method", "seed", "budget", "queries", "pick", "accuracy", "history"}
+    assert dict(found).keys() == {"space", "method", "seed", "budget", "queries", "pick", "accuracy", "history", "failed"}
     with pytest.raises(KeyError):
         found["nothing"]
     with pytest.raises(AttributeError):

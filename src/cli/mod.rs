@@ -112,7 +112,13 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if crate::usage::is_usage(&e) { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if crate::usage::is_usage(&e) {
+                ExitCode::from(2)
+            } else if e.chain().any(|c| c.is::<crate::process::Interrupted>()) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use crate::data::DataSource;
 use crate::pipeline::search::{SearchOptions, SearchSummary, search};
 use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
+use crate::process::OnInterrupt;
 use crate::progress::Terminal;
 use crate::run_dir::Checkpoint;
 use crate::search::budgeted::{Method, StudySummary};
@@ -83,13 +84,23 @@ pub struct Args {
     #[arg(long, default_value = "oracle-journal.jsonl", requires = "oracle_cmd")]
     journal: PathBuf,
     /// With `--oracle-cmd`: a call running longer than this many seconds is stopped (its whole process
-    /// group) and stops the search with the reason.
+    /// group) and fails (journaled with the reason; `--retries` runs it again).
     #[arg(long, value_name = "S", requires = "oracle_cmd", value_parser = positive_seconds)]
     timeout: Option<f64>,
-    /// With `--oracle-cmd`: run up to K calls at once where a method asks for several architectures
-    /// together (`--batch`; K when not given). The proposals are the ones of one call at a time.
+    /// With `--oracle-cmd`: run up to K calls at once (`--batch` is K when not given: random, LS and
+    /// the guided search propose K at a time and wait for them, REA keeps K children running).
     #[arg(long, value_name = "K", requires = "oracle_cmd", value_parser = clap::value_parser!(u64).range(1..=1024))]
     parallel: Option<u64>,
+    /// With `--oracle-cmd`: run a failed call (non-zero exit, no number, past --timeout, a killed
+    /// worker) again up to R times; then the architecture counts as failed (its query spent, never
+    /// picked, listed in the summary).
+    #[arg(long, value_name = "R", default_value_t = 0, requires = "oracle_cmd", value_parser = clap::value_parser!(u64).range(0..=100))]
+    retries: u64,
+    /// With `--oracle-cmd`: what Ctrl-C (SIGINT, SIGTERM) does to running calls: `cancel` stops them
+    /// (their whole process groups); `wait` starts no new call and lets the running ones finish and be
+    /// journaled (a second Ctrl-C cancels them). Either way the journal resumes.
+    #[arg(long, value_parser = super::EnumArg { all: &OnInterrupt::ALL, name: |o| o.name() }, default_value = "cancel", requires = "oracle_cmd")]
+    on_interrupt: OnInterrupt,
     /// With `--oracle-cmd`: take the journal's answers although its header names another command (or it
     /// has none): the same training under another command line.
     #[arg(long, requires = "oracle_cmd")]
@@ -163,6 +174,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         None => Method::ALL.to_vec(),
         Some(m) => vec![m],
     };
+    crate::process::set_on_interrupt(args.on_interrupt);
     let oracle = match &args.oracle_cmd {
         Some(c) => OracleSource::Command {
             command: c.clone(),
@@ -170,6 +182,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
             options: CommandOptions {
                 timeout: args.timeout.map(std::time::Duration::from_secs_f64),
                 parallel: args.parallel.unwrap_or(1) as usize,
+                retries: args.retries as usize,
                 journal_reuse: args.journal_reuse,
             },
         },
@@ -221,6 +234,12 @@ pub(super) fn print_study(s: &StudySummary) {
     println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", head[0], head[1], head[2], head[3], head[4]);
     for r in s.table_rows() {
         println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", r[0], r[1], r[2], r[3], r[4]);
+    }
+    if !s.failures.is_empty() {
+        println!("  failed queries ({}; each spent its query, none is picked):", s.failures.len());
+        for (m, seed, id, why) in &s.failures {
+            println!("    {m} seed {seed} {id}: {}", why.lines().next().unwrap_or(""));
+        }
     }
     let secs: Vec<String> = s.table.iter().map(|r| format!("{} {:.1}", r.method, r.seconds_per_seed)).collect();
     println!("  seconds per seed: {}", secs.join(", "));

@@ -104,7 +104,7 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
                 for q in 0..c.best_val.len() {
                     // No test accuracy (a user's oracle): the field is empty, not NaN.
                     let test = Some(c.best_test[q]).filter(|t| t.is_finite()).map_or(String::new(), |t| t.to_string());
-                    writeln!(w, "{},{},{},{},{test}", c.method, c.seed, q + 1, c.best_val[q])?;
+                    writeln!(w, "{},{},{},{},{test}", c.method, c.seed, c.queries[q], c.best_val[q])?;
                 }
             }
             Ok(())
@@ -229,6 +229,11 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         (OracleSource::Table, None) => unreachable!("the table's metrics are read above"),
     };
     progress.finish();
+    if curves.iter().all(|c| c.best_val.is_empty())
+        && let Some((_, why)) = curves.iter().find_map(|c| c.failed.first())
+    {
+        bail!("every query failed; the first one: {why}");
+    }
     let optimum = card.as_ref().map(Scorecard::optimum);
     let picks = curves
         .iter()
@@ -263,6 +268,10 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         table: budgeted::table(&curves, budget),
         bands: budgeted::bands(&curves, budget, card.is_some()),
         picks,
+        failures: curves
+            .iter()
+            .flat_map(|c| c.failed.iter().map(|(p, why)| (c.method, c.seed, ds.ids()[*p].to_string(), why.clone())))
+            .collect(),
         curves,
     })
 }

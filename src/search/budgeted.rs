@@ -74,15 +74,33 @@ pub struct Setup<'a, 'f, S: Featurize> {
     pub guided: &'a GuidedSettings,
 }
 
-/// Runs one method with one seed until the oracle's budget is spent; returns the query history
-/// `(position, validation accuracy)` in order. Equivalent architectures are one query where the domain
-/// says so ([`Domain::with_equivalence`]).
+/// What one run queried.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunHistory {
+    /// Every answered query `(position, validation accuracy)`, in the order submitted.
+    pub answered: Vec<(usize, f64)>,
+    /// Every failed query `(position, reason)`: each spent one of the budget, none is picked.
+    pub failed: Vec<(usize, String)>,
+    /// The query number (1-based, in the order submitted, failed ones counted) of each answered query.
+    pub numbers: Vec<usize>,
+}
+
+impl RunHistory {
+    /// Answered queries with no failure among them (numbered 1, 2, …).
+    pub fn answered(answered: Vec<(usize, f64)>) -> RunHistory {
+        let numbers = (1..=answered.len()).collect();
+        RunHistory { answered, failed: Vec::new(), numbers }
+    }
+}
+
+/// Runs one method with one seed until the oracle's budget is spent; returns what it queried.
+/// Equivalent architectures are one query where the domain says so ([`Domain::with_equivalence`]).
 pub fn run_method<S: SearchSpace + Propose + Featurize>(
     method: Method,
     setup: &Setup<'_, '_, S>,
     eval: &mut dyn Evaluator,
     seed: u64,
-) -> Result<Vec<(usize, f64)>> {
+) -> Result<RunHistory> {
     let domain = setup.domain;
     let mut oracle = Oracle::with_classes(eval, setup.budget, domain.classes());
     let mut rng = method.rng(seed);
@@ -99,7 +117,8 @@ pub fn run_method<S: SearchSpace + Propose + Featurize>(
             guided(domain, setup.features, setup.network, &mut oracle, &settings, seed)?
         }
     }
-    Ok(oracle.history().to_vec())
+    let numbers = oracle.history_numbers();
+    Ok(RunHistory { answered: oracle.history(), failed: oracle.failures().to_vec(), numbers })
 }
 
 /// One run's incumbent after each query.
@@ -107,7 +126,9 @@ pub fn run_method<S: SearchSpace + Propose + Featurize>(
 pub struct Curve {
     pub method: Method,
     pub seed: u64,
-    /// `best_val[q]`, `best_test[q]`, `incumbent[q]`: after q + 1 queries.
+    /// `best_val[i]`, `best_test[i]`, `incumbent[i]`: after query number `queries[i]`, the i + 1-th
+    /// answered one (`queries[i]` = i + 1 where no query failed).
+    pub queries: Vec<usize>,
     pub best_val: Vec<f64>,
     pub best_test: Vec<f64>,
     pub incumbent: Vec<usize>,
@@ -115,14 +136,18 @@ pub struct Curve {
     /// equivalent to it) was first queried, if it was.
     pub hit: Option<usize>,
     pub seconds: f64,
+    /// The failed queries `(position, reason)`: each spent one of the budget and is not in the curve
+    /// (whose points are the answered queries).
+    pub failed: Vec<(usize, String)>,
 }
 
 impl Curve {
-    /// The curve of a query history, scored by `card` (NaN test accuracy where there is no card).
-    pub fn new(method: Method, seed: u64, history: &[(usize, f64)], card: Option<&Scorecard>, seconds: f64) -> Curve {
+    /// The curve of a run's answered queries, scored by `card` (NaN test accuracy where there is no
+    /// card); its failed queries are kept beside it.
+    pub fn new(method: Method, seed: u64, run: &RunHistory, card: Option<&Scorecard>, seconds: f64) -> Curve {
         let (mut best_val, mut best_test, mut incumbent) = (Vec::new(), Vec::new(), Vec::new());
         let mut best: Option<(usize, f64)> = None;
-        for &(p, v) in history {
+        for &(p, v) in &run.answered {
             if best.is_none_or(|(_, bv)| v > bv) {
                 best = Some((p, v));
             }
@@ -131,23 +156,30 @@ impl Curve {
             best_test.push(card.map_or(f64::NAN, |c| c.accuracy(bp)));
             incumbent.push(bp);
         }
-        Curve { method, seed, best_val, best_test, incumbent, hit: None, seconds }
+        let queries = run.numbers.clone();
+        Curve { method, seed, queries, best_val, best_test, incumbent, hit: None, seconds, failed: run.failed.clone() }
     }
 
     /// Records when the first architecture `is_target` accepts was queried.
-    pub fn with_hit(mut self, history: &[(usize, f64)], is_target: impl Fn(usize) -> bool) -> Curve {
-        self.hit = history.iter().position(|&(p, _)| is_target(p)).map(|i| i + 1);
+    pub fn with_hit(mut self, run: &RunHistory, is_target: impl Fn(usize) -> bool) -> Curve {
+        self.hit = run.answered.iter().position(|&(p, _)| is_target(p)).map(|i| run.numbers[i]);
         self
+    }
+
+    /// The point of the curve after `queries` queries (the last one if the run stopped earlier; `None`
+    /// before its first answer).
+    fn point_at(&self, queries: usize) -> Option<usize> {
+        self.queries.partition_point(|&q| q <= queries).checked_sub(1)
     }
 
     /// Best validation accuracy after `queries` (the last one if the run stopped earlier).
     pub fn val_at(&self, queries: usize) -> f64 {
-        self.best_val.get(queries.min(self.best_val.len()).saturating_sub(1)).copied().unwrap_or(f64::NAN)
+        self.point_at(queries).map_or(f64::NAN, |i| self.best_val[i])
     }
 
     /// Test accuracy of the incumbent after `queries` (the last one if the run stopped earlier).
     pub fn test_at(&self, queries: usize) -> f64 {
-        self.best_test.get(queries.min(self.best_test.len()).saturating_sub(1)).copied().unwrap_or(f64::NAN)
+        self.point_at(queries).map_or(f64::NAN, |i| self.best_test[i])
     }
 }
 
@@ -258,6 +290,9 @@ pub struct StudySummary {
     pub bands: Vec<(Method, MeanCurve)>,
     /// Each run's pick: `(method, seed, id, validation accuracy, test accuracy, rank)`.
     pub picks: Vec<(Method, u64, String, f64, f64, usize)>,
+    /// Each run's failed queries: `(method, seed, id, reason)`.
+    #[serde(default)]
+    pub failures: Vec<(Method, u64, String, String)>,
     #[serde(skip)]
     pub curves: Vec<Curve>,
 }

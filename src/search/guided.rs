@@ -1,6 +1,7 @@
 //! nar's own budgeted search: a predictor refitted on everything queried, each round.
 //!
-//! 1. Query `init` random architectures (one batch: nothing is known yet).
+//! 1. Query `init` random architectures (one batch: nothing is known yet; rounded up to whole rounds
+//!    where the round size is fixed, [`GuidedSettings::start_size`]).
 //! 2. Each round: fit the predictor (by name: `best` unless told otherwise, [`crate::predictor::named`])
 //!    on every queried architecture and its validation accuracy; the candidates are every unqueried
 //!    query of the pool where the pool has at most `score_all` architectures (all 15,625 NB201 cells:
@@ -21,7 +22,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, Result, bail};
 
-use super::baselines::{ask_all, fresh_random, random_batch};
+use super::baselines::{fresh_random, random_batch};
 use super::domain::Domain;
 use super::inputs::FeatureCache;
 use super::oracle::Oracle;
@@ -146,6 +147,12 @@ impl GuidedSettings {
         Ok(())
     }
 
+    /// The random start: `init`, rounded up to whole rounds where the round size is fixed (`--batch K`
+    /// with K > 1: 10 becomes 12 for K = 4, 16 for K = 8).
+    pub fn start_size(&self) -> usize {
+        if self.per_round > 1 { self.init.div_ceil(self.per_round) * self.per_round } else { self.init }
+    }
+
     /// How many architectures a round queries after `spent` queries.
     pub fn round_size(&self, spent: usize) -> usize {
         if self.per_round == 0 { (spent / 20).clamp(2, 10) } else { self.per_round }
@@ -169,20 +176,22 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
     let mut rng = Rng::new(mix(seed, 0x6a1d_ed5e));
     let cfg = set.predictor_config(S::KIND)?;
     let sampler = Config::reference(S::KIND).sampler;
-    // 1. A random start, as one batch.
-    let start = random_batch(domain, oracle, &mut rng, set.init);
-    if !ask_all(oracle, &start, &mut Vec::new())? {
+    // 1. A random start, as one batch: whole rounds of a fixed round size, so that no worker of a
+    // parallel oracle waits through a partial one.
+    let start = random_batch(domain, oracle, &mut rng, set.start_size());
+    if !oracle.ask_all(&start)?.1 {
         return Ok(());
     }
     let mut round = 0u64;
     while oracle.left() > 0 {
         round += 1;
-        let queried: Vec<usize> = oracle.history().iter().map(|h| h.0).collect();
-        let y: Vec<f64> = oracle.history().iter().map(|h| h.1).collect();
+        let history = oracle.history();
+        let queried: Vec<usize> = history.iter().map(|h| h.0).collect();
+        let y: Vec<f64> = history.iter().map(|h| h.1).collect();
         if queried.len() < 2 {
             // Too little to fit on (a pool of one): random until there is.
             let Some(p) = fresh_random(domain, oracle, &mut rng) else { return Ok(()) };
-            ask_all(oracle, &[p], &mut Vec::new())?;
+            oracle.ask_all(&[p])?;
             continue;
         }
         let mut model = predictor::build(&cfg)?;
@@ -200,7 +209,7 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
         let cands = candidates(domain, network, oracle, set, sampler.as_ref(), &queried, &y, &mut rng);
         if cands.is_empty() {
             match fresh_random(domain, oracle, &mut rng) {
-                Some(p) => ask_all(oracle, &[p], &mut Vec::new())?,
+                Some(p) => oracle.ask_all(&[p])?,
                 None => return Ok(()),
             };
             continue;
@@ -232,7 +241,7 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
             take(&|c| near.contains(&domain.class(c)), set.local.min(k), &mut chosen);
         }
         take(&|_| true, k, &mut chosen);
-        if !ask_all(oracle, &chosen, &mut Vec::new())? {
+        if !oracle.ask_all(&chosen)?.1 {
             return Ok(());
         }
     }

@@ -17,5 +17,6 @@ pub mod command;
 pub mod domain;
 pub mod guided;
 pub mod inputs;
+pub mod journal;
 pub mod oracle;
 pub mod reference;

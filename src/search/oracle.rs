@@ -3,48 +3,89 @@
 //! A method holds an [`Oracle`] and nothing else that knows accuracies. The oracle returns validation
 //! accuracy only, counts *distinct* queries (asking again for an architecture already queried — or,
 //! with classes, for one equivalent to it — is free and answers the same), and refuses a new one once
-//! the budget is spent. Test accuracy is not
-//! reachable from it: the benchmark's test column lives in a [`Scorecard`], which the study code uses
-//! after a method has finished, to score the pick and the incumbent curve.
+//! the budget is spent. Test accuracy is not reachable from it: the benchmark's test column lives in a
+//! [`Scorecard`], which the study code uses after a method has finished, to score the pick and the
+//! incumbent curve.
+//!
+//! Queries are started ([`Oracle::submit`]) and their answers waited for ([`Oracle::wait`]), so that an
+//! evaluator that trains several networks at once (the user's command with `--parallel K`, a Python
+//! executor) can: a synchronous method submits a batch and waits for all of it ([`Oracle::ask_all`]),
+//! the asynchronous REA keeps K running. A query that fails (its command exits non-zero, prints no
+//! accuracy, runs past its time limit, or the worker running it dies) is an [`Answer::Failed`]: it
+//! spent its query, has no accuracy, is never asked for again and never picked.
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
-/// Where validation accuracies come from: a benchmark table or the user's own training.
-pub trait Evaluator {
-    /// The validation accuracy of the architecture at dataset position `position`.
-    fn evaluate(&mut self, position: usize) -> Result<f64>;
+/// What one query gave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// The validation accuracy.
+    Accuracy(f64),
+    /// The call failed, for this reason (after its retries).
+    Failed(String),
+}
 
-    /// The methods are about to ask for all of `positions`, in this order, each a new query: an
-    /// evaluator that can answer several at once (the user's command with `--parallel K`) may compute
-    /// them now, so that the `evaluate` calls that follow answer at once. The answers, and so the
-    /// methods' proposals, are the same either way. The default does nothing.
-    fn prefetch(&mut self, positions: &[usize]) -> Result<()> {
-        let _ = positions;
-        Ok(())
+impl Answer {
+    pub fn accuracy(&self) -> Option<f64> {
+        match self {
+            Answer::Accuracy(v) => Some(*v),
+            Answer::Failed(_) => None,
+        }
     }
 }
 
-/// A benchmark's validation column (NaN = unlabelled).
+/// Where validation accuracies come from: a benchmark table or the user's own training.
+pub trait Evaluator {
+    /// Starts evaluating the architecture at dataset position `position`. Any number may be started:
+    /// an evaluator that runs K calls at a time queues the rest, in order; one that answers at once
+    /// answers in [`Evaluator::next`].
+    fn start(&mut self, position: usize) -> Result<()>;
+
+    /// Waits until a started evaluation ends and returns its position and answer; `None` when none is
+    /// started. A failed call is an [`Answer::Failed`]; an error is the evaluator's own (its journal
+    /// cannot be written, the user interrupted the search) and stops the search.
+    fn next(&mut self) -> Result<Option<(usize, Answer)>>;
+}
+
+/// After this many failed queries and no answer, the oracle gives up: the oracle is broken, not the
+/// architectures.
+pub const FAIL_FAST: usize = 5;
+
+/// A benchmark's validation column (NaN = unlabelled), answering in the order asked.
 pub struct TableEvaluator {
     val: Vec<f64>,
+    started: VecDeque<usize>,
 }
 
 impl TableEvaluator {
     pub fn new(val: Vec<f64>) -> TableEvaluator {
-        TableEvaluator { val }
+        TableEvaluator { val, started: VecDeque::new() }
     }
 }
 
 impl Evaluator for TableEvaluator {
-    fn evaluate(&mut self, position: usize) -> Result<f64> {
-        match self.val.get(position) {
-            Some(v) if v.is_finite() => Ok(*v),
-            Some(_) => anyhow::bail!("architecture at position {position} has no validation accuracy"),
-            None => anyhow::bail!("position {position} is past the dataset"),
+    fn start(&mut self, position: usize) -> Result<()> {
+        if position >= self.val.len() {
+            bail!("position {position} is past the dataset");
         }
+        self.started.push_back(position);
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<Option<(usize, Answer)>> {
+        Ok(self.started.pop_front().map(|p| {
+            let v = self.val[p];
+            let answer = if v.is_finite() {
+                Answer::Accuracy(v)
+            } else {
+                Answer::Failed(format!("the architecture at position {p} has no validation accuracy"))
+            };
+            (p, answer)
+        }))
     }
 }
 
@@ -53,20 +94,41 @@ impl Evaluator for TableEvaluator {
 pub enum QueryError {
     /// The budget is spent: no new architecture can be queried.
     BudgetSpent { budget: usize },
-    /// The evaluator failed (the user's command, an unlabelled architecture).
-    Failed(anyhow::Error),
+    /// The call failed (the reason): the query is spent.
+    Failed(String),
+    /// The evaluator itself failed (its journal, an interrupt).
+    Evaluator(anyhow::Error),
 }
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueryError::BudgetSpent { budget } => write!(f, "the query budget of {budget} is spent"),
-            QueryError::Failed(e) => write!(f, "{e:#}"),
+            QueryError::Failed(reason) => write!(f, "the query failed: {reason}"),
+            QueryError::Evaluator(e) => write!(f, "{e:#}"),
         }
     }
 }
 
 impl std::error::Error for QueryError {}
+
+/// What [`Oracle::submit`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submitted {
+    /// A new query, started: its answer comes from [`Oracle::wait`].
+    Started,
+    /// Asked before (or an equivalent one): its answer, free.
+    Known(Answer),
+    /// Asked before and still running.
+    Running,
+    /// A new query, and the budget is spent.
+    Spent,
+}
+
+enum State {
+    Running,
+    Done(Answer),
+}
 
 /// Validation accuracies, counted and capped.
 pub struct Oracle<'a> {
@@ -74,15 +136,26 @@ pub struct Oracle<'a> {
     budget: usize,
     /// The query each position is ([`super::domain::Domain::classes`]); `None`: its own.
     classes: Option<&'a [u32]>,
-    /// Answers by query.
-    known: HashMap<usize, f64>,
-    history: Vec<(usize, f64)>,
+    /// Each query's state, by query.
+    state: HashMap<usize, State>,
+    /// Every query spent, in the order submitted (the position asked).
+    order: Vec<usize>,
+    running: usize,
+    failures: Vec<(usize, String)>,
 }
 
 impl<'a> Oracle<'a> {
     /// Every position its own query.
     pub fn new(eval: &'a mut dyn Evaluator, budget: usize) -> Oracle<'a> {
-        Oracle { eval, budget, classes: None, known: HashMap::new(), history: Vec::new() }
+        Oracle {
+            eval,
+            budget,
+            classes: None,
+            state: HashMap::new(),
+            order: Vec::new(),
+            running: 0,
+            failures: Vec::new(),
+        }
     }
 
     /// Positions with one class number are one query: the first one asked is evaluated, the others
@@ -95,71 +168,141 @@ impl<'a> Oracle<'a> {
         self.classes.and_then(|c| c.get(position)).map_or(position, |&c| c as usize)
     }
 
-    /// The validation accuracy of the architecture at `position`; a new query spends one of the budget.
-    pub fn query(&mut self, position: usize) -> Result<f64, QueryError> {
+    /// Starts the query of the architecture at `position` if it is new and the budget allows (it spends
+    /// one of the budget now); answers a known one at once.
+    pub fn submit(&mut self, position: usize) -> Result<Submitted> {
         let key = self.key(position);
-        if let Some(&v) = self.known.get(&key) {
-            return Ok(v);
+        match self.state.get(&key) {
+            Some(State::Done(a)) => return Ok(Submitted::Known(a.clone())),
+            Some(State::Running) => return Ok(Submitted::Running),
+            None if self.order.len() >= self.budget => return Ok(Submitted::Spent),
+            None => {}
         }
-        if self.history.len() >= self.budget {
-            return Err(QueryError::BudgetSpent { budget: self.budget });
-        }
-        let v = self.eval.evaluate(position).map_err(QueryError::Failed)?;
-        self.known.insert(key, v);
-        self.history.push((position, v));
-        Ok(v)
+        self.eval.start(position)?;
+        self.state.insert(key, State::Running);
+        self.order.push(position);
+        self.running += 1;
+        Ok(Submitted::Started)
     }
 
-    /// Tells the evaluator the queries that asking for `batch` in order will make (the new distinct
-    /// ones, as many as the budget has left), so that it may evaluate them at once.
-    pub fn prefetch(&mut self, batch: &[usize]) -> Result<()> {
-        let mut keys = std::collections::HashSet::new();
-        let new: Vec<usize> = batch
-            .iter()
-            .copied()
-            .filter(|&p| !self.known.contains_key(&self.key(p)) && keys.insert(self.key(p)))
-            .take(self.left())
-            .collect();
-        if new.len() > 1 {
-            self.eval.prefetch(&new)?;
+    /// Waits for a running query to end: its position and answer (`None` when none is running).
+    pub fn wait(&mut self) -> Result<Option<(usize, Answer)>> {
+        if self.running == 0 {
+            return Ok(None);
         }
-        Ok(())
+        let Some((position, answer)) = self.eval.next()? else {
+            bail!("the evaluator lost {} running queries", self.running)
+        };
+        self.running -= 1;
+        let key = self.key(position);
+        if let Answer::Failed(reason) = &answer {
+            self.failures.push((position, reason.clone()));
+            if self.failures.len() >= FAIL_FAST && self.answered() == 0 {
+                bail!("the oracle's first {} queries all failed; the last one: {reason}", self.failures.len());
+            }
+        }
+        self.state.insert(key, State::Done(answer.clone()));
+        Ok(Some((position, answer)))
     }
 
-    /// The answer already paid for, if any (free).
+    /// Submits every architecture of a batch, in order, and waits for them all; returns the accuracies
+    /// answered (failed queries left out), in the batch's order, and whether the budget allowed the
+    /// whole batch. The answers, and so a method's next proposals, do not depend on the order in which
+    /// the calls end.
+    pub fn ask_all(&mut self, batch: &[usize]) -> Result<(Vec<(usize, f64)>, bool)> {
+        let mut asked = batch.len();
+        for (i, &p) in batch.iter().enumerate() {
+            if self.submit(p)? == Submitted::Spent {
+                asked = i;
+                break;
+            }
+        }
+        while self.wait()?.is_some() {}
+        let answers = batch[..asked].iter().filter_map(|&p| self.known(p).map(|v| (p, v))).collect();
+        Ok((answers, asked == batch.len()))
+    }
+
+    /// The validation accuracy of the architecture at `position` (one query, waited for).
+    pub fn query(&mut self, position: usize) -> Result<f64, QueryError> {
+        match self.submit(position).map_err(QueryError::Evaluator)? {
+            Submitted::Spent => return Err(QueryError::BudgetSpent { budget: self.budget }),
+            Submitted::Known(a) => return answer_of(a),
+            Submitted::Started | Submitted::Running => {}
+        }
+        loop {
+            match self.wait().map_err(QueryError::Evaluator)? {
+                Some((p, a)) if self.key(p) == self.key(position) => return answer_of(a),
+                Some(_) => {}
+                None => return Err(QueryError::Evaluator(anyhow::anyhow!("the query of {position} was lost"))),
+            }
+        }
+    }
+
+    /// The accuracy already paid for, if any (free); `None` for a query not asked, running or failed.
     pub fn known(&self, position: usize) -> Option<f64> {
-        self.known.get(&self.key(position)).copied()
+        match self.state.get(&self.key(position)) {
+            Some(State::Done(a)) => a.accuracy(),
+            _ => None,
+        }
     }
 
-    /// Whether the architecture (or one equivalent to it) has been queried.
+    /// Whether the architecture (or one equivalent to it) has been queried (answered, failed or running).
     pub fn is_queried(&self, position: usize) -> bool {
-        self.known.contains_key(&self.key(position))
+        self.state.contains_key(&self.key(position))
     }
 
     pub fn budget(&self) -> usize {
         self.budget
     }
 
-    /// Distinct architectures queried so far.
+    /// Distinct architectures queried so far (answered, failed or running).
     pub fn spent(&self) -> usize {
-        self.history.len()
+        self.order.len()
     }
 
     pub fn left(&self) -> usize {
-        self.budget - self.history.len()
+        self.budget - self.order.len()
     }
 
-    /// Every query in order: `(position, validation accuracy)`.
-    pub fn history(&self) -> &[(usize, f64)] {
-        &self.history
+    /// Queries started and not yet answered.
+    pub fn running(&self) -> usize {
+        self.running
     }
 
-    /// The queried architecture with the best validation accuracy (the earliest on ties): the pick.
+    /// Queries answered with an accuracy.
+    pub fn answered(&self) -> usize {
+        self.order.len() - self.running - self.failures.len()
+    }
+
+    /// Every answered query in the order it was submitted: `(position, validation accuracy)`.
+    pub fn history(&self) -> Vec<(usize, f64)> {
+        self.order.iter().filter_map(|&p| self.known(p).map(|v| (p, v))).collect()
+    }
+
+    /// The query number (1-based, in the order submitted, failed ones counted) of each query of
+    /// [`Oracle::history`].
+    pub fn history_numbers(&self) -> Vec<usize> {
+        (1..=self.order.len()).filter(|&n| self.known(self.order[n - 1]).is_some()).collect()
+    }
+
+    /// The failed queries, in the order they ended: `(position, reason)`.
+    pub fn failures(&self) -> &[(usize, String)] {
+        &self.failures
+    }
+
+    /// The answered architecture with the best validation accuracy (the earliest on ties): the pick.
     pub fn best(&self) -> Option<(usize, f64)> {
-        self.history.iter().copied().fold(None, |best, (p, v)| match best {
+        self.history().into_iter().fold(None, |best, (p, v)| match best {
             Some((_, bv)) if v <= bv => best,
             _ => Some((p, v)),
         })
+    }
+}
+
+fn answer_of(a: Answer) -> Result<f64, QueryError> {
+    match a {
+        Answer::Accuracy(v) => Ok(v),
+        Answer::Failed(reason) => Err(QueryError::Failed(reason)),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use common::{nar, ok};
 use nar::data::Dataset;
-use nar::search::budgeted::{Curve, Method, Setup, run_method};
+use nar::search::budgeted::{Curve, Method, RunHistory, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
@@ -39,27 +39,36 @@ fn run_on(
     let features = FeatureCache::new(dataset().archs(), net);
     let setup = Setup { domain, features: &features, network: net, budget, batch, guided: &settings };
     let mut eval = TableEvaluator::new(column(&format!("{}_val_acc", net.name())));
-    run_method(method, &setup, &mut eval, seed).unwrap()
+    run_method(method, &setup, &mut eval, seed).unwrap().answered
 }
 
 #[test]
 fn the_oracle_counts_distinct_architectures_and_refuses_past_the_budget() {
     let mut eval = TableEvaluator::new(vec![1.0, 5.0, 3.0, 5.0, f64::NAN]);
-    let mut o = Oracle::new(&mut eval, 3);
+    let mut o = Oracle::new(&mut eval, 4);
     assert_eq!(o.query(0).unwrap(), 1.0);
     assert_eq!(o.query(1).unwrap(), 5.0);
     // Asking again is free and answers the same.
     assert_eq!(o.query(0).unwrap(), 1.0);
     assert_eq!(o.spent(), 2);
-    // An unlabelled architecture is an error, and costs nothing.
+    // An unlabelled architecture fails: its query is spent, asking again answers the failure, free.
+    assert!(matches!(o.query(4), Err(QueryError::Failed(r)) if r.contains("position 4 has no validation accuracy")));
     assert!(matches!(o.query(4), Err(QueryError::Failed(_))));
-    assert_eq!(o.spent(), 2);
+    assert_eq!((o.spent(), o.answered(), o.failures().len()), (3, 2, 1));
     assert_eq!(o.query(3).unwrap(), 5.0);
-    assert!(matches!(o.query(2), Err(QueryError::BudgetSpent { budget: 3 })));
+    assert!(matches!(o.query(2), Err(QueryError::BudgetSpent { budget: 4 })));
     assert_eq!(o.query(1).unwrap(), 5.0, "known answers stay free after the budget is spent");
-    // The pick: the best validation accuracy, the earliest on ties.
+    // The pick: the best validation accuracy, the earliest on ties; a failed query is never picked.
     assert_eq!(o.best(), Some((1, 5.0)));
-    assert_eq!(o.history(), &[(0, 1.0), (1, 5.0), (3, 5.0)]);
+    assert_eq!(o.history(), [(0, 1.0), (1, 5.0), (3, 5.0)]);
+    // An oracle whose first queries all fail is broken, not the architectures: the search stops.
+    let mut eval = TableEvaluator::new(vec![f64::NAN; 10]);
+    let mut o = Oracle::new(&mut eval, 10);
+    let e = o.ask_all(&[0, 1, 2, 3, 4, 5]).err().unwrap().to_string();
+    assert!(
+        e.starts_with("the oracle's first 5 queries all failed; the last one: the architecture at position 4"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -88,7 +97,7 @@ fn mean_at(method: Method, net: Net, val: &str, test: &str, budget: usize, seeds
             let h = run_on(&domain, net, method, budget, None, seed);
             assert_eq!(h.len(), budget, "{method} spends the whole budget");
             assert_eq!(h.iter().map(|x| x.0).collect::<HashSet<_>>().len(), budget, "{method} queries distinct archs");
-            Curve::new(method, seed, &h, Some(&card), 0.0)
+            Curve::new(method, seed, &RunHistory::answered(h), Some(&card), 0.0)
         })
         .collect();
     qs.iter().map(|&q| mean_std(&curves.iter().map(|c| c.test_at(q)).collect::<Vec<_>>()).0).collect()
@@ -354,8 +363,8 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
 /// before any training.
 #[test]
 fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
-    use nar::search::command::{CommandEvaluator, CommandOptions, Header};
-    use nar::search::oracle::Evaluator;
+    use nar::search::command::{CommandEvaluator, CommandOptions};
+    use nar::search::journal::Header;
     let ds = nar::data::embedded::nb201().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
@@ -407,18 +416,46 @@ fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     assert!(e.contains("another search is using it"), "{e}");
     drop(first);
     let mut again = CommandEvaluator::new(&ds, cmd, &journal, "cifar10", &CommandOptions::default()).unwrap();
-    // The journal's answer is returned without running the command; a new one is run and appended.
-    assert_eq!(again.evaluate(3).unwrap(), 91.0);
-    assert_eq!(again.evaluate(5).unwrap(), 50.0);
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), header(cmd, "cifar10") + &entry(3, 91.0) + &entry(5, 50.0));
+    // The journal's answer is returned without running the command; a new one is run and appended,
+    // with the time it took.
+    let mut oracle = Oracle::new(&mut again, 5);
+    assert_eq!(oracle.query(3).unwrap(), 91.0);
+    assert_eq!(oracle.query(5).unwrap(), 50.0);
+    drop(oracle);
     drop(again);
-    // An answer off the range is refused, and not journaled; a new journal starts with its header.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.starts_with(&(header(cmd, "cifar10") + &entry(3, 91.0))), "{text}");
+    let last: serde_json::Value = serde_json::from_str(text.lines().nth(2).unwrap()).unwrap();
+    assert_eq!((last["id"].as_str(), last["val"].as_f64()), (Some("5"), Some(50.0)), "{text}");
+    assert!(last["wall_s"].as_f64().is_some_and(|w| (0.0..30.0).contains(&w)), "{text}");
+    // An answer off the range is a failed call, journaled with its reason, never an accuracy; a new
+    // journal starts with its header.
     std::fs::write(&journal, "").unwrap();
     let big_cmd = "echo 250 # {arch}";
     let mut big = CommandEvaluator::new(&ds, big_cmd, &journal, "cifar10", &CommandOptions::default()).unwrap();
-    let e = format!("{:#}", big.evaluate(5).err().unwrap());
+    let mut oracle = Oracle::new(&mut big, 5);
+    let e = oracle.query(5).err().unwrap().to_string();
     assert!(e.contains("printed 250") && e.contains("not an accuracy (0 to 100)"), "{e}");
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), header(big_cmd, "cifar10"));
+    drop(oracle);
+    drop(big);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!((lines.len(), lines[0]), (2, header(big_cmd, "cifar10").trim_end()), "{text}");
+    assert!(lines[1].contains("\"failed\":\"the oracle command printed 250") && !lines[1].contains("\"val\""));
+    // The failure is journaled: reopened, it answers as failed without running the command (no
+    // retries), or runs it again with `retries` left.
+    let mut j = CommandEvaluator::new(&ds, big_cmd, &journal, "cifar10", &CommandOptions::default()).unwrap();
+    assert!(matches!(Oracle::new(&mut j, 5).query(5), Err(QueryError::Failed(r)) if r.contains("printed 250")));
+    drop(j);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap().lines().count(), 2, "nothing was run");
+    let retry = CommandOptions { retries: 2, ..CommandOptions::default() };
+    let mut j = CommandEvaluator::new(&ds, big_cmd, &journal, "cifar10", &retry).unwrap();
+    assert!(Oracle::new(&mut j, 5).query(5).is_err());
+    drop(j);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap().lines().count(), 4, "two more attempts, journaled");
+    // An entry holds an answer or a failure.
+    let e = open(&entry(3, 91.0).replace("\"val\":91.0", "\"val\":91.0,\"failed\":\"x\"")).err().unwrap();
+    assert!(e.contains("line 2: an entry holds either `val` (an answer) or `failed` (its reason)"), "{e}");
     // A journal that cannot be written is refused before any training.
     let e =
         CommandEvaluator::new(&ds, cmd, &dir.path().join("no/such/dir/j.jsonl"), "cifar10", &CommandOptions::default())
@@ -514,10 +551,26 @@ fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar()
     }
 }
 
-/// `--parallel 4`: calls of a batch run at once (their start and end times overlap, never more than
-/// four), and the search proposes and answers what it does one call at a time: the same curves (random
-/// search and REA in batches of 4, REA's first population, local search's neighbourhoods) and the same
-/// journal entries.
+/// A journal's entries without their wall times, sorted (the arrival order of parallel calls varies).
+fn journal_entries(journal: &std::path::Path) -> Vec<String> {
+    let mut entries: Vec<String> = std::fs::read_to_string(journal)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(e.as_object_mut().unwrap().remove("wall_s").is_some_and(|w| w.as_f64().unwrap() >= 0.0), "{l}");
+            e.to_string()
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// `--parallel 4`: calls run at once (their start and end times overlap, never more than four), and
+/// the synchronous methods propose and answer what they do one call at a time: the same curves (random
+/// search in batches of 4, local search's neighbourhoods, the guided search's rounds) and the same
+/// journal entries. REA is asynchronous: it keeps 4 children running and spends its budget.
 #[test]
 fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
     let dir = tempfile::tempdir().unwrap();
@@ -528,23 +581,21 @@ fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
         script.display(),
         t = times.display()
     );
-    let search = |method: &str, parallel: Option<&str>, name: &str| {
+    let search = |method: &str, budget: &str, parallel: Option<&str>, name: &str| {
         let curve = dir.path().join(format!("{name}.csv"));
         let journal = dir.path().join(format!("{name}.jsonl"));
-        let mut args = vec!["search", "--space", "nb201", "--method", method, "--budget", "12", "--seeds", "1"];
+        let mut args = vec!["search", "--space", "nb201", "--method", method, "--budget", budget, "--seeds", "1"];
         args.extend(["--batch", "4", "--oracle-cmd", &oracle, "--journal", journal.to_str().unwrap()]);
         args.extend(["--curve", curve.to_str().unwrap()]);
         if let Some(k) = parallel {
             args.extend(["--parallel", k]);
         }
         ok(&nar(&args));
-        let mut entries: Vec<String> =
-            std::fs::read_to_string(&journal).unwrap().lines().skip(1).map(String::from).collect();
-        entries.sort();
-        (std::fs::read_to_string(&curve).unwrap(), entries)
+        (std::fs::read_to_string(&curve).unwrap(), journal_entries(&journal))
     };
     let most_at_once = || {
         let text = std::fs::read_to_string(&times).unwrap();
+        std::fs::remove_file(&times).unwrap();
         let mut events: Vec<(u128, i32)> = text
             .lines()
             .map(|l| {
@@ -562,16 +613,191 @@ fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
             .max()
             .unwrap()
     };
-    for method in ["random", "rea", "ls"] {
-        let one = search(method, None, &format!("{method}-1"));
+    // The guided search: a random start of 12 (10 rounded up to rounds of 4), then a round of 4.
+    for (method, budget) in [("random", "12"), ("ls", "12"), ("nar", "16")] {
+        let one = search(method, budget, None, &format!("{method}-1"));
         assert_eq!(most_at_once(), 1, "{method}: one call at a time without --parallel");
-        std::fs::remove_file(&times).unwrap();
-        let four = search(method, Some("4"), &format!("{method}-4"));
+        let four = search(method, budget, Some("4"), &format!("{method}-4"));
         let k = most_at_once();
         assert!((2..=4).contains(&k), "{method}: {k} calls at once with --parallel 4");
-        std::fs::remove_file(&times).unwrap();
         assert_eq!(one, four, "{method}: --parallel 4 changed the curve or the answers");
     }
+    let (curve, entries) = search("rea", "16", Some("4"), "rea-4");
+    assert!((2..=4).contains(&most_at_once()));
+    assert_eq!((curve.lines().count(), entries.len()), (17, 16), "{curve}");
     let o = nar(&["search", "--space", "nb201", "--budget", "2", "--oracle-cmd", "echo 1 {arch}", "--parallel", "0"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// An oracle that fails every other call (a non-zero exit, then a worker killed by SIGKILL, in turn):
+/// each failure is journaled with its reason, spends its query, is never picked, and the summary lists
+/// it; `--retries 1` runs each again (and here it then answers); the search goes on either way.
+#[test]
+fn failed_calls_are_journaled_listed_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let count = dir.path().join("count");
+    std::fs::write(&count, "0").unwrap();
+    // Calls 1, 5, 9 … exit 3; calls 3, 7, 11 … are killed; the even ones answer.
+    let oracle = format!(
+        "n=$(cat {c}); echo $((n + 1)) > {c}; case $((n % 4)) in 1) echo bad >&2; exit 3;; 3) kill -KILL $$;; esac; sh {} {{arch}}",
+        script.display(),
+        c = count.display()
+    );
+    let search = |journal: &str, extra: &[&str]| {
+        let journal = dir.path().join(journal);
+        let mut args = vec!["search", "--space", "nb201", "--method", "rea", "--budget", "12", "--seeds", "1"];
+        let curve = dir.path().join("c.csv");
+        args.extend([
+            "--oracle-cmd",
+            &oracle,
+            "--journal",
+            journal.to_str().unwrap(),
+            "--curve",
+            curve.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        let o = nar(&args);
+        ok(&o);
+        (String::from_utf8_lossy(&o.stdout).into_owned(), journal_entries(&journal))
+    };
+    let (out, entries) = search("j.jsonl", &[]);
+    let failed: Vec<&String> = entries.iter().filter(|e| e.contains("\"failed\"")).collect();
+    assert_eq!((entries.len(), failed.len()), (12, 6), "{entries:?}");
+    assert_eq!(failed.iter().filter(|e| e.contains("failed (exit status: 3)") && e.contains("bad")).count(), 3);
+    assert_eq!(failed.iter().filter(|e| e.contains("signal: 9")).count(), 3, "{failed:?}");
+    assert!(out.contains("failed queries (6; each spent its query, none is picked)"), "{out}");
+    // The table counts failed queries among the queries spent.
+    let curve = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    let numbers: Vec<&str> = curve.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
+    assert_eq!(numbers, ["1", "3", "5", "7", "9", "11"], "{curve}");
+    // The pick is the best answered one.
+    let best = entries.iter().filter_map(|e| serde_json::from_str::<serde_json::Value>(e).unwrap()["val"].as_f64());
+    let best = best.fold(f64::MIN, f64::max);
+    assert!(out.contains(&format!("{best:.2} ± 0.00")), "{out}");
+    // With a retry each failure runs again, and the next call answers: the first architecture answers
+    // at once, each of the other 11 fails once and answers on its retry.
+    std::fs::write(&count, "0").unwrap();
+    let (out, entries) = search("k.jsonl", &["--retries", "1"]);
+    let failed = entries.iter().filter(|e| e.contains("\"failed\"")).count();
+    assert_eq!((entries.len(), failed), (23, 11), "{entries:?}");
+    assert!(!out.contains("failed queries"), "{out}");
+}
+
+/// Nothing answered is lost when nar is killed (SIGKILL, no chance to clean up) at any moment with four
+/// calls running: every journal line is whole (or a torn last line, dropped on resume), and the resumed
+/// search runs no architecture the journal answered and ends with the whole budget answered.
+#[test]
+fn a_killed_search_loses_no_answer_and_resumes_spending_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let calls = dir.path().join("calls.log");
+    let journal = dir.path().join("j.jsonl");
+    // Calls of 50 to 150 ms, logged when they start.
+    let oracle =
+        format!("echo {{arch}} >> {}; sleep 0.$(( $$ % 10 + 5 )); sh {} {{arch}}", calls.display(), script.display());
+    let args = [
+        "search",
+        "--space",
+        "nb201",
+        "--method",
+        "random",
+        "--budget",
+        "40",
+        "--seeds",
+        "1",
+        "--parallel",
+        "4",
+        "--oracle-cmd",
+        &oracle,
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let answered = || -> HashSet<String> {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        let whole = if text.ends_with('\n') { lines.len() } else { lines.len().saturating_sub(1) };
+        lines[..whole]
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["arch"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for kill_after in [3, 11, 23] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("answers to be journaled", || answered().len() >= kill_after);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let before = answered();
+        // The calls the killed nar left running end on their own; then the log starts afresh.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        std::fs::write(&calls, "").unwrap();
+        if kill_after == 23 {
+            let o = nar(&args);
+            ok(&o);
+            let rerun: Vec<String> = std::fs::read_to_string(&calls).unwrap().lines().map(String::from).collect();
+            assert!(rerun.iter().all(|a| !before.contains(a)), "an answered architecture was trained again");
+            assert_eq!(answered().len(), 40);
+            assert_eq!(rerun.len(), 40 - before.len(), "each missing one trained once");
+        }
+    }
+}
+
+/// `--on-interrupt wait`: Ctrl-C starts no new call, lets the running ones finish and be journaled, and
+/// nar exits 130 with a journal that resumes; the default (`cancel`) stops them, nothing journaled.
+#[test]
+fn an_interrupt_waits_for_or_cancels_the_running_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let calls = dir.path().join("calls.log");
+    let oracle = format!("echo {{arch}} >> {}; sleep 1; sh {} {{arch}}", calls.display(), script.display());
+    for (mode, answers) in [("wait", 2), ("cancel", 0)] {
+        let journal = dir.path().join(format!("{mode}.jsonl"));
+        std::fs::write(&calls, "").unwrap();
+        let args = [
+            "search",
+            "--space",
+            "nb201",
+            "--method",
+            "random",
+            "--budget",
+            "6",
+            "--seeds",
+            "1",
+            "--parallel",
+            "2",
+            "--oracle-cmd",
+            &oracle,
+            "--journal",
+            journal.to_str().unwrap(),
+            "--on-interrupt",
+            mode,
+        ];
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until("two calls to start", || std::fs::read_to_string(&calls).unwrap().lines().count() == 2);
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "{mode}: {err}");
+        assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 2, "{mode}: no new call started");
+        assert_eq!(journal_entries(&journal).len(), answers, "{mode}: {err}");
+        if mode == "wait" {
+            assert!(err.contains("waiting for the running ones") && err.contains("the same command resumes"), "{err}");
+            // The resumed search answers those two from the journal and trains the other four.
+            std::fs::write(&calls, "").unwrap();
+            ok(&nar(&args));
+            assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 4);
+            assert_eq!(journal_entries(&journal).len(), 6);
+        }
+    }
 }
