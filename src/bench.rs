@@ -475,7 +475,7 @@ fn fit_and_score<S: crate::features::Featurize>(
 
 fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     use crate::features::{FeatureSet, table};
-    use crate::pipeline::predictor_study::Mode;
+    use crate::predictor::Mode;
     use crate::space::{Cifar10, Nb101, Nb201, SpaceKind};
     let threads = rayon::current_num_threads();
     say!(out, "nar bench predictors ({threads} threads)");

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nar::data::Dataset as SpaceData;
-use nar::search::command::arch_text;
+use nar::search::journal::arch_text;
 use nar::search::journal::{ANSWER_RANGE, Header, Journal};
 use nar::search::oracle::{Answer, Evaluator};
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyValueError};

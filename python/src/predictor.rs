@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use nar::features::Featurize;
 use nar::pipeline::loaded::{FittedMeta, save_fitted};
-use nar::pipeline::predictor_study::Mode;
+use nar::predictor::Mode;
 use nar::predictor::{ArchList, FitContext, Labelled, build};
 use nar::ranker::config::Config;
 use nar::space::{ImageDataset, SpaceKind};
@@ -45,7 +45,7 @@ impl Predictor {
         let network = S::network(self.network).map_err(PyValueError::new_err)?;
         let mut cfg = self.cfg.clone();
         // The transformer's training / validation split in its configured proportion.
-        let n_train = if cfg.model == nar::ranker::config::ModelKind::Transformer {
+        let n_train = if cfg.model.holds_out_validation() {
             cfg.set_budget(y.len()).map_err(value_error)?;
             cfg.train_size
         } else {

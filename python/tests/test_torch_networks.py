@@ -165,20 +165,84 @@ def test_nb101_parameter_counts_equal_nasbench_pytorch_without_its_placeholders(
         assert nt.parameter_count(official) - extras == count_on_meta(lambda: nt.network(cell)), cell.hash
 
 
+def has_input_output_edge(cell) -> bool:
+    return bool(cell.matrix[0][-1])
+
+
+def nb101_comparison_cells() -> list:
+    """8 cells of the sample: 4 with an input→output edge (nasbench-pytorch names that projection twice)
+    and 4 without."""
+    with_edge = [c for c in nb101_cells() if has_input_output_edge(c)]
+    without = [c for c in nb101_cells() if not has_input_output_edge(c)]
+    assert len(with_edge) == 198 and len(without) == 802  # the issue's count, checked here
+    return with_edge[5 :: len(with_edge) // 4][:4] + without[5 :: len(without) // 4][:4]
+
+
+def assert_outputs_equal(official: torch.nn.Module, ours: torch.nn.Module, seed: int, label) -> None:
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+    for mode in ("eval", "train"):
+        getattr(official, mode)()
+        getattr(ours, mode)()
+        with torch.no_grad():
+            expected, got = official(x), ours(x)
+        assert torch.allclose(got, expected, rtol=0, atol=1e-5), (label, mode, (got - expected).abs().max())
+
+
 def test_nb101_outputs_equal_nasbench_pytorch_with_its_weights():
-    for k, cell in enumerate(nb101_cells()[5::125]):  # 8 cells
+    for k, cell in enumerate(nb101_comparison_cells()):
         torch.manual_seed(k)
         official = official_nb101(cell)
         randomize_batch_norm(official, k)
         ours = nt.network(cell)
         nt.load_nasbench_pytorch(ours, official.state_dict())
-        x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(k))
-        for mode in ("eval", "train"):
-            getattr(official, mode)()
-            getattr(ours, mode)()
-            with torch.no_grad():
-                expected, got = official(x), ours(x)
-            assert torch.allclose(got, expected, rtol=0, atol=1e-5), (cell.hash, mode, (got - expected).abs().max())
+        assert_outputs_equal(official, ours, k, cell.hash)
+
+
+# The issue's example: an input→output edge, whose projection nasbench-pytorch registers as both
+# `input_op.6` and `last_inop` (one tensor, two keys).
+EDGE_CELL = "0007253c3a7e63317fd1533070db532b"
+
+
+def edge_cell():
+    cell = next(c for c in nb101_cells() if c.hash == EDGE_CELL)
+    assert has_input_output_edge(cell)
+    return cell
+
+
+def test_nasbench_pytorch_alias_keys_load_and_must_agree():
+    cell = edge_cell()
+    torch.manual_seed(3)
+    official = official_nb101(cell)
+    randomize_batch_norm(official, 3)
+    sd = official.state_dict()
+    alias, target = "layers.1.last_inop.conv_bn_relu.0.weight", "layers.1.input_op.6.conv_bn_relu.0.weight"
+    assert sd[alias].data_ptr() == sd[target].data_ptr()
+    # Copies (sharing lost, as after a conversion), taken before the train-mode pass moves the statistics.
+    copied = {k: v.clone() for k, v in sd.items()}
+    ours = nt.network(cell)
+    nt.load_nasbench_pytorch(ours, sd)
+    loaded = {k: v.clone() for k, v in ours.state_dict().items()}
+    assert_outputs_equal(official, ours, 3, cell.hash)
+
+    # The copies, which still agree, load the same.
+    again = nt.network(cell)
+    nt.load_nasbench_pytorch(again, copied)
+    assert all(torch.equal(loaded[k], v) for k, v in again.state_dict().items())
+
+    # Only the alias given: it loads in the projection's place.
+    only_alias = {k: v for k, v in copied.items() if ".input_op.6." not in k}
+    third = nt.network(cell)
+    nt.load_nasbench_pytorch(third, only_alias)
+    assert all(torch.equal(loaded[k], v) for k, v in third.state_dict().items())
+
+    # The two keys of one tensor disagree: refused, naming both, and the network is left as it was.
+    copied[alias] = copied[alias] + 1.0
+    fresh = nt.network(cell)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    with pytest.raises(ValueError) as e:
+        nt.load_nasbench_pytorch(fresh, copied)
+    assert repr(alias) in str(e.value) and repr(target) in str(e.value), str(e.value)
+    assert all(torch.equal(before[k], v) for k, v in fresh.state_dict().items())
 
 
 def nb101_additions(cell, c_in: int, c_out: int, hw: int) -> int:

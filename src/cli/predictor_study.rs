@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::data::{DataSource, default_data_dir};
-use crate::pipeline::predictor_study::{Mode, ModeConfig, PredictorStudyOptions, Task, markdown, study};
+use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, Task, study};
+use crate::predictor::Mode;
 use crate::progress::Terminal;
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::config::Config;
+use crate::report::predictor_study::markdown;
 use crate::space::SpaceKind;
 
 #[derive(clap::Args, Debug)]
@@ -87,7 +89,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let cfg = Config::load(std::path::Path::new(file))?;
         let mode = Mode::new(mode);
         if let Some(own) = mode.config(cfg.space)
-            && (own.model == ModelKind::Transformer) != (cfg.model == ModelKind::Transformer)
+            && own.model.has_tiers() != cfg.model.has_tiers()
         {
             bail!(
                 "--config {c}: the {} mode is a `model: {}` predictor, and {file} is `model: {}`",

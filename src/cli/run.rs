@@ -108,10 +108,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("== search");
         }
         Step::Searched(s) => super::search::print_search(s),
+        Step::NotSearched(why) => println!("not run: {why}"),
         Step::Compared(s) => {
-            println!(
-                "== budgeted search at the same budget (nar's guided search on its best predictor vs the baselines)"
-            );
+            println!("== budgeted search at the same budget (nar's guided search vs the baselines)");
             super::search::print_study(s);
         }
         Step::Reported(outcome) => super::report::print_outcome(&outcome),

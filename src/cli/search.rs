@@ -202,6 +202,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         equivalence: if args.equivalence == "none" { Equivalence::None } else { Equivalence::Canonical },
         oracle,
         guided: args.guided.clone(),
+        predictor: None,
         curve: args.curve.clone(),
         json: args.out.clone(),
         html: args.html.clone(),

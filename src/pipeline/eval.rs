@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::config::Config;
 use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out, evaluate_scores};
 use crate::ranker::samples::Samples;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
@@ -41,10 +41,7 @@ pub fn evaluate(root: &Path, which: Checkpoint, tiers: bool, progress: &dyn Prog
 
 /// What an evaluation names as its model: the checkpoint of a transformer, else the model.
 pub fn eval_name(cfg: &Config, which: Checkpoint) -> &'static str {
-    match cfg.model {
-        ModelKind::Transformer => which.name(),
-        other => other.name(),
-    }
+    if cfg.model.holds_out_validation() { which.name() } else { cfg.model.name() }
 }
 
 #[allow(clippy::too_many_arguments)]

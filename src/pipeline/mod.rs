@@ -15,14 +15,14 @@ pub mod train;
 use anyhow::{Context, Result, anyhow};
 
 use crate::predictor::Predictor;
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
 use crate::run_dir::{Checkpoint, OpenRun, RunDir};
 
 /// The weights of one of a run's checkpoints, in a model of the run's configuration (a transformer
 /// run; a run of another model is refused with what it can do).
 pub fn load_ranker(run: &OpenRun, which: Checkpoint) -> Result<Ranker<f32>> {
-    if run.cfg.model != ModelKind::Transformer {
+    if !run.cfg.model.has_tiers() {
         return Err(scores_only(&run.cfg)).with_context(|| run.dir.root().display().to_string());
     }
     let mut model = Ranker::<f32>::new(&run.cfg.ranker, run.cfg.seed);

@@ -19,49 +19,14 @@ use serde::Serialize;
 use crate::data::{self, DataSource, Dataset};
 use crate::features::Featurize;
 use crate::io::write_atomic;
-use crate::predictor::{ArchList, FitContext, Labelled};
+use crate::predictor::{ArchList, FitContext, Labelled, Mode};
 use crate::progress::{Cancelled, Muted, Progress};
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::config::Config;
 use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
 use crate::ranker::samples::Samples;
+use crate::report::predictor_study::{MeanStd, SummaryRow};
 use crate::space::{ImageDataset, SearchSpace, SpaceKind};
 use crate::with_dataset;
-
-/// A predictor the study trains: a name and, per space, a configuration.
-///
-/// Built-in names: `reference`, `improved` (the transformer), `gbdt` (trees on the ReNAS tensor, the
-/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `best` (nar's
-/// recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` (that model on one
-/// feature set: `renas`, `onehot`, `graph`, `paths`, `cost`). Any other name comes with its own
-/// configuration (`--config NAME=FILE`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Mode(pub String);
-
-impl Serialize for Mode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl Mode {
-    pub fn new(name: &str) -> Mode {
-        Mode(name.to_string())
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-
-    /// The names `--modes` knows without a configuration file ([`crate::predictor::named`]).
-    pub fn built_in() -> Vec<String> {
-        crate::predictor::named_list()
-    }
-
-    /// The mode's built-in configuration for a space (`None` for a name that is not built in).
-    pub fn config(&self, space: SpaceKind) -> Option<Config> {
-        crate::predictor::named(&self.0, space)
-    }
-}
 
 /// A benchmark of the study: a space and the image dataset whose validation accuracy is ranked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,36 +115,6 @@ pub struct Cell {
     pub floor_kendall: f64,
     pub floor_precision_at_50: f64,
     pub seconds: f64,
-}
-
-/// Mean and standard deviation (sample, as everywhere in nar: [`crate::stats::mean_std`]) of a figure
-/// over seeds.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct MeanStd {
-    pub mean: f64,
-    pub std: f64,
-}
-
-impl MeanStd {
-    pub fn of(v: &[f64]) -> MeanStd {
-        let (mean, std) = crate::stats::mean_std(v);
-        MeanStd { mean, std }
-    }
-}
-
-/// A line of the summary: one (benchmark, mode, budget) over its seeds.
-#[derive(Clone, Debug, Serialize)]
-pub struct SummaryRow {
-    pub benchmark: String,
-    pub mode: Mode,
-    pub budget: usize,
-    pub seeds: usize,
-    pub kendall: MeanStd,
-    pub precision_at_50: MeanStd,
-    pub predicted_best_rank: MeanStd,
-    pub floor_kendall: MeanStd,
-    pub floor_precision_at_50: MeanStd,
-    pub seconds: MeanStd,
 }
 
 /// The most seeds a study runs per cell.
@@ -301,7 +236,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     }
     let summary = summarize(&cells);
     if let Some(html_path) = &opts.html {
-        let page = crate::report::predictor_study::page(&summary, opts);
+        let page = crate::report::predictor_study::page(&summary, &opts.modes, opts.seeds, opts.epochs);
         write_atomic(html_path, |w| Ok(w.write_all(page.as_bytes())?))?;
     }
     Ok((cells, summary))
@@ -330,8 +265,8 @@ fn run_cell<S: Featurize>(
     cfg.network_type = Some(b.network);
     cfg.seed = cfg.seed.wrapping_add(seed);
     cfg.set_budget(budget)?;
-    let transformer = cfg.model == ModelKind::Transformer
-        || cfg.ensemble.as_ref().is_some_and(|e| e.members.iter().any(|m| m.model == ModelKind::Transformer));
+    let transformer = cfg.model.holds_out_validation()
+        || cfg.ensemble.as_ref().is_some_and(|e| e.members.iter().any(|m| m.model.holds_out_validation()));
     if let (Some(e), true) = (epochs, transformer) {
         cfg.ranker_epochs = e;
     }
@@ -420,61 +355,3 @@ pub fn summarize(cells: &[Cell]) -> Vec<SummaryRow> {
         })
         .collect()
 }
-
-/// The summary table's columns.
-pub const COLUMNS: [&str; 10] = [
-    "benchmark",
-    "mode",
-    "budget",
-    "seeds",
-    "Kendall τ",
-    "floor τ",
-    "precision@50",
-    "floor p@50",
-    "predicted best: rank",
-    "s / fit",
-];
-
-impl SummaryRow {
-    /// The row's cells under [`COLUMNS`].
-    pub fn cells(&self) -> [String; 10] {
-        [
-            self.benchmark.clone(),
-            self.mode.name().to_string(),
-            self.budget.to_string(),
-            self.seeds.to_string(),
-            format!("{:.3} ± {:.3}", self.kendall.mean, self.kendall.std),
-            format!("{:.3}", self.floor_kendall.mean),
-            format!("{:.3} ± {:.3}", self.precision_at_50.mean, self.precision_at_50.std),
-            format!("{:.3}", self.floor_precision_at_50.mean),
-            format!("{:.0}", self.predicted_best_rank.mean),
-            format!("{:.1}", self.seconds.mean),
-        ]
-    }
-}
-
-/// The summary as a Markdown table (what the command prints).
-pub fn markdown(rows: &[SummaryRow]) -> String {
-    let mut out =
-        format!("| {} |\n| --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: |\n", COLUMNS.join(" | "));
-    for r in rows {
-        out.push_str(&format!("| {} |\n", r.cells().join(" | ")));
-    }
-    out
-}
-
-/// Published Kendall τ figures the study's page draws beside its own: `(benchmark, label, budget, τ)`.
-/// PINAT (Lu et al., AAAI 2023) tested on the whole space; GRAF (Kadlecová et al., 2024) a random forest
-/// on neural graph features. They are not measured on the study's held-out sets: context, not a baseline
-/// of the same protocol.
-pub const PUBLISHED: [(&str, &str, f64, f64); 9] = [
-    ("nb201-cifar10", "PINAT", 78.0, 0.549),
-    ("nb201-cifar10", "PINAT", 156.0, 0.631),
-    ("nb201-cifar10", "PINAT", 469.0, 0.706),
-    ("nb201-cifar10", "PINAT", 781.0, 0.761),
-    ("nb201-cifar10", "PINAT", 1563.0, 0.784),
-    ("nb201-cifar10", "GRAF", 1024.0, 0.83),
-    ("nb101", "PINAT", 100.0, 0.679),
-    ("nb101", "PINAT", 424.0, 0.772),
-    ("nb101", "GRAF", 1024.0, 0.705),
-];

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
@@ -11,11 +11,11 @@ use super::search_study::{OracleSource, StudyOptions, study};
 use super::train::{TrainOptions, TrainSummary, resume, train};
 use crate::data::DataSource;
 use crate::progress::Progress;
-use crate::ranker::config::ModelKind;
 use crate::run_dir::Checkpoint;
 use crate::run_dir::RunDir;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::domain::{Constraint, Equivalence};
+use crate::search::guided::GuidedPredictor;
 
 /// The main job's settings: a training run, then the search.
 #[derive(Clone, Debug)]
@@ -36,39 +36,42 @@ pub enum Step<'a> {
     Trained(&'a TrainSummary),
     Evaluated(&'a Evaluation),
     Searched(&'a SearchSummary),
+    /// NAR's reference search was not run: the run's model predicts no tiers (the reason).
+    NotSearched(String),
     /// The budgeted methods at the run's budget.
     Compared(&'a StudySummary),
     /// The report's path, or why it could not be written.
     Reported(std::result::Result<PathBuf, String>),
 }
 
-/// Runs the main job; `on_step` hears of each step when it ends.
+/// Runs the main job; `on_step` hears of each step when it ends. Every predictor runs it: the held-out
+/// evaluation (with tiers where the model has them), NAR's tier-based reference search where the model
+/// has tiers (otherwise [`Step::NotSearched`] says why), the budgeted comparison and the report.
 pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
-    let model = match opts.resume {
-        true => crate::run_dir::RunDir::open(&opts.train.out)?.read_config()?.model,
-        false => opts.train.config.model,
-    };
-    if model == ModelKind::Gbdt {
-        bail!(
-            "`nar run` ends with NAR's search, which needs the transformer's tiers; a `model: gbdt` configuration is trained by `nar train` and evaluated by `nar eval`"
-        );
-    }
     let trained = match opts.resume {
         true => resume(&opts.train.out, progress)?,
         false => train(&opts.train, progress)?,
     };
     on_step(Step::Trained(&trained));
     let root = trained.run.root().to_path_buf();
-    let evaluation = evaluate(&root, Checkpoint::Best, true, progress)?;
+    let cfg = trained.run.read_config()?;
+    let tiers = cfg.model.has_tiers();
+    let evaluation = evaluate(&root, Checkpoint::Best, tiers, progress)?;
     on_step(Step::Evaluated(&evaluation));
-    let searched = search(
-        &root,
-        SearchOptions { iterations: opts.iterations, seeds: opts.seeds, checkpoint: Checkpoint::Best },
-        progress,
-    )?;
-    on_step(Step::Searched(&searched));
+    // NAR's search spends the training and validation architectures; the comparison spends as many.
+    let budget = evaluation.meta.train.len() + evaluation.meta.val.len();
+    if tiers {
+        let searched = search(
+            &root,
+            SearchOptions { iterations: opts.iterations, seeds: opts.seeds, checkpoint: Checkpoint::Best },
+            progress,
+        )?;
+        on_step(Step::Searched(&searched));
+    } else {
+        on_step(Step::NotSearched(crate::search::reference::needs_tiers(cfg.model)));
+    }
     if opts.compare_seeds > 0 {
-        let compared = compare(&trained.run, searched.budget, opts.compare_seeds, progress)?;
+        let compared = compare(&trained.run, budget, opts.compare_seeds, progress)?;
         on_step(Step::Compared(&compared));
     }
     if opts.report {
@@ -86,6 +89,7 @@ const COMPARISON_ROUNDS: usize = 60;
 /// queries (what NAR's search spent), `seeds` seeds; saved in the run (`comparison.json`).
 pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress) -> Result<StudySummary> {
     let meta = run.read_meta()?;
+    let cfg = run.read_config()?;
     let opts = StudyOptions {
         data: DataSource::Store(run.dataset_file(&meta)),
         space: Some(meta.space),
@@ -100,6 +104,7 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
         equivalence: Equivalence::Canonical,
         oracle: OracleSource::Table,
         guided: (budget > ADAPTIVE_UP_TO).then(|| format!("per_round={}", budget.div_ceil(COMPARISON_ROUNDS))),
+        predictor: Some(GuidedPredictor::for_run(&cfg)),
         curve: None,
         json: None,
         html: None,

@@ -16,7 +16,7 @@ use crate::sampler::Propose;
 use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
 use crate::search::command::{CommandEvaluator, CommandOptions};
 use crate::search::domain::{Constraint, Domain, Equivalence};
-use crate::search::guided::GuidedSettings;
+use crate::search::guided::{GuidedPredictor, GuidedSettings};
 use crate::search::inputs::FeatureCache;
 use crate::search::oracle::{Scorecard, TableEvaluator};
 use crate::space::{ImageDataset, SearchSpace};
@@ -56,6 +56,8 @@ pub struct StudyOptions {
     pub oracle: OracleSource,
     /// Overrides of the guided search's settings (`GuidedSettings::apply`), for ablations.
     pub guided: Option<String>,
+    /// The guided search's predictor, where not the default (`nar run`'s comparison: the run's own).
+    pub predictor: Option<GuidedPredictor>,
     /// Optional outputs: the curve CSV, the JSON summary, the HTML page.
     pub curve: Option<PathBuf>,
     pub json: Option<PathBuf>,
@@ -130,6 +132,9 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     let mut guided = GuidedSettings::for_space(S::KIND);
     if let Some(spec) = &opts.guided {
         guided.apply(spec).map_err(|e| UsageError(format!("--guided {spec:?}: {e:#}")))?;
+    }
+    if let Some(p) = &opts.predictor {
+        guided.predictor = p.clone();
     }
     let seeds = opts.first_seed..opts.first_seed + opts.seeds;
     let runs: Vec<(Method, u64)> = opts.methods.iter().flat_map(|&m| seeds.clone().map(move |s| (m, s))).collect();

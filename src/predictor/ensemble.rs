@@ -204,7 +204,7 @@ impl Predictor for Ensemble {
                 resume: ctx.resume,
             };
             let r = m.fit(data, &sub)?;
-            if m.kind() == ModelKind::Transformer {
+            if m.kind().holds_out_validation() {
                 report.epochs_done = r.epochs_done;
                 report.best_val_acc = r.best_val_acc;
                 report.best_epoch = r.best_epoch;

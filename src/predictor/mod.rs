@@ -138,6 +138,11 @@ pub trait Predictor: Send + Sync {
     fn transformer(&self) -> Option<&Ranker<f32>> {
         None
     }
+    /// Whether it predicts tiers besides the score (what `nar eval --tiers`, `nar rank --tiers` and
+    /// NAR's reference search need).
+    fn has_tiers(&self) -> bool {
+        self.transformer().is_some()
+    }
 }
 
 /// Checks a model's feature list and blocks agree with the model (`field` prefixes the names in
@@ -254,6 +259,42 @@ pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
     }
     cfg.features = Some(vec![set]);
     Some(cfg)
+}
+
+/// A predictor the study trains: a name and, per space, a configuration.
+///
+/// Built-in names: `reference`, `improved` (the transformer), `gbdt` (trees on the ReNAS tensor, the
+/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `best` (nar's
+/// recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` (that model on one
+/// feature set: `renas`, `onehot`, `graph`, `paths`, `cost`). Any other name comes with its own
+/// configuration (`--config NAME=FILE`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mode(pub String);
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl Mode {
+    pub fn new(name: &str) -> Mode {
+        Mode(name.to_string())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The names `--modes` knows without a configuration file ([`named`]).
+    pub fn built_in() -> Vec<String> {
+        named_list()
+    }
+
+    /// The mode's built-in configuration for a space (`None` for a name that is not built in).
+    pub fn config(&self, space: SpaceKind) -> Option<Config> {
+        named(&self.0, space)
+    }
 }
 
 /// Normalised ranks `(rank − ½) / n` of the accuracies, in (0, 1).

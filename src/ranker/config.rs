@@ -184,6 +184,18 @@ impl ModelKind {
         }
     }
 
+    /// Whether the model predicts tiers (NAR's transformer): `nar eval --tiers`, `nar rank --tiers` and
+    /// NAR's reference search need them; the other models predict a score only.
+    pub fn has_tiers(self) -> bool {
+        self == ModelKind::Transformer
+    }
+
+    /// Whether fitting holds out the validation architectures to choose a checkpoint on (the
+    /// transformer); the tree models and the ensemble fit on every labelled architecture.
+    pub fn holds_out_validation(self) -> bool {
+        self == ModelKind::Transformer
+    }
+
     /// The feature sets the model reads when a configuration names none.
     pub fn default_features(self) -> Vec<FeatureSet> {
         match self {
@@ -284,14 +296,14 @@ impl Config {
         }
         // The transformer chooses its checkpoint by validation tier accuracy: it needs a validation set
         // of at least one architecture per tier (a tree model fits on both splits and needs none).
-        if self.model == ModelKind::Transformer && self.val_size < r.n_tier {
+        if self.model.holds_out_validation() && self.val_size < r.n_tier {
             bail!(
                 "val_size must be at least n_tier ({}) for the transformer, which chooses its checkpoint on the validation architectures; found {}",
                 r.n_tier,
                 self.val_size
             );
         }
-        if self.model == ModelKind::Transformer && self.val_batch() > self.val_size {
+        if self.model.holds_out_validation() && self.val_batch() > self.val_size {
             bail!(
                 "val_batch_size ({}) is larger than val_size ({}): no validation batch would run",
                 self.val_batch(),

@@ -17,6 +17,7 @@ use anyhow::Result;
 
 use crate::data::AnyDataset;
 use crate::io::write_atomic;
+use crate::ranker::config::Config;
 use crate::ranker::trainer::EpochLog;
 use crate::run_dir::{RunDir, RunMeta};
 use crate::space::nb201;
@@ -43,7 +44,17 @@ fn missing(title: &str, note: &str) -> Section {
     Section { title: title.into(), figures: vec![], note: Some(note.into()), table: None }
 }
 
-fn training(run: &RunDir, n_tier: usize) -> Result<Section> {
+fn training(run: &RunDir, cfg: &Config) -> Result<Section> {
+    let n_tier = cfg.ranker.n_tier;
+    if !cfg.model.holds_out_validation() {
+        return Ok(missing(
+            "Training",
+            &format!(
+                "The run's model (`model: {}`) fits in one step: there are no per-epoch curves.",
+                cfg.model.name()
+            ),
+        ));
+    }
     if !run.metrics_log_path().exists() {
         return Ok(missing("Training", "No metrics log: the run has not trained yet (`nar train`)."));
     }
@@ -104,7 +115,7 @@ fn training(run: &RunDir, n_tier: usize) -> Result<Section> {
     Ok(Section { title: "Training".into(), figures: figs, note: None, table: None })
 }
 
-fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
+fn evaluation(run: &RunDir, meta: &RunMeta, cfg: &Config) -> Result<Vec<Section>> {
     let Some(report) = run.read_eval()? else {
         return Ok(vec![missing(
             "Held-out evaluation",
@@ -118,10 +129,12 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
     if points.is_empty() {
         notes.push("No held-out predictions: run `nar eval RUN_DIR` again for the scatter plot.");
     }
-    if report.confusion.is_none() {
+    if report.confusion.is_none() && cfg.model.has_tiers() {
         notes.push(
             "The evaluation ran on the score alone: run `nar eval --tiers RUN_DIR` for the tier confusion matrix.",
         );
+    } else if report.confusion.is_none() {
+        notes.push("The run's model predicts scores only: there is no tier confusion matrix.");
     }
     let note = (!notes.is_empty()).then(|| notes.join(" "));
     let scatter = Figure {
@@ -160,7 +173,13 @@ fn evaluation(run: &RunDir, meta: &RunMeta) -> Result<Vec<Section>> {
     Ok(vec![Section { title: "Held-out evaluation".into(), figures, note, table: None }])
 }
 
-fn distributions(run: &RunDir) -> Result<Section> {
+fn distributions(run: &RunDir, cfg: &Config) -> Result<Section> {
+    if !cfg.model.has_tiers() {
+        return Ok(missing(
+            "Tier distributions",
+            "The run's model predicts scores only: there are no tiers to describe.",
+        ));
+    }
     let Some(state) = run.read_best_state()? else {
         return Ok(missing("Tier distributions", "No checkpoint yet."));
     };
@@ -195,7 +214,10 @@ fn distributions(run: &RunDir) -> Result<Section> {
     Ok(Section { title: "Tier distributions".into(), figures: figs, note: None, table: None })
 }
 
-fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
+fn search(run: &RunDir, meta: &RunMeta, cfg: &Config, ds: Option<&AnyDataset>) -> Result<Vec<Section>> {
+    if !cfg.model.has_tiers() {
+        return Ok(vec![missing("Search", &format!("{}.", crate::search::reference::needs_tiers(cfg.model)))]);
+    }
     let Some(results) = run.read_search()? else {
         return Ok(vec![missing("Search", "No search yet: run `nar search RUN_DIR`.")]);
     };
@@ -302,9 +324,9 @@ fn search(run: &RunDir, meta: &RunMeta, ds: Option<&AnyDataset>) -> Result<Vec<S
     Ok(sections)
 }
 
-/// The budgeted comparison `nar run` makes at the run's budget: nar's guided search on its best
-/// predictor against random search, REA and local search.
-fn comparison(run: &RunDir) -> Result<Section> {
+/// The budgeted comparison `nar run` makes at the run's budget: nar's guided search (on the run's
+/// predictor, or `best` for a transformer run) against random search, REA and local search.
+fn comparison(run: &RunDir, cfg: &Config) -> Result<Section> {
     const TITLE: &str = "Budgeted search at the run's budget";
     let Some(s) = run.read_comparison()? else {
         return Ok(missing(
@@ -320,7 +342,8 @@ fn comparison(run: &RunDir) -> Result<Section> {
             svg: search_study::figure(&s),
         }],
         note: Some(format!(
-            "nar's guided search (method nar: its best predictor refitted on every answer) against random search, regularized evolution (rea) and local search (ls), each with the query budget NAR's search above spends. {}",
+            "nar's guided search (method nar: {} refitted on every answer) against random search, regularized evolution (rea) and local search (ls), each with the query budget NAR's search spends (the run's training and validation architectures). {}",
+            crate::search::guided::GuidedPredictor::for_run(cfg).describe(),
             search_study::description(&s)
         )),
         table: Some(search_study::table(&s)),
@@ -330,13 +353,13 @@ fn comparison(run: &RunDir) -> Result<Section> {
 /// Builds every section of the report of a run directory.
 pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
     let meta = run.read_meta()?;
-    let n_tier = run.read_config()?.ranker.n_tier;
+    let cfg = run.read_config()?;
     let ds = run.open_dataset(&meta).ok();
-    let mut s = vec![training(run, n_tier)?];
-    s.extend(evaluation(run, &meta)?);
-    s.push(distributions(run)?);
-    s.extend(search(run, &meta, ds.as_ref())?);
-    s.push(comparison(run)?);
+    let mut s = vec![training(run, &cfg)?];
+    s.extend(evaluation(run, &meta, &cfg)?);
+    s.push(distributions(run, &cfg)?);
+    s.extend(search(run, &meta, &cfg, ds.as_ref())?);
+    s.push(comparison(run, &cfg)?);
     Ok((meta, s))
 }
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use super::journal::{ANSWER_RANGE, Header, Journal};
+use super::journal::{ANSWER_RANGE, Header, Journal, arch_text};
 use super::oracle::{Answer, Evaluator};
 use crate::data::Dataset;
 use crate::process::{Interrupted, Outcome};
@@ -68,17 +68,6 @@ pub struct CommandEvaluator<'a, S: SearchSpace> {
     workers: Vec<std::thread::JoinHandle<()>>,
     /// Set when the evaluator is dropped with calls running: they are stopped and not journaled.
     cancelled: Arc<AtomicBool>,
-}
-
-/// The architecture as the command receives it.
-pub fn arch_text<S: SearchSpace>(arch: &S::Arch) -> String {
-    let cols = S::arch_columns(arch);
-    if cols.len() == 1 {
-        return cols[0].clone();
-    }
-    let fields: Vec<String> =
-        S::ARCH_COLUMNS.iter().zip(&cols).map(|(k, v)| format!("{}: {v}", serde_json::Value::from(*k))).collect();
-    format!("{{{}}}", fields.join(", "))
 }
 
 /// `text` quoted for `sh`.

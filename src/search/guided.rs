@@ -30,7 +30,7 @@ use crate::benchmark::Benchmark;
 use crate::features::Featurize;
 use crate::predictor::{self, FitContext, Labelled, Predictor};
 use crate::progress::Quiet;
-use crate::ranker::config::{Config, ModelKind, SamplerConfig};
+use crate::ranker::config::{Config, SamplerConfig};
 use crate::ranker::tiers::tier_labels;
 use crate::rng::{Rng, mix};
 use crate::sampler::{Propose, draw_key, select_target};
@@ -47,11 +47,39 @@ pub enum Acquisition {
     Ucb,
 }
 
+/// The predictor the guided search refits every round.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GuidedPredictor {
+    /// A predictor known by name ([`crate::predictor::named_list`]), configured for the search's space.
+    Named(String),
+    /// A given configuration: `nar run`'s comparison searches with the run's own predictor.
+    Config(Box<Config>),
+}
+
+impl GuidedPredictor {
+    /// The predictor `nar run`'s comparison refits every round: the run's own, except a transformer,
+    /// whose training every round would make the comparison take hours — `best`, the default, then.
+    pub fn for_run(cfg: &Config) -> GuidedPredictor {
+        if cfg.model.holds_out_validation() {
+            GuidedPredictor::Named("best".to_string())
+        } else {
+            GuidedPredictor::Config(Box::new(cfg.clone()))
+        }
+    }
+
+    /// How a report names it.
+    pub fn describe(&self) -> String {
+        match self {
+            GuidedPredictor::Named(name) => format!("the `{name}` predictor"),
+            GuidedPredictor::Config(cfg) => format!("the run's own predictor (`model: {}`)", cfg.model.name()),
+        }
+    }
+}
+
 /// The guided search's schedule and its predictor.
 #[derive(Clone, Debug)]
 pub struct GuidedSettings {
-    /// The predictor's name ([`crate::predictor::named_list`]).
-    pub predictor: String,
+    pub predictor: GuidedPredictor,
     /// Random architectures queried before the predictor is first fitted.
     pub init: usize,
     /// Architectures queried per round (`--batch` sets it); 0: a twentieth of those queried so far,
@@ -80,7 +108,7 @@ impl GuidedSettings {
     /// slot per round for the incumbent's best neighbour.
     pub fn for_space(_space: SpaceKind) -> GuidedSettings {
         GuidedSettings {
-            predictor: "best".to_string(),
+            predictor: GuidedPredictor::Named("best".to_string()),
             init: 10,
             per_round: 0,
             acquisition: Acquisition::Ucb,
@@ -105,7 +133,7 @@ impl GuidedSettings {
                     if predictor::named(value, SpaceKind::Nb201).is_none() {
                         bail!("{item:?}: unknown predictor (one of {})", predictor::named_list().join(", "));
                     }
-                    self.predictor = value.to_string();
+                    self.predictor = GuidedPredictor::Named(value.to_string());
                     continue;
                 }
                 "acquisition" => {
@@ -160,7 +188,15 @@ impl GuidedSettings {
 
     /// The predictor's configuration for a space.
     pub fn predictor_config(&self, space: SpaceKind) -> Result<Config> {
-        predictor::named(&self.predictor, space).with_context(|| format!("unknown predictor {:?}", self.predictor))
+        match &self.predictor {
+            GuidedPredictor::Named(name) => {
+                predictor::named(name, space).with_context(|| format!("unknown predictor {name:?}"))
+            }
+            GuidedPredictor::Config(cfg) if cfg.space != space => {
+                bail!("the guided search's predictor is configured for {}, not {space}", cfg.space)
+            }
+            GuidedPredictor::Config(cfg) => Ok((**cfg).clone()),
+        }
     }
 }
 
@@ -197,7 +233,7 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
         let mut model = predictor::build(&cfg)?;
         let x = features.rows(&queried);
         // The transformer chooses its checkpoint on a held-out fifth; the trees fit on everything.
-        let n_train = if cfg.model == ModelKind::Transformer {
+        let n_train = if cfg.model.holds_out_validation() {
             queried.len() - (queried.len() / 5).max(cfg.ranker.n_tier).min(queried.len() - 1)
         } else {
             queried.len()

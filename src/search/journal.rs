@@ -26,6 +26,18 @@ use super::oracle::Answer;
 use crate::data::Dataset;
 use crate::space::SearchSpace;
 
+/// The architecture as the oracle command receives it and the journal records it (`arch`): the
+/// space's one architecture column, or a JSON object of its columns.
+pub fn arch_text<S: SearchSpace>(arch: &S::Arch) -> String {
+    let cols = S::arch_columns(arch);
+    if cols.len() == 1 {
+        return cols[0].clone();
+    }
+    let fields: Vec<String> =
+        S::ARCH_COLUMNS.iter().zip(&cols).map(|(k, v)| format!("{}: {v}", serde_json::Value::from(*k))).collect();
+    format!("{{{}}}", fields.join(", "))
+}
+
 /// The journal's first line: what its answers are answers to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,7 +244,7 @@ fn read<S: SearchSpace>(
             .ok()
             .and_then(|id| ds.position(&id))
             .with_context(|| format!("line {}: field `id`: {:?} is not an architecture of the search", i + 1, e.id))?;
-        let arch = super::command::arch_text::<S>(&ds.archs()[position]);
+        let arch = arch_text::<S>(&ds.archs()[position]);
         if e.arch != arch {
             bail!("line {}: field `arch`: {:?} is not the architecture of id {} ({arch})", i + 1, e.arch, e.id);
         }

@@ -17,7 +17,7 @@ use super::oracle::Scorecard;
 
 use crate::benchmark::Benchmark;
 use crate::data::Dataset;
-use crate::ranker::config::Config;
+use crate::ranker::config::{Config, ModelKind};
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::argmax;
@@ -27,6 +27,14 @@ use crate::rng::Rng;
 use crate::sampler::{Propose, draw_key, select_target};
 use crate::space::SearchSpace;
 use crate::stats::BatchStats;
+
+/// Why a run of `model` has no reference search (the search samples from the predicted top tier).
+pub fn needs_tiers(model: ModelKind) -> String {
+    format!(
+        "NAR's reference search samples from the predicted top tier, and this run's model (`model: {}`) predicts scores only; the budgeted comparison searches with it instead",
+        model.name()
+    )
+}
 
 /// The benchmark's table as NAR's reference search sees it: labelled architectures, their accuracy for reporting, costs.
 pub struct ReferenceTable<'a, S: SearchSpace> {

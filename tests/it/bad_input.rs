@@ -263,7 +263,7 @@ fn a_killed_training_run_resumes_to_the_same_weights() {
     let e = epochs.to_string();
     let log_lines = || std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |t| t.lines().count());
     let start = |resume: bool| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nar"));
+        let mut c = common::nar_command(&[]);
         if resume {
             c.args(["train", "--resume", "--out", run.to_str().unwrap()]);
         } else {
@@ -305,8 +305,7 @@ fn signals_remove_the_temporary_files() {
     for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("space.csv");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-            .args(["space", "enumerate", "nb101", "-o", out.to_str().unwrap()])
+        let mut child = common::nar_command(&["space", "enumerate", "nb101", "-o", out.to_str().unwrap()])
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -332,11 +331,7 @@ fn signals_remove_the_temporary_files() {
 /// A panic is reported as a bug, with its location, and exits with 70 — never as a normal failure.
 #[test]
 fn a_panic_says_internal_error_and_exits_70() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-        .args(["data", "info", "nb201"])
-        .env("NAR_DEBUG_PANIC", "1")
-        .output()
-        .unwrap();
+    let o = common::nar_command(&["data", "info", "nb201"]).env("NAR_DEBUG_PANIC", "1").output().unwrap();
     assert_eq!(o.status.code(), Some(70));
     let err = stderr(&o);
     assert!(err.starts_with("internal error, please report: ") && err.contains("src/main.rs"), "{err}");

@@ -4,10 +4,8 @@
 use crate::common;
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use common::{nar, ok};
-use nar::data::Dataset;
 use nar::search::budgeted::{Curve, Method, RunHistory, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
@@ -17,13 +15,8 @@ use nar::space::nb201::ImageDataset as Net;
 use nar::space::{Nb201, SpaceKind};
 use nar::stats::mean_std;
 
-fn dataset() -> &'static Dataset<Nb201> {
-    static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
-    DS.get_or_init(|| nar::data::embedded::nb201().unwrap())
-}
-
 fn column(name: &str) -> Vec<f64> {
-    dataset().metric(name).unwrap().to_vec()
+    common::nb201_table().metric(name).unwrap().to_vec()
 }
 
 /// Runs `method` on `domain` with the table's `val` column: the query history.
@@ -36,7 +29,7 @@ fn run_on(
     seed: u64,
 ) -> Vec<(usize, f64)> {
     let settings = GuidedSettings::for_space(SpaceKind::Nb201);
-    let features = FeatureCache::new(dataset().archs(), net);
+    let features = FeatureCache::new(common::nb201_table().archs(), net);
     let setup = Setup { domain, features: &features, network: net, budget, batch, guided: &settings };
     let mut eval = TableEvaluator::new(column(&format!("{}_val_acc", net.name())));
     run_method(method, &setup, &mut eval, seed).unwrap().answered
@@ -73,7 +66,7 @@ fn the_oracle_counts_distinct_architectures_and_refuses_past_the_budget() {
 
 #[test]
 fn nb201_neighbours_are_the_24_one_op_changes() {
-    let ds = dataset();
+    let ds = common::nb201_table();
     let domain = Domain::all(ds);
     for p in [0, 1234, 15_624] {
         let n = domain.neighbours(p);
@@ -89,7 +82,7 @@ fn nb201_neighbours_are_the_24_one_op_changes() {
 
 /// Mean test accuracy of the incumbent after `q` queries over `seeds` seeds.
 fn mean_at(method: Method, net: Net, val: &str, test: &str, budget: usize, seeds: u64, qs: &[usize]) -> Vec<f64> {
-    let domain = Domain::all(dataset());
+    let domain = Domain::all(common::nb201_table());
     let card = Scorecard::new(column(test), test);
     assert_eq!(val, format!("{}_val_acc", net.name()));
     let curves: Vec<Curve> = (0..seeds)
@@ -126,7 +119,7 @@ fn baselines_reproduce_the_independent_measurements() {
 
 #[test]
 fn guided_search_spends_its_budget_on_distinct_functions_deterministically() {
-    let ds = dataset();
+    let ds = common::nb201_table();
     let domain = Domain::all(ds).with_equivalence(Equivalence::Canonical);
     let run = |seed| run_on(&domain, Net::Cifar10, Method::Nar, 40, None, seed);
     let a = run(3);
@@ -144,7 +137,7 @@ fn guided_search_spends_its_budget_on_distinct_functions_deterministically() {
 
 #[test]
 fn equivalent_cells_are_one_query_for_every_method() {
-    let ds = dataset();
+    let ds = common::nb201_table();
     let domain = Domain::all(ds).with_equivalence(Equivalence::Canonical);
     assert_eq!(domain.distinct(), 4660);
     for method in Method::ALL {
@@ -166,7 +159,7 @@ fn equivalent_cells_are_one_query_for_every_method() {
 
 #[test]
 fn batches_and_constraints_hold_for_every_method() {
-    let ds = dataset();
+    let ds = common::nb201_table();
     let net = Net::Cifar10;
     let c = Constraint { max_params: Some(600_000), max_flops: None };
     let domain = Domain::all(ds).constrained(c, net).unwrap().with_equivalence(Equivalence::Canonical);
@@ -302,7 +295,7 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
 #[test]
 fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let script = table_oracle();
     let journal = dir.path().join("journal.jsonl");
     let calls = dir.path().join("calls.log");
     let oracle = format!("NAR_ORACLE_LOG={} sh {} {{arch}}", calls.display(), script.display());
@@ -473,6 +466,31 @@ fn gone(pid: &str) -> bool {
     }
 }
 
+/// The oracle script that answers from the NB201 table (`tests/oracle/nb201_table.sh`).
+fn table_oracle() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh")
+}
+
+/// `nar search` with random search on NB201 through `oracle`, `parallel` calls at once, journaled in
+/// `journal`; `extra` arguments after.
+fn random_oracle_search<'a>(
+    budget: &'a str,
+    parallel: &'a str,
+    oracle: &'a str,
+    journal: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["search", "--space", "nb201", "--method", "random", "--budget", budget, "--seeds", "1"];
+    args.extend(["--parallel", parallel, "--oracle-cmd", oracle, "--journal", journal]);
+    args.extend(extra);
+    args
+}
+
+/// Starts nar in the background with its standard output discarded (`stderr` as given).
+fn spawn_nar(args: &[&str], stderr: std::process::Stdio) -> std::process::Child {
+    common::nar_command(args).stdout(std::process::Stdio::null()).stderr(stderr).spawn().unwrap()
+}
+
 fn wait_until(what: &str, ok: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !ok() {
@@ -527,14 +545,8 @@ fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar()
     // SIGTERM to nar mid-call: nar exits 143 and the command's group goes with it.
     std::fs::remove_file(&journal).unwrap();
     std::fs::remove_file(&pidfile).unwrap();
-    let mut args = vec!["search", "--space", "nb201", "--method", "random", "--budget", "2", "--seeds", "1"];
-    args.extend(["--oracle-cmd", &sleeper, "--journal", journal.to_str().unwrap()]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-        .args(&args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let args = random_oracle_search("2", "1", &sleeper, journal.to_str().unwrap(), &[]);
+    let mut child = spawn_nar(&args, std::process::Stdio::null());
     wait_until("the oracle to start", || std::fs::read_to_string(&pidfile).is_ok_and(|t| t.ends_with('\n')));
     let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
     // SAFETY: a signal to the child this test started.
@@ -574,7 +586,7 @@ fn journal_entries(journal: &std::path::Path) -> Vec<String> {
 #[test]
 fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let script = table_oracle();
     let times = dir.path().join("times.log");
     let oracle = format!(
         "echo start $(date +%s%N) >> {t}; sleep 0.2; echo end $(date +%s%N) >> {t}; sh {} {{arch}}",
@@ -635,7 +647,7 @@ fn parallel_calls_overlap_and_change_nothing_the_search_finds() {
 #[test]
 fn failed_calls_are_journaled_listed_and_retried() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let script = table_oracle();
     let count = dir.path().join("count");
     std::fs::write(&count, "0").unwrap();
     // Calls 1, 5, 9 … exit 3; calls 3, 7, 11 … are killed; the even ones answer.
@@ -690,29 +702,13 @@ fn failed_calls_are_journaled_listed_and_retried() {
 #[test]
 fn a_killed_search_loses_no_answer_and_resumes_spending_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let script = table_oracle();
     let calls = dir.path().join("calls.log");
     let journal = dir.path().join("j.jsonl");
     // Calls of 50 to 150 ms, logged when they start.
     let oracle =
         format!("echo {{arch}} >> {}; sleep 0.$(( $$ % 10 + 5 )); sh {} {{arch}}", calls.display(), script.display());
-    let args = [
-        "search",
-        "--space",
-        "nb201",
-        "--method",
-        "random",
-        "--budget",
-        "40",
-        "--seeds",
-        "1",
-        "--parallel",
-        "4",
-        "--oracle-cmd",
-        &oracle,
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
+    let args = random_oracle_search("40", "4", &oracle, journal.to_str().unwrap(), &[]);
     let answered = || -> HashSet<String> {
         let text = std::fs::read_to_string(&journal).unwrap_or_default();
         let lines: Vec<&str> = text.lines().skip(1).collect();
@@ -723,12 +719,7 @@ fn a_killed_search_loses_no_answer_and_resumes_spending_nothing_twice() {
             .collect()
     };
     for kill_after in [3, 11, 23] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_nar(&args, std::process::Stdio::null());
         wait_until("answers to be journaled", || answered().len() >= kill_after);
         child.kill().unwrap();
         child.wait().unwrap();
@@ -752,37 +743,14 @@ fn a_killed_search_loses_no_answer_and_resumes_spending_nothing_twice() {
 #[test]
 fn an_interrupt_waits_for_or_cancels_the_running_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/nb201_table.sh");
+    let script = table_oracle();
     let calls = dir.path().join("calls.log");
     let oracle = format!("echo {{arch}} >> {}; sleep 1; sh {} {{arch}}", calls.display(), script.display());
     for (mode, answers) in [("wait", 2), ("cancel", 0)] {
         let journal = dir.path().join(format!("{mode}.jsonl"));
         std::fs::write(&calls, "").unwrap();
-        let args = [
-            "search",
-            "--space",
-            "nb201",
-            "--method",
-            "random",
-            "--budget",
-            "6",
-            "--seeds",
-            "1",
-            "--parallel",
-            "2",
-            "--oracle-cmd",
-            &oracle,
-            "--journal",
-            journal.to_str().unwrap(),
-            "--on-interrupt",
-            mode,
-        ];
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let args = random_oracle_search("6", "2", &oracle, journal.to_str().unwrap(), &["--on-interrupt", mode]);
+        let child = spawn_nar(&args, std::process::Stdio::piped());
         wait_until("two calls to start", || std::fs::read_to_string(&calls).unwrap().lines().count() == 2);
         // SAFETY: a signal to the child this test started.
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -4,11 +4,9 @@ use crate::common;
 
 use nar::data::{AnyDataset, store};
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn nar(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nar")).args(args).output().expect("nar runs")
-}
+use common::nar;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

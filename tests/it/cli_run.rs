@@ -199,3 +199,67 @@ fn resume_continues_a_stopped_run_to_the_same_weights() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is not a run directory") && err.contains("run.json is missing"), "{err}");
 }
+
+/// `nar run` with nar's recommended predictors (`configs/*-best.yaml`: an ensemble of tree models on
+/// NB201, gradient-boosted trees on NB101), which predict scores only: the held-out evaluation on the
+/// score, no reference search (said why, on the terminal and in the report), the budgeted comparison
+/// with the run's own predictor in the guided search, the report — exit 0.
+#[test]
+fn run_works_with_the_recommended_score_only_predictors() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb101 = common::data_file("nb101/nb101_subset_1k.csv");
+    for (space, data, model, budget, held_out) in
+        [("nb201", None, "ensemble", 50, "15575"), ("nb101", Some(nb101.to_str().unwrap()), "gbdt", 60, "940")]
+    {
+        let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{space}-best.yaml"));
+        let out = dir.path().join(space);
+        let budget_s = budget.to_string();
+        let mut args = vec![
+            "run",
+            "--space",
+            space,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--budget",
+            &budget_s,
+            "--compare-seeds",
+            "1",
+        ];
+        if let Some(d) = data {
+            args.extend(["--metrics", d]);
+        }
+        let text = ok(&nar(&args));
+        assert!(text.contains(&format!("held-out architectures   {held_out}")), "{space}: {text}");
+        assert!(
+            text.contains(&format!("not run: NAR's reference search samples from the predicted top tier, and this run's model (`model: {model}`) predicts scores only")),
+            "{space}: {text}"
+        );
+        assert!(text.contains(&format!("seeds 0–0, budget {budget};")), "{space}: {text}");
+        let run = RunDir::open(&out).unwrap();
+        assert!(!run.search_path().exists(), "{space}: no reference search");
+        let eval = run.read_eval().unwrap().unwrap();
+        assert_eq!((eval.held_out, eval.tier_acc, eval.confusion.is_none()), (held_out.parse().unwrap(), None, true));
+        let compared = run.read_comparison().unwrap().unwrap();
+        assert_eq!((compared.budget, compared.seeds), (budget, 1));
+        let methods: Vec<&str> = compared.table.iter().map(|r| r.method.name()).collect();
+        assert_eq!(methods, ["nar", "random", "rea", "ls"]);
+        assert!(compared.table.iter().all(|r| r.cells.last().unwrap().queries == budget));
+        let html = std::fs::read_to_string(run.report_path()).unwrap();
+        assert!(
+            html.contains(&format!("<h2>Search</h2><p class=\"note\">NAR's reference search samples from the predicted top tier, and this run's model (`model: {model}`) predicts scores only")),
+            "{space}: report search section"
+        );
+        assert!(
+            html.contains(&format!(
+                "nar's guided search (method nar: the run's own predictor (`model: {model}`) refitted on every answer)"
+            )),
+            "{space}: report comparison section"
+        );
+        // The reference search still says what it needs.
+        let o = nar(&["search", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{space}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("predicts scores only"), "{space}");
+    }
+}

@@ -177,8 +177,7 @@ fn cli_fetch_downloads_verifies_and_imports() {
     let (body, sha) = test_body();
     let (url, _) = serve(body, vec![Behaviour::Serve]);
     let dir = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-        .args(["data", "fetch", "nb201", "--url", &url, "--sha256", &sha, "--dir"])
+    let o = common::nar_command(&["data", "fetch", "nb201", "--url", &url, "--sha256", &sha, "--dir"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -186,11 +185,7 @@ fn cli_fetch_downloads_verifies_and_imports() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("verified"), "{err}");
     // The dataset lands in the data directory and is found by space name.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nar"))
-        .args(["data", "info", "nb201"])
-        .env("NAR_DATA_DIR", dir.path())
-        .output()
-        .unwrap();
+    let o = common::nar_command(&["data", "info", "nb201"]).env("NAR_DATA_DIR", dir.path()).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let example = common::read_json("examples/nasbench201_vertice_example.json");

@@ -1,12 +1,15 @@
 //! Property tests: real inputs of every loader, mutated (truncated, a bit flipped, a line repeated, a
-//! number turned into text, bytes inserted), must load or fail with an error — never panic, never
-//! hang. Loaders: CSV tables, NAR JSON (both spaces), NB101 tfrecord, the .nar store, YAML
+//! number turned into text, bytes inserted), must give a right answer — never a panic, never a hang:
+//! an error that names the file, or a result that holds what a loader may hold (every value a valid
+//! value of its metric; a checksummed file exactly as it was written; an architecture that reads back
+//! to itself). Loaders: CSV tables, NAR JSON (both spaces), NB101 tfrecord, the .nar store, YAML
 //! configurations, checkpoints, NB201 strings and NB101 matrices.
 
 use crate::common;
 
 use std::path::Path;
 
+use nar::data::metric::check_value;
 use nar::data::{Dataset, SpaceSources, nar_json, store, table, tfrecord};
 use nar::ranker::checkpoint;
 use nar::ranker::config::Config;
@@ -89,6 +92,26 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() }
 }
 
+/// What a load of a mutated file may end in: an error that names `file`, or a dataset every value of
+/// which is a valid value of its metric (finite, on the space's scale).
+fn loaded_or_named<S: SearchSpace, T>(
+    result: &anyhow::Result<T>,
+    ds: &Dataset<S>,
+    file: &str,
+) -> Result<(), TestCaseError> {
+    match result {
+        Err(e) => prop_assert!(format!("{e:#}").contains(file), "the error does not name {file}: {e:#}"),
+        Ok(_) => {
+            for m in ds.metrics() {
+                for v in m.values.iter().filter(|v| !v.is_nan()) {
+                    prop_assert!(check_value(S::ACCURACY_SCALE, &m.name, *v).is_ok(), "{} holds {v}", m.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn nb201_table_head() -> Vec<u8> {
     let text = std::fs::read_to_string(common::data_file("nb201/nb201_accuracy.csv")).unwrap();
     text.lines().take(40).flat_map(|l| format!("{l}\n").into_bytes()).collect()
@@ -136,7 +159,8 @@ proptest! {
     fn csv_tables(m in mutation()) {
         let bytes = mutate(&nb201_table_head(), &m);
         let mut ds = Dataset::<Nb201>::full();
-        let _ = table::join_csv_reader(&mut ds, bytes.as_slice(), "t.csv");
+        let r = table::join_csv_reader(&mut ds, bytes.as_slice(), "t.csv");
+        loaded_or_named(&r, &ds, "t.csv")?;
     }
 
     #[test]
@@ -144,7 +168,9 @@ proptest! {
         let src = std::fs::read(common::data_file("examples/nasbench201_vertice_example.json")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.json", &mutate(&src, &m));
-        let _ = Dataset::<Nb201>::full().join_nar_json(&p);
+        let mut ds = Dataset::<Nb201>::full();
+        let r = ds.join_nar_json(&p);
+        loaded_or_named(&r, &ds, "x.json")?;
     }
 
     #[test]
@@ -152,8 +178,12 @@ proptest! {
         let src = std::fs::read(common::data_file("examples/nasbench101_vertice_example.json")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.json", &mutate(&src, &m));
-        let _ = nar_json::sniff_space(&p);
-        let _ = common::nb101_subset_dataset().join_nar_json(&p);
+        if let Err(e) = nar_json::sniff_space(&p) {
+            prop_assert!(format!("{e:#}").contains("x.json"), "{e:#}");
+        }
+        let mut ds = common::nb101_subset_dataset();
+        let r = ds.join_nar_json(&p);
+        loaded_or_named(&r, &ds, "x.json")?;
     }
 
     #[test]
@@ -180,20 +210,36 @@ proptest! {
         }
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.tfrecord", &mutate(&out, &m));
-        let _ = tfrecord::join(&mut common::nb101_subset_dataset(), &p);
+        let mut ds = common::nb101_subset_dataset();
+        let r = tfrecord::join(&mut ds, &p);
+        loaded_or_named(&r, &ds, "x.tfrecord")?;
     }
 
     #[test]
     fn stores(m in mutation()) {
         let mut ds = common::nb101_subset_dataset();
         table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
-        let _ = store::from_bytes(&mutate(&store::to_bytes(&ds), &m));
+        let bytes = store::to_bytes(&ds);
+        let mutated = mutate(&bytes, &m);
+        // The store is checksummed: whatever loads is exactly what was written.
+        if let Ok(loaded) = store::from_bytes(&mutated) {
+            let nar::data::AnyDataset::Nb101(loaded) = loaded else { return Err(TestCaseError::fail("not NB101")) };
+            prop_assert_eq!(store::to_bytes(&loaded), bytes);
+        }
     }
 
     #[test]
     fn configurations(m in mutation()) {
         let text = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201.yaml")).unwrap();
-        let _ = Config::parse(&String::from_utf8_lossy(&mutate(&text, &m)));
+        match Config::parse(&String::from_utf8_lossy(&mutate(&text, &m))) {
+            // A configuration that parses is a valid one, and reads back to itself as a run saves it.
+            Ok(cfg) => {
+                prop_assert!(cfg.check().is_ok());
+                let again = Config::parse(&serde_yaml::to_string(&cfg).unwrap()).unwrap();
+                prop_assert_eq!(again, cfg);
+            }
+            Err(e) => prop_assert!(format!("{e:#}").starts_with("invalid configuration") || format!("{e:#}").contains(" must ") || format!("{e:#}").contains("out of range") || format!("{e:#}").contains("is larger than") || format!("{e:#}").contains("at least"), "{e:#}"),
+        }
     }
 
     #[test]
@@ -212,25 +258,50 @@ proptest! {
         let w = std::fs::read(&p.weights).unwrap();
         std::fs::write(&p.weights, mutate(&w, &m)).unwrap();
         let mut model = nar::ranker::model::Ranker::<f32>::new(&cfg.ranker, 1);
-        let _ = checkpoint::load_weights(&p, &mut model);
+        // With the checksum, the damaged weights are refused (naming the file); without it, weights
+        // that load are finite.
+        match checkpoint::load_weights(&p, &mut model) {
+            Ok(()) => prop_assert!(!keep_checksum || mutate(&w, &m) == w, "damaged weights loaded past their checksum"),
+            Err(e) => prop_assert!(format!("{e:#}").contains("last"), "{e:#}"),
+        }
         let s = std::fs::read(&p.state).unwrap();
-        std::fs::write(&p.state, mutate(&s, &m)).unwrap();
-        let _ = checkpoint::load_state(&p).map(|s| s.check(cfg.ranker.n_tier, &p.state));
+        let mutated = mutate(&s, &m);
+        std::fs::write(&p.state, &mutated).unwrap();
+        // A state that loads and passes its check is the one written, or a text of equal meaning.
+        if let Ok(state) = checkpoint::load_state(&p)
+            && state.check(cfg.ranker.n_tier, &p.state).is_ok()
+        {
+            let original: checkpoint::TrainState = serde_json::from_slice(&s).unwrap();
+            prop_assert!(state.distri.len() == original.distri.len());
+        }
     }
 
     #[test]
     fn architectures(m in mutation()) {
+        // Whatever parses reads back to itself: a string to the same architecture, an index in range.
         let s = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|";
-        let _ = String::from_utf8_lossy(&mutate(s.as_bytes(), &m)).parse::<nar::space::nb201::Arch>();
-        let _ = Nb201::parse_id(&String::from_utf8_lossy(&mutate(b"1234", &m)));
+        let text = String::from_utf8_lossy(&mutate(s.as_bytes(), &m)).into_owned();
+        if let Ok(arch) = text.parse::<nar::space::nb201::Arch>() {
+            prop_assert_eq!(arch.to_string().parse::<nar::space::nb201::Arch>().unwrap(), arch);
+        }
+        if let Ok(i) = Nb201::parse_id(&String::from_utf8_lossy(&mutate(b"1234", &m))) {
+            prop_assert!(i < 15_625);
+        }
         let json = br#"[[0,1,1,1,0,1,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,1,0,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,0,0,0]]"#;
         if let Ok(matrix) = nar::space::nb101::bounded::matrix_from_json(&String::from_utf8_lossy(&mutate(json, &m))) {
             let ops = ["input", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output"];
-            let _ = Cell::new(&matrix, &ops);
+            // A valid cell is pruned to itself: its own matrix and ops give the same cell and hash.
+            if let Some(cell) = ops.get(..matrix.len()).and_then(|o| Cell::new(&matrix, o).ok()) {
+                let spec = cell.spec();
+                prop_assert_eq!(Cell::new(&spec.matrix, &spec.ops).unwrap().hash(), cell.hash());
+            }
         }
         let ops = String::from_utf8_lossy(&mutate(br#"["input","conv3x3-bn-relu","output"]"#, &m)).into_owned();
         if let Ok(ops) = serde_json::from_str::<Vec<String>>(&ops) {
-            let _ = Cell::new(&[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]], &ops);
+            match Cell::new(&[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]], &ops) {
+                Ok(cell) => prop_assert_eq!(ops, vec!["input", "conv3x3-bn-relu", "output"].into_iter().map(String::from).collect::<Vec<_>>(), "{:?}", cell),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
         }
     }
 }

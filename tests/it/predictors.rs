@@ -5,7 +5,6 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{data_file, nar, ok};
 use nar::run_dir::RunDir;
@@ -15,11 +14,20 @@ fn config(name: &str) -> String {
 }
 
 fn train(cfg: &str, data: &str, budget: &str, out: &Path, threads: &str) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_nar"))
-        .args(["train", "--config", cfg, "--data", data, "--budget", budget, "--out", out.to_str().unwrap()])
-        .env("RAYON_NUM_THREADS", threads)
-        .output()
-        .unwrap();
+    let o = common::nar_command(&[
+        "train",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--budget",
+        budget,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .env("RAYON_NUM_THREADS", threads)
+    .output()
+    .unwrap();
     ok(&o)
 }
 

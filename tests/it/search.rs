@@ -3,9 +3,6 @@
 
 use crate::common;
 
-use std::sync::OnceLock;
-
-use nar::data::Dataset;
 use nar::rng::Rng;
 use nar::sampler::{Propose, draw_key, select_target};
 use nar::search::reference::{ReferenceTable, random_search};
@@ -14,17 +11,12 @@ use nar::space::{Nb101, Nb201};
 use nar::stats::mean_std;
 use nar::stats::{Hist, kl_div};
 
-fn dataset() -> &'static Dataset<Nb201> {
-    static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
-    DS.get_or_init(|| nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap())
-}
-
 #[test]
 fn random_search_baseline_matches_the_design_anchors() {
     // docs/design.md §8 (measured with an independent script on data/nb201): the best validation
     // accuracy among N random NB201 architectures, its test accuracy, mean over 200 seeds:
     // N = 1,256: 94.15 ± 0.21 (C10), 72.80 ± 0.47 (C100), 46.38 ± 0.54 (IN16); N = 100: 93.79 / 71.46 / 45.46.
-    let ds = dataset();
+    let ds = common::nb201_table();
     for (net, val, test, want_1256, want_100) in [
         (Net::Cifar10, "cifar10_val_acc", "cifar10_test_acc", 94.15, 93.79),
         (Net::Cifar100, "cifar100_val_acc", "cifar100_test_acc", 72.80, 71.46),
@@ -104,7 +96,7 @@ fn search_is_deterministic_per_seed() {
     let mut cfg = common::tiny_config(nar::space::SpaceKind::Nb201);
     (cfg.train_size, cfg.val_size, cfg.train_batch_size, cfg.val_batch_size) = (200, 128, 128, Some(128));
     cfg.check().unwrap();
-    let ds = dataset();
+    let ds = common::nb201_table();
     let perm = Rng::new(1).permutation(ds.len());
     let train = Samples::new(ds, perm[..200].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();
     let val = Samples::new(ds, perm[200..328].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();

@@ -3,9 +3,6 @@
 
 use crate::common;
 
-use std::sync::OnceLock;
-
-use nar::data::Dataset;
 use nar::ranker::checkpoint;
 use nar::ranker::config::Config;
 use nar::ranker::samples::Samples;
@@ -58,13 +55,8 @@ lr_scheduler:
   n_warmup_steps: 10
 "#;
 
-fn dataset() -> &'static Dataset<Nb201> {
-    static DS: OnceLock<Dataset<Nb201>> = OnceLock::new();
-    DS.get_or_init(|| nar::data::build::<Nb201>(&[common::data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap())
-}
-
 fn split(cfg: &Config) -> (Samples, Samples) {
-    let ds = dataset();
+    let ds = common::nb201_table();
     let perm = Rng::new(cfg.seed).permutation(ds.len());
     let net = Nb201::network(Net::Cifar10).unwrap();
     let train = Samples::new(ds, perm[..cfg.train_size].to_vec(), net, "cifar10_val_acc", None).unwrap();

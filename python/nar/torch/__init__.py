@@ -22,6 +22,7 @@ network takes an ``xautodl`` ``TinyNetwork``'s weights as they are, an NB101 net
 
 from typing import Any, Mapping, Union
 
+import torch
 from torch import nn
 
 import nar
@@ -88,14 +89,42 @@ def load_nasbench_pytorch(net: nn.Module, state_dict: Mapping[str, Any]) -> None
     """Loads a ``nasbench_pytorch.model.Network``'s ``state_dict`` into an NB101 network, strictly, after
     dropping that port's own extras: a scalar ``Placeholder.a`` at each weightless slot (``vertex_op.0``, and
     ``input_op.t`` where the input does not feed vertex ``t``) and an empty ``dev_param`` per cell — 45–63
-    parameters that are not NAS-Bench-101's and that this network does not have."""
+    parameters that are not NAS-Bench-101's and that this network does not have.
+
+    That port also registers each cell's input→output projection twice, as ``input_op.<last>`` and as
+    ``last_inop``, so its ``state_dict()`` names one tensor under two keys. The second name is read as an
+    alias of the first: where both are given they must be equal (ValueError naming both otherwise), and a
+    ``state_dict`` that has only the alias loads it in the projection's place."""
+    aliases = {}  # alias prefix -> the prefix of the module it names
+    for name, module in net.named_modules():
+        if isinstance(module, nb101.Cell):
+            p = f"{name}." if name else ""
+            aliases[f"{p}last_inop."] = f"{p}input_op.{len(module.input_op) - 1}."
     own = net.state_dict()
+    kept = {}
+    for k, v in state_dict.items():
+        alias = next((a for a in aliases if k.startswith(a)), None)
+        if alias is not None:
+            target = aliases[alias] + k[len(alias):]
+            if target not in state_dict:
+                kept.setdefault(target, v)
+            elif not _same_tensor(v, state_dict[target]):
+                raise ValueError(
+                    f"{k!r} and {target!r} name one tensor of nasbench-pytorch's Network (the cell's input→output"
+                    " projection), but they differ"
+                )
+            continue
+        kept[k] = v
     kept = {
-        k: v
-        for k, v in state_dict.items()
-        if not (k.endswith(".dev_param") or (k.endswith(".a") and k not in own))
+        k: v for k, v in kept.items() if not (k.endswith(".dev_param") or (k.endswith(".a") and k not in own))
     }
     net.load_state_dict(kept, strict=True)
+
+
+def _same_tensor(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
+    return a is b
 
 
 def parameter_count(net: nn.Module) -> int:

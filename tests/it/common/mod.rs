@@ -88,9 +88,25 @@ pub fn tiny_config_file(dir: &std::path::Path) -> String {
     p.display().to_string()
 }
 
+/// The `nar` binary with `args`, to run, spawn or give an environment.
+pub fn nar_command(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nar"));
+    c.args(args);
+    c
+}
+
 /// Runs the `nar` binary.
 pub fn nar(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nar")).args(args).output().expect("nar runs")
+    nar_command(args).output().expect("nar runs")
+}
+
+/// The NAS-Bench-201 table (`data/nb201/nb201_accuracy.csv`, as built into the binary), read once per
+/// test run.
+pub fn nb201_table() -> &'static nar::data::Dataset<nar::space::Nb201> {
+    static DS: std::sync::OnceLock<nar::data::Dataset<nar::space::Nb201>> = std::sync::OnceLock::new();
+    DS.get_or_init(|| {
+        nar::data::build::<nar::space::Nb201>(&[data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
+    })
 }
 
 /// Asserts success and returns stdout + stderr.
