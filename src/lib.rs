@@ -11,7 +11,6 @@
 // Matrix code reads best with explicit (i, j) indices.
 #![allow(clippy::needless_range_loop)]
 
-pub mod bench;
 pub mod benchmark;
 pub mod cli;
 pub mod cost;
@@ -30,6 +29,7 @@ pub mod run_dir;
 pub mod sampler;
 pub mod search;
 pub mod space;
+pub mod speed;
 pub mod stats;
 pub mod usage;
 
@@ -86,7 +86,7 @@ mod layering {
         &["ranker", "predictor", "run_dir", "search"],
         &["report"],
         &["pipeline"],
-        &["bench"],
+        &["speed"],
         &["cli"],
     ];
 

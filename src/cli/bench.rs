@@ -1,10 +1,10 @@
-//! `nar bench`: the speed benchmarks of [`crate::bench`], printed. Figures, not pass/fail.
+//! `nar bench`: the speed benchmarks of [`crate::speed`], printed. Figures, not pass/fail.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::bench::{BenchOptions, Size, What};
+use crate::speed::{BenchOptions, Size, What};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -53,6 +53,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         batch: args.batch,
         python: args.python,
     };
-    crate::bench::run(args.what, &opts, &mut |line| println!("{line}"))?;
+    crate::speed::run(args.what, &opts, &mut |line| println!("{line}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,6 @@
 //! The other predictors (trees, forests, ensembles) and the interface they share are in
 //! `crate::predictor`.
 
-pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
@@ -25,5 +24,6 @@ pub mod optim;
 pub mod params;
 pub mod predict;
 pub mod samples;
+pub mod speed;
 pub mod tiers;
 pub mod trainer;

@@ -1,6 +1,6 @@
 //! The speed benchmarks behind `nar bench` (figures, not pass/fail): enumeration, the cost model and
 //! encoding (`space`), the store against NAR's JSON (`data`), the ranker's training step (`train`, the
-//! library's own [`crate::ranker::bench`]) and inference (`infer`), the predictors' fit and scoring
+//! library's own [`crate::ranker::speed`]) and inference (`infer`), the predictors' fit and scoring
 //! (`predictors`) and the budgeted search (`search`). Each writes its lines through `out`; the command line
 //! prints them.
 
@@ -410,7 +410,7 @@ fn train(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let sizes = model_sizes(args.size);
     for (name, config, default_batch) in sizes {
         let batch = args.batch.unwrap_or(default_batch);
-        let f = crate::ranker::bench::train_figures(&crate::ranker::config::Config::parse(config)?, batch, args.steps);
+        let f = crate::ranker::speed::train_figures(&crate::ranker::config::Config::parse(config)?, batch, args.steps);
         let (step_ms, infer, params) = (f.step_ms, f.infer_per_s, f.params);
         print_profile(
             &format!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps),
