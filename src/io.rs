@@ -149,6 +149,43 @@ where
     result
 }
 
+/// The folder an output path names, resolved before the "never overwrite" rule is applied to it: made
+/// absolute, its links followed and its `..` taken where it exists, and `..` taken lexically past that
+/// (as creating the missing folders would). `newsub/..` is the current folder, not a new one; an empty
+/// path names no folder and is refused.
+pub fn resolve_output_dir(path: &Path) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        bail!("an empty path names no folder: give the output folder");
+    }
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().context("cannot read the current folder")?.join(path)
+    };
+    let mut resolved = PathBuf::from("/");
+    let mut exists = true;
+    for c in absolute.components() {
+        match c {
+            std::path::Component::RootDir | std::path::Component::Prefix(_) | std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                resolved.pop();
+                exists = resolved.exists();
+            }
+            std::path::Component::Normal(name) => {
+                resolved.push(name);
+                if exists {
+                    match std::fs::canonicalize(&resolved) {
+                        Ok(real) => resolved = real,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => exists = false,
+                        Err(e) => return Err(e).with_context(|| format!("cannot resolve {}", path.display())),
+                    }
+                }
+            }
+        }
+    }
+    Ok(resolved)
+}
+
 /// Reads a whole text file of at most `max` bytes, naming it in the error; a larger file (or a
 /// stream that does not end, like `/dev/zero`) is refused after reading `max + 1` bytes at most.
 pub fn read_to_string_capped(path: &Path, max: u64, what: &str) -> Result<String> {

@@ -132,3 +132,21 @@ def test_the_readme_predictor_example_runs_as_written(tmp_path, monkeypatch):
     assert np.array_equal(nar.Ranker.load(tmp_path / "my-predictor").predict(range(15625)), env["scores"])
     _, _, val = nb201_sample(1)
     assert kendall(env["scores"][200::50], val[200::50]) > 0.7
+
+
+def test_save_resolves_the_folder_before_the_never_overwrite_rule(tmp_path, monkeypatch):
+    archs, acc, _ = nb201_sample(30)
+    p = nar.Predictor("forest", space="nb201")
+    p.fit(archs, acc)
+    (tmp_path / "keep.txt").write_text("a user's file")
+    monkeypatch.chdir(tmp_path)
+    # `sub/../` names the current folder (not empty), `""` no folder: refused, nothing written.
+    for out in ["sub/../", "./sub/.."]:
+        with pytest.raises(ValueError, match="is not empty"):
+            p.save(out)
+    with pytest.raises(ValueError, match="an empty path names no folder"):
+        p.save("")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        p.save("keep.txt")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.txt"]
+    assert (tmp_path / "keep.txt").read_text() == "a user's file"

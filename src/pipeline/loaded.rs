@@ -51,6 +51,12 @@ pub struct LoadedPredictor {
 /// Saves a predictor fitted outside a run (configuration, `fitted.json`, the predictor's files) into
 /// `dir`, which must be new or empty.
 pub fn save_fitted(dir: &Path, cfg: &Config, meta: &FittedMeta, model: &dyn Predictor) -> Result<()> {
+    // The folder the path names (`sub/../` is an existing one), before the never-overwrite rule.
+    let resolved = crate::io::resolve_output_dir(dir)?;
+    let dir = resolved.as_path();
+    if dir.exists() && !dir.is_dir() {
+        bail!("{} exists and is not a directory", dir.display());
+    }
     if dir.exists()
         && std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?.next().is_some()
     {

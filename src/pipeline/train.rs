@@ -67,7 +67,9 @@ impl TrainOptions {
 /// writes the run's configuration and description (and the dataset, when it was built here), then
 /// trains with a checkpoint after every epoch.
 pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
-    check_out(&opts.out, opts.replace)?;
+    // The folder the path names (`newsub/..` is an existing one), before the never-overwrite rule.
+    let out = crate::io::resolve_output_dir(&opts.out)?;
+    check_out(&out, opts.replace)?;
     let cfg = opts.effective_config()?;
     if let Some(space) = opts.data.space()
         && space != cfg.space
@@ -79,7 +81,7 @@ pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummar
     if ds.space() != cfg.space {
         bail!("the configuration is for {} but {} holds {}", cfg.space, opts.data, ds.space());
     }
-    let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &opts.out, opts.replace))?;
+    let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &out, opts.replace))?;
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, false, progress))
 }
 

@@ -13,7 +13,8 @@
 //! search on the same journal is refused while the first runs. A journal of another space or dataset
 //! is refused, and one of another oracle (or one without a header, as earlier releases wrote) unless
 //! `reuse`. It is read with a bound; each entry's architecture must be the one its id names; a torn last
-//! line (what a crash mid-append leaves) is dropped and reported, a torn line elsewhere is an error.
+//! line (what a crash or a full disk mid-append leaves) is dropped and reported — and cut off the file, so
+//! that the next entry starts a line of its own —, a torn line elsewhere is an error.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -119,10 +120,22 @@ impl Journal {
         lock(&file).with_context(|| format!("the journal {}", path.display()))?;
         let text = crate::io::read_to_string_capped(path, MAX_JOURNAL, "a journal")?;
         let (entries, dropped) = read(ds, &text, header, reuse).with_context(|| path.display().to_string())?;
+        let cannot_write = || format!("cannot write {}", path.display());
+        // A crash or a full disk mid-append leaves a last line without its end: the next entry must not
+        // be appended onto it. A fragment that was dropped is cut off; a whole entry that only lacks its
+        // line end gets it.
+        if !text.is_empty() && !text.ends_with('\n') {
+            if dropped.is_some() {
+                let keep = text.rfind('\n').map_or(0, |p| p + 1);
+                file.set_len(keep as u64).and_then(|_| file.sync_data()).with_context(cannot_write)?;
+            } else {
+                file.write_all(b"\n").and_then(|_| file.sync_data()).with_context(cannot_write)?;
+            }
+        }
         if text.trim().is_empty() {
             writeln!(file, "{}", serde_json::to_string(header)?)
                 .and_then(|_| file.sync_data())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+                .with_context(cannot_write)?;
         }
         Ok(Journal { path: path.to_path_buf(), file, entries, dropped })
     }

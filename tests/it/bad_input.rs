@@ -336,3 +336,35 @@ fn a_panic_says_internal_error_and_exits_70() {
     let err = stderr(&o);
     assert!(err.starts_with("internal error, please report: ") && err.contains("src/main.rs"), "{err}");
 }
+
+/// An output folder is resolved before the never-overwrite rule: `new/..` names the folder that holds
+/// `new`, so a run there is refused (not overwritten through a folder that does not exist yet), and an
+/// empty path names no folder.
+#[test]
+fn an_output_path_through_a_new_folder_cannot_reach_an_existing_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::tiny_run(dir.path(), "run", 1);
+    let config = std::fs::read(nar::run_dir::RunDir::open(&run).unwrap().config_path()).unwrap();
+    let cfg = common::tiny_config_file(dir.path());
+    let store = dir.path().join("nb201.nar");
+    for out in ["run/newsub/..", "run/a/b/../..", "./run/."] {
+        let o = common::nar_command(&["train", "--config", &cfg, "--data", store.to_str().unwrap(), "--out", out])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}: {err}");
+        assert!(err.contains("already holds a run") && err.contains("--force"), "{out}: {err}");
+        assert!(!run.join("newsub").exists() && !run.join("a").exists(), "{out}: a folder was made");
+        assert_eq!(std::fs::read(nar::run_dir::RunDir::open(&run).unwrap().config_path()).unwrap(), config, "{out}");
+    }
+    let o = common::nar_command(&["train", "--config", &cfg, "--data", store.to_str().unwrap(), "--out", ""])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    // The command line refuses it as a usage error; the library (Python's `nar.train(…, "")`) says why.
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("a value is required for '--out <OUT>'"), "{}", stderr(&o));
+    let e = nar::io::resolve_output_dir(std::path::Path::new("")).unwrap_err();
+    assert_eq!(e.to_string(), "an empty path names no folder: give the output folder");
+}

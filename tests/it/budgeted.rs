@@ -375,9 +375,26 @@ fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     let open = |text: &str| open_with(&(header(cmd, "cifar10") + text), cmd, false);
     // Two answers and half of a third (no line end): the half is dropped, the two are kept.
     let torn = format!("{}{}{{\"id\":\"9\",\"ar", entry(3, 91.0), entry(7, 85.5));
-    let e = open(&torn).unwrap();
+    let mut e = open(&torn).unwrap();
     assert_eq!((e.journaled(), e.dropped_line()), (2, Some(4)));
+    // The fragment is cut off the file: the next answer starts a line of its own, and the journal
+    // reads back whole, with it.
+    let whole = header(cmd, "cifar10") + &entry(3, 91.0) + &entry(7, 85.5);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), whole);
+    let mut oracle = Oracle::new(&mut e, 5);
+    assert_eq!(oracle.query(9).unwrap(), 50.0);
+    drop(oracle);
     drop(e);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.starts_with(&whole) && text.ends_with('\n') && text.lines().count() == 4, "{text}");
+    let e = open_with(&text, cmd, false).unwrap();
+    assert_eq!((e.journaled(), e.dropped_line()), (3, None));
+    drop(e);
+    // A whole last entry that only lacks its line end is kept, and given one.
+    let e = open(&(entry(3, 91.0) + entry(7, 85.5).trim_end())).unwrap();
+    assert_eq!((e.journaled(), e.dropped_line()), (2, None));
+    drop(e);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), whole);
     // The same torn line in the middle is no crash's doing.
     let e = open(&format!("{}{{\"id\":\"9\",\"ar\n{}", entry(3, 91.0), entry(7, 85.5))).err().unwrap();
     assert!(e.contains("j.jsonl") && e.contains("line 3: not a journal entry"), "{e}");
@@ -768,4 +785,53 @@ fn an_interrupt_waits_for_or_cancels_the_running_calls() {
             assert_eq!(journal_entries(&journal).len(), 6);
         }
     }
+}
+
+/// A full disk mid-append (a real ENOSPC, on a tmpfs of four pages with three taken): nar stops with the
+/// reason, the journal ends in a torn line; once there is room, the same command resumes, cuts the
+/// fragment off, loses no answer and trains none twice, and the journal reads back whole.
+#[test]
+fn a_full_disk_leaves_a_journal_that_resumes_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mnt, calls, out) = (dir.path().join("mnt"), dir.path().join("calls.log"), dir.path().join("out"));
+    std::fs::create_dir(&mnt).unwrap();
+    let oracle = format!("echo {{arch}} >> {}; sh {} {{arch}}", calls.display(), table_oracle().display());
+    let journal = mnt.join("j.jsonl");
+    let args = random_oracle_search("60", "1", &oracle, journal.to_str().unwrap(), &[]);
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
+    let run = format!("{} {}", env!("CARGO_BIN_EXE_nar"), quoted.join(" "));
+    // In a mount namespace of its own, so that the tmpfs goes with the script.
+    let script = format!(
+        "set -u\nmount -t tmpfs -o size=16k tmpfs {mnt}\nhead -c 12288 /dev/zero > {mnt}/filler\n\
+         {run} > /dev/null 2> {out}.err1; echo $? > {out}.rc1\ncp {mnt}/j.jsonl {out}.full\n\
+         rm {mnt}/filler\n: > {calls}\n{run} > /dev/null 2> {out}.err2; echo $? > {out}.rc2\n\
+         cp {mnt}/j.jsonl {out}.after\n",
+        mnt = mnt.display(),
+        out = out.display(),
+        calls = calls.display(),
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", out.display())).unwrap();
+    // The first search ran out of room: exit 1, saying so, its journal ending in a fragment.
+    assert_eq!(read("rc1").trim(), "1", "{}", read("err1"));
+    assert!(read("err1").contains("No space left on device"), "{}", read("err1"));
+    let full = read("full");
+    assert!(!full.ends_with('\n'), "the full disk left no torn line");
+    let before: Vec<&str> = full.lines().skip(1).filter(|l| l.ends_with('}')).collect();
+    assert!(before.len() > 10, "{} answers before the disk was full", before.len());
+    // The resumed search ends with every query answered, each line whole, none trained twice.
+    assert_eq!(read("rc2").trim(), "0", "{}", read("err2"));
+    let after = read("after");
+    assert!(after.ends_with('\n'));
+    let entries: Vec<serde_json::Value> = after.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 60);
+    let archs: HashSet<&str> = entries.iter().map(|e| e["arch"].as_str().unwrap()).collect();
+    assert_eq!(archs.len(), 60);
+    assert!(after.starts_with(&full[..full.rfind('\n').unwrap() + 1]), "an answer before the full disk was lost");
+    let rerun = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(rerun.lines().count(), 60 - before.len(), "each missing one trained once");
 }
