@@ -1,5 +1,7 @@
-//! A run directory: everything one ranker's run leaves on disk, and the only place that names its
-//! files.
+//! A run directory: everything one ranker's run leaves on disk. The run's own files are named here;
+//! a predictor's files are named by the predictor that writes them (`ranker::checkpoint::paths`,
+//! `ranker::trainer::METRICS_LOG`, `predictor::PREDICTOR_FILE`, `predictor::ensemble`), so that a
+//! predictor needs only its folder, not the run.
 //!
 //! ```text
 //! RUN_DIR/
@@ -21,53 +23,25 @@
 //!   report.html                 the report (`nar report`)
 //! ```
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
 use crate::data::{AnyDataset, store};
 use crate::io::write_atomic;
-use crate::ranker::checkpoint::{CheckpointPaths, TrainState, load_state};
-use crate::ranker::config::Config;
+use crate::predictor::PREDICTOR_FILE;
+use crate::predictor::ensemble::{ENSEMBLE_FILE, member_dir};
+pub use crate::ranker::checkpoint::Checkpoint;
+use crate::ranker::checkpoint::{CHECKPOINTS_DIR, CheckpointPaths, TrainState, load_state};
 use crate::ranker::evaluate::{EvalReport, Prediction};
+use crate::ranker::trainer::METRICS_LOG;
 use crate::ranker::trainer::{CheckpointPair, EpochLog};
 use crate::search::budgeted::StudySummary;
 use crate::search::reference::SeedResult;
 use crate::space::{ImageDataset, SpaceKind};
-
-/// Which of a run's two checkpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Checkpoint {
-    /// The epoch with the best validation tier accuracy.
-    Best,
-    /// The last epoch trained.
-    Last,
-}
-
-impl Checkpoint {
-    pub const ALL: [Checkpoint; 2] = [Checkpoint::Best, Checkpoint::Last];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Checkpoint::Best => "best",
-            Checkpoint::Last => "last",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Checkpoint> {
-        Checkpoint::ALL.into_iter().find(|c| c.name() == name)
-    }
-}
-
-impl fmt::Display for Checkpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What a run records about its data (`run.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,8 +69,6 @@ pub struct RunDir {
 const CONFIG: &str = "config.yaml";
 const META: &str = "run.json";
 const DATASET: &str = "dataset.nar";
-const METRICS_LOG: &str = "metrics.jsonl";
-const CHECKPOINTS: &str = "checkpoints";
 const EVAL: &str = "eval.json";
 const PREDICTIONS: &str = "predictions.csv";
 const SEARCH: &str = "search.json";
@@ -104,8 +76,6 @@ const COMPARISON: &str = "comparison.json";
 const RANKING: &str = "ranking.csv";
 const REPORT: &str = "report.html";
 /// The file a tree model (`model: gbdt | forest`) keeps itself in, inside its folder.
-pub const PREDICTOR_FILE: &str = "predictor.json";
-const ENSEMBLE: &str = "ensemble.json";
 const FITTED: &str = "fitted.json";
 
 fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
@@ -205,28 +175,22 @@ impl RunDir {
 
     /// Where an ensemble keeps its members' scales.
     pub fn ensemble_path(&self) -> PathBuf {
-        self.file(ENSEMBLE)
+        self.file(ENSEMBLE_FILE)
     }
 
     /// The folder of an ensemble's member `i`, laid out as a run's predictor files are.
     pub fn member(&self, i: usize) -> RunDir {
-        RunDir { root: self.file(&format!("member-{i}")) }
+        RunDir { root: member_dir(&self.root, i) }
     }
 
     /// The files of one checkpoint.
     pub fn checkpoint(&self, which: Checkpoint) -> CheckpointPaths {
-        let d = self.file(CHECKPOINTS);
-        let tag = which.name();
-        CheckpointPaths {
-            weights: d.join(format!("{tag}.safetensors")),
-            optim: d.join(format!("{tag}.optim.safetensors")),
-            state: d.join(format!("{tag}.json")),
-        }
+        crate::ranker::checkpoint::paths(&self.root, which)
     }
 
     /// Both checkpoints, as the trainer saves them.
     pub fn checkpoints(&self) -> CheckpointPair {
-        CheckpointPair { best: self.checkpoint(Checkpoint::Best), last: self.checkpoint(Checkpoint::Last) }
+        CheckpointPair::in_dir(&self.root)
     }
 
     pub fn read_config(&self) -> Result<Config> {
@@ -302,7 +266,7 @@ impl RunDir {
                 META,
                 DATASET,
                 METRICS_LOG,
-                CHECKPOINTS,
+                CHECKPOINTS_DIR,
                 EVAL,
                 PREDICTIONS,
                 SEARCH,
@@ -310,7 +274,7 @@ impl RunDir {
                 RANKING,
                 REPORT,
                 PREDICTOR_FILE,
-                ENSEMBLE,
+                ENSEMBLE_FILE,
                 FITTED,
             ];
             let own = allowed.file_name().and_then(|n| n.to_str()) == Some(first) && rel.components().count() == 1;
@@ -323,33 +287,7 @@ impl RunDir {
 
     /// The epochs logged so far.
     pub fn read_log(&self) -> Result<Vec<EpochLog>> {
-        let path = self.metrics_log_path();
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1)))
-            .collect()
-    }
-
-    /// Rewrites the metrics log with its first `keep` lines and then `line` (resuming drops the epochs
-    /// logged after the checkpoint it resumes from).
-    pub fn write_log(&self, keep: usize, line: Option<&EpochLog>) -> Result<()> {
-        let path = self.metrics_log_path();
-        let old = if path.exists() {
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
-        } else {
-            String::new()
-        };
-        let mut lines: Vec<String> = old.lines().take(keep).map(str::to_string).collect();
-        if let Some(l) = line {
-            lines.push(serde_json::to_string(l)?);
-        }
-        write_atomic(&path, |w| {
-            for l in &lines {
-                writeln!(w, "{l}")?;
-            }
-            Ok(())
-        })
+        crate::ranker::trainer::read_log(&self.metrics_log_path())
     }
 
     /// A checkpoint's training state, checked against the run's configuration.

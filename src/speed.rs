@@ -353,7 +353,7 @@ fn throughput(batch: usize, mut f: impl FnMut()) -> f64 {
 /// `nar bench infer`: score-only and full inference of a freshly initialised ranker at both reference
 /// sizes, and the same two passes of the PyTorch script, with the ratios.
 fn infer(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
-    use crate::ranker::config::Config;
+    use crate::config::Config;
     use crate::ranker::infer::Workspace;
     use crate::ranker::model::Ranker;
     let batch = args.batch.unwrap_or(crate::ranker::predict::INFER_BATCH);
@@ -410,7 +410,8 @@ fn train(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let sizes = model_sizes(args.size);
     for (name, config, default_batch) in sizes {
         let batch = args.batch.unwrap_or(default_batch);
-        let f = crate::ranker::speed::train_figures(&crate::ranker::config::Config::parse(config)?, batch, args.steps);
+        let cfg = crate::config::Config::parse(config)?;
+        let f = crate::ranker::speed::train_figures(&cfg.transformer(), cfg.space, cfg.seed, batch, args.steps);
         let (step_ms, infer, params) = (f.step_ms, f.infer_per_s, f.params);
         print_profile(
             &format!("{name}  kernel time (NAR_PROFILE; warm-up, {} steps and inference together):", args.steps),
@@ -452,7 +453,7 @@ fn nb201_sample(n: usize, seed: u64) -> Result<(Vec<Arch>, Vec<f64>, Vec<Arch>)>
 }
 
 fn fit_and_score<S: crate::features::Featurize>(
-    cfg: &crate::ranker::config::Config,
+    cfg: &crate::config::Config,
     archs: &[S::Arch],
     y: &[f64],
     all: &[S::Arch],
@@ -461,7 +462,7 @@ fn fit_and_score<S: crate::features::Featurize>(
     use crate::predictor::{ArchList, FitContext, Labelled};
     let quiet = crate::progress::Quiet;
     let t = Instant::now();
-    let mut p = crate::predictor::build(cfg)?;
+    let mut p = crate::predictor::build(&cfg.predictor()?)?;
     let ctx = FitContext { seed: cfg.seed, progress: &quiet, run: None, resume: false };
     p.fit(&Labelled { x: &ArchList::<S> { archs, network }, y, n_train: y.len() }, &ctx)?;
     let fit = t.elapsed().as_secs_f64();
@@ -474,8 +475,8 @@ fn fit_and_score<S: crate::features::Featurize>(
 }
 
 fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
+    use crate::config::Mode;
     use crate::features::{FeatureSet, table};
-    use crate::predictor::Mode;
     use crate::space::{Cifar10, Nb101, Nb201, SpaceKind};
     let threads = rayon::current_num_threads();
     say!(out, "nar bench predictors ({threads} threads)");

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use nar::config::Config;
 use nar::data::{DataSource, Dataset as SpaceData, default_data_dir};
 use nar::features::Featurize;
 use nar::pipeline::train::{TrainOptions, train as train_run};
-use nar::ranker::config::Config;
 use nar::sampler::Propose;
 use nar::search::budgeted::{Method, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};

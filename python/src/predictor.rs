@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use nar::config::Config;
+use nar::config::Mode;
 use nar::features::Featurize;
 use nar::pipeline::loaded::{FittedMeta, save_fitted};
-use nar::predictor::Mode;
 use nar::predictor::{ArchList, FitContext, Labelled, build};
-use nar::ranker::config::Config;
 use nar::space::{ImageDataset, SpaceKind};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyValueError;
@@ -108,7 +108,7 @@ impl Predictor {
         if space == SpaceKind::Nb101 && network != ImageDataset::Cifar10 {
             return Err(PyValueError::new_err("NAS-Bench-101 has only the cifar10 network"));
         }
-        let model = build(&cfg).map_err(value_error)?;
+        let model = cfg.predictor().and_then(|spec| build(&spec)).map_err(value_error)?;
         Ok(Predictor { cfg, network, model: Mutex::new(model), fitted: Mutex::new(None) })
     }
 

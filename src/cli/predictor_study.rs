@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+use crate::config::Config;
+use crate::config::Mode;
 use crate::data::{DataSource, default_data_dir};
 use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, Task, study};
-use crate::predictor::Mode;
 use crate::progress::Terminal;
-use crate::ranker::config::Config;
 use crate::report::predictor_study::markdown;
 use crate::space::SpaceKind;
 

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+use crate::config::Config;
 use crate::data::DataSource;
 use crate::pipeline::run::{RunOptions, Step, run as run_job};
 use crate::pipeline::train::TrainOptions;
 use crate::progress::Terminal;
-use crate::ranker::config::Config;
 use crate::space::{ImageDataset, SpaceKind};
 
 #[derive(clap::Args, Debug)]

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+use crate::config::Config;
 use crate::data::DataSource;
 use crate::pipeline::train::{self, TrainOptions, TrainSummary};
 use crate::progress::Terminal;
-use crate::ranker::config::Config;
 use crate::space::ImageDataset;
 
 #[derive(clap::Args, Debug)]

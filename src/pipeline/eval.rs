@@ -7,11 +7,11 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 
 use super::{load_predictor, transformer};
+use crate::config::Config;
 use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
-use crate::ranker::config::Config;
 use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out, evaluate_scores};
 use crate::ranker::samples::Samples;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};

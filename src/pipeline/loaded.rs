@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::transformer;
 use crate::benchmark::Benchmark;
+use crate::config::Config;
 use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
-use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax, batched};
 use crate::ranker::samples::{Samples, features};
@@ -82,7 +82,7 @@ impl LoadedPredictor {
             if meta.space != cfg.space {
                 bail!("{}: says {}, but the configuration is for {}", path.display(), meta.space, cfg.space);
             }
-            let model = crate::predictor::load(&cfg, root, which)?;
+            let model = crate::predictor::load(&cfg.predictor()?, root, which)?;
             return Ok(LoadedPredictor {
                 root: root.to_path_buf(),
                 space: meta.space,

@@ -14,8 +14,8 @@ pub mod train;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::config::Config;
 use crate::predictor::Predictor;
-use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
 use crate::run_dir::{Checkpoint, OpenRun, RunDir};
 
@@ -40,7 +40,7 @@ pub fn scores_only(cfg: &Config) -> anyhow::Error {
 
 /// A run's predictor (checkpoint `which` of a transformer; the other models have one).
 pub fn load_predictor(run: &OpenRun, which: Checkpoint) -> Result<Box<dyn Predictor>> {
-    crate::predictor::load(&run.cfg, run.dir.root(), which)
+    crate::predictor::load(&run.cfg.predictor()?, run.dir.root(), which)
 }
 
 /// The transformer of a predictor, for what only it can do (tiers, NAR's search).

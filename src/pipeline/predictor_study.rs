@@ -16,12 +16,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::config::Mode;
 use crate::data::{self, DataSource, Dataset};
 use crate::features::Featurize;
 use crate::io::write_atomic;
-use crate::predictor::{ArchList, FitContext, Labelled, Mode};
+use crate::predictor::{ArchList, FitContext, Labelled};
 use crate::progress::{Cancelled, Muted, Progress};
-use crate::ranker::config::Config;
 use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
 use crate::ranker::samples::Samples;
 use crate::report::predictor_study::{MeanStd, SummaryRow};
@@ -284,7 +285,7 @@ fn run_cell<S: Featurize>(
     let (labelled, y) = ds.labelled(&perm[..budget], &val_metric)?;
     let held_archs = ds.archs_at(&held.positions);
     let start = Instant::now();
-    let mut p = crate::predictor::build(&cfg)?;
+    let mut p = crate::predictor::build(&cfg.predictor()?)?;
     let quiet = Muted(progress);
     let ctx = FitContext { seed: cfg.seed, progress: &quiet, run: None, resume: false };
     p.fit(&Labelled { x: &ArchList::<S> { archs: &labelled, network }, y: &y, n_train: cfg.train_size }, &ctx)?;

@@ -8,10 +8,10 @@ use anyhow::{Result, anyhow};
 
 use super::load_ranker;
 use crate::benchmark::Benchmark;
+use crate::config::Config;
 use crate::data::Dataset;
 use crate::progress::Progress;
 use crate::ranker::checkpoint::TrainState;
-use crate::ranker::config::Config;
 use crate::ranker::model::Ranker;
 use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
 use crate::sampler::Propose;

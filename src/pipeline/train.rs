@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::config::Config;
 use crate::data::{self, DataSource, Dataset, store};
 use crate::features::Featurize;
 use crate::predictor::{ArchList, FitContext, Labelled};
 use crate::progress::Progress;
-use crate::ranker::config::Config;
 use crate::rng::Rng;
 use crate::run_dir::{RunDir, RunMeta};
 use crate::space::{ImageDataset, SearchSpace};
@@ -198,8 +198,8 @@ fn train_loop<S: Featurize>(
         meta.val_metric
     ));
     let start = Instant::now();
-    let mut p = crate::predictor::build(cfg)?;
-    let ctx = FitContext { seed: cfg.seed, progress, run: Some(run), resume };
+    let mut p = crate::predictor::build(&cfg.predictor()?)?;
+    let ctx = FitContext { seed: cfg.seed, progress, run: Some(run.root()), resume };
     let fit = p.fit(&Labelled { x: &x, y: &y, n_train: meta.train.len() }, &ctx)?;
     p.save(run.root())?;
     Ok(TrainSummary { run: run.clone(), seconds: start.elapsed().as_secs_f64(), fit })

@@ -6,16 +6,23 @@
 //! keeps every architecture's score independent of what else is scored with it (a rank average
 //! within the scored set would not).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{FitContext, FitReport, Inputs, Labelled, Predictor, build, load};
+use super::{FitContext, FitReport, Inputs, Labelled, ModelKind, Predictor, PredictorSpec, build, load};
 use crate::features::FeatureSet;
 use crate::progress::{Progress, Quiet};
-use crate::ranker::config::{Config, ModelKind};
-use crate::run_dir::{Checkpoint, RunDir};
+use crate::ranker::checkpoint::Checkpoint;
+
+/// Where an ensemble keeps its members' scales, in its folder.
+pub const ENSEMBLE_FILE: &str = "ensemble.json";
+
+/// The folder of member `i` of the ensemble whose files are in `dir`, laid out as a predictor's files.
+pub fn member_dir(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("member-{i}"))
+}
 
 /// One member of an `ensemble:` block.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,18 +72,6 @@ impl EnsembleConfig {
     }
 }
 
-/// Member `i`'s own configuration: the ensemble's, with the member's model, features and block.
-fn member_config(cfg: &Config, m: &MemberConfig) -> Config {
-    Config {
-        model: m.model,
-        features: m.features.clone(),
-        gbdt: m.gbdt.clone(),
-        forest: m.forest.clone(),
-        ensemble: None,
-        ..cfg.clone()
-    }
-}
-
 /// Mean and standard deviation of a member's scores on the architectures it was fitted on.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 struct Scale {
@@ -97,42 +92,36 @@ pub struct Ensemble {
     scales: Vec<Scale>,
 }
 
-fn ensemble_cfg(cfg: &Config) -> Result<&EnsembleConfig> {
-    cfg.ensemble.as_ref().context("model: ensemble needs an `ensemble:` block with its members")
-}
-
 impl Ensemble {
-    pub fn new(cfg: &Config) -> Result<Ensemble> {
-        let e = ensemble_cfg(cfg)?;
-        let members = e.members.iter().map(|m| build(&member_config(cfg, m))).collect::<Result<Vec<_>>>()?;
-        Ok(Ensemble { weights: e.members.iter().map(|m| m.weight).collect(), members, scales: Vec::new() })
+    /// A new, unfitted ensemble of `members` (each with its weight).
+    pub fn new(members: &[(PredictorSpec, f64)]) -> Result<Ensemble> {
+        let built = members.iter().map(|(m, _)| build(m)).collect::<Result<Vec<_>>>()?;
+        Ok(Ensemble { weights: members.iter().map(|(_, w)| *w).collect(), members: built, scales: Vec::new() })
     }
 
-    pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Ensemble> {
-        let e = ensemble_cfg(cfg)?;
-        let run = RunDir::at(dir);
-        let path = run.ensemble_path();
+    /// The ensemble of `members` fitted into `dir`.
+    pub fn load(members: &[(PredictorSpec, f64)], dir: &Path, which: Checkpoint) -> Result<Ensemble> {
+        let path = dir.join(ENSEMBLE_FILE);
         let text = crate::io::read_to_string_capped(&path, 1 << 20, "an ensemble")?;
         let saved: Saved =
             serde_json::from_str(&text).with_context(|| format!("{}: not nar's ensemble", path.display()))?;
-        if saved.scales.len() != e.members.len() {
+        if saved.scales.len() != members.len() {
             bail!(
                 "{}: {} members' scales, but the configuration has {} members",
                 path.display(),
                 saved.scales.len(),
-                e.members.len()
+                members.len()
             );
         }
         if let Some(s) = saved.scales.iter().find(|s| !(s.mean.is_finite() && s.std.is_finite() && s.std > 0.0)) {
             bail!("{}: a member's scale must be finite with a positive std, found {s:?}", path.display());
         }
-        let members = e
-            .members
+        let loaded = members
             .iter()
             .enumerate()
-            .map(|(i, m)| load(&member_config(cfg, m), run.member(i).root(), which))
+            .map(|(i, (m, _))| load(m, &member_dir(dir, i), which))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Ensemble { weights: e.members.iter().map(|m| m.weight).collect(), members, scales: saved.scales })
+        Ok(Ensemble { weights: members.iter().map(|(_, w)| *w).collect(), members: loaded, scales: saved.scales })
     }
 }
 
@@ -193,14 +182,14 @@ impl Predictor for Ensemble {
         let mut report = FitReport::default();
         for (i, m) in self.members.iter_mut().enumerate() {
             ctx.progress.log(&format!("ensemble member {} of {}: {}", i + 1, self.weights.len(), m.kind().name()));
-            let member_run = ctx.run.map(|r| r.member(i));
+            let member_run = ctx.run.map(|r| member_dir(r, i));
             if let Some(r) = &member_run {
-                std::fs::create_dir_all(r.root()).with_context(|| format!("cannot create {}", r.root().display()))?;
+                std::fs::create_dir_all(r).with_context(|| format!("cannot create {}", r.display()))?;
             }
             let sub = FitContext {
                 seed: crate::rng::mix(ctx.seed, i as u64),
                 progress: ctx.progress,
-                run: member_run.as_ref(),
+                run: member_run.as_deref(),
                 resume: ctx.resume,
             };
             let r = m.fit(data, &sub)?;
@@ -239,13 +228,12 @@ impl Predictor for Ensemble {
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let run = RunDir::at(dir);
         for (i, m) in self.members.iter().enumerate() {
-            let sub = run.member(i);
-            std::fs::create_dir_all(sub.root()).with_context(|| format!("cannot create {}", sub.root().display()))?;
-            m.save(sub.root())?;
+            let sub = member_dir(dir, i);
+            std::fs::create_dir_all(&sub).with_context(|| format!("cannot create {}", sub.display()))?;
+            m.save(&sub)?;
         }
         let text = serde_json::to_string(&Saved { scales: self.scales.clone() })?;
-        crate::io::write_atomic(&run.ensemble_path(), |w| Ok(w.write_all(text.as_bytes())?))
+        crate::io::write_atomic(&dir.join(ENSEMBLE_FILE), |w| Ok(w.write_all(text.as_bytes())?))
     }
 }

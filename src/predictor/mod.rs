@@ -5,8 +5,11 @@
 //! tiers. Each predictor chooses its own features ([`crate::features`]). `nar train`, `nar eval`,
 //! `nar rank`, the predictor study and the Python package go through it.
 //!
-//! Adding a predictor is one file here and one registration: a [`ModelKind`] variant and its arms
-//! in [`build`] and [`load`].
+//! A predictor is built from its own settings ([`PredictorSpec`], which the run configuration makes:
+//! `crate::config::Config::predictor`) and keeps its files in a folder it is given, naming them
+//! itself; it never reads the run's configuration or its directory. Adding one is a file here, a
+//! [`ModelKind`] and [`PredictorSpec`] variant with their arms in [`build`] and [`load`], and its
+//! block in the run configuration.
 //!
 //! - [`transformer`]: NAR's ranker (reference or improved configuration), with tiers;
 //! - [`gbdt`]: gradient-boosted trees (forust-ml) on any feature sets;
@@ -26,12 +29,88 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{self, FeatureSet, Featurize, Table};
 use crate::progress::Progress;
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::checkpoint::Checkpoint;
+use crate::ranker::config::TransformerConfig;
 use crate::ranker::metrics::ranks;
 use crate::ranker::model::Ranker;
 use crate::ranker::samples::Samples;
-use crate::run_dir::{Checkpoint, RunDir};
 use crate::space::SpaceKind;
+
+/// Which predictor: the run configuration's `model:`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// NAR's transformer ranker (`ranker:`), with tiers and the accuracy score.
+    #[default]
+    Transformer,
+    /// Gradient-boosted trees on feature sets ([`gbdt::GbdtConfig`]): a score only.
+    Gbdt,
+    /// A random forest on feature sets ([`forest::ForestConfig`]): a score only.
+    Forest,
+    /// Members of the others, their standardised scores averaged ([`ensemble::EnsembleConfig`]).
+    Ensemble,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Transformer => "transformer",
+            ModelKind::Gbdt => "gbdt",
+            ModelKind::Forest => "forest",
+            ModelKind::Ensemble => "ensemble",
+        }
+    }
+
+    /// Whether the model predicts tiers (NAR's transformer): `nar eval --tiers`, `nar rank --tiers` and
+    /// NAR's reference search need them; the other models predict a score only.
+    pub fn has_tiers(self) -> bool {
+        self == ModelKind::Transformer
+    }
+
+    /// Whether fitting holds out the validation architectures to choose a checkpoint on (the
+    /// transformer); the tree models and the ensemble fit on every labelled architecture.
+    pub fn holds_out_validation(self) -> bool {
+        self == ModelKind::Transformer
+    }
+
+    /// The feature sets the model reads when a configuration names none.
+    pub fn default_features(self) -> Vec<FeatureSet> {
+        match self {
+            ModelKind::Forest => vec![FeatureSet::Graph],
+            _ => vec![FeatureSet::Renas],
+        }
+    }
+}
+
+/// Where a tree model (`model: gbdt | forest`) keeps itself in its folder; it has one model, which both
+/// checkpoints name.
+pub const PREDICTOR_FILE: &str = "predictor.json";
+
+/// A predictor with its own settings: what [`build`] makes and [`load`] reads back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PredictorSpec {
+    /// NAR's transformer: its sizes and training, and the seed it starts from.
+    Transformer { settings: TransformerConfig, seed: u64 },
+    /// Gradient-boosted trees or a forest on feature sets, with their block (defaults where `None`).
+    Table {
+        kind: ModelKind,
+        features: Vec<FeatureSet>,
+        gbdt: Option<gbdt::GbdtConfig>,
+        forest: Option<forest::ForestConfig>,
+    },
+    /// Members and their weights.
+    Ensemble { members: Vec<(PredictorSpec, f64)> },
+}
+
+impl PredictorSpec {
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            PredictorSpec::Transformer { .. } => ModelKind::Transformer,
+            PredictorSpec::Table { kind, .. } => *kind,
+            PredictorSpec::Ensemble { .. } => ModelKind::Ensemble,
+        }
+    }
+}
 
 /// Architectures of one space built into one network, as a predictor reads them.
 pub trait Inputs: Sync {
@@ -100,9 +179,9 @@ impl Labelled<'_> {
 pub struct FitContext<'a> {
     pub seed: u64,
     pub progress: &'a dyn Progress,
-    /// A run directory to keep checkpoints and the epoch log in while fitting (the transformer);
-    /// `None` fits in memory.
-    pub run: Option<&'a RunDir>,
+    /// The folder to keep the predictor's files in while fitting (the transformer's checkpoints and
+    /// epoch log; an ensemble's members' folders); `None` fits in memory.
+    pub run: Option<&'a Path>,
     /// Continue from the run's last checkpoint.
     pub resume: bool,
 }
@@ -182,119 +261,52 @@ pub fn check_model_blocks(
     Ok(())
 }
 
-/// A new, unfitted predictor of a configuration's `model`.
-pub fn build(cfg: &Config) -> Result<Box<dyn Predictor>> {
-    cfg.check()?;
-    Ok(match cfg.model {
-        ModelKind::Transformer => Box::new(transformer::Transformer::new(cfg.clone())),
-        ModelKind::Gbdt => Box::new(TableModel::new(cfg.model, cfg.features(), cfg.gbdt.clone(), None)),
-        ModelKind::Forest => Box::new(TableModel::new(cfg.model, cfg.features(), None, cfg.forest.clone())),
-        ModelKind::Ensemble => Box::new(ensemble::Ensemble::new(cfg)?),
+/// A new, unfitted predictor of `spec`.
+pub fn build(spec: &PredictorSpec) -> Result<Box<dyn Predictor>> {
+    Ok(match spec {
+        PredictorSpec::Transformer { settings, seed } => {
+            Box::new(transformer::Transformer::new(settings.clone(), *seed))
+        }
+        PredictorSpec::Table { kind, features, gbdt, forest } => {
+            Box::new(TableModel::new(*kind, features.clone(), gbdt.clone(), forest.clone()))
+        }
+        PredictorSpec::Ensemble { members } => Box::new(ensemble::Ensemble::new(members)?),
     })
 }
 
-/// The predictor a configuration fitted into `dir` (`which` checkpoint, for the transformer). Files of
-/// another model than the configuration's are refused, naming both.
-pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Box<dyn Predictor>> {
-    let run = RunDir::at(dir);
-    let (table, checkpoint) = (run.predictor_path(), run.checkpoint(which).state);
+/// The predictor `spec` fitted into `dir` (`which` checkpoint, for the transformer). Files of another
+/// model than `spec`'s are refused, naming both.
+pub fn load(spec: &PredictorSpec, dir: &Path, which: Checkpoint) -> Result<Box<dyn Predictor>> {
+    let kind = spec.kind();
+    let (table, checkpoint, ensemble) = (
+        dir.join(PREDICTOR_FILE),
+        crate::ranker::checkpoint::paths(dir, which).state,
+        dir.join(ensemble::ENSEMBLE_FILE),
+    );
     let found = if table.exists() {
         Some("a tree model (predictor.json)")
     } else if checkpoint.exists() {
         Some("a transformer's checkpoints")
-    } else if run.ensemble_path().exists() {
+    } else if ensemble.exists() {
         Some("an ensemble")
     } else {
         None
     };
-    let expected = match cfg.model {
+    let expected = match kind {
         ModelKind::Transformer => checkpoint.exists(),
         ModelKind::Gbdt | ModelKind::Forest => table.exists(),
-        ModelKind::Ensemble => run.ensemble_path().exists(),
+        ModelKind::Ensemble => ensemble.exists(),
     };
     if let (false, Some(found)) = (expected, found) {
-        bail!("{}: holds {found}, but its configuration says model: {}", dir.display(), cfg.model.name());
+        bail!("{}: holds {found}, but its configuration says model: {}", dir.display(), kind.name());
     }
-    Ok(match cfg.model {
-        ModelKind::Transformer => Box::new(transformer::Transformer::load(cfg, dir, which)?),
-        ModelKind::Gbdt | ModelKind::Forest => Box::new(TableModel::load(cfg.model, dir)?),
-        ModelKind::Ensemble => Box::new(ensemble::Ensemble::load(cfg, dir, which)?),
+    Ok(match spec {
+        PredictorSpec::Transformer { settings, seed } => {
+            Box::new(transformer::Transformer::load(settings, *seed, dir, which)?)
+        }
+        PredictorSpec::Table { kind, .. } => Box::new(TableModel::load(*kind, dir)?),
+        PredictorSpec::Ensemble { members } => Box::new(ensemble::Ensemble::load(members, dir, which)?),
     })
-}
-
-/// The built-in predictors' configuration files, compiled in: `(name, NB101 text, NB201 text)`.
-const NAMED: [(&str, &str, &str); 4] = [
-    ("improved", include_str!("../../configs/nb101-improved.yaml"), include_str!("../../configs/nb201-improved.yaml")),
-    ("gbdt", include_str!("../../configs/nb101-gbdt.yaml"), include_str!("../../configs/nb201-gbdt.yaml")),
-    ("forest", include_str!("../../configs/nb101-forest.yaml"), include_str!("../../configs/nb201-forest.yaml")),
-    ("best", include_str!("../../configs/nb101-best.yaml"), include_str!("../../configs/nb201-best.yaml")),
-];
-
-/// The predictors known by name: `reference`, `improved` (the transformer), `gbdt` (trees on the
-/// ReNAS tensor), `forest` (a forest on the graph features), `best` (nar's recommended predictor), and
-/// `forest-SET` / `gbdt-SET` (that model on one feature set).
-pub fn named_list() -> Vec<String> {
-    let mut v = vec!["reference".to_string()];
-    v.extend(NAMED.iter().map(|(m, _, _)| m.to_string()));
-    for model in ["forest", "gbdt"] {
-        v.extend(FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
-    }
-    v
-}
-
-/// A named predictor's configuration for a space ([`named_list`]; `None` for another name).
-pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
-    let parse = |text: &str| Config::parse(text).expect("the configurations in configs/ are valid");
-    if name == "reference" {
-        return Some(Config::reference(space));
-    }
-    if let Some((_, t101, t201)) = NAMED.iter().find(|(m, _, _)| *m == name) {
-        return Some(parse(if space == SpaceKind::Nb101 { t101 } else { t201 }));
-    }
-    let (model, set) = name.split_once('-')?;
-    let set: FeatureSet = set.parse().ok()?;
-    let mut cfg = named(model, space)?;
-    if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt) {
-        return None;
-    }
-    cfg.features = Some(vec![set]);
-    Some(cfg)
-}
-
-/// A predictor the study trains: a name and, per space, a configuration.
-///
-/// Built-in names: `reference`, `improved` (the transformer), `gbdt` (trees on the ReNAS tensor, the
-/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `best` (nar's
-/// recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` (that model on one
-/// feature set: `renas`, `onehot`, `graph`, `paths`, `cost`). Any other name comes with its own
-/// configuration (`--config NAME=FILE`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Mode(pub String);
-
-impl Serialize for Mode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl Mode {
-    pub fn new(name: &str) -> Mode {
-        Mode(name.to_string())
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-
-    /// The names `--modes` knows without a configuration file ([`named`]).
-    pub fn built_in() -> Vec<String> {
-        named_list()
-    }
-
-    /// The mode's built-in configuration for a space (`None` for a name that is not built in).
-    pub fn config(&self, space: SpaceKind) -> Option<Config> {
-        named(&self.0, space)
-    }
 }
 
 /// Normalised ranks `(rank − ½) / n` of the accuracies, in (0, 1).
@@ -424,7 +436,7 @@ impl TableModel {
 
     /// A table model saved by [`Predictor::save`] into `dir`, which must be of `kind`.
     pub fn load(kind: ModelKind, dir: &Path) -> Result<TableModel> {
-        let path = RunDir::at(dir).predictor_path();
+        let path = dir.join(PREDICTOR_FILE);
         let text = crate::io::read_to_string_capped(&path, 1 << 30, "a predictor")?;
         let saved: SavedTable =
             serde_json::from_str(&text).with_context(|| format!("{}: not a nar predictor", path.display()))?;
@@ -514,7 +526,7 @@ impl Predictor for TableModel {
         let sha256 = crate::ranker::checkpoint::sha256_hex(serde_json::to_string(&state)?.as_bytes());
         let saved = SavedTable { model: self.kind, space, features: self.features.clone(), sha256, state };
         let text = serde_json::to_string(&saved)?;
-        crate::io::write_atomic(&RunDir::at(dir).predictor_path(), |w| Ok(w.write_all(text.as_bytes())?))
+        crate::io::write_atomic(&dir.join(PREDICTOR_FILE), |w| Ok(w.write_all(text.as_bytes())?))
     }
 }
 

@@ -10,18 +10,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use super::ModelKind;
 use super::{FitContext, FitReport, Inputs, Labelled, Predictor};
 use crate::progress::{Cancelled, Progress};
-use crate::ranker::checkpoint;
-use crate::ranker::config::{Config, ModelKind};
+use crate::ranker::checkpoint::{self, Checkpoint};
+use crate::ranker::config::TransformerConfig;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::batched;
-use crate::ranker::trainer::Trainer;
-use crate::run_dir::{Checkpoint, RunDir};
+use crate::ranker::trainer::{self, CheckpointPair, Trainer};
 
-/// The transformer and its configuration.
+/// The transformer and its settings.
 pub struct Transformer {
-    cfg: Config,
+    cfg: TransformerConfig,
+    seed: u64,
     model: Option<Ranker<f32>>,
     /// What [`Predictor::save`] writes after an in-memory fit (the trainer holding the best weights).
     trained: Option<Trainer>,
@@ -30,15 +31,15 @@ pub struct Transformer {
 }
 
 impl Transformer {
-    pub fn new(cfg: Config) -> Transformer {
-        Transformer { cfg, model: None, trained: None, saved_in: None }
+    pub fn new(cfg: TransformerConfig, seed: u64) -> Transformer {
+        Transformer { cfg, seed, model: None, trained: None, saved_in: None }
     }
 
     /// The weights of checkpoint `which` in `dir`.
-    pub fn load(cfg: &Config, dir: &Path, which: Checkpoint) -> Result<Transformer> {
-        let mut model = Ranker::<f32>::new(&cfg.ranker, cfg.seed);
-        checkpoint::load_weights(&RunDir::at(dir).checkpoint(which), &mut model)?;
-        Ok(Transformer { cfg: cfg.clone(), model: Some(model), trained: None, saved_in: Some(dir.to_path_buf()) })
+    pub fn load(cfg: &TransformerConfig, seed: u64, dir: &Path, which: Checkpoint) -> Result<Transformer> {
+        let mut model = Ranker::<f32>::new(&cfg.ranker, seed);
+        checkpoint::load_weights(&checkpoint::paths(dir, which), &mut model)?;
+        Ok(Transformer { cfg: cfg.clone(), seed, model: Some(model), trained: None, saved_in: Some(dir.to_path_buf()) })
     }
 
     fn model(&self) -> Result<&Ranker<f32>> {
@@ -76,10 +77,10 @@ impl Predictor for Transformer {
             bail!("the transformer needs validation architectures to choose its checkpoint: all {n} are training");
         }
         let mut cfg = self.cfg.clone();
-        cfg.seed = ctx.seed;
+        let seed = ctx.seed;
         // Batches no larger than the splits (as `Config::set_budget` sizes them).
         cfg.train_batch_size = cfg.train_batch_size.min(data.n_train);
-        cfg.val_batch_size = Some(cfg.val_batch().min(n - data.n_train));
+        cfg.val_batch_size = cfg.val_batch_size.min(n - data.n_train);
         let nt = cfg.ranker.n_tier;
         if n - data.n_train < nt {
             bail!("the transformer needs at least n_tier ({nt}) validation architectures, found {}", n - data.n_train);
@@ -93,14 +94,14 @@ impl Predictor for Transformer {
         }
         let train = data.x.samples(0..data.n_train, &data.y[..data.n_train]);
         let val = data.x.samples(data.n_train..n, &data.y[data.n_train..]);
-        let mut t = Trainer::new(&cfg);
+        let mut t = Trainer::new(&cfg, seed);
         let progress = ctx.progress;
         if let (Some(run), true) = (ctx.run, ctx.resume) {
-            t.state = checkpoint::load(&run.checkpoint(Checkpoint::Last), &mut t.model, &mut t.opt)?;
+            t.state = checkpoint::load(&checkpoint::paths(run, Checkpoint::Last), &mut t.model, &mut t.opt)?;
             progress.log(&format!("resuming after epoch {} (step {})", t.state.epochs_done, t.state.step));
         }
         if let Some(run) = ctx.run {
-            run.write_log(t.state.epochs_done, None)?;
+            trainer::write_log(&run.join(trainer::METRICS_LOG), t.state.epochs_done, None)?;
         }
         progress.log(&format!(
             "training on {} architectures ({} train / {} validation), {} parameters, {} threads",
@@ -119,8 +120,8 @@ impl Predictor for Transformer {
             let line = t.epoch(&train, &val, &|_, _, _| progress.inc(1));
             match ctx.run {
                 Some(run) => {
-                    t.save(&run.checkpoints())?;
-                    run.write_log(t.state.epochs_done - 1, Some(&line))?;
+                    t.save(&CheckpointPair::in_dir(run))?;
+                    trainer::write_log(&run.join(trainer::METRICS_LOG), t.state.epochs_done - 1, Some(&line))?;
                 }
                 None => {
                     if t.mark_best() {
@@ -137,7 +138,7 @@ impl Predictor for Transformer {
                         "training stopped after epoch {} of {}; `nar train --resume --out {}` continues it",
                         t.state.epochs_done,
                         cfg.ranker_epochs,
-                        run.root().display()
+                        run.display()
                     )),
                     None => err,
                 });
@@ -150,11 +151,11 @@ impl Predictor for Transformer {
             best_epoch: t.state.best_epoch,
             fit_kendall: None,
         };
-        let mut model = Ranker::<f32>::new(&cfg.ranker, cfg.seed);
+        let mut model = Ranker::<f32>::new(&cfg.ranker, seed);
         match (ctx.run, best) {
             (Some(run), _) => {
-                checkpoint::load_weights(&run.checkpoint(Checkpoint::Best), &mut model)?;
-                self.saved_in = Some(run.root().to_path_buf());
+                checkpoint::load_weights(&checkpoint::paths(run, Checkpoint::Best), &mut model)?;
+                self.saved_in = Some(run.to_path_buf());
             }
             (None, Some(w)) => {
                 model.params.data = w.clone();
@@ -166,6 +167,7 @@ impl Predictor for Transformer {
         self.model = Some(model);
         self.trained = Some(t);
         self.cfg = cfg;
+        self.seed = seed;
         Ok(report)
     }
 
@@ -185,7 +187,7 @@ impl Predictor for Transformer {
         let Some(t) = &self.trained else {
             bail!("the transformer has not been trained in this session: nothing to save");
         };
-        let pair = RunDir::at(dir).checkpoints();
+        let pair = CheckpointPair::in_dir(dir);
         if let Some(parent) = pair.best.weights.parent() {
             std::fs::create_dir_all(parent)?;
         }

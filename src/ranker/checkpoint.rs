@@ -5,6 +5,7 @@
 //! written atomically, the state last (it marks the checkpoint complete).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -130,7 +131,53 @@ fn weight_tensors(m: &Ranker<f32>) -> Vec<(String, Vec<usize>, Vec<u8>)> {
     state_dict(m).into_iter().map(|(name, shape, values)| (name, shape, f32_bytes(values))).collect()
 }
 
-/// The three files of one checkpoint (a run directory names them: [`crate::run_dir::RunDir::checkpoint`]).
+/// Which of a training's two checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checkpoint {
+    /// The epoch with the best validation tier accuracy.
+    Best,
+    /// The last epoch trained.
+    Last,
+}
+
+impl Checkpoint {
+    pub const ALL: [Checkpoint; 2] = [Checkpoint::Best, Checkpoint::Last];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "best",
+            Checkpoint::Last => "last",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Checkpoint> {
+        Checkpoint::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The folder, inside a predictor's folder, that holds the transformer's checkpoints.
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+
+/// The files of checkpoint `which` of the transformer whose files are in `dir`
+/// (`checkpoints/{best,last}.safetensors`, `.optim.safetensors`, `.json`).
+pub fn paths(dir: &Path, which: Checkpoint) -> CheckpointPaths {
+    let d = dir.join(CHECKPOINTS_DIR);
+    let tag = which.name();
+    CheckpointPaths {
+        weights: d.join(format!("{tag}.safetensors")),
+        optim: d.join(format!("{tag}.optim.safetensors")),
+        state: d.join(format!("{tag}.json")),
+    }
+}
+
+/// The three files of one checkpoint ([`paths`] names them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointPaths {
     /// The weights, with the reference model's `state_dict` names.

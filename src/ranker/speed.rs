@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use super::config::Config;
+use super::config::TransformerConfig;
 use super::samples::Samples;
 use super::tiers::{Buckets, tier_labels};
 use super::trainer::Trainer;
@@ -24,12 +24,13 @@ pub struct TrainFigures {
     pub params: usize,
 }
 
-/// `batch` architectures of random features, accuracies and costs, sized for `cfg`'s feature tensor.
-fn synthetic(cfg: &Config, batch: usize, rng: &mut Rng) -> Samples {
+/// `batch` architectures of random features, accuracies and costs, sized for `cfg`'s feature tensor in
+/// `space`.
+fn synthetic(cfg: &TransformerConfig, space: SpaceKind, batch: usize, rng: &mut Rng) -> Samples {
     let r = &cfg.ranker;
     let feat_len = r.n_arch_patch * r.d_patch * r.d_patch;
     let uniform = |rng: &mut Rng, n: usize| (0..n).map(|_| rng.uniform()).collect::<Vec<f64>>();
-    let shape = match cfg.space {
+    let shape = match space {
         SpaceKind::Nb101 => Shape::Vertices(7),
         SpaceKind::Nb201 => Shape::OpCounts([1, 1, 2, 1, 1]),
     };
@@ -45,13 +46,14 @@ fn synthetic(cfg: &Config, batch: usize, rng: &mut Rng) -> Samples {
     }
 }
 
-/// Times `steps` training steps (after one warm-up) of the configuration's model on one batch of
-/// `batch` architectures, then its inference pass for about three seconds.
-pub fn train_figures(cfg: &Config, batch: usize, steps: usize) -> TrainFigures {
+/// Times `steps` training steps (after one warm-up) of the configuration's model (initialised from
+/// `seed`) on one batch of `batch` architectures of `space`, then its inference pass for about three
+/// seconds.
+pub fn train_figures(cfg: &TransformerConfig, space: SpaceKind, seed: u64, batch: usize, steps: usize) -> TrainFigures {
     let mut cfg = cfg.clone();
     cfg.train_batch_size = batch;
-    let mut trainer = Trainer::new(&cfg);
-    let samples = synthetic(&cfg, batch, &mut Rng::new(2));
+    let mut trainer = Trainer::new(&cfg, seed);
+    let samples = synthetic(&cfg, space, batch, &mut Rng::new(2));
     let nt = cfg.ranker.n_tier;
     let labels = tier_labels(&samples.val, nt);
     let idx: Vec<usize> = (0..batch).collect();

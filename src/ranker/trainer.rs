@@ -13,11 +13,13 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, CheckpointPaths, TrainState};
-use super::config::Config;
+use super::config::TransformerConfig;
 use super::loss::{rank_loss, soft_cross_entropy};
 use super::metrics::{kendall_tau, spearman_rho};
 use super::model::Ranker;
@@ -75,7 +77,9 @@ impl Pass {
 
 /// A training run in progress.
 pub struct Trainer {
-    pub cfg: Config,
+    pub cfg: TransformerConfig,
+    /// The run's seed: initialisation, shuffling and dropout masks.
+    pub seed: u64,
     pub model: Ranker<f32>,
     pub opt: AdamW,
     pub state: TrainState,
@@ -83,17 +87,18 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    pub fn new(cfg: &Config) -> Trainer {
-        let model = Ranker::<f32>::new(&cfg.ranker, cfg.seed);
+    pub fn new(cfg: &TransformerConfig, seed: u64) -> Trainer {
+        let model = Ranker::<f32>::new(&cfg.ranker, seed);
         let n = model.params.numel();
         Trainer {
             cfg: cfg.clone(),
+            seed,
             opt: AdamW::new(&cfg.optimizer, n),
             model,
             state: TrainState {
                 epochs_done: 0,
                 step: 0,
-                rng_state: mix(cfg.seed, 1),
+                rng_state: mix(seed, 1),
                 best_val_acc: f64::NEG_INFINITY,
                 best_epoch: None,
                 val_acc: f64::NAN,
@@ -123,7 +128,7 @@ impl Trainer {
         let b = idx.len();
         let x = s.gather(idx);
         let tiers = buckets.embeddings();
-        let drop = train.then(|| Dropout { p: self.cfg.ranker.dropout, seed: mix(self.cfg.seed, self.state.step + 1) });
+        let drop = train.then(|| Dropout { p: self.cfg.ranker.dropout, seed: mix(self.seed, self.state.step + 1) });
         let (out, cache) = self.model.forward(&x, b, &tiers, drop);
         let mut target = vec![0f32; b * nt];
         labels.iter().enumerate().for_each(|(i, &t)| target[i * nt + t] = 1.0);
@@ -211,7 +216,7 @@ impl Trainer {
 
     fn validate(&mut self, val: &Samples) -> Pass {
         let nt = self.cfg.ranker.n_tier;
-        let bs = self.cfg.val_batch();
+        let bs = self.cfg.val_batch_size;
         let labels = tier_labels(&val.val, nt);
         let mut buckets = Buckets::new(nt, self.emb_len());
         let mut vp = Pass::default();
@@ -229,6 +234,16 @@ impl Trainer {
 pub struct CheckpointPair {
     pub best: CheckpointPaths,
     pub last: CheckpointPaths,
+}
+
+impl CheckpointPair {
+    /// Both checkpoints of the transformer whose files are in `dir`.
+    pub fn in_dir(dir: &Path) -> CheckpointPair {
+        CheckpointPair {
+            best: checkpoint::paths(dir, checkpoint::Checkpoint::Best),
+            last: checkpoint::paths(dir, checkpoint::Checkpoint::Last),
+        }
+    }
 }
 
 impl Trainer {
@@ -250,4 +265,36 @@ impl Trainer {
         }
         checkpoint::save(&to.last, &self.model, &self.opt, &self.state)
     }
+}
+
+/// The epoch log's file, in the transformer's folder: one JSON [`EpochLog`] a line.
+pub const METRICS_LOG: &str = "metrics.jsonl";
+
+/// The epochs logged in `path` so far.
+pub fn read_log(path: &Path) -> Result<Vec<EpochLog>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1)))
+        .collect()
+}
+
+/// Rewrites the epoch log in `path` with its first `keep` lines and then `line` (resuming drops the
+/// epochs logged after the checkpoint it resumes from).
+pub fn write_log(path: &Path, keep: usize, line: Option<&EpochLog>) -> Result<()> {
+    let old = if path.exists() {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        String::new()
+    };
+    let mut lines: Vec<String> = old.lines().take(keep).map(str::to_string).collect();
+    if let Some(l) = line {
+        lines.push(serde_json::to_string(l)?);
+    }
+    crate::io::write_atomic(path, |w| {
+        for l in &lines {
+            writeln!(w, "{l}")?;
+        }
+        Ok(())
+    })
 }

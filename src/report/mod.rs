@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::config::Config;
 use crate::data::AnyDataset;
 use crate::io::write_atomic;
-use crate::ranker::config::Config;
 use crate::ranker::trainer::EpochLog;
 use crate::run_dir::{RunDir, RunMeta};
 use crate::space::nb201;

@@ -4,7 +4,7 @@
 use super::svg;
 use serde::Serialize;
 
-use crate::predictor::Mode;
+use crate::config::Mode;
 
 /// The study as a self-contained HTML page: per benchmark, τ and precision@50 against the budget on a
 /// logarithmic axis (each mode a mean line with a marker per budget in its ± std band, the floor

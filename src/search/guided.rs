@@ -2,7 +2,7 @@
 //!
 //! 1. Query `init` random architectures (one batch: nothing is known yet; rounded up to whole rounds
 //!    where the round size is fixed, [`GuidedSettings::start_size`]).
-//! 2. Each round: fit the predictor (by name: `best` unless told otherwise, [`crate::predictor::named`])
+//! 2. Each round: fit the predictor (by name: `best` unless told otherwise, [`crate::config::named`])
 //!    on every queried architecture and its validation accuracy; the candidates are every unqueried
 //!    query of the pool where the pool has at most `score_all` architectures (all 15,625 NB201 cells:
 //!    each of the 4,660 functions once, by its canonical form),
@@ -27,10 +27,11 @@ use super::domain::Domain;
 use super::inputs::FeatureCache;
 use super::oracle::Oracle;
 use crate::benchmark::Benchmark;
+use crate::config::Config;
 use crate::features::Featurize;
 use crate::predictor::{self, FitContext, Labelled, Predictor};
 use crate::progress::Quiet;
-use crate::ranker::config::{Config, SamplerConfig};
+use crate::ranker::config::SamplerConfig;
 use crate::ranker::tiers::tier_labels;
 use crate::rng::{Rng, mix};
 use crate::sampler::{Propose, draw_key, select_target};
@@ -50,7 +51,7 @@ pub enum Acquisition {
 /// The predictor the guided search refits every round.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GuidedPredictor {
-    /// A predictor known by name ([`crate::predictor::named_list`]), configured for the search's space.
+    /// A predictor known by name ([`crate::config::named_list`]), configured for the search's space.
     Named(String),
     /// A given configuration: `nar run`'s comparison searches with the run's own predictor.
     Config(Box<Config>),
@@ -130,8 +131,8 @@ impl GuidedSettings {
             let (key, value) = (key.trim(), value.trim());
             match key {
                 "predictor" => {
-                    if predictor::named(value, SpaceKind::Nb201).is_none() {
-                        bail!("{item:?}: unknown predictor (one of {})", predictor::named_list().join(", "));
+                    if crate::config::named(value, SpaceKind::Nb201).is_none() {
+                        bail!("{item:?}: unknown predictor (one of {})", crate::config::named_list().join(", "));
                     }
                     self.predictor = GuidedPredictor::Named(value.to_string());
                     continue;
@@ -190,7 +191,7 @@ impl GuidedSettings {
     pub fn predictor_config(&self, space: SpaceKind) -> Result<Config> {
         match &self.predictor {
             GuidedPredictor::Named(name) => {
-                predictor::named(name, space).with_context(|| format!("unknown predictor {name:?}"))
+                crate::config::named(name, space).with_context(|| format!("unknown predictor {name:?}"))
             }
             GuidedPredictor::Config(cfg) if cfg.space != space => {
                 bail!("the guided search's predictor is configured for {}, not {space}", cfg.space)
@@ -211,6 +212,7 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
 ) -> Result<()> {
     let mut rng = Rng::new(mix(seed, 0x6a1d_ed5e));
     let cfg = set.predictor_config(S::KIND)?;
+    let spec = cfg.predictor()?;
     let sampler = Config::reference(S::KIND).sampler;
     // 1. A random start, as one batch: whole rounds of a fixed round size, so that no worker of a
     // parallel oracle waits through a partial one.
@@ -230,7 +232,7 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
             oracle.ask_all(&[p])?;
             continue;
         }
-        let mut model = predictor::build(&cfg)?;
+        let mut model = predictor::build(&spec)?;
         let x = features.rows(&queried);
         // The transformer chooses its checkpoint on a held-out fifth; the trees fit on everything.
         let n_train = if cfg.model.holds_out_validation() {

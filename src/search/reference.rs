@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::oracle::Scorecard;
 
 use crate::benchmark::Benchmark;
+use crate::config::Config;
 use crate::data::Dataset;
-use crate::ranker::config::{Config, ModelKind};
+use crate::predictor::ModelKind;
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::argmax;

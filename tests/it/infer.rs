@@ -1,7 +1,7 @@
 //! The inference passes against the training pass: scores, logits and encoder outputs bit for bit,
 //! at both reference model sizes, with the workspace reused across batches of different sizes.
 
-use nar::ranker::config::Config;
+use nar::config::Config;
 use nar::ranker::infer::Workspace;
 use nar::ranker::model::Ranker;
 use nar::rng::Rng;

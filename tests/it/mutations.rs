@@ -9,10 +9,10 @@ use crate::common;
 
 use std::path::Path;
 
+use nar::config::Config;
 use nar::data::metric::check_value;
 use nar::data::{Dataset, SpaceSources, nar_json, store, table, tfrecord};
 use nar::ranker::checkpoint;
-use nar::ranker::config::Config;
 use nar::space::nb101::Cell;
 use nar::space::{Nb201, SearchSpace};
 use proptest::prelude::*;
@@ -245,7 +245,7 @@ proptest! {
     #[test]
     fn checkpoints(m in mutation(), keep_checksum in any::<bool>()) {
         let cfg = Config::parse(&common::tiny_nb201_config()).unwrap();
-        let mut t = nar::ranker::trainer::Trainer::new(&cfg);
+        let mut t = nar::ranker::trainer::Trainer::new(&cfg.transformer(), cfg.seed);
         let dir = tempfile::tempdir().unwrap();
         let run = nar::run_dir::RunDir::create(dir.path()).unwrap();
         t.save(&run.checkpoints()).unwrap();

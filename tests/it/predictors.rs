@@ -93,7 +93,7 @@ fn every_nb201_predictor_trains_reloads_and_ranks() {
         let cfg = run.read_config().unwrap();
         assert_eq!(cfg.model.name(), model);
         // The transformer's keys the file leaves out are the reference's.
-        assert_eq!(cfg.ranker, nar::ranker::config::Config::reference(nar::space::SpaceKind::Nb201).ranker);
+        assert_eq!(cfg.ranker, nar::config::Config::reference(nar::space::SpaceKind::Nb201).ranker);
         // The same split drawing as every run: budget 300 in the configuration's 1000 : 256 proportion.
         let meta = run.read_meta().unwrap();
         assert_eq!((meta.train.len(), meta.val.len()), (239, 61));
@@ -250,8 +250,8 @@ fn a_run_whose_files_are_of_another_predictor_names_both() {
 #[test]
 fn a_fit_needs_two_finite_accuracies() {
     use nar::features::FeatureSet;
+    use nar::predictor::ModelKind;
     use nar::predictor::{ArchList, FitContext, Labelled, TableModel};
-    use nar::ranker::config::ModelKind;
     use nar::space::{ImageDataset, nb201::Arch};
     let archs: Vec<Arch> = (0..3).map(|i| Arch::from_index(i).unwrap()).collect();
     let x = ArchList::<nar::space::Nb201> { archs: &archs, network: ImageDataset::Cifar10 };

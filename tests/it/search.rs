@@ -100,7 +100,7 @@ fn search_is_deterministic_per_seed() {
     let perm = Rng::new(1).permutation(ds.len());
     let train = Samples::new(ds, perm[..200].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();
     let val = Samples::new(ds, perm[200..328].to_vec(), Net::Cifar10, "cifar10_val_acc", None).unwrap();
-    let mut t = Trainer::new(&cfg);
+    let mut t = Trainer::new(&cfg.transformer(), cfg.seed);
     t.epoch(&train, &val, &|_, _, _| {});
     let b = ReferenceTable::new(ds, Net::Cifar10, "cifar10_val_acc", Some("cifar10_test_acc"));
     let set = nar::search::reference::Settings::from_config(&cfg, 3).unwrap();

@@ -3,8 +3,8 @@
 
 use crate::common;
 
+use nar::config::Config;
 use nar::ranker::checkpoint;
-use nar::ranker::config::Config;
 use nar::ranker::samples::Samples;
 use nar::ranker::tiers::tier_labels;
 use nar::ranker::trainer::Trainer;
@@ -68,7 +68,7 @@ fn split(cfg: &Config) -> (Samples, Samples) {
 
 fn run(cfg: &Config, epochs: usize) -> (Trainer, Vec<f64>) {
     let (train, val) = split(cfg);
-    let mut t = Trainer::new(cfg);
+    let mut t = Trainer::new(&cfg.transformer(), cfg.seed);
     let losses = (0..epochs).map(|_| t.epoch(&train, &val, &|_, _, _| {}).train_loss).collect();
     (t, losses)
 }
@@ -105,13 +105,13 @@ fn resumed_run_ends_with_the_same_weights() {
     let (full, _) = run(&cfg, 4);
     let dir = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(dir.path()).unwrap();
-    let mut first = Trainer::new(&cfg);
+    let mut first = Trainer::new(&cfg.transformer(), cfg.seed);
     for _ in 0..2 {
         first.epoch(&train, &val, &|_, _, _| {});
         first.save(&run_dir.checkpoints()).unwrap();
     }
     drop(first);
-    let mut resumed = Trainer::new(&cfg);
+    let mut resumed = Trainer::new(&cfg.transformer(), cfg.seed);
     resumed.state =
         checkpoint::load(&run_dir.checkpoint(Checkpoint::Last), &mut resumed.model, &mut resumed.opt).unwrap();
     assert_eq!(resumed.state.epochs_done, 2);

@@ -57,8 +57,8 @@ pub fn nb201_strings() -> Vec<(usize, String)> {
 
 /// NAR's reference configuration of `space` shrunk to a model that trains in seconds: the same code
 /// paths, tiny sizes, set on the parsed configuration's typed fields (and checked).
-pub fn tiny_config(space: nar::space::SpaceKind) -> nar::ranker::config::Config {
-    let mut c = nar::ranker::config::Config::reference(space);
+pub fn tiny_config(space: nar::space::SpaceKind) -> nar::config::Config {
+    let mut c = nar::config::Config::reference(space);
     let r = &mut c.ranker;
     (r.d_patch_vec, r.d_model, r.d_ffn_inner, r.n_layers) = (16, 16, 32, 1);
     (r.d_k, r.d_v, r.d_tier_prj_inner, r.d_val_acc_prj_inner) = (8, 8, 16, 16);
