@@ -16,6 +16,9 @@ pub trait Benchmark: SearchSpace {
     const NAR_NAME: &'static str;
     /// NAR's reference configuration of the space, as compiled into the binary.
     const REFERENCE_CONFIG: &'static str;
+    /// The space's predictors known by name besides `reference` (`crate::config::named`): `(name,
+    /// configuration text)`, the files of `configs/` compiled in.
+    const NAMED_CONFIGS: &'static [(&'static str, &'static str)];
     /// Candidate names of the validation-accuracy metric for image dataset `d`, best first.
     fn validation_metrics(d: ImageDataset) -> Vec<String>;
     /// Candidate names of the test-accuracy metric for image dataset `d`.
@@ -33,6 +36,12 @@ pub trait Benchmark: SearchSpace {
 impl Benchmark for Nb101 {
     const NAR_NAME: &'static str = "nasbench";
     const REFERENCE_CONFIG: &'static str = include_str!("../configs/nb101.yaml");
+    const NAMED_CONFIGS: &'static [(&'static str, &'static str)] = &[
+        ("improved", include_str!("../configs/nb101-improved.yaml")),
+        ("gbdt", include_str!("../configs/nb101-gbdt.yaml")),
+        ("forest", include_str!("../configs/nb101-forest.yaml")),
+        ("best", include_str!("../configs/nb101-best.yaml")),
+    ];
     fn validation_metrics(_: ImageDataset) -> Vec<String> {
         // NAR's JSON name, then the sample table's (`data/nb101/nb101_subset_1k.csv`).
         vec!["avg_validation_accuracy".into(), "val_acc_108ep".into()]
@@ -55,6 +64,12 @@ impl Benchmark for Nb101 {
 impl Benchmark for Nb201 {
     const NAR_NAME: &'static str = "nasbench201";
     const REFERENCE_CONFIG: &'static str = include_str!("../configs/nb201.yaml");
+    const NAMED_CONFIGS: &'static [(&'static str, &'static str)] = &[
+        ("improved", include_str!("../configs/nb201-improved.yaml")),
+        ("gbdt", include_str!("../configs/nb201-gbdt.yaml")),
+        ("forest", include_str!("../configs/nb201-forest.yaml")),
+        ("best", include_str!("../configs/nb201-best.yaml")),
+    ];
     fn validation_metrics(d: ImageDataset) -> Vec<String> {
         vec![format!("{d}_val_acc")]
     }

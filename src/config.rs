@@ -182,8 +182,11 @@ impl Config {
         if self.train_batch_size < r.n_tier {
             bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
         }
-        if self.space == SpaceKind::Nb101 && self.network() != ImageDataset::Cifar10 {
-            bail!("network_type: NAS-Bench-101 has only the cifar10 network, found {}", self.network());
+        // The space must have a network for the image dataset.
+        if let Err(e) =
+            crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::network(self.network()).map(|_| ()))
+        {
+            bail!("network_type: {e}");
         }
         // The feature tensor of the space fixes the patches (docs/design.md §4).
         let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::FEATURE_SHAPE);
@@ -341,20 +344,18 @@ fn member_config(cfg: &Config, m: &MemberConfig) -> Config {
     }
 }
 
-/// The built-in predictors' configuration files, compiled in: `(name, NB101 text, NB201 text)`.
-const NAMED: [(&str, &str, &str); 4] = [
-    ("improved", include_str!("../configs/nb101-improved.yaml"), include_str!("../configs/nb201-improved.yaml")),
-    ("gbdt", include_str!("../configs/nb101-gbdt.yaml"), include_str!("../configs/nb201-gbdt.yaml")),
-    ("forest", include_str!("../configs/nb101-forest.yaml"), include_str!("../configs/nb201-forest.yaml")),
-    ("best", include_str!("../configs/nb101-best.yaml"), include_str!("../configs/nb201-best.yaml")),
-];
-
 /// The predictors known by name: `reference`, `improved` (the transformer), `gbdt` (trees on the
 /// ReNAS tensor), `forest` (a forest on the graph features), `best` (nar's recommended predictor), and
 /// `forest-SET` / `gbdt-SET` (that model on one feature set).
 pub fn named_list() -> Vec<String> {
     let mut v = vec!["reference".to_string()];
-    v.extend(NAMED.iter().map(|(m, _, _)| m.to_string()));
+    for space in SpaceKind::ALL {
+        for (name, _) in crate::with_space!(space, S => <S as crate::benchmark::Benchmark>::NAMED_CONFIGS) {
+            if !v.iter().any(|n| n == name) {
+                v.push(name.to_string());
+            }
+        }
+    }
     for model in ["forest", "gbdt"] {
         v.extend(FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
     }
@@ -367,8 +368,9 @@ pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
     if name == "reference" {
         return Some(Config::reference(space));
     }
-    if let Some((_, t101, t201)) = NAMED.iter().find(|(m, _, _)| *m == name) {
-        return Some(parse(if space == SpaceKind::Nb101 { t101 } else { t201 }));
+    let own = crate::with_space!(space, S => <S as crate::benchmark::Benchmark>::NAMED_CONFIGS);
+    if let Some((_, text)) = own.iter().find(|(m, _)| *m == name) {
+        return Some(parse(text));
     }
     let (model, set) = name.split_once('-')?;
     let set: FeatureSet = set.parse().ok()?;

@@ -145,4 +145,53 @@ mod layering {
         let cli = uses("cli");
         assert!(cli.contains("pipeline") && cli.contains("data"), "{cli:?}");
     }
+
+    /// The files outside the space registry (`src/space/`) that branch on a space (an arm or a test of
+    /// `SpaceKind::…`), as docs/design.md's "Adding a search space" lists them: everything else reaches
+    /// a space through the registry's traits and `with_space!`, so a new space cannot be misrouted there.
+    #[test]
+    fn only_the_listed_files_branch_on_a_space() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = std::collections::BTreeMap::new();
+        let mut stack = vec![root.join("src"), root.join("python/src")];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            if !rel.ends_with(".rs") || rel.starts_with("src/space/") {
+                continue;
+            }
+            let mut n = 0;
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                let code = line.split("//").next().unwrap();
+                for (i, _) in code.match_indices("SpaceKind::") {
+                    let variant: String = code[i + 11..].chars().take_while(|c| c.is_alphanumeric()).collect();
+                    let before = code[..i].trim_end();
+                    let compared = before.ends_with("==") || before.ends_with("!=");
+                    if variant != "ALL"
+                        && variant.starts_with(char::is_uppercase)
+                        && (code[i..].contains("=>") || compared)
+                    {
+                        n += 1;
+                    }
+                }
+            }
+            if n > 0 {
+                found.insert(rel, n);
+            }
+        }
+        let listed: std::collections::BTreeMap<String, usize> = [
+            // `nar space enumerate`'s CSV layout per space.
+            ("src/cli/space.rs", 2),
+            // The predictor study's tasks are the two benchmarks' tables.
+            ("src/cli/predictor_study.rs", 1),
+            ("src/pipeline/predictor_study.rs", 6),
+        ]
+        .into_iter()
+        .map(|(f, n)| (f.to_string(), n))
+        .collect();
+        assert_eq!(found, listed, "branches on a space outside src/space/ (docs/design.md, Adding a search space)");
+    }
 }

@@ -52,7 +52,7 @@ impl Dataset {
     /// The NAS-Bench-201 accuracy table built into nar (all 15,625 architectures, three image datasets).
     #[staticmethod]
     fn nb201(py: Python<'_>) -> PyResult<Dataset> {
-        Dataset::load(py, DataSource::EmbeddedNb201)
+        Dataset::load(py, DataSource::BuiltIn(nar::space::SpaceKind::Nb201))
     }
 
     /// `"nb101"` or `"nb201"`.

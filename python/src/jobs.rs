@@ -11,7 +11,7 @@ use nar::search::budgeted::{Method, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
-use nar::space::{Enumerable, Nb101, Nb201, SpaceKind};
+use nar::space::{Enumerable, SpaceKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -256,8 +256,7 @@ pub fn search<'py>(
     };
     let calls = CallOptions { parallel: parallel.unwrap_or(1), executor, timeout, retries, wait_on_interrupt };
     match SpaceKind::from_name(space) {
-        Some(SpaceKind::Nb201) => search_in::<Nb201>(py, &oracle, &args, calls),
-        Some(SpaceKind::Nb101) => search_in::<Nb101>(py, &oracle, &args, calls),
+        Some(kind) => nar::with_space!(kind, S => search_in::<S>(py, &oracle, &args, calls)),
         None => Err(PyValueError::new_err(format!("unknown space {space:?} (expected nb101 or nb201)"))),
     }
 }

@@ -105,9 +105,8 @@ impl Predictor {
         }
         let mut cfg = cfg;
         cfg.network_type = Some(network);
-        if space == SpaceKind::Nb101 && network != ImageDataset::Cifar10 {
-            return Err(PyValueError::new_err("NAS-Bench-101 has only the cifar10 network"));
-        }
+        nar::with_space!(space, S => <S as nar::space::SearchSpace>::network(network).map(|_| ()))
+            .map_err(PyValueError::new_err)?;
         let model = cfg.predictor().and_then(|spec| build(&spec)).map_err(value_error)?;
         Ok(Predictor { cfg, network, model: Mutex::new(model), fitted: Mutex::new(None) })
     }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use nar::features::Featurize;
 use nar::pipeline::loaded::LoadedPredictor as Predictor;
 use nar::run_dir::Checkpoint;
-use nar::space::{Nb101, Nb201, SpaceKind};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -29,30 +29,38 @@ fn checkpoint(name: &str) -> PyResult<Checkpoint> {
     }
 }
 
+/// What a ranker computes over architectures of its space, whichever space that is.
+trait Over {
+    type Out: Send;
+    fn run<S: Featurize>(&self, p: &Predictor, archs: &[S::Arch], progress: &PyProgress) -> anyhow::Result<Self::Out>;
+}
+
+/// The predicted scores.
+struct Scores;
+impl Over for Scores {
+    type Out = Vec<f64>;
+    fn run<S: Featurize>(&self, p: &Predictor, archs: &[S::Arch], progress: &PyProgress) -> anyhow::Result<Vec<f64>> {
+        p.scores::<S>(archs, progress)
+    }
+}
+
+/// The predicted tiers.
+struct Tiers;
+impl Over for Tiers {
+    type Out = Vec<usize>;
+    fn run<S: Featurize>(&self, p: &Predictor, archs: &[S::Arch], progress: &PyProgress) -> anyhow::Result<Vec<usize>> {
+        p.tiers::<S>(archs, progress)
+    }
+}
+
 impl Ranker {
-    /// Runs `f` over the architectures of the run's space without the GIL; Ctrl-C stops it.
-    fn run<R: Send>(
-        &self,
-        py: Python<'_>,
-        archs: &Bound<'_, PyAny>,
-        f101: impl Fn(&Predictor, &[<Nb101 as nar::space::SearchSpace>::Arch], &PyProgress) -> anyhow::Result<R>
-        + Send
-        + Sync,
-        f201: impl Fn(&Predictor, &[<Nb201 as nar::space::SearchSpace>::Arch], &PyProgress) -> anyhow::Result<R>
-        + Send
-        + Sync,
-    ) -> PyResult<R> {
+    /// Runs `what` over the architectures of the run's space without the GIL; Ctrl-C stops it.
+    fn run<O: Over + Sync>(&self, py: Python<'_>, archs: &Bound<'_, PyAny>, what: O) -> PyResult<O::Out> {
         let progress = PyProgress::default();
-        let r = match self.p.space() {
-            SpaceKind::Nb101 => {
-                let a = archs_from::<Nb101>(archs)?;
-                py.detach(|| f101(&self.p, &a, &progress))
-            }
-            SpaceKind::Nb201 => {
-                let a = archs_from::<Nb201>(archs)?;
-                py.detach(|| f201(&self.p, &a, &progress))
-            }
-        };
+        let r = nar::with_space!(self.p.space(), S => {
+            let a = archs_from::<S>(archs)?;
+            py.detach(|| what.run::<S>(&self.p, &a, &progress))
+        });
         r.map_err(|e| progress.error(e))
     }
 }
@@ -90,14 +98,14 @@ impl Ranker {
     /// NB201 strings and indices. The transformer runs its encoder and accuracy head only; all without
     /// the GIL.
     fn predict<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let s = self.run(py, archs, |p, a, pr| p.scores::<Nb101>(a, pr), |p, a, pr| p.scores::<Nb201>(a, pr))?;
+        let s = self.run(py, archs, Scores)?;
         Ok(s.into_pyarray(py))
     }
 
     /// Predicted quality tiers (int64; 1 = best) of `archs`: the whole model, with the run's tier
     /// embeddings (the mean encoder output of its training architectures per tier).
     fn predict_tiers<'py>(&self, py: Python<'py>, archs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let t = self.run(py, archs, |p, a, pr| p.tiers::<Nb101>(a, pr), |p, a, pr| p.tiers::<Nb201>(a, pr))?;
+        let t = self.run(py, archs, Tiers)?;
         Ok(t.into_iter().map(|t| t as i64).collect::<Vec<_>>().into_pyarray(py))
     }
 

@@ -75,10 +75,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Build { space, metrics, out } => {
             let start = Instant::now();
-            let source = if space == SpaceKind::Nb201 && metrics.is_empty() {
-                DataSource::EmbeddedNb201
-            } else {
-                DataSource::Metrics { space, files: metrics }
+            let source = match DataSource::built_in(space) {
+                Some(built_in) if metrics.is_empty() => built_in,
+                _ => DataSource::Metrics { space, files: metrics },
             };
             refuse_clobbering(&[&out], &source.files())?;
             let ds = source.load(&mut |line| eprintln!("{line}"))?;
@@ -189,5 +188,6 @@ fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
 }
 
 fn describe<S: SearchSpace>(ds: &Dataset<S>, i: usize) -> String {
-    if S::KIND == SpaceKind::Nb201 { S::arch_columns(&ds.archs()[i]).join(" ") } else { String::new() }
+    // An architecture spelled in one short column (NB201's string) is shown; a matrix is not.
+    if S::ARCH_COLUMNS.len() == 1 { S::arch_columns(&ds.archs()[i]).join(" ") } else { String::new() }
 }

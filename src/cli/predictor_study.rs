@@ -117,7 +117,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         seeds: a.seeds as u64,
         first_seed: a.first_seed,
         epochs: a.epochs,
-        nb201: a.nb201.map_or(DataSource::EmbeddedNb201, DataSource::Store),
+        nb201: a.nb201.map_or(DataSource::BuiltIn(SpaceKind::Nb201), DataSource::Store),
         nb101,
         csv: a.csv.clone(),
         html: a.html.clone(),

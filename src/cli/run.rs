@@ -69,12 +69,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             DataSource::from_arg(d, &args.data_dir.clone().unwrap_or_else(crate::data::default_data_dir))?
         }
         (None, false, space) => DataSource::Metrics { space, files: args.metrics.clone() },
-        (None, true, SpaceKind::Nb201) => DataSource::EmbeddedNb201,
-        (None, true, SpaceKind::Nb101) => {
-            bail!(
-                "nb101 has no built-in table: give --metrics FILE (e.g. data/nb101/nb101_subset_1k.csv) or --data DATASET"
-            )
-        }
+        (None, true, space) => match DataSource::built_in(space) {
+            Some(built_in) => built_in,
+            None => bail!(
+                "{space} has no built-in table: give --metrics FILE (e.g. data/nb101/nb101_subset_1k.csv) or --data DATASET"
+            ),
+        },
     };
     let config = match &args.config {
         Some(c) => Config::load(c)?,

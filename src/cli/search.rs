@@ -167,8 +167,11 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
     let data = match (&args.data, args.metrics.is_empty(), space) {
         (Some(d), _, _) => DataSource::from_arg(d, &data_dir)?,
         (None, false, _) => DataSource::Metrics { space, files: args.metrics.clone() },
-        (None, true, SpaceKind::Nb201) => DataSource::EmbeddedNb201,
-        (None, true, SpaceKind::Nb101) => DataSource::from_arg("nb101", &data_dir)?,
+        // The space's built-in table, or its dataset in the data directory.
+        (None, true, space) => match DataSource::built_in(space) {
+            Some(built_in) => built_in,
+            None => DataSource::from_arg(space.name(), &data_dir)?,
+        },
     };
     let methods = match args.method.0 {
         None => Method::ALL.to_vec(),

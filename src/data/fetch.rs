@@ -40,36 +40,70 @@ fn google_drive(id: &str) -> String {
     format!("https://drive.usercontent.google.com/download?id={id}&export=download&confirm=t")
 }
 
-/// The known sources of a space: NAR's JSON (both spaces) and NAS-Bench-101's official tfrecord.
+/// Where a published file is: a Google Drive file id or a URL.
+enum Location {
+    Drive(&'static str),
+    Url(&'static str),
+}
+
+/// A published file of a space.
+struct Published {
+    space: SpaceKind,
+    kind: &'static str,
+    location: Location,
+    file_name: &'static str,
+    /// Its SHA-256, where published.
+    sha256: Option<&'static str>,
+    /// Its size in bytes, about.
+    size: u64,
+}
+
+/// The published files nar knows, by space: NAR's JSON (both spaces) and NAS-Bench-101's official
+/// tfrecord.
+const PUBLISHED: [Published; 3] = [
+    Published {
+        space: SpaceKind::Nb101,
+        kind: "nar-json",
+        location: Location::Drive("1hM_wZzkI79tkacl3YL42ZZFAuldmGip5"),
+        file_name: "nasbench101_vertice.json",
+        sha256: Some("ff051bbe69e50490f8092dfc5d020675ed44e932d13619da0b6cc941f77b9c32"),
+        size: 717_000_000,
+    },
+    Published {
+        space: SpaceKind::Nb101,
+        kind: "tfrecord",
+        location: Location::Url("https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"),
+        file_name: "nasbench_only108.tfrecord",
+        sha256: None,
+        size: 500_000_000,
+    },
+    Published {
+        space: SpaceKind::Nb201,
+        kind: "nar-json",
+        location: Location::Drive("1MeYtWM2n-ZlUDvDyvby1lVj3hA71kZ28"),
+        file_name: "nasbench201_vertice.json",
+        sha256: Some("e462fa2dbff708a0d8e3f8c2bdcd5d843355d9db01cb62c5532331ad0b8ca7af"),
+        size: 68_000_000,
+    },
+];
+
+/// The known sources of a space (none for a space nothing was published for).
 pub fn sources(space: SpaceKind) -> Vec<Source> {
-    match space {
-        SpaceKind::Nb101 => vec![
-            Source {
-                space,
-                kind: "nar-json",
-                url: google_drive("1hM_wZzkI79tkacl3YL42ZZFAuldmGip5"),
-                file_name: "nasbench101_vertice.json".into(),
-                sha256: Some("ff051bbe69e50490f8092dfc5d020675ed44e932d13619da0b6cc941f77b9c32".into()),
-                size: 717_000_000,
+    PUBLISHED
+        .iter()
+        .filter(|p| p.space == space)
+        .map(|p| Source {
+            space: p.space,
+            kind: p.kind,
+            url: match p.location {
+                Location::Drive(id) => google_drive(id),
+                Location::Url(url) => url.to_string(),
             },
-            Source {
-                space,
-                kind: "tfrecord",
-                url: "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord".into(),
-                file_name: "nasbench_only108.tfrecord".into(),
-                sha256: None,
-                size: 500_000_000,
-            },
-        ],
-        SpaceKind::Nb201 => vec![Source {
-            space,
-            kind: "nar-json",
-            url: google_drive("1MeYtWM2n-ZlUDvDyvby1lVj3hA71kZ28"),
-            file_name: "nasbench201_vertice.json".into(),
-            sha256: Some("e462fa2dbff708a0d8e3f8c2bdcd5d843355d9db01cb62c5532331ad0b8ca7af".into()),
-            size: 68_000_000,
-        }],
-    }
+            file_name: p.file_name.to_string(),
+            sha256: p.sha256.map(String::from),
+            size: p.size,
+        })
+        .collect()
 }
 
 /// SHA-256 of a file, as lowercase hex.

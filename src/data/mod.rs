@@ -192,8 +192,16 @@ impl<S: Benchmark> Dataset<S> {
     }
 }
 
-/// Space-specific sources: NAR's JSON differs per space, and only NB101 has a tfrecord release.
-pub trait SpaceSources {
+/// Space-specific sources: NAR's JSON differs per space, only NB101 has a tfrecord release, and only
+/// NB201's table is built into the binary.
+pub trait SpaceSources: Sized {
+    /// The first character of NAR's JSON file of the space, where NAR published one (`[` for NB101's
+    /// list of records, `{` for NB201's object).
+    const NAR_JSON_ROOT: Option<u8>;
+    /// The name of the table built into the binary, where the space has one ([`SpaceSources::built_in`]).
+    const BUILT_IN_NAME: Option<&'static str>;
+    /// Every architecture joined with the table built into the binary, where the space has one.
+    fn built_in() -> Option<Result<Self>>;
     /// Joins a NAR JSON file of this space.
     fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport>;
     /// Joins NAS-Bench-101's tfrecord release.
@@ -203,6 +211,11 @@ pub trait SpaceSources {
 }
 
 impl SpaceSources for Dataset<Nb101> {
+    const NAR_JSON_ROOT: Option<u8> = Some(b'[');
+    const BUILT_IN_NAME: Option<&'static str> = None;
+    fn built_in() -> Option<Result<Self>> {
+        None
+    }
     fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
         nar_json::join_nb101(self, path)
     }
@@ -215,6 +228,11 @@ impl SpaceSources for Dataset<Nb101> {
 }
 
 impl SpaceSources for Dataset<Nb201> {
+    const NAR_JSON_ROOT: Option<u8> = Some(b'{');
+    const BUILT_IN_NAME: Option<&'static str> = Some(embedded::NB201_TABLE);
+    fn built_in() -> Option<Result<Self>> {
+        Some(embedded::nb201())
+    }
     fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
         nar_json::join_nb201(self, path)
     }

@@ -128,10 +128,12 @@ pub fn sniff_space(path: &Path) -> Result<SpaceKind> {
     let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut buf = [0u8; 4096];
     let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
-    match buf[..n].iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'[') => Ok(SpaceKind::Nb101),
-        Some(b'{') => Ok(SpaceKind::Nb201),
-        _ => bail!("{}: not a NAR JSON dataset (expected a list for NB101 or an object for NB201)", path.display()),
+    // Each space's NAR JSON opens with its own bracket (NB101: a list of records; NB201: an object).
+    let first = buf[..n].iter().find(|b| !b.is_ascii_whitespace());
+    let root = |k: SpaceKind| crate::with_space!(k, S => <super::Dataset<S> as super::SpaceSources>::NAR_JSON_ROOT);
+    match SpaceKind::ALL.into_iter().find(|&k| root(k).is_some_and(|r| Some(&r) == first)) {
+        Some(space) => Ok(space),
+        None => bail!("{}: not a NAR JSON dataset (expected a list for NB101 or an object for NB201)", path.display()),
     }
 }
 

@@ -1,12 +1,12 @@
 //! Where a command's dataset comes from: a `.nar` store, metric files joined onto the whole space, or
-//! the NAS-Bench-201 table embedded in the binary.
+//! a space's table built into the binary (NAS-Bench-201's).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::{AnyDataset, SpaceSources, build, embedded, store};
+use super::{AnyDataset, Dataset, SpaceSources, build, store};
 use crate::space::SpaceKind;
 
 /// A dataset, before it is opened.
@@ -16,8 +16,9 @@ pub enum DataSource {
     Store(PathBuf),
     /// Every architecture of `space` joined with metric files (`.csv`, NAR `.json`, `.tfrecord`).
     Metrics { space: SpaceKind, files: Vec<PathBuf> },
-    /// The NAS-Bench-201 accuracy table compiled into the binary ([`embedded`]).
-    EmbeddedNb201,
+    /// The space's table compiled into the binary (NAS-Bench-201's: [`embedded`]; see
+    /// [`SpaceSources::built_in`]).
+    BuiltIn(SpaceKind),
 }
 
 impl DataSource {
@@ -33,8 +34,8 @@ impl DataSource {
                 let file = data_dir.join(format!("{space}.nar"));
                 if file.exists() {
                     Ok(DataSource::Store(file))
-                } else if space == SpaceKind::Nb201 {
-                    Ok(DataSource::EmbeddedNb201)
+                } else if let Some(built_in) = DataSource::built_in(space) {
+                    Ok(built_in)
                 } else {
                     bail!(
                         "no {space} dataset in the data directory ({} does not exist): run `nar data fetch {space}`, or give a .nar file",
@@ -46,12 +47,17 @@ impl DataSource {
         }
     }
 
+    /// The table built into the binary for `space`, where it has one.
+    pub fn built_in(space: SpaceKind) -> Option<DataSource> {
+        crate::with_space!(space, S => <Dataset<S> as SpaceSources>::BUILT_IN_NAME).map(|_| DataSource::BuiltIn(space))
+    }
+
     /// The files it reads.
     pub fn files(&self) -> Vec<&Path> {
         match self {
             DataSource::Store(p) => vec![p.as_path()],
             DataSource::Metrics { files, .. } => files.iter().map(PathBuf::as_path).collect(),
-            DataSource::EmbeddedNb201 => Vec::new(),
+            DataSource::BuiltIn(_) => Vec::new(),
         }
     }
 
@@ -60,7 +66,7 @@ impl DataSource {
         match self {
             DataSource::Store(_) => None,
             DataSource::Metrics { space, .. } => Some(*space),
-            DataSource::EmbeddedNb201 => Some(SpaceKind::Nb201),
+            DataSource::BuiltIn(space) => Some(*space),
         }
     }
 
@@ -69,7 +75,9 @@ impl DataSource {
         Ok(match self {
             DataSource::Store(path) => store::open(path)?,
             DataSource::Metrics { space, files } => crate::with_space!(*space, S => build::<S>(files, log)?.into_any()),
-            DataSource::EmbeddedNb201 => AnyDataset::Nb201(embedded::nb201()?),
+            DataSource::BuiltIn(space) => crate::with_space!(*space, S => <Dataset<S> as SpaceSources>::built_in()
+                .ok_or_else(|| anyhow::anyhow!("{space} has no table built into nar"))??
+                .into_any()),
         })
     }
 }
@@ -82,7 +90,9 @@ impl fmt::Display for DataSource {
                 let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
                 write!(f, "{space} joined with {}", names.join(", "))
             }
-            DataSource::EmbeddedNb201 => f.write_str(embedded::NB201_TABLE),
+            DataSource::BuiltIn(space) => f.write_str(
+                crate::with_space!(*space, S => <Dataset<S> as SpaceSources>::BUILT_IN_NAME).unwrap_or("(none)"),
+            ),
         }
     }
 }

@@ -32,14 +32,6 @@ pub struct OpGraph {
     alive: u16,
 }
 
-/// Which operations of a space the features range over (`none` is not an operation: no edge).
-pub fn ops(space: crate::space::SpaceKind) -> &'static [&'static str] {
-    match space {
-        crate::space::SpaceKind::Nb101 => &["conv3x3", "conv1x1", "maxpool3x3"],
-        crate::space::SpaceKind::Nb201 => &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"],
-    }
-}
-
 impl OpGraph {
     /// The cell's graph (vertex ops as in [`nb101::Op::INTERIOR`] order).
     pub fn nb101(cell: &nb101::Cell) -> OpGraph {
@@ -213,9 +205,8 @@ impl OpGraph {
     }
 }
 
-/// Names of the graph features of a space, in the order [`graph_features`] writes them.
-pub fn graph_feature_names(space: crate::space::SpaceKind) -> Vec<String> {
-    let ops = ops(space);
+/// Names of the graph features over operations `ops`, in the order [`graph_features`] writes them.
+pub fn graph_feature_names(ops: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = ops.iter().map(|o| format!("count:{o}")).collect();
     names.extend(["vertices", "edges", "paths", "longest_path", "shortest_path"].map(String::from));
     for subset in 1..(1u32 << ops.len()) {
@@ -249,20 +240,12 @@ fn path_slots(k: usize, max_len: usize) -> usize {
     (0..=max_len).map(|l| k.pow(l as u32)).sum()
 }
 
-/// The longest operation sequence on an input→output path (NB101: 5 interior vertices; NB201: 3 edges).
-pub fn max_path_len(space: crate::space::SpaceKind) -> usize {
-    match space {
-        crate::space::SpaceKind::Nb101 => nb101::MAX_VERTICES - 2,
-        crate::space::SpaceKind::Nb201 => nb201::NUM_NODES - 1,
-    }
-}
-
-/// Names of the path encoding's columns: every operation sequence, shortest first.
-pub fn path_feature_names(space: crate::space::SpaceKind) -> Vec<String> {
-    let ops = ops(space);
+/// Names of the path encoding's columns over operations `ops`, paths of up to `max_len` operations:
+/// every operation sequence, shortest first.
+pub fn path_feature_names(ops: &[&str], max_len: usize) -> Vec<String> {
     let k = ops.len();
     let mut names = Vec::new();
-    for len in 0..=max_path_len(space) {
+    for len in 0..=max_len {
         for code in 0..k.pow(len as u32) {
             let mut seq = Vec::with_capacity(len);
             let mut c = code;

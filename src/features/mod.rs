@@ -52,28 +52,11 @@ impl FeatureSet {
                 let (c, d) = crate::with_space!(space, S => S::FEATURE_SHAPE);
                 (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
             }
-            FeatureSet::Onehot => match space {
-                SpaceKind::Nb101 => {
-                    let mut n = Vec::new();
-                    for i in 0..nb101::MAX_VERTICES {
-                        for j in i + 1..nb101::MAX_VERTICES {
-                            n.push(format!("edge[{i},{j}]"));
-                        }
-                    }
-                    for v in 1..nb101::MAX_VERTICES - 1 {
-                        for o in nb101::Op::INTERIOR {
-                            n.push(format!("vertex{v}={}", o.name()));
-                        }
-                    }
-                    n
-                }
-                SpaceKind::Nb201 => nb201::EDGES
-                    .iter()
-                    .flat_map(|(i, j)| nb201::Op::ALL.iter().map(move |o| format!("edge{i}{j}={}", o.name())))
-                    .collect(),
-            },
-            FeatureSet::Graph => graph::graph_feature_names(space),
-            FeatureSet::Paths => graph::path_feature_names(space),
+            FeatureSet::Onehot => crate::with_space!(space, S => S::one_hot_names()),
+            FeatureSet::Graph => crate::with_space!(space, S => graph::graph_feature_names(S::GRAPH_OPS)),
+            FeatureSet::Paths => {
+                crate::with_space!(space, S => graph::path_feature_names(S::GRAPH_OPS, S::MAX_PATH_LEN))
+            }
             FeatureSet::Cost => vec!["flops".into(), "params".into()],
         }
     }
@@ -128,13 +111,37 @@ impl Table {
 
 /// What a space must provide for its feature sets.
 pub trait Featurize: Benchmark {
+    /// The operations the graph and path features range over, in the codes the operation graph uses
+    /// (`none` is not an operation: no edge).
+    const GRAPH_OPS: &'static [&'static str];
+    /// The longest operation sequence on an input→output path (NB101: 5 interior vertices; NB201: 3
+    /// edges).
+    const MAX_PATH_LEN: usize;
     /// The architecture's operation graph ([`graph::OpGraph`]).
     fn op_graph(arch: &Self::Arch) -> OpGraph;
     /// The one-hot columns.
     fn one_hot(arch: &Self::Arch, out: &mut Vec<f64>);
+    /// The one-hot columns' names, in [`Featurize::one_hot`]'s order.
+    fn one_hot_names() -> Vec<String>;
 }
 
 impl Featurize for Nb101 {
+    const GRAPH_OPS: &'static [&'static str] = &["conv3x3", "conv1x1", "maxpool3x3"];
+    const MAX_PATH_LEN: usize = nb101::MAX_VERTICES - 2;
+    fn one_hot_names() -> Vec<String> {
+        let mut n = Vec::new();
+        for i in 0..nb101::MAX_VERTICES {
+            for j in i + 1..nb101::MAX_VERTICES {
+                n.push(format!("edge[{i},{j}]"));
+            }
+        }
+        for v in 1..nb101::MAX_VERTICES - 1 {
+            for o in nb101::Op::INTERIOR {
+                n.push(format!("vertex{v}={}", o.name()));
+            }
+        }
+        n
+    }
     fn op_graph(arch: &nb101::Cell) -> OpGraph {
         OpGraph::nb101(arch)
     }
@@ -162,6 +169,14 @@ impl Featurize for Nb101 {
 }
 
 impl Featurize for Nb201 {
+    const GRAPH_OPS: &'static [&'static str] = &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+    const MAX_PATH_LEN: usize = nb201::NUM_NODES - 1;
+    fn one_hot_names() -> Vec<String> {
+        nb201::EDGES
+            .iter()
+            .flat_map(|(i, j)| nb201::Op::ALL.iter().map(move |o| format!("edge{i}{j}={}", o.name())))
+            .collect()
+    }
     fn op_graph(arch: &nb201::Arch) -> OpGraph {
         OpGraph::nb201(arch)
     }
@@ -174,7 +189,7 @@ impl Featurize for Nb201 {
 
 /// Appends the columns of `sets` for one architecture.
 pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
-    let k = graph::ops(S::KIND).len();
+    let k = S::GRAPH_OPS.len();
     let mut cost = None;
     let mut op_graph = None;
     for set in sets {
@@ -185,12 +200,9 @@ pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet
             }
             FeatureSet::Onehot => S::one_hot(arch, out),
             FeatureSet::Graph => graph::graph_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, out),
-            FeatureSet::Paths => graph::path_features(
-                op_graph.get_or_insert_with(|| S::op_graph(arch)),
-                k,
-                graph::max_path_len(S::KIND),
-                out,
-            ),
+            FeatureSet::Paths => {
+                graph::path_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, S::MAX_PATH_LEN, out)
+            }
             FeatureSet::Cost => {
                 let c = cost.get_or_insert_with(|| S::cost(arch, network));
                 out.push(c.total_flops as f64);

@@ -30,10 +30,7 @@ fn synthetic(cfg: &TransformerConfig, space: SpaceKind, batch: usize, rng: &mut 
     let r = &cfg.ranker;
     let feat_len = r.n_arch_patch * r.d_patch * r.d_patch;
     let uniform = |rng: &mut Rng, n: usize| (0..n).map(|_| rng.uniform()).collect::<Vec<f64>>();
-    let shape = match space {
-        SpaceKind::Nb101 => Shape::Vertices(7),
-        SpaceKind::Nb201 => Shape::OpCounts([1, 1, 2, 1, 1]),
-    };
+    let shape: Shape = crate::with_space!(space, S => <S as crate::benchmark::Benchmark>::shape(&<S as crate::space::SearchSpace>::example()));
     Samples {
         positions: (0..batch).collect(),
         features: (0..batch * feat_len).map(|_| rng.uniform() as f32).collect(),

@@ -131,7 +131,7 @@ impl GuidedSettings {
             let (key, value) = (key.trim(), value.trim());
             match key {
                 "predictor" => {
-                    if crate::config::named(value, SpaceKind::Nb201).is_none() {
+                    if !crate::config::named_list().iter().any(|n| n == value) {
                         bail!("{item:?}: unknown predictor (one of {})", crate::config::named_list().join(", "));
                     }
                     self.predictor = GuidedPredictor::Named(value.to_string());

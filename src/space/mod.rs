@@ -138,6 +138,9 @@ pub trait SearchSpace: Send + Sync + 'static {
     fn canonical(arch: &Self::Arch) -> Self::Arch {
         *arch
     }
+    /// An architecture of the space, for examples and synthetic inputs (NB101: input → 3×3 conv →
+    /// output; NB201: index 0).
+    fn example() -> Self::Arch;
     /// Appends the store's byte form of an architecture and its id ([`SearchSpace::ARCH_BYTES`] bytes).
     fn write_arch(arch: &Self::Arch, id: &Self::Id, out: &mut Vec<u8>);
     /// Reads [`SearchSpace::write_arch`]'s bytes, validating them.
@@ -172,6 +175,10 @@ pub struct Nb101;
 pub struct Cifar10;
 
 impl SearchSpace for Nb101 {
+    fn example() -> nb101::Cell {
+        nb101::Cell::new(&[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]], &["input", "conv3x3-bn-relu", "output"])
+            .expect("a valid cell")
+    }
     type Arch = nb101::Cell;
     type Id = CellHash;
     type Network = Cifar10;
@@ -231,6 +238,9 @@ impl SearchSpace for Nb101 {
 pub struct Nb201;
 
 impl SearchSpace for Nb201 {
+    fn example() -> nb201::Arch {
+        nb201::Arch::from_index(0).expect("index 0 exists")
+    }
     type Arch = nb201::Arch;
     type Id = usize;
     type Network = ImageDataset;

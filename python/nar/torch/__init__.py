@@ -59,7 +59,11 @@ def resolve(arch: ArchLike, space: Union[str, None] = None):
 
 
 def space_of(arch) -> str:
-    return "nb201" if isinstance(arch, nar.Nb201Arch) else "nb101"
+    """``"nb201"`` or ``"nb101"``: the space of an architecture object (ValueError for anything else)."""
+    for space, cls in (("nb201", nar.Nb201Arch), ("nb101", nar.Nb101Cell)):
+        if isinstance(arch, cls):
+            return space
+    raise ValueError(f"{arch!r} is not an architecture of a space nar.torch builds networks for (nb201, nb101)")
 
 
 def network(arch: ArchLike, dataset: str = "cifar10") -> nn.Module:
@@ -82,7 +86,11 @@ def network(arch: ArchLike, dataset: str = "cifar10") -> nn.Module:
 def image_shape(space: str, dataset: str) -> tuple:
     """``(classes, side)`` of the images the benchmark's network for ``dataset`` takes (NB101 trained on
     CIFAR-10 only: 10 classes of 32×32)."""
-    return nb201.DATASETS[dataset] if space == "nb201" else (nb101.Config().classes, 32)
+    if space == "nb201":
+        return nb201.DATASETS[dataset]
+    if space == "nb101":
+        return (nb101.Config().classes, 32)
+    raise ValueError(f"{space!r} is not a space nar.torch builds networks for (nb201, nb101)")
 
 
 def load_nasbench_pytorch(net: nn.Module, state_dict: Mapping[str, Any]) -> None:
