@@ -112,6 +112,12 @@ impl Journal {
     /// Opens (or creates) the journal at `path`, locks it, checks its header against `header` and reads
     /// its entries against the architectures of `ds`; a new journal gets the header.
     pub fn open<S: SearchSpace>(ds: &Dataset<S>, path: &Path, header: &Header, reuse: bool) -> Result<Journal> {
+        // A FIFO would block the open, a device the sync: a journal is a regular file, said first.
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!("the journal {} is not a regular file (a journal is a file nar appends to)", path.display());
+        }
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

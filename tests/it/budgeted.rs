@@ -835,3 +835,25 @@ fn a_full_disk_leaves_a_journal_that_resumes_whole() {
     let rerun = std::fs::read_to_string(&calls).unwrap();
     assert_eq!(rerun.lines().count(), 60 - before.len(), "each missing one trained once");
 }
+
+/// A journal is a regular file: a FIFO (which would block the open) or a device (which fails the sync)
+/// is refused at once, naming it, before any call.
+#[test]
+fn a_journal_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let calls = dir.path().join("calls.log");
+    let oracle = format!("echo {{arch}} >> {}; echo 50", calls.display());
+    for journal in [fifo.to_str().unwrap(), "/dev/null"] {
+        let started = std::time::Instant::now();
+        let o = nar(&random_oracle_search("2", "1", &oracle, journal, &[]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{journal}: {err}");
+        assert!(err.contains(journal) && err.contains("is not a regular file"), "{journal}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{journal}: it waited");
+        assert!(!calls.exists(), "{journal}: an oracle call ran");
+    }
+}
