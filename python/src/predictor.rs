@@ -93,6 +93,12 @@ impl Predictor {
             None if std::path::Path::new(mode).is_file() => {
                 Config::load(std::path::Path::new(mode)).map_err(value_error)?
             }
+            // A path (it names a folder or a YAML file) that does not exist is a missing file.
+            None if mode.contains(std::path::MAIN_SEPARATOR) || mode.ends_with(".yaml") || mode.ends_with(".yml") => {
+                return Err(pyo3::exceptions::PyFileNotFoundError::new_err(format!(
+                    "{mode}: no such configuration file"
+                )));
+            }
             None => {
                 return Err(PyValueError::new_err(format!(
                     "unknown mode {mode:?}: give one of {} or a configuration file",

@@ -150,3 +150,11 @@ def test_save_resolves_the_folder_before_the_never_overwrite_rule(tmp_path, monk
         p.save("keep.txt")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.txt"]
     assert (tmp_path / "keep.txt").read_text() == "a user's file"
+
+
+def test_a_missing_configuration_file_is_file_not_found(tmp_path):
+    for path in [tmp_path / "missing.yaml", "/no/such/folder/config.yaml", "missing.yml"]:
+        with pytest.raises(FileNotFoundError, match="no such configuration file"):
+            nar.Predictor(str(path))
+    with pytest.raises(ValueError, match='unknown mode "bestest"'):
+        nar.Predictor("bestest")

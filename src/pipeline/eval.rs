@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 
 use super::{load_predictor, transformer};
 use crate::config::Config;
@@ -58,6 +58,12 @@ fn held_out<S: Featurize>(
     let seen: HashSet<usize> = meta.train.iter().chain(&meta.val).copied().collect();
     let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;
     let held: Vec<usize> = (0..ds.len()).filter(|i| !col[*i].is_nan() && !seen.contains(i)).collect();
+    if held.is_empty() {
+        bail!(
+            "every architecture labelled with {} is in the run's training or validation set: nothing is held out to evaluate on (a smaller --budget leaves some)",
+            meta.val_metric
+        );
+    }
     let held_s = Samples::new(ds, held.clone(), network, &meta.val_metric, meta.test_metric.as_deref())?;
     let batch = crate::ranker::predict::INFER_BATCH;
     let nt = cfg.ranker.n_tier;

@@ -140,7 +140,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     if let Some(b) = repeated(&opts.budgets) {
         bail!("--budgets: {b} is listed twice");
     }
-    if opts.seeds == 0 || opts.seeds > MAX_SEEDS || opts.first_seed.checked_add(opts.seeds).is_none() {
+    if opts.seeds == 0 || opts.seeds > MAX_SEEDS || opts.first_seed.checked_add(opts.seeds - 1).is_none() {
         bail!("--seeds must be between 1 and {MAX_SEEDS}, and --first-seed + --seeds within 64 bits");
     }
     for ModeConfig { mode: m, config: c, .. } in &opts.configs {
@@ -206,7 +206,7 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
                 cfg.clone()
                     .set_budget(budget)
                     .with_context(|| format!("mode {} on {}, budget {budget}", mode.name(), b.name()))?;
-                for seed in opts.first_seed..opts.first_seed + opts.seeds {
+                for seed in (0..opts.seeds).map(|k| opts.first_seed + k) {
                     plan.push((b, ds, budget, mode.clone(), cfg.clone(), seed));
                 }
             }

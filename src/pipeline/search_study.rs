@@ -44,7 +44,7 @@ pub struct StudyOptions {
     pub network: ImageDataset,
     pub methods: Vec<Method>,
     pub budget: usize,
-    /// Seeds `first_seed .. first_seed + seeds`.
+    /// Seeds `first_seed ..= first_seed + seeds − 1`.
     pub seeds: u64,
     pub first_seed: u64,
     /// Architectures each method proposes at a time (`None`: each method's own).
@@ -86,7 +86,8 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
     let outputs: Vec<&std::path::Path> =
         [&opts.curve, &opts.json, &opts.html].into_iter().flatten().map(|p| p.as_path()).collect();
     crate::io::refuse_clobbering(&outputs, &inputs)?;
-    if opts.first_seed.checked_add(opts.seeds).is_none() {
+    // The last seed, first_seed + seeds − 1, must exist (u64::MAX alone is a valid one).
+    if opts.first_seed.checked_add(opts.seeds - 1).is_none() {
         let msg = format!("seeds {} + {} run past the largest seed, {}", opts.first_seed, opts.seeds, u64::MAX);
         return Err(UsageError(msg).into());
     }
@@ -136,7 +137,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     if let Some(p) = &opts.predictor {
         guided.predictor = p.clone();
     }
-    let seeds = opts.first_seed..opts.first_seed + opts.seeds;
+    let seeds = (0..opts.seeds).map(|k| opts.first_seed + k);
     let runs: Vec<(Method, u64)> = opts.methods.iter().flat_map(|&m| seeds.clone().map(move |s| (m, s))).collect();
     // The table's metrics, or the user's command.
     let table = match &opts.oracle {

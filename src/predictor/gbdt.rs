@@ -146,6 +146,14 @@ impl Gbdt {
         if x.rows < 2 || x.cols == 0 {
             bail!("the trees need at least 2 labelled architectures and 1 feature, found {} and {}", x.rows, x.cols);
         }
+        // Each tree sees floor(cols × colsample) columns and about rows × subsample rows: none would
+        // train constant trees.
+        if ((x.cols as f64) * cfg.colsample).floor() < 1.0 {
+            bail!("gbdt.colsample {} leaves no column of the {} features to split on", cfg.colsample, x.cols);
+        }
+        if (x.rows as f64) * f64::from(cfg.subsample) < 1.0 {
+            bail!("gbdt.subsample {} leaves no row of the {} labelled architectures to fit on", cfg.subsample, x.rows);
+        }
         let target = super::rank_target(y);
         let objective = match cfg.objective {
             GbdtObjective::Logistic => ObjectiveType::LogLoss,
@@ -225,5 +233,21 @@ mod tests {
                 .to_string()
                 .contains("ensemble.members[1].gbdt.max_leaves")
         );
+    }
+
+    /// Sampling that leaves a tree no column or no row is refused (it would train constant trees); the
+    /// least that leaves one of each fits.
+    #[test]
+    fn sampling_that_leaves_nothing_is_refused() {
+        // 10 architectures of 4 features, accuracies rising with the first.
+        let data: Vec<f64> = (0..40).map(|i| ((i / 4) * (i % 4 + 1)) as f64).collect();
+        let x = Table { rows: 10, cols: 4, data };
+        let y: Vec<f64> = (0..10).map(|i| 80.0 + i as f64).collect();
+        let small = GbdtConfig { iterations: 5, ..GbdtConfig::default() };
+        let e = Gbdt::fit(&GbdtConfig { colsample: 0.2, ..small.clone() }, &x, &y, 1).err().unwrap();
+        assert_eq!(e.to_string(), "gbdt.colsample 0.2 leaves no column of the 4 features to split on");
+        let e = Gbdt::fit(&GbdtConfig { subsample: 0.05, ..small.clone() }, &x, &y, 1).err().unwrap();
+        assert_eq!(e.to_string(), "gbdt.subsample 0.05 leaves no row of the 10 labelled architectures to fit on");
+        assert!(Gbdt::fit(&GbdtConfig { colsample: 0.25, subsample: 0.1, ..small }, &x, &y, 1).is_ok());
     }
 }

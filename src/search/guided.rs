@@ -126,9 +126,15 @@ impl GuidedSettings {
     /// Applies `key=value` overrides, comma-separated (`per_round=10,acquisition=ucb`), for ablations:
     /// `predictor`, `acquisition` (mean, ucb), `kappa` and the counts of the schedule.
     pub fn apply(&mut self, spec: &str) -> Result<()> {
+        let mut seen: Vec<&str> = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').with_context(|| format!("{item:?}: expected key=value"))?;
             let (key, value) = (key.trim(), value.trim());
+            // A key given twice would silently keep the last value.
+            if seen.contains(&key) {
+                bail!("{key} is given twice");
+            }
+            seen.push(key);
             match key {
                 "predictor" => {
                     if !crate::config::named_list().iter().any(|n| n == value) {

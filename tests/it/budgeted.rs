@@ -276,6 +276,7 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         (&["--batch", "21"][..], "the batch must hold 1 to 20 architectures (the budget), found 21"),
         (&["--max-params", "10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
         (&["--first-seed", "18446744073709551615", "--seeds", "2"], "run past the largest seed"),
+        (&["--method", "nar", "--guided", "kappa=1,kappa=2"], "--guided \"kappa=1,kappa=2\": kappa is given twice"),
     ] {
         let mut args: Vec<&str> = sp.iter().chain(extra).copied().collect();
         args.extend(["-o", out.to_str().unwrap()]);
@@ -856,4 +857,23 @@ fn a_journal_that_is_not_a_regular_file_is_refused_at_once() {
         assert!(started.elapsed() < std::time::Duration::from_secs(10), "{journal}: it waited");
         assert!(!calls.exists(), "{journal}: an oracle call ran");
     }
+}
+
+/// The largest seed exists: `--first-seed 18446744073709551615 --seeds 1` runs it (one past it does not).
+#[test]
+fn the_largest_seed_runs_alone() {
+    let text = ok(&nar(&[
+        "search",
+        "--space",
+        "nb201",
+        "--method",
+        "random",
+        "--budget",
+        "3",
+        "--first-seed",
+        "18446744073709551615",
+        "--seeds",
+        "1",
+    ]));
+    assert!(text.contains("seeds 18446744073709551615–18446744073709551615, budget 3;"), "{text}");
 }

@@ -347,3 +347,24 @@ fn rank_and_report_never_write_over_the_runs_own_files() {
     ok(&nar(&["rank", out.to_str().unwrap(), "-o", out.join("ranking.csv").to_str().unwrap()]));
     ok(&nar(&["report", out.to_str().unwrap(), "-o", out.join("report.html").to_str().unwrap()]));
 }
+
+/// A run whose training and validation sets hold every labelled architecture has nothing to evaluate
+/// on: `nar eval` says so and writes nothing (it printed NaN and exited 0).
+#[test]
+fn eval_with_nothing_held_out_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("nb101.nar");
+    let csv = data_file("nb101/nb101_subset_1k.csv");
+    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    let out = dir.path().join("run");
+    train(&config("nb101-forest.yaml"), store.to_str().unwrap(), "1000", &out, "2");
+    let o = nar(&["eval", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("every architecture labelled with val_acc_108ep is in the run's training or validation set: nothing is held out"),
+        "{err}"
+    );
+    let run = RunDir::open(&out).unwrap();
+    assert!(!run.eval_path().exists() && !run.predictions_path().exists());
+}
