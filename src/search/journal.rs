@@ -236,6 +236,8 @@ fn read<S: SearchSpace>(
     reuse: bool,
 ) -> Result<(HashMap<String, Journaled>, Option<usize>)> {
     let mut entries: HashMap<String, Journaled> = HashMap::new();
+    // The line and value of each id's first answer.
+    let mut answered_at: HashMap<String, (usize, f64)> = HashMap::new();
     let mut lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
     let complete = text.ends_with('\n');
     match lines.first() {
@@ -259,10 +261,15 @@ fn read<S: SearchSpace>(
             Err(_) if k + 1 == lines.len() && !complete => return Ok((entries, Some(i + 1))),
             Err(e) => bail!("line {}: not a journal entry ({e})", i + 1),
         };
-        let position = S::parse_id(&e.id)
-            .ok()
+        let id = S::parse_id(&e.id).ok();
+        let position = id
             .and_then(|id| ds.position(&id))
             .with_context(|| format!("line {}: field `id`: {:?} is not an architecture of the search", i + 1, e.id))?;
+        // Answers are looked up by the id as nar writes it: another spelling (`007`) would be ignored.
+        let written = id.expect("parsed above").to_string();
+        if e.id != written {
+            bail!("line {}: field `id`: {:?} is not written as nar writes this id ({written:?})", i + 1, e.id);
+        }
         let arch = arch_text::<S>(&ds.archs()[position]);
         if e.arch != arch {
             bail!("line {}: field `arch`: {:?} is not the architecture of id {} ({arch})", i + 1, e.arch, e.id);
@@ -272,12 +279,23 @@ fn read<S: SearchSpace>(
         {
             bail!("line {}: field `wall_s`: {w} is not a number of seconds", i + 1);
         }
-        let slot = entries.entry(e.id).or_default();
+        let slot = entries.entry(e.id.clone()).or_default();
         match (e.val, e.failed) {
             (Some(val), None) => {
                 if !(val.is_finite() && ANSWER_RANGE.contains(&val)) {
                     bail!("line {}: field `val`: {val} is not an accuracy (0 to 100)", i + 1);
                 }
+                // Two different answers for one architecture: which is right is not the journal's to say.
+                if let Some(&(line, first)) = answered_at.get(&e.id)
+                    && first != val
+                {
+                    bail!(
+                        "line {}: field `val`: {val} answers id {} again, which line {line} answered {first}",
+                        i + 1,
+                        e.id
+                    );
+                }
+                answered_at.entry(e.id).or_insert((i + 1, val));
                 slot.val = Some(val);
             }
             (None, Some(reason)) => slot.failures.push(reason),

@@ -404,6 +404,13 @@ fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     assert!(e.contains("line 2: field `arch`") && e.contains("is not the architecture of id 4"), "{e}");
     let e = open(&entry(3, 250.0)).err().unwrap();
     assert!(e.contains("line 2: field `val`: 250 is not an accuracy (0 to 100)"), "{e}");
+    // Two different answers for one architecture are refused, naming both lines; the same one twice is kept.
+    let e = open(&(entry(3, 91.0) + &entry(7, 85.5) + &entry(3, 90.0))).err().unwrap();
+    assert!(e.contains("line 4: field `val`: 90 answers id 3 again, which line 2 answered 91"), "{e}");
+    assert_eq!(open(&(entry(3, 91.0) + &entry(3, 91.0))).unwrap().journaled(), 1);
+    // An id spelled otherwise than nar writes it (it would be looked up under another key and ignored).
+    let e = open(&entry(3, 91.0).replace("\"id\":\"3\"", "\"id\":\"003\"")).err().unwrap();
+    assert!(e.contains("line 2: field `id`: \"003\" is not written as nar writes this id (\"3\")"), "{e}");
     // The header names what the answers are answers to: another dataset is refused, another command
     // (or no header, an earlier release's journal) unless --journal-reuse.
     let e = open_with(&(header(cmd, "cifar100") + &entry(3, 91.0)), cmd, true).err().unwrap();
