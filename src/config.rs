@@ -286,9 +286,7 @@ impl Config {
     pub fn val_batch(&self) -> usize {
         self.val_batch_size.unwrap_or(self.train_batch_size)
     }
-}
 
-impl Config {
     /// What the transformer's training reads of this configuration.
     pub fn transformer(&self) -> TransformerConfig {
         TransformerConfig {

@@ -130,15 +130,17 @@ impl Journal {
         // A crash or a full disk mid-append leaves a last line without its end: the next entry must not
         // be appended onto it. A fragment that was dropped is cut off; a whole entry that only lacks its
         // line end gets it.
+        let mut kept = text.as_str();
         if !text.is_empty() && !text.ends_with('\n') {
             if dropped.is_some() {
-                let keep = text.rfind('\n').map_or(0, |p| p + 1);
-                file.set_len(keep as u64).and_then(|_| file.sync_data()).with_context(cannot_write)?;
+                kept = &text[..text.rfind('\n').map_or(0, |p| p + 1)];
+                file.set_len(kept.len() as u64).and_then(|_| file.sync_data()).with_context(cannot_write)?;
             } else {
                 file.write_all(b"\n").and_then(|_| file.sync_data()).with_context(cannot_write)?;
             }
         }
-        if text.trim().is_empty() {
+        // A new journal (or one whose only line was a dropped fragment) gets the header.
+        if kept.trim().is_empty() {
             writeln!(file, "{}", serde_json::to_string(header)?)
                 .and_then(|_| file.sync_data())
                 .with_context(cannot_write)?;
@@ -261,12 +263,12 @@ fn read<S: SearchSpace>(
             Err(_) if k + 1 == lines.len() && !complete => return Ok((entries, Some(i + 1))),
             Err(e) => bail!("line {}: not a journal entry ({e})", i + 1),
         };
-        let id = S::parse_id(&e.id).ok();
-        let position = id
-            .and_then(|id| ds.position(&id))
+        let (id, position) = S::parse_id(&e.id)
+            .ok()
+            .and_then(|id| Some((id, ds.position(&id)?)))
             .with_context(|| format!("line {}: field `id`: {:?} is not an architecture of the search", i + 1, e.id))?;
         // Answers are looked up by the id as nar writes it: another spelling (`007`) would be ignored.
-        let written = id.expect("parsed above").to_string();
+        let written = id.to_string();
         if e.id != written {
             bail!("line {}: field `id`: {:?} is not written as nar writes this id ({written:?})", i + 1, e.id);
         }

@@ -396,6 +396,11 @@ fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     assert_eq!((e.journaled(), e.dropped_line()), (2, None));
     drop(e);
     assert_eq!(std::fs::read_to_string(&journal).unwrap(), whole);
+    // A journal whose only line was a torn fragment is cut to nothing and gets its header.
+    let e = open_with("{\"id\":\"9\",\"ar", cmd, true).unwrap();
+    assert_eq!((e.journaled(), e.dropped_line()), (0, Some(1)));
+    drop(e);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), header(cmd, "cifar10"));
     // The same torn line in the middle is no crash's doing.
     let e = open(&format!("{}{{\"id\":\"9\",\"ar\n{}", entry(3, 91.0), entry(7, 85.5))).err().unwrap();
     assert!(e.contains("j.jsonl") && e.contains("line 3: not a journal entry"), "{e}");

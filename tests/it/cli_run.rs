@@ -130,9 +130,7 @@ fn rank_scores_the_whole_nb101_space() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("tiny101.yaml");
     std::fs::write(&cfg, common::tiny_nb101_config()).unwrap();
-    let data = dir.path().join("nb101.nar");
-    let csv = common::data_file("nb101/nb101_subset_1k.csv");
-    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", data.to_str().unwrap()]));
+    let data = common::nb101_sample_store(dir.path());
     let out = dir.path().join("run");
     let (cfg, data, out_s) = (cfg.to_str().unwrap(), data.to_str().unwrap(), out.to_str().unwrap());
     ok(&nar(&[

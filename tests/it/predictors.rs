@@ -6,7 +6,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data_file, nar, ok};
+use common::{nar, ok};
 use nar::run_dir::RunDir;
 
 fn config(name: &str) -> String {
@@ -123,9 +123,7 @@ fn every_nb201_predictor_trains_reloads_and_ranks() {
 fn every_nb101_predictor_trains_and_reloads() {
     // The NB101 sample's 1,000 cells; a budget of 424 holds out the other 576.
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("nb101.nar");
-    let csv = data_file("nb101/nb101_subset_1k.csv");
-    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    let store = common::nb101_sample_store(dir.path());
     for (file, model) in [("nb101-gbdt.yaml", "gbdt"), ("nb101-forest.yaml", "forest"), ("nb101-best.yaml", "gbdt")] {
         let out = dir.path().join(file);
         train(&config(file), store.to_str().unwrap(), "424", &out, "2");
@@ -353,9 +351,7 @@ fn rank_and_report_never_write_over_the_runs_own_files() {
 #[test]
 fn eval_with_nothing_held_out_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("nb101.nar");
-    let csv = data_file("nb101/nb101_subset_1k.csv");
-    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    let store = common::nb101_sample_store(dir.path());
     let out = dir.path().join("run");
     train(&config("nb101-forest.yaml"), store.to_str().unwrap(), "1000", &out, "2");
     let o = nar(&["eval", out.to_str().unwrap()]);

@@ -116,6 +116,15 @@ pub fn ok(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &err
 }
 
+/// The store of the NB101 sample (`data/nb101/nb101_subset_1k.csv` joined onto the whole space), built
+/// by `nar data build` into `dir`.
+pub fn nb101_sample_store(dir: &std::path::Path) -> std::path::PathBuf {
+    let store = dir.join("nb101.nar");
+    let csv = data_file("nb101/nb101_subset_1k.csv");
+    ok(&nar(&["data", "build", "--space", "nb101", "-m", csv.to_str().unwrap(), "-o", store.to_str().unwrap()]));
+    store
+}
+
 /// Trains the tiny configuration for `epochs` on a fresh NB201 store in `dir`; returns the run dir.
 pub fn tiny_run(dir: &std::path::Path, name: &str, epochs: usize) -> std::path::PathBuf {
     let cfg = tiny_config_file(dir);
