@@ -17,7 +17,7 @@ use crate::predictor::forest::ForestConfig;
 use crate::predictor::gbdt::GbdtConfig;
 use crate::predictor::{ModelKind, PredictorSpec};
 use crate::ranker::config::{LrConfig, ModelConfig, OptimizerConfig, SamplerConfig, TransformerConfig};
-use crate::space::{ImageDataset, SpaceKind};
+use crate::space::{SpaceKind, Task};
 
 fn yes() -> bool {
     true
@@ -32,10 +32,11 @@ pub struct Config {
     pub space: SpaceKind,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// The image dataset whose accuracies and network are used (NB201: `cifar10`, `cifar100` or
-    /// `imagenet16`; NB101: `cifar10` only); absent means `cifar10`.
+    /// The task whose accuracies and network are used (NAR's key; the built-in spaces' tasks are image
+    /// data sets — NB201: `cifar10`, `cifar100` or `imagenet16`; NB101: `cifar10` only); absent means
+    /// the space's first task.
     #[serde(default)]
-    pub network_type: Option<ImageDataset>,
+    pub network_type: Option<Task>,
     pub train_size: usize,
     pub val_size: usize,
     /// NB101 configs call it `batch_size`, NB201 ones `train_batch_size`.
@@ -182,11 +183,11 @@ impl Config {
         if self.train_batch_size < r.n_tier {
             bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
         }
-        // The space must have a network for the image dataset.
-        if let Err(e) =
-            crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::network(self.network()).map(|_| ()))
+        // The space must have the task (read in its own spelling: NB201's `cifar10-valid` is `cifar10`).
+        if let Some(task) = self.network_type
+            && let Err(e) = crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::task(task.name()))
         {
-            bail!("network_type: {e}");
+            bail!("invalid configuration: network_type: {e}");
         }
         // The feature tensor of the space fixes the patches (docs/design.md §4).
         let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::FEATURE_SHAPE);
@@ -267,9 +268,15 @@ impl Config {
         Ok(())
     }
 
-    /// The image dataset of the run (`network_type`, CIFAR-10 when absent).
-    pub fn network(&self) -> ImageDataset {
-        self.network_type.unwrap_or(ImageDataset::Cifar10)
+    /// The task of the run (`network_type` in the space's own spelling; the space's first task when
+    /// absent).
+    pub fn task(&self) -> Task {
+        match self.network_type {
+            Some(t) => {
+                crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::task(t.name())).unwrap_or(t)
+            }
+            None => crate::spaces::tasks(self.space)[0],
+        }
     }
 
     /// The reference configuration of a space (`configs/nb101.yaml`, `configs/nb201.yaml`), as

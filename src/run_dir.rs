@@ -30,7 +30,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::data::{AnyDataset, store};
 use crate::io::write_atomic;
 use crate::predictor::PREDICTOR_FILE;
 use crate::predictor::ensemble::{ENSEMBLE_FILE, member_dir};
@@ -41,7 +40,8 @@ use crate::ranker::trainer::METRICS_LOG;
 use crate::ranker::trainer::{CheckpointPair, EpochLog};
 use crate::search::budgeted::StudySummary;
 use crate::search::reference::SeedResult;
-use crate::space::{ImageDataset, SpaceKind};
+use crate::space::{SpaceKind, Task};
+use crate::spaces::AnyDataset;
 
 /// What a run records about its data (`run.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,8 +49,9 @@ pub struct RunMeta {
     pub space: SpaceKind,
     /// The dataset file; a relative path is inside the run directory.
     pub dataset: PathBuf,
-    /// The image dataset whose network and accuracies the run uses.
-    pub network: ImageDataset,
+    /// The task whose network and accuracies the run uses (written `network`, its name before tasks).
+    #[serde(rename = "network")]
+    pub task: Task,
     /// The accuracy the ranker learns from (validation), and the one reported (test), if any.
     pub val_metric: String,
     pub test_metric: Option<String>,
@@ -218,7 +219,7 @@ impl RunDir {
     /// Opens the run's dataset and checks it is the one the run was made with.
     pub fn open_dataset(&self, meta: &RunMeta) -> Result<AnyDataset> {
         let path = self.dataset_file(meta);
-        let ds = store::open(&path).with_context(|| format!("the dataset of run {}", self.root.display()))?;
+        let ds = AnyDataset::open(&path).with_context(|| format!("the dataset of run {}", self.root.display()))?;
         if ds.space() != meta.space {
             bail!("{}: the dataset holds {} but the run is of {}", path.display(), ds.space(), meta.space);
         }

@@ -10,10 +10,8 @@ use std::time::Instant;
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::cost;
-use crate::encode;
-use crate::space::nb101::enumerate::all_cells;
-use crate::space::nb201::{Arch, ImageDataset};
+use crate::spaces::nb101::enumerate::all_cells;
+use crate::spaces::nb201::{Arch, ImageDataset};
 
 /// Writes one line of a benchmark's report.
 macro_rules! say {
@@ -120,7 +118,7 @@ fn search(out: &mut dyn FnMut(&str)) -> Result<()> {
         "nar bench search ({} threads): one seed (0) to 300 queries, NB201 cifar10",
         rayon::current_num_threads()
     );
-    let ds = crate::data::embedded::nb201()?;
+    let ds = crate::spaces::nb201::embedded::nb201()?;
     let val = ds.metric("cifar10_val_acc").expect("the embedded table has it").to_vec();
     let t = Instant::now();
     let domain = Domain::all(&ds).with_equivalence(Equivalence::Canonical);
@@ -155,20 +153,22 @@ fn space(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     say!(out, "nb101 enumerate + hash     {:>9.3} s   {} unique cells", enum_s, entries.len());
 
     let t = Instant::now();
-    let total: u64 = entries.par_iter().map(|e| cost::nb101::network_cost(&e.cell).total_flops).sum();
+    let total: u64 = entries.par_iter().map(|e| crate::spaces::nb101::cost::network_cost(&e.cell).total_flops).sum();
     black_box(total);
     let cost_s = t.elapsed().as_secs_f64();
-    let costs: Vec<_> = entries.par_iter().map(|e| cost::nb101::network_cost(&e.cell)).collect();
+    let costs: Vec<_> = entries.par_iter().map(|e| crate::spaces::nb101::cost::network_cost(&e.cell)).collect();
     say!(out, "nb101 cost model           {:>9.3} s   {}", cost_s, rate(entries.len(), cost_s));
 
     let t = Instant::now();
-    let single = entries.iter().take(50_000).map(|e| cost::nb101::network_cost(&e.cell).total_flops).sum::<u64>();
+    let single =
+        entries.iter().take(50_000).map(|e| crate::spaces::nb101::cost::network_cost(&e.cell).total_flops).sum::<u64>();
     black_box(single);
     let single_s = t.elapsed().as_secs_f64();
     say!(out, "nb101 cost model, 1 thread {:>9.3} s   {}", single_s, rate(50_000, single_s));
 
     let t = Instant::now();
-    let enc: usize = entries.par_iter().zip(&costs).map(|(e, c)| encode::nb101(&e.cell, c).data.len()).sum();
+    let enc: usize =
+        entries.par_iter().zip(&costs).map(|(e, c)| crate::spaces::nb101::encode::tensor(&e.cell, c).data.len()).sum();
     black_box(enc);
     let enc_s = t.elapsed().as_secs_f64();
     say!(out, "nb101 encode 19x7x7        {:>9.3} s   {}", enc_s, rate(entries.len(), enc_s));
@@ -181,17 +181,24 @@ fn space(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     for _ in 0..args.nb201_repeats {
         let s: u64 = archs
             .par_iter()
-            .map(|a| ImageDataset::ALL.iter().map(|&d| cost::nb201::network_cost(a, d).total_flops).sum::<u64>())
+            .map(|a| {
+                ImageDataset::ALL
+                    .iter()
+                    .map(|&d| crate::spaces::nb201::cost::network_cost(a, d).total_flops)
+                    .sum::<u64>()
+            })
             .sum();
         black_box(s);
     }
     let s = t.elapsed().as_secs_f64();
     say!(out, "nb201 cost model (3 nets)  {:>9.3} s   {}", s, rate(n, s));
 
-    let costs: Vec<_> = archs.iter().map(|a| cost::nb201::network_cost(a, ImageDataset::Cifar10)).collect();
+    let costs: Vec<_> =
+        archs.iter().map(|a| crate::spaces::nb201::cost::network_cost(a, ImageDataset::Cifar10)).collect();
     let t = Instant::now();
     for _ in 0..args.nb201_repeats {
-        let s: usize = archs.par_iter().zip(&costs).map(|(a, c)| encode::nb201(a, c).data.len()).sum();
+        let s: usize =
+            archs.par_iter().zip(&costs).map(|(a, c)| crate::spaces::nb201::encode::tensor(a, c).data.len()).sum();
         black_box(s);
     }
     let s = t.elapsed().as_secs_f64();
@@ -215,8 +222,9 @@ fn children_peak_mib() -> f64 {
 }
 
 fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
-    use crate::data::{AnyDataset, Dataset, nar_json, store};
-    use crate::space::Nb101;
+    use crate::data::{Dataset, store};
+    use crate::spaces::nb101::nar_json as nb101_nar_json;
+    use crate::spaces::{AnyDataset, Nb101};
     let tmp;
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -231,7 +239,7 @@ fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     // Synthetic but deterministic accuracies, a function of the hash.
     let synth: Vec<f64> =
         ds.ids().iter().map(|h| 0.80 + f64::from(u16::from_le_bytes([h.0[0], h.0[1]])) / 65535.0 * 0.15).collect();
-    for (k, name) in nar_json::NB101_METRICS.iter().enumerate() {
+    for (k, name) in nb101_nar_json::NB101_METRICS.iter().enumerate() {
         let col = ds.metric_mut(name);
         for (c, s) in col.iter_mut().zip(&synth) {
             *c = if k == 0 { 1500.0 + s * 1000.0 } else { s - 0.001 * k as f64 };
@@ -243,7 +251,7 @@ fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let mut opens = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let d = store::open(&store_path)?;
+        let d = AnyDataset::open(&store_path)?;
         opens.push(t.elapsed().as_secs_f64());
         black_box(d.len());
     }
@@ -254,15 +262,14 @@ fn data(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
 
     let json_path = dir.join("nasbench101_vertice.json");
     let t = Instant::now();
-    let written =
-        crate::io::write_atomic(&json_path, |w| nar_json::export(&AnyDataset::Nb101(ds.clone()), w).map(drop));
+    let written = crate::io::write_atomic(&json_path, |w| AnyDataset::Nb101(ds.clone()).export_nar_json(w).map(drop));
     written?;
     let json_mib = std::fs::metadata(&json_path)?.len() as f64 / (1 << 20) as f64;
     say!(out, "NAR JSON export            {:>9.1} s    {json_mib:.0} MiB", t.elapsed().as_secs_f64());
 
     let mut fresh = Dataset::<Nb101>::from_parts(ds.archs().to_vec(), ds.ids().to_vec(), vec![], vec![])?;
     let t = Instant::now();
-    let report = nar_json::join_nb101(&mut fresh, &json_path)?;
+    let report = nb101_nar_json::join(&mut fresh, &json_path)?;
     let parse_s = t.elapsed().as_secs_f64();
     say!(
         out,
@@ -445,7 +452,7 @@ fn train(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
 /// The labelled NB201 CIFAR-10 architectures permuted by `seed`: the first `n` (features' archs and
 /// their validation accuracies) and every architecture of the space.
 fn nb201_sample(n: usize, seed: u64) -> Result<(Vec<Arch>, Vec<f64>, Vec<Arch>)> {
-    let ds = crate::data::embedded::nb201()?;
+    let ds = crate::spaces::nb201::embedded::nb201()?;
     let metric = "cifar10_val_acc";
     let perm = crate::pipeline::train::permuted_labelled(&ds, metric, seed);
     let (archs, y) = ds.labelled(&perm[..n], metric)?;
@@ -477,7 +484,9 @@ fn fit_and_score<S: crate::features::Featurize>(
 fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     use crate::config::Mode;
     use crate::features::{FeatureSet, table};
-    use crate::space::{Cifar10, Nb101, Nb201, SpaceKind};
+    use crate::space::{SearchSpace, SpaceKind};
+    use crate::spaces::nb101::Cifar10;
+    use crate::spaces::{Nb101, Nb201};
     let threads = rayon::current_num_threads();
     say!(out, "nar bench predictors ({threads} threads)");
     let best201 = Mode::new("best").config(SpaceKind::Nb201).expect("built in");
@@ -494,10 +503,11 @@ fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
         let t = Instant::now();
         let cells: Vec<_> = all_cells().into_iter().map(|e| e.cell).collect();
         let enumerate = t.elapsed().as_secs_f64();
-        let ds = crate::data::DataSource::Metrics { space: SpaceKind::Nb101, files: vec![sample] }.load(&mut |_| {})?;
-        let crate::data::AnyDataset::Nb101(ds) = ds else { unreachable!("an NB101 source") };
+        let ds =
+            crate::spaces::DataSource::Metrics { space: SpaceKind::Nb101, files: vec![sample] }.load(&mut |_| {})?;
+        let crate::spaces::AnyDataset::Nb101(ds) = ds else { unreachable!("an NB101 source") };
         let metric = ds
-            .first_metric(&crate::data::validation_metrics(SpaceKind::Nb101, ImageDataset::Cifar10))
+            .first_metric(&crate::spaces::validation_metrics(SpaceKind::Nb101, Nb101::TASKS[0]))
             .expect("the sample has validation accuracy");
         let perm = crate::pipeline::train::permuted_labelled(&ds, &metric, 0);
         let (a, yv) = ds.labelled(&perm[..424], &metric)?;
@@ -514,7 +524,7 @@ fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let forest = Mode::new("forest").config(SpaceKind::Nb201).expect("built in");
     let trees = forest.forest.as_ref().map_or(200, |f| f.trees);
     let (fit, score, scores) = fit_and_score::<Nb201>(&forest, &archs, &y, &all, ImageDataset::Cifar10)?;
-    let ds = crate::data::embedded::nb201()?;
+    let ds = crate::spaces::nb201::embedded::nb201()?;
     let val = ds.metric("cifar10_val_acc").expect("the embedded table has it");
     let tau = crate::ranker::metrics::kendall_tau(&scores, val);
     say!(

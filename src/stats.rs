@@ -45,13 +45,13 @@ pub fn vertex_counts(values: &[usize], batch_min: usize, batch_max: usize) -> Hi
     Hist { keys, counts }
 }
 
-/// Summed per-op edge counts (NB201), ops in code order.
-pub fn op_counts(values: &[[usize; 5]]) -> Hist {
-    let mut counts = vec![0.0; 5];
+/// Summed per-op edge counts (NB201), ops in code order (`n_ops` of them).
+pub fn op_counts(values: &[&[usize]], n_ops: usize) -> Hist {
+    let mut counts = vec![0.0; n_ops];
     for v in values {
-        counts.iter_mut().zip(v).for_each(|(c, n)| *c += *n as f64);
+        counts.iter_mut().zip(v.iter()).for_each(|(c, n)| *c += *n as f64);
     }
-    Hist { keys: (0..5).collect(), counts }
+    Hist { keys: (0..n_ops as i64).collect(), counts }
 }
 
 /// The reference's divergence of a low tier from the top tier: `F.kl_div(log_softmax(low),
@@ -69,12 +69,12 @@ pub fn kl_div(low: &[f64], top: &[f64]) -> f64 {
 }
 
 /// What the sampler needs of an architecture's shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Shape {
-    /// NB101: number of vertices.
+    /// Operations on vertices (NB101): number of vertices.
     Vertices(usize),
-    /// NB201: edges per op, in op-code order.
-    OpCounts([usize; 5]),
+    /// Operations on edges (NB201): edges per op, in op-code order.
+    OpCounts(Vec<usize>),
 }
 
 /// One tier's statistics within a batch.
@@ -111,6 +111,7 @@ pub fn batch_stats(
     let vertices: Vec<usize> =
         shapes.iter().filter_map(|s| if let Shape::Vertices(n) = s { Some(*n) } else { None }).collect();
     let (vmin, vmax) = (vertices.iter().copied().min().unwrap_or(0), vertices.iter().copied().max().unwrap_or(0));
+    let n_ops = shapes.iter().find_map(|s| if let Shape::OpCounts(c) = s { Some(c.len()) } else { None }).unwrap_or(0);
     let tiers = (0..n_tier)
         .map(|t| {
             let members: Vec<usize> = (0..tier.len()).filter(|&i| tier[i] == t).collect();
@@ -122,8 +123,9 @@ pub fn batch_stats(
                 _ => op_counts(
                     &members
                         .iter()
-                        .filter_map(|&i| if let Shape::OpCounts(c) = shapes[i] { Some(c) } else { None })
+                        .filter_map(|&i| if let Shape::OpCounts(c) = &shapes[i] { Some(c.as_slice()) } else { None })
                         .collect::<Vec<_>>(),
+                    n_ops,
                 ),
             };
             TierStats {

@@ -11,6 +11,8 @@ import numpy.typing as npt
 __version__: str
 
 ImageDataset = Literal["cifar10", "cifar100", "imagenet16"]
+# A task: the data set a space's metrics are for (the built-in spaces' tasks are image data sets).
+Task = str
 Space = Literal["nb101", "nb201"]
 Arch = Union["Nb201Arch", "Nb101Cell"]
 StrPath = Union[str, PathLike[str]]
@@ -108,8 +110,11 @@ class Ranker:
     @property
     def space(self) -> Space: ...
     @property
-    def dataset(self) -> ImageDataset:
-        """The image dataset of the run's network."""
+    def task(self) -> Task:
+        """The task of the run's network (``cifar10``, ``cifar100``, ``imagenet16``)."""
+    @property
+    def dataset(self) -> Task:
+        """The old name of ``task``."""
     @property
     def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
     def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
@@ -125,7 +130,9 @@ class Predictor:
     recommended), ``"forest"`` (the graph-feature forest), ``"gbdt"``, ``"improved"``, ``"reference"``,
     ``"forest-graph"`` and the other one-feature-set modes of the study, or a configuration file."""
 
-    def __init__(self, mode: str = "best", *, space: Space = "nb201", dataset: ImageDataset = "cifar10") -> None: ...
+    def __init__(
+        self, mode: str = "best", *, space: Space = "nb201", task: Optional[Task] = None, dataset: Optional[Task] = None
+    ) -> None: ...
     def fit(
         self, archs: Iterable[Union[Arch, str, int]], accuracies: Iterable[float], *, seed: Union[int, None] = None
     ) -> None:
@@ -153,7 +160,8 @@ def train(
     dataset: Union[Dataset, str],
     out: StrPath,
     *,
-    image_dataset: Union[ImageDataset, None] = None,
+    task: Union[Task, None] = None,
+    image_dataset: Union[Task, None] = None,
     epochs: Union[int, None] = None,
     budget: Union[int, None] = None,
     force: bool = False,
@@ -178,8 +186,9 @@ def search(
     budget: int,
     method: Literal["nar", "random", "rea", "ls"] = "nar",
     seed: int = 0,
-    dataset: ImageDataset = "cifar10",
+    task: Optional[Task] = None,
     *,
+    dataset: Optional[Task] = None,
     batch: Optional[int] = None,
     max_params: Optional[int] = None,
     max_flops: Optional[int] = None,

@@ -2,11 +2,12 @@
 //! encoding come from the library (`nar::space`, `nar::cost`, `nar::encode`), the same numbers as
 //! `nar arch --json`.
 
-use nar::cost::{self, NetworkCost};
-use nar::encode::{self, FeatureTensor};
-use nar::space::nb101::Cell;
-use nar::space::nb201::{Arch, ImageDataset};
-use nar::space::{Nb101, Nb201, SearchSpace};
+use nar::cost::NetworkCost;
+use nar::encode::FeatureTensor;
+use nar::space::{SearchSpace, SpaceKind, Task};
+use nar::spaces::nb101::Cell;
+use nar::spaces::nb201::{Arch, ImageDataset};
+use nar::spaces::{Nb101, Nb201};
 use numpy::{IntoPyArray, PyArray3, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -16,6 +17,20 @@ pub fn image_dataset(name: &str) -> PyResult<ImageDataset> {
     ImageDataset::from_name(name).ok_or_else(|| {
         PyValueError::new_err(format!("unknown image dataset {name:?} (expected cifar10, cifar100 or imagenet16)"))
     })
+}
+
+/// The task `task` of `space`, or under its old keyword `alias` (`dataset`, `image_dataset`); giving both
+/// is an error. `None` when neither is given.
+pub fn task_keyword(space: SpaceKind, task: Option<&str>, alias: Option<(&str, &str)>) -> PyResult<Option<Task>> {
+    let name = match (task, alias) {
+        (Some(_), Some((keyword, _))) => {
+            return Err(PyValueError::new_err(format!("give task= or its old name {keyword}=, not both")));
+        }
+        (Some(t), None) => t,
+        (None, Some((_, a))) => a,
+        (None, None) => return Ok(None),
+    };
+    nar::with_space!(space, S => S::task(name)).map(Some).map_err(PyValueError::new_err)
 }
 
 /// `{"flops", "params", "vertex_or_edge_flops": {cell: [...]}, "vertex_or_edge_params": {cell: [...]}}`.
@@ -55,7 +70,7 @@ impl Nb201Arch {
     /// Per-edge FLOPs and parameters of every cell of the network trained on `dataset`, and the totals.
     #[pyo3(signature = (dataset = "cifar10"))]
     fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyAny>> {
-        cost_dict(py, &cost::nb201::network_cost(&self.arch, image_dataset(dataset)?))
+        cost_dict(py, &nar::spaces::nb201::cost::network_cost(&self.arch, image_dataset(dataset)?))
     }
 
     /// The function the cell computes, as an expression of its input `x` (`""`: none reaches the
@@ -74,8 +89,8 @@ impl Nb201Arch {
     /// The ranker's input tensor for the network trained on `dataset`: float32, shape (31, 4, 4).
     #[pyo3(signature = (dataset = "cifar10"))]
     fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let c = cost::nb201::network_cost(&self.arch, image_dataset(dataset)?);
-        tensor(py, encode::nb201(&self.arch, &c))
+        let c = nar::spaces::nb201::cost::network_cost(&self.arch, image_dataset(dataset)?);
+        tensor(py, nar::spaces::nb201::encode::tensor(&self.arch, &c))
     }
 
     /// Pickles as `nar.nb201(index)`: an architecture crosses to worker processes (a
@@ -123,15 +138,15 @@ impl Nb101Cell {
     /// Per-vertex FLOPs and parameters of every cell of the CIFAR-10 network, and the totals.
     #[pyo3(signature = (dataset = "cifar10"))]
     fn cost<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyAny>> {
-        Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
-        cost_dict(py, &cost::nb101::network_cost(&self.cell))
+        Nb101::task(dataset).map_err(PyValueError::new_err)?;
+        cost_dict(py, &nar::spaces::nb101::cost::network_cost(&self.cell))
     }
 
     /// The ranker's input tensor: float32, shape (19, 7, 7).
     #[pyo3(signature = (dataset = "cifar10"))]
     fn encode<'py>(&self, py: Python<'py>, dataset: &str) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        Nb101::network(image_dataset(dataset)?).map_err(PyValueError::new_err)?;
-        tensor(py, encode::nb101(&self.cell, &cost::nb101::network_cost(&self.cell)))
+        Nb101::task(dataset).map_err(PyValueError::new_err)?;
+        tensor(py, nar::spaces::nb101::encode::tensor(&self.cell, &nar::spaces::nb101::cost::network_cost(&self.cell)))
     }
 
     /// Pickles as `nar.nb101(matrix, ops)`.
@@ -163,7 +178,7 @@ pub fn nb201(arch: &Bound<'_, PyAny>) -> PyResult<Nb201Arch> {
             Err(_) => Err(PyValueError::new_err(format!(
                 "NB201 index {} is out of range (0..{})",
                 crate::errors::cut(arch.str().map(|s| s.to_string()).unwrap_or_default()),
-                nar::space::nb201::SPACE_SIZE
+                nar::spaces::nb201::SPACE_SIZE
             ))),
         }
     } else {

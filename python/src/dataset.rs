@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use nar::data::{AnyDataset, DataSource};
-use nar::space::{Nb101, Nb201, SpaceKind};
+use nar::space::SpaceKind;
+use nar::spaces::{AnyDataset, DataSource, Nb101, Nb201};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyValueError};
 use pyo3::prelude::*;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use nar::config::Config;
-use nar::data::{DataSource, Dataset as SpaceData, default_data_dir};
+use nar::data::{Dataset as SpaceData, default_data_dir};
 use nar::features::Featurize;
 use nar::pipeline::train::{TrainOptions, train as train_run};
 use nar::sampler::Propose;
@@ -12,11 +12,12 @@ use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
 use nar::space::{Enumerable, SpaceKind};
+use nar::spaces::DataSource;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::arch::{PySpace, image_dataset};
+use crate::arch::{PySpace, task_keyword};
 use crate::dataset::Dataset;
 use crate::errors::PyProgress;
 use crate::oracle::{CallOptions, PyOracle};
@@ -25,18 +26,21 @@ use crate::oracle::{CallOptions, PyOracle};
 ///
 /// `config` is a YAML file (NAR's config files load as they are) or `"nb101"` / `"nb201"` for the
 /// reference configurations; `dataset` a `nar.Dataset`, a `.nar` path or a space name. The keywords
-/// override the configuration: `image_dataset` (`cifar10`, `cifar100`, `imagenet16`), `epochs`, and
+/// override the configuration: `task` (the built-in spaces' tasks are image data sets: NB201
+/// `cifar10`, `cifar100`, `imagenet16`; `image_dataset=` is its old name), `epochs`, and
 /// `budget` (labelled architectures training and validation see together); `force` replaces a run
 /// already in `out` (a non-empty `out` is refused otherwise). Progress goes to standard
 /// error; Ctrl-C stops after the current epoch (its checkpoint is kept: `nar train --resume`).
 #[pyfunction]
-#[pyo3(signature = (config, dataset, out, *, image_dataset = None, epochs = None, budget = None, force = false))]
+#[pyo3(signature = (config, dataset, out, *, task = None, image_dataset = None, epochs = None, budget = None,
+    force = false))]
 #[allow(clippy::too_many_arguments)] // the Python signature
 pub fn train<'py>(
     py: Python<'py>,
     config: &str,
     dataset: &Bound<'py, PyAny>,
     out: PathBuf,
+    task: Option<&str>,
     image_dataset: Option<&str>,
     epochs: Option<&Bound<'py, PyAny>>,
     budget: Option<&Bound<'py, PyAny>>,
@@ -57,8 +61,8 @@ pub fn train<'py>(
             DataSource::from_arg(&arg, &default_data_dir()).map_err(crate::errors::value_error)?
         }
     };
-    let network = image_dataset.map(self::image_dataset).transpose()?;
-    let opts = TrainOptions { config, data, out, network, epochs, budget, replace: force };
+    let task = task_keyword(config.space, task, image_dataset.map(|d| ("image_dataset", d)))?;
+    let opts = TrainOptions { config, data, out, task, epochs, budget, replace: force };
     let progress = PyProgress::default();
     let s = py.detach(|| train_run(&opts, &progress)).map_err(|e| progress.error(e))?;
     let d = PyDict::new(py);
@@ -76,7 +80,8 @@ struct SearchArgs {
     budget: usize,
     method: Method,
     seed: u64,
-    image: nar::space::nb201::ImageDataset,
+    /// The task, as given (`None`: the space's first).
+    task: Option<String>,
     batch: Option<usize>,
     constraint: Constraint,
     equivalence: Equivalence,
@@ -91,7 +96,8 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     calls: CallOptions,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (budget, method, seed) = (a.budget, a.method, a.seed);
-    let network = S::network(a.image).map_err(PyValueError::new_err)?;
+    let task = task_keyword(S::KIND, a.task.as_deref(), None)?.unwrap_or(S::TASKS[0]);
+    let network = S::network(task).map_err(PyValueError::new_err)?;
     let ds = py.detach(SpaceData::<S>::full);
     let domain = Domain::all(&ds)
         .constrained(a.constraint, network)
@@ -104,7 +110,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     let features = FeatureCache::new(ds.archs(), network);
     let setup = Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings };
     let journal = a.journal.as_ref().map(|(p, reuse)| (p.as_path(), *reuse));
-    let mut eval = PyOracle::new(py, &ds, oracle, calls, journal, a.image.name())?;
+    let mut eval = PyOracle::new(py, &ds, oracle, calls, journal, task.name())?;
     let run = py.detach(|| run_method(method, &setup, &mut eval, seed));
     let raised = eval.raised.take();
     drop(eval);
@@ -144,8 +150,9 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 ///
 /// `method`: `"nar"` (nar's guided search: a predictor — `predictor`, nar's `"best"` by default —
 /// refitted on the answers so far picks the next queries), `"random"`, `"rea"` (regularized evolution)
-/// or `"ls"` (local search). `seed` fixes every random choice; `dataset` is the image dataset whose
-/// network the features and the cost model describe (NB201: `cifar10`, `cifar100`, `imagenet16`).
+/// or `"ls"` (local search). `seed` fixes every random choice; `task` is the task whose network the
+/// features and the cost model describe (NB201: `cifar10`, `cifar100`, `imagenet16`; default the
+/// space's first; `dataset=` is its old name).
 /// `batch` architectures are proposed at a time (default: `parallel`; with one call at a time, one for
 /// the baselines and rounds of 2 to 10 for `nar`); `max_params` / `max_flops` keep the search to networks
 /// within those bounds (nar's cost model); `equivalence="canonical"` (the default) makes NB201 cells
@@ -173,7 +180,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 /// `accuracy` (its answer), `history` (every `(architecture, answer)` in query order), `failed` (every
 /// `(architecture, reason)`), `queries` (answered and failed), `space`, `method`, `seed`, `budget`.
 #[pyfunction]
-#[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, dataset = "cifar10", *, batch = None,
+#[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, task = None, *, dataset = None, batch = None,
     max_params = None, max_flops = None, equivalence = "canonical", predictor = None, parallel = None,
     executor = None, journal = None, journal_reuse = false, timeout = None, retries = None,
     on_interrupt = "cancel"))]
@@ -185,7 +192,8 @@ pub fn search<'py>(
     budget: &Bound<'py, PyAny>,
     method: &str,
     seed: Option<&Bound<'py, PyAny>>,
-    dataset: &str,
+    task: Option<String>,
+    dataset: Option<String>,
     batch: Option<&Bound<'py, PyAny>>,
     max_params: Option<&Bound<'py, PyAny>>,
     max_flops: Option<&Bound<'py, PyAny>>,
@@ -242,12 +250,14 @@ pub fn search<'py>(
     };
     let m = Method::from_name(method)
         .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
-    let image = image_dataset(dataset)?;
+    if task.is_some() && dataset.is_some() {
+        return Err(PyValueError::new_err("give task= or its old name dataset=, not both"));
+    }
     let args = SearchArgs {
         budget,
         method: m,
         seed,
-        image,
+        task: task.or(dataset),
         batch,
         constraint: Constraint { max_params, max_flops },
         equivalence,

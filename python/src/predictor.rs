@@ -9,12 +9,12 @@ use nar::config::Mode;
 use nar::features::Featurize;
 use nar::pipeline::loaded::{FittedMeta, save_fitted};
 use nar::predictor::{ArchList, FitContext, Labelled, build};
-use nar::space::{ImageDataset, SpaceKind};
+use nar::space::{SpaceKind, Task};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::arch::{PySpace, archs_from, image_dataset};
+use crate::arch::{PySpace, archs_from, task_keyword};
 use crate::errors::{PyProgress, value_error};
 
 /// A predictor to fit and use in your own loop: a mode name (`"best"`, `"forest"`, `"gbdt"`,
@@ -22,7 +22,7 @@ use crate::errors::{PyProgress, value_error};
 #[pyclass(frozen, module = "nar")]
 pub struct Predictor {
     cfg: Config,
-    network: ImageDataset,
+    task: Task,
     model: Mutex<Box<dyn nar::predictor::Predictor>>,
     /// How many labelled architectures the last fit used (`None` before the first).
     fitted: Mutex<Option<usize>>,
@@ -42,7 +42,7 @@ impl Predictor {
         seed: u64,
     ) -> PyResult<()> {
         let a = archs_from::<S>(archs)?;
-        let network = S::network(self.network).map_err(PyValueError::new_err)?;
+        let network = S::network(self.task).map_err(PyValueError::new_err)?;
         let mut cfg = self.cfg.clone();
         // The transformer's training / validation split in its configured proportion.
         let n_train = if cfg.model.holds_out_validation() {
@@ -66,7 +66,7 @@ impl Predictor {
 
     fn predict_space<S: PySpace + Featurize>(&self, py: Python<'_>, archs: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
         let a = archs_from::<S>(archs)?;
-        let network = S::network(self.network).map_err(PyValueError::new_err)?;
+        let network = S::network(self.task).map_err(PyValueError::new_err)?;
         let progress = PyProgress::default();
         let guard = self.model.lock().expect("the predictor's lock");
         let model: &dyn nar::predictor::Predictor = &**guard;
@@ -82,12 +82,15 @@ impl Predictor {
 impl Predictor {
     /// `mode` is a study mode (`"best"`, `"forest"`, `"gbdt"`, `"improved"`, `"reference"`,
     /// `"forest-graph"`, …) or the path of a configuration file; `space` `"nb201"` or `"nb101"`;
-    /// `dataset` the image dataset whose network the cost features describe.
+    /// `task` the task whose network the cost features describe (the built-in spaces' tasks are image
+    /// data sets: NB201 `cifar10`, `cifar100`, `imagenet16`; NB101 `cifar10`; default the space's
+    /// first); `dataset=` is its old name.
     #[new]
-    #[pyo3(signature = (mode = "best", *, space = "nb201", dataset = "cifar10"))]
-    fn new(mode: &str, space: &str, dataset: &str) -> PyResult<Predictor> {
+    #[pyo3(signature = (mode = "best", *, space = "nb201", task = None, dataset = None))]
+    fn new(mode: &str, space: &str, task: Option<&str>, dataset: Option<&str>) -> PyResult<Predictor> {
         let space = space_of(space)?;
-        let network = image_dataset(dataset)?;
+        let task =
+            task_keyword(space, task, dataset.map(|d| ("dataset", d)))?.unwrap_or_else(|| nar::spaces::tasks(space)[0]);
         let cfg = match Mode::new(mode).config(space) {
             Some(c) => c,
             None if std::path::Path::new(mode).is_file() => {
@@ -110,11 +113,9 @@ impl Predictor {
             return Err(PyValueError::new_err(format!("{mode} is a configuration for {}, not {space}", cfg.space)));
         }
         let mut cfg = cfg;
-        cfg.network_type = Some(network);
-        nar::with_space!(space, S => <S as nar::space::SearchSpace>::network(network).map(|_| ()))
-            .map_err(PyValueError::new_err)?;
+        cfg.network_type = Some(task);
         let model = cfg.predictor().and_then(|spec| build(&spec)).map_err(value_error)?;
-        Ok(Predictor { cfg, network, model: Mutex::new(model), fitted: Mutex::new(None) })
+        Ok(Predictor { cfg, task, model: Mutex::new(model), fitted: Mutex::new(None) })
     }
 
     /// Fits on `archs` (architecture objects, or NB201 strings and indices) and their validation
@@ -145,7 +146,7 @@ impl Predictor {
         let Some(labelled) = *self.fitted.lock().expect("the predictor's lock") else {
             return Err(PyValueError::new_err("fit the predictor first: there is nothing to save"));
         };
-        let meta = FittedMeta { space: self.cfg.space, network: self.network, labelled };
+        let meta = FittedMeta { space: self.cfg.space, task: self.task, labelled };
         let guard = self.model.lock().expect("the predictor's lock");
         let model: &dyn nar::predictor::Predictor = &**guard;
         py.detach(|| save_fitted(&dir, &self.cfg, &meta, model)).map_err(value_error)
@@ -167,6 +168,6 @@ impl Predictor {
             Some(n) => format!("fitted on {n}"),
             None => "not fitted".to_string(),
         };
-        format!("<nar.Predictor {} {} {}, {state}>", self.cfg.model.name(), self.cfg.space, self.network)
+        format!("<nar.Predictor {} {} {}, {state}>", self.cfg.model.name(), self.cfg.space, self.task)
     }
 }

@@ -82,10 +82,17 @@ impl Ranker {
         self.p.space().name()
     }
 
-    /// The image dataset of the run's network (`cifar10`, `cifar100`, `imagenet16`).
+    /// The task of the run's network (the built-in spaces' tasks are image data sets: `cifar10`,
+    /// `cifar100`, `imagenet16`).
+    #[getter]
+    fn task(&self) -> &'static str {
+        self.p.task.name()
+    }
+
+    /// The old name of [`task`](Self::task).
     #[getter]
     fn dataset(&self) -> &'static str {
-        self.p.network.name()
+        self.p.task.name()
     }
 
     /// `"transformer"`, `"gbdt"`, `"forest"` or `"ensemble"`: the predictor's model.

@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::thousands;
-use crate::cost::{self, NetworkCost};
-use crate::encode::{self, FeatureTensor};
-use crate::space::nb101::{self, Cell, CellSpec, Pruned};
-use crate::space::nb201::{self, Arch, ImageDataset as Dataset};
+use crate::cost::NetworkCost;
+use crate::encode::FeatureTensor;
+use crate::spaces::nb101::{self, Cell, CellSpec, Pruned};
+use crate::spaces::nb201::{self, Arch, ImageDataset as Dataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -147,7 +147,7 @@ fn report(given: &Given, args: &Args) -> Value {
         Given::Nb101(Err(e)) => json!({"space": "nb101", "valid": false, "error": e.to_string()}),
         Given::Nb201(Err(e)) => json!({"space": "nb201", "valid": false, "error": e.to_string()}),
         Given::Nb101(Ok(p)) => {
-            let cost = cost::nb101::network_cost(&p.cell);
+            let cost = crate::spaces::nb101::cost::network_cost(&p.cell);
             let mut r = json!({
                 "space": "nb101",
                 "valid": true,
@@ -160,14 +160,14 @@ fn report(given: &Given, args: &Args) -> Value {
                 "networks": {"cifar10": cost_json(&cost)},
             });
             if args.encode {
-                r["encoding"] = json!({"cifar10": tensor_json(&encode::nb101(&p.cell, &cost))});
+                r["encoding"] = json!({"cifar10": tensor_json(&crate::spaces::nb101::encode::tensor(&p.cell, &cost))});
             }
             r
         }
         Given::Nb201(Ok(a)) => {
             let datasets: Vec<Dataset> = args.dataset.map_or(Dataset::ALL.to_vec(), |d| vec![d]);
             let costs: Vec<(Dataset, NetworkCost)> =
-                datasets.iter().map(|&d| (d, cost::nb201::network_cost(a, d))).collect();
+                datasets.iter().map(|&d| (d, crate::spaces::nb201::cost::network_cost(a, d))).collect();
             let mut r = json!({
                 "space": "nb201",
                 "valid": true,
@@ -187,7 +187,7 @@ fn report(given: &Given, args: &Args) -> Value {
             if args.encode {
                 r["encoding"] = costs
                     .iter()
-                    .map(|(d, c)| (d.nar_key().to_string(), tensor_json(&encode::nb201(a, c))))
+                    .map(|(d, c)| (d.nar_key().to_string(), tensor_json(&crate::spaces::nb201::encode::tensor(a, c))))
                     .collect::<serde_json::Map<_, _>>()
                     .into();
             }

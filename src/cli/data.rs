@@ -7,9 +7,10 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::benchmark::Benchmark;
-use crate::data::{self, AnyDataset, DataSource, Dataset, nar_json, store};
+use crate::data::{self, Dataset, store};
 use crate::io::{refuse_clobbering, write_atomic};
 use crate::space::{SearchSpace, SpaceKind};
+use crate::spaces::{AnyDataset, DataSource};
 use crate::with_dataset;
 
 #[derive(clap::Args, Debug)]
@@ -86,7 +87,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Import { file, out } => {
             refuse_clobbering(&[&out], &[&file])?;
-            let (ds, report) = nar_json::import(&file)?;
+            let (ds, report) = AnyDataset::import_nar_json(&file)?;
             eprintln!("{}", report.summary(&file));
             with_dataset!(&ds, d => store::write(d, &out))?;
             eprintln!("wrote {} ({} architectures, {} labelled)", out.display(), ds.len(), report.records);
@@ -99,7 +100,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 ExportFormat::NarJson => {
                     let mut n = 0;
                     write_atomic(&out, |w| {
-                        n = nar_json::export(&ds, w)?;
+                        n = ds.export_nar_json(w)?;
                         Ok(())
                     })?;
                     n
@@ -133,18 +134,18 @@ fn export_csv<S: Benchmark>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Resu
     let mut csv = csv::Writer::from_writer(w);
     let mut header = vec![S::ID_COLUMN.to_string()];
     header.extend(S::ARCH_COLUMNS.iter().map(|c| c.to_string()));
-    let nets = S::networks();
-    for net in nets {
-        let name = S::network_name(*net);
-        header.push(format!("{name}_total_params"));
-        header.push(format!("{name}_total_flops"));
+    let nets: Vec<S::Network> =
+        S::TASKS.iter().map(|&t| S::network(t).expect("a space has a network for each of its tasks")).collect();
+    for task in S::TASKS {
+        header.push(format!("{task}_total_params"));
+        header.push(format!("{task}_total_flops"));
     }
     header.extend(ds.metrics().iter().map(|m| m.name.clone()));
     csv.write_record(&header)?;
     for i in 0..ds.len() {
         let mut row = vec![ds.ids()[i].to_string()];
         row.extend(S::arch_columns(&ds.archs()[i]));
-        for &net in nets {
+        for &net in &nets {
             let c = S::cost(&ds.archs()[i], net);
             row.push(c.total_params.to_string());
             row.push(c.total_flops.to_string());
@@ -162,8 +163,8 @@ fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
     println!("dataset   {source}");
     println!("space     {}", ds.space());
     println!("archs     {}", ds.len());
-    if ds.len() < ds.space().size() {
-        println!("subset    {} of the space's {} architectures", ds.len(), ds.space().size());
+    if ds.len() < crate::spaces::size(ds.space()) {
+        println!("subset    {} of the space's {} architectures", ds.len(), crate::spaces::size(ds.space()));
     }
     println!("opened in {:.1} ms", open_secs * 1e3);
     for s in ds.sources() {

@@ -34,7 +34,7 @@ pub struct Args {
 
 pub fn run(args: Args, data_dir: &Path) -> Result<ExitCode> {
     let dir = args.dir.clone().unwrap_or_else(|| data_dir.to_path_buf());
-    let known = fetch::sources(args.space);
+    let known = crate::with_space!(args.space, S => fetch::sources::<S>());
     let mut source: Source = known.iter().find(|s| s.kind == args.source).cloned().ok_or_else(|| {
         let kinds: Vec<&str> = known.iter().map(|s| s.kind).collect();
         anyhow!("no source {:?} for {}; known: {}", args.source, args.space, kinds.join(", "))
@@ -81,7 +81,7 @@ pub fn run(args: Args, data_dir: &Path) -> Result<ExitCode> {
     );
     if !args.no_import {
         let out = dir.join(format!("{}.nar", source.space));
-        let built = crate::data::DataSource::Metrics { space: source.space, files: vec![done.path.clone()] };
+        let built = crate::spaces::DataSource::Metrics { space: source.space, files: vec![done.path.clone()] };
         let ds = built.load(&mut |line| eprintln!("{line}"))?;
         crate::with_dataset!(&ds, d => crate::data::store::write(d, &out))?;
         eprintln!("wrote {}", out.display());

@@ -159,8 +159,10 @@ pub(crate) fn space_arg() -> EnumArg<crate::space::SpaceKind> {
     EnumArg { all: &crate::space::SpaceKind::ALL, name: |s| s.name() }
 }
 
-pub(crate) fn image_dataset_arg() -> EnumArg<crate::space::ImageDataset> {
-    EnumArg { all: &crate::space::ImageDataset::ALL, name: |d| d.name() }
+/// A `--task`: any task of any space (whether the run's space has it is checked with the space).
+pub(crate) fn task_arg() -> EnumArg<crate::space::Task> {
+    static ALL: std::sync::OnceLock<Vec<crate::space::Task>> = std::sync::OnceLock::new();
+    EnumArg { all: ALL.get_or_init(crate::spaces::all_tasks), name: |t| t.name() }
 }
 
 pub(crate) fn checkpoint_arg() -> EnumArg<crate::run_dir::Checkpoint> {

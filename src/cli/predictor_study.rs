@@ -7,11 +7,11 @@ use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::config::Mode;
-use crate::data::{DataSource, default_data_dir};
-use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, Task, study};
+use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, StudyBenchmark, study};
 use crate::progress::Terminal;
 use crate::report::predictor_study::markdown;
 use crate::space::SpaceKind;
+use crate::spaces::DataSource;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,8 +30,8 @@ enum What {
 struct PredictorArgs {
     /// Benchmarks, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "nb201-cifar10,nb201-cifar100,nb201-imagenet16,nb101",
-          value_parser = super::EnumArg { all: &Task::ALL, name: |t| t.name() })]
-    benchmarks: Vec<Task>,
+          value_parser = parse_benchmark)]
+    benchmarks: Vec<StudyBenchmark>,
     /// Predictor modes, comma-separated: NAR's reference transformer (`reference`), nar's improved
     /// one (`improved`), the trees on the ReNAS tensor (`gbdt`), the graph-feature forest (`forest`),
     /// nar's recommended predictor (`best`), one model on one feature set for the ablation
@@ -68,18 +68,24 @@ struct PredictorArgs {
     html: Option<PathBuf>,
 }
 
+/// A `--benchmarks` entry: `nb101`, `nb201-cifar10`, … .
+fn parse_benchmark(name: &str) -> Result<StudyBenchmark, String> {
+    StudyBenchmark::from_name(name).ok_or_else(|| {
+        let known: Vec<String> = StudyBenchmark::all().into_iter().map(StudyBenchmark::name).collect();
+        format!("unknown benchmark {name:?}: expected one of {}", known.join(", "))
+    })
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let What::Predictors(a) = args.what;
     let benchmarks = a.benchmarks.clone();
-    let nb101 = if benchmarks.iter().any(|b| b.space == SpaceKind::Nb101) {
-        let store = a.nb101.extension().is_some_and(|e| e == "nar");
-        Some(match store {
-            true => DataSource::from_arg(&a.nb101.to_string_lossy(), &default_data_dir())?,
-            false => DataSource::Metrics { space: SpaceKind::Nb101, files: vec![a.nb101.clone()] },
-        })
-    } else {
-        None
+    // Each space's dataset, read only where a benchmark is of that space.
+    let store = a.nb101.extension().is_some_and(|e| e == "nar");
+    let nb101 = match store {
+        true => DataSource::Store(a.nb101.clone()),
+        false => DataSource::Metrics { space: SpaceKind::Nb101, files: vec![a.nb101.clone()] },
     };
+    let nb201 = a.nb201.map_or(DataSource::BuiltIn(SpaceKind::Nb201), DataSource::Store);
     let mut configs = Vec::new();
     for c in &a.configs {
         let Some((mode, file)) = c.split_once('=') else { bail!("--config {c}: expected MODE=FILE") };
@@ -117,8 +123,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         seeds: a.seeds as u64,
         first_seed: a.first_seed,
         epochs: a.epochs,
-        nb201: a.nb201.map_or(DataSource::BuiltIn(SpaceKind::Nb201), DataSource::Store),
-        nb101,
+        datasets: vec![(SpaceKind::Nb201, nb201), (SpaceKind::Nb101, nb101)],
         csv: a.csv.clone(),
         html: a.html.clone(),
     };

@@ -6,20 +6,22 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::config::Config;
-use crate::data::DataSource;
 use crate::pipeline::run::{RunOptions, Step, run as run_job};
 use crate::pipeline::train::TrainOptions;
 use crate::progress::Terminal;
-use crate::space::{ImageDataset, SpaceKind};
+use crate::space::{SpaceKind, Task};
+use crate::spaces::DataSource;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The search space.
     #[arg(long, value_parser = super::space_arg(), default_value = "nb201")]
     space: SpaceKind,
-    /// The image dataset whose accuracies and network to use (NB201: cifar10, cifar100, imagenet16).
-    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10")]
-    dataset: ImageDataset,
+    /// The task whose accuracies and network to use (the built-in spaces' tasks are image data sets:
+    /// NB201 cifar10, cifar100, imagenet16; NB101 cifar10); default: the space's first. `--dataset`
+    /// is its old name.
+    #[arg(long, alias = "dataset", value_parser = super::task_arg())]
+    task: Option<Task>,
     /// Metric files to build the dataset from (see `nar data build`) instead of the built-in NB201 table.
     #[arg(long = "metrics", short = 'm', conflicts_with = "data")]
     metrics: Vec<PathBuf>,
@@ -80,13 +82,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(c) => Config::load(c)?,
         None => Config::reference(args.space),
     };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.space, args.dataset)));
+    let task = args.task.unwrap_or(crate::spaces::tasks(args.space)[0]);
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{task}", args.space)));
     let opts = RunOptions {
         train: TrainOptions {
             config,
             data,
             out,
-            network: Some(args.dataset),
+            task: Some(task),
             epochs: args.epochs,
             budget: args.budget,
             replace: args.force,

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use crate::data::DataSource;
 use crate::pipeline::search::{SearchOptions, SearchSummary, search};
 use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
 use crate::process::OnInterrupt;
@@ -16,7 +15,8 @@ use crate::run_dir::Checkpoint;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::command::CommandOptions;
 use crate::search::domain::{Constraint, Equivalence};
-use crate::space::{ImageDataset, SpaceKind};
+use crate::space::{SpaceKind, Task};
+use crate::spaces::DataSource;
 use crate::stats::mean_std;
 
 #[derive(clap::Args, Debug)]
@@ -58,9 +58,11 @@ pub struct Args {
     /// Budgeted search: the space.
     #[arg(long, value_parser = super::space_arg(), conflicts_with = "run_dir")]
     space: Option<SpaceKind>,
-    /// Budgeted search: the image dataset whose accuracies to use.
-    #[arg(long, value_parser = super::image_dataset_arg(), default_value = "cifar10", conflicts_with = "run_dir")]
-    dataset: ImageDataset,
+    /// Budgeted search: the task whose accuracies to use (the built-in spaces' tasks are image data
+    /// sets: NB201 cifar10, cifar100, imagenet16; NB101 cifar10); default: the space's first.
+    /// `--dataset` is its old name.
+    #[arg(long, alias = "dataset", value_parser = super::task_arg(), conflicts_with = "run_dir")]
+    task: Option<Task>,
     /// Budgeted search: the method(s).
     #[arg(long, value_parser = super::EnumArg { all: &METHOD_CHOICES, name: method_choice }, default_value = "all", conflicts_with = "run_dir")]
     method: Methods,
@@ -195,7 +197,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         data,
         space: Some(space),
         cap_budget: false,
-        network: args.dataset,
+        task: args.task.unwrap_or(crate::spaces::tasks(space)[0]),
         methods,
         budget: args.budget as usize,
         seeds: args.seeds,
@@ -219,7 +221,7 @@ pub(super) fn print_study(s: &StudySummary) {
     println!(
         "{} {}: seeds {}–{}, budget {}{}; pool {}; methods read {} through the oracle{}",
         s.space,
-        s.network,
+        s.task,
         s.first_seed,
         s.first_seed + s.seeds - 1,
         s.budget,

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::config::Config;
-use crate::data::DataSource;
 use crate::pipeline::train::{self, TrainOptions, TrainSummary};
 use crate::progress::Terminal;
-use crate::space::ImageDataset;
+use crate::space::Task;
+use crate::spaces::DataSource;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -19,14 +19,16 @@ pub struct Args {
     /// The dataset: a `.nar` file or a space name (`nb201` falls back to the table built into nar).
     #[arg(long, required_unless_present = "resume")]
     data: Option<String>,
-    /// The image dataset whose accuracies and network to use; default from the config.
-    #[arg(long, value_parser = super::image_dataset_arg())]
-    dataset: Option<ImageDataset>,
+    /// The task whose accuracies and network to use (the built-in spaces' tasks are image data sets:
+    /// NB201 cifar10, cifar100, imagenet16; NB101 cifar10); default from the config. `--dataset` is
+    /// its old name.
+    #[arg(long, alias = "dataset", value_parser = super::task_arg())]
+    task: Option<Task>,
     /// The run directory (created; an existing one is refused unless --resume or --force).
     #[arg(long, short)]
     out: PathBuf,
     /// Continue the run in `--out` from its last checkpoint.
-    #[arg(long, conflicts_with_all = ["config", "data", "dataset", "epochs", "budget", "force"])]
+    #[arg(long, conflicts_with_all = ["config", "data", "task", "epochs", "budget", "force"])]
     resume: bool,
     /// Replace the run already in `--out` (a non-empty `--out` is refused otherwise).
     #[arg(long)]
@@ -57,7 +59,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             config: Config::load(config)?,
             data: DataSource::from_arg(data, &data_dir)?,
             out: args.out.clone(),
-            network: args.dataset,
+            task: args.task,
             epochs: args.epochs,
             budget: args.budget,
             replace: args.force,

@@ -1,9 +1,7 @@
 //! The cell-information cost model (`docs/design.md` §2): FLOPs and parameters of every vertex (NB101) or edge
 //! (NB201) of every cell of the network an architecture defines, and whole-network totals. NAR never
-//! released this code; the definitions here reproduce its published numbers exactly.
-
-pub mod nb101;
-pub mod nb201;
+//! released this code; each space's model (`spaces/<name>/cost.rs`) reproduces its published numbers
+//! exactly. This module holds what they share: the cost's types and the convolution's parameter count.
 
 use serde::Serialize;
 
@@ -63,6 +61,6 @@ impl Serialize for ByCell<'_> {
 }
 
 /// Parameters of a bias-free k×k convolution followed by batch norm (scale and shift).
-pub(crate) fn conv_bn_params(k: u64, c_in: u64, c_out: u64) -> u64 {
+pub fn conv_bn_params(k: u64, c_in: u64, c_out: u64) -> u64 {
     k * k * c_in * c_out + 2 * c_out
 }

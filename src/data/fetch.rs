@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
-use crate::space::SpaceKind;
+use super::{Dataset, SpaceSources};
+use crate::space::{SearchSpace, SpaceKind};
 
 /// A published file nar knows how to fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,59 +42,32 @@ fn google_drive(id: &str) -> String {
 }
 
 /// Where a published file is: a Google Drive file id or a URL.
-enum Location {
+pub enum Location {
     Drive(&'static str),
     Url(&'static str),
 }
 
-/// A published file of a space.
-struct Published {
-    space: SpaceKind,
-    kind: &'static str,
-    location: Location,
-    file_name: &'static str,
+/// A published file of a space, as its folder lists it (`SpaceSources::PUBLISHED`).
+pub struct Published {
+    /// Short name (`nar-json`, `tfrecord`).
+    pub kind: &'static str,
+    pub location: Location,
+    pub file_name: &'static str,
     /// Its SHA-256, where published.
-    sha256: Option<&'static str>,
+    pub sha256: Option<&'static str>,
     /// Its size in bytes, about.
-    size: u64,
+    pub size: u64,
 }
 
-/// The published files nar knows, by space: NAR's JSON (both spaces) and NAS-Bench-101's official
-/// tfrecord.
-const PUBLISHED: [Published; 3] = [
-    Published {
-        space: SpaceKind::Nb101,
-        kind: "nar-json",
-        location: Location::Drive("1hM_wZzkI79tkacl3YL42ZZFAuldmGip5"),
-        file_name: "nasbench101_vertice.json",
-        sha256: Some("ff051bbe69e50490f8092dfc5d020675ed44e932d13619da0b6cc941f77b9c32"),
-        size: 717_000_000,
-    },
-    Published {
-        space: SpaceKind::Nb101,
-        kind: "tfrecord",
-        location: Location::Url("https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"),
-        file_name: "nasbench_only108.tfrecord",
-        sha256: None,
-        size: 500_000_000,
-    },
-    Published {
-        space: SpaceKind::Nb201,
-        kind: "nar-json",
-        location: Location::Drive("1MeYtWM2n-ZlUDvDyvby1lVj3hA71kZ28"),
-        file_name: "nasbench201_vertice.json",
-        sha256: Some("e462fa2dbff708a0d8e3f8c2bdcd5d843355d9db01cb62c5532331ad0b8ca7af"),
-        size: 68_000_000,
-    },
-];
-
-/// The known sources of a space (none for a space nothing was published for).
-pub fn sources(space: SpaceKind) -> Vec<Source> {
-    PUBLISHED
+/// The known sources of space `S` (none for a space nothing was published for).
+pub fn sources<S: SearchSpace>() -> Vec<Source>
+where
+    Dataset<S>: SpaceSources,
+{
+    <Dataset<S> as SpaceSources>::PUBLISHED
         .iter()
-        .filter(|p| p.space == space)
         .map(|p| Source {
-            space: p.space,
+            space: S::KIND,
             kind: p.kind,
             url: match p.location {
                 Location::Drive(id) => google_drive(id),

@@ -12,7 +12,7 @@
 //! - a percentage column whose median is below 90 % of chance (below 1 where the image dataset is not
 //!   known) holds fractions, whatever a few of its values look like.
 
-use crate::space::{AccuracyScale, ImageDataset};
+use crate::space::{AccuracyScale, SearchSpace, Task};
 
 /// What a metric measures, which decides its checks and which way is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,19 +73,21 @@ impl Metric {
     }
 }
 
-/// The image dataset a metric name is about (`cifar10_val_acc` → CIFAR-10; `cifar100_…` is not
-/// CIFAR-10), if its name starts with one.
-fn image_dataset(name: &str) -> Option<ImageDataset> {
-    ImageDataset::ALL.into_iter().find(|d| name.strip_prefix(d.name()).is_some_and(|rest| rest.starts_with('_')))
+/// The task of space `S` a metric name is about (`cifar10_val_acc` → `cifar10`; `cifar100_…` is not
+/// `cifar10`), if its name starts with one.
+fn task_of<S: SearchSpace>(name: &str) -> Option<Task> {
+    S::TASKS.iter().copied().find(|t| name.strip_prefix(t.name()).is_some_and(|rest| rest.starts_with('_')))
 }
 
-/// Chance accuracy in percent of the image dataset a metric is about.
-fn chance_percent(name: &str) -> Option<f64> {
-    image_dataset(name).map(|d| 100.0 / d.classes() as f64)
+/// Chance accuracy in percent of the task a metric is about, where the space knows its classes.
+fn chance_percent<S: SearchSpace>(name: &str) -> Option<f64> {
+    task_of::<S>(name).and_then(S::classes).map(|c| 100.0 / c as f64)
 }
 
-/// Checks one value of metric `name` as it is read, for a space whose accuracies are on `scale`.
-pub fn check_value(scale: AccuracyScale, name: &str, v: f64) -> Result<(), String> {
+/// Checks one value of metric `name` as it is read, for space `S` (its accuracy scale, its tasks'
+/// chance accuracy).
+pub fn check_value<S: SearchSpace>(name: &str, v: f64) -> Result<(), String> {
+    let scale = S::ACCURACY_SCALE;
     if !v.is_finite() {
         return Err(format!("{v} is not a finite number"));
     }
@@ -100,7 +102,7 @@ pub fn check_value(scale: AccuracyScale, name: &str, v: f64) -> Result<(), Strin
                 return Err(format!("{v} is not an accuracy: {}{hint}", scale.rule()));
             }
             if scale == AccuracyScale::Percent
-                && let Some(chance) = chance_percent(name)
+                && let Some(chance) = chance_percent::<S>(name)
                 && v < chance / 2.0
             {
                 return Err(format!(
@@ -116,9 +118,10 @@ pub fn check_value(scale: AccuracyScale, name: &str, v: f64) -> Result<(), Strin
 }
 
 /// Checks a whole column of metric `name` once it is read (`NaN`s are missing values): a percentage
-/// column whose median is below 90 % of chance (below 1 where the image dataset is unknown) holds
-/// fractions. Returns the position of the first value on the wrong scale with the reason.
-pub fn check_column(scale: AccuracyScale, name: &str, values: &[f64]) -> Result<(), (usize, String)> {
+/// column whose median is below 90 % of chance (below 1 where the task is unknown) holds fractions.
+/// Returns the position of the first value on the wrong scale with the reason.
+pub fn check_column<S: SearchSpace>(name: &str, values: &[f64]) -> Result<(), (usize, String)> {
+    let scale = S::ACCURACY_SCALE;
     if scale != AccuracyScale::Percent || MetricKind::of(name) != MetricKind::Accuracy {
         return Ok(());
     }
@@ -128,7 +131,7 @@ pub fn check_column(scale: AccuracyScale, name: &str, values: &[f64]) -> Result<
     }
     present.sort_by(f64::total_cmp);
     let median = present[present.len() / 2];
-    let floor = chance_percent(name).map_or(1.0, |c| 0.9 * c);
+    let floor = chance_percent::<S>(name).map_or(1.0, |c| 0.9 * c);
     if median >= floor {
         return Ok(());
     }

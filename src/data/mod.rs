@@ -3,23 +3,20 @@
 //!
 //! - [`store`]: nar's own file format, versioned and checksummed, opened in milliseconds;
 //! - [`table`]: CSV tables joined by identity (the NB201 accuracy table, the NB101 table, generic CSV);
-//! - [`nar_json`]: NAR's JSON files, streamed in and written back exactly;
-//! - [`tfrecord`]: the official `nasbench_only108.tfrecord`;
-//! - [`embedded`]: the NAS-Bench-201 accuracy table compiled into the binary;
-//! - [`source`]: where a command's dataset comes from (a store, metric files, the embedded table);
+//! - [`nar_json`]: what every space's NAR JSON shares (each space's records are in its folder);
 //! - [`fetch`]: downloads with resume and checksum verification.
+//!
+//! Everything here is generic over the space; a space's own formats (NAR's JSON records, NAS-Bench-101's
+//! tfrecord, the table built into the binary) are in its folder (`crate::spaces`) behind
+//! [`SpaceSources`], and a dataset of whichever space a file holds is `crate::spaces::AnyDataset`.
 
-pub mod embedded;
 pub mod fetch;
 pub mod metric;
 pub mod nar_json;
-pub mod source;
 pub mod store;
 pub mod table;
-pub mod tfrecord;
 
 pub use metric::{Metric, MetricKind};
-pub use source::DataSource;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +26,7 @@ use anyhow::{Result, bail};
 
 use crate::benchmark::Benchmark;
 use crate::cost::NetworkCost;
-use crate::space::{Enumerable, ImageDataset, Nb101, Nb201, SearchSpace, SpaceKind};
+use crate::space::{Enumerable, SearchSpace, SpaceKind};
 
 /// A benchmark dataset of one search space.
 pub struct Dataset<S: SearchSpace> {
@@ -87,11 +84,11 @@ impl<S: SearchSpace> Dataset<S> {
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| !v.is_nan())
-                .find_map(|(i, v)| metric::check_value(S::ACCURACY_SCALE, &m.name, *v).err().map(|e| (i, e)))
+                .find_map(|(i, v)| metric::check_value::<S>(&m.name, *v).err().map(|e| (i, e)))
             {
                 bail!("metric {}, architecture {i} ({}): {e}", m.name, ids[i]);
             }
-            if let Err((i, e)) = metric::check_column(S::ACCURACY_SCALE, &m.name, &m.values) {
+            if let Err((i, e)) = metric::check_column::<S>(&m.name, &m.values) {
                 bail!("metric {}, architecture {i} ({}): {e}", m.name, ids[i]);
             }
         }
@@ -192,8 +189,8 @@ impl<S: Benchmark> Dataset<S> {
     }
 }
 
-/// Space-specific sources: NAR's JSON differs per space, only NB101 has a tfrecord release, and only
-/// NB201's table is built into the binary.
+/// A space's own sources, implemented in its folder: NAR's JSON differs per space, only NB101 has a
+/// tfrecord release, and only NB201's table is built into the binary.
 pub trait SpaceSources: Sized {
     /// The first character of NAR's JSON file of the space, where NAR published one (`[` for NB101's
     /// list of records, `{` for NB201's object).
@@ -202,45 +199,16 @@ pub trait SpaceSources: Sized {
     const BUILT_IN_NAME: Option<&'static str>;
     /// Every architecture joined with the table built into the binary, where the space has one.
     fn built_in() -> Option<Result<Self>>;
+    /// The published files of the space `nar data fetch` downloads.
+    const PUBLISHED: &'static [fetch::Published];
     /// Joins a NAR JSON file of this space.
     fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport>;
-    /// Joins NAS-Bench-101's tfrecord release.
-    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport>;
-    /// The dataset as one of either space.
-    fn into_any(self) -> AnyDataset;
-}
-
-impl SpaceSources for Dataset<Nb101> {
-    const NAR_JSON_ROOT: Option<u8> = Some(b'[');
-    const BUILT_IN_NAME: Option<&'static str> = None;
-    fn built_in() -> Option<Result<Self>> {
-        None
-    }
-    fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
-        nar_json::join_nb101(self, path)
-    }
-    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
-        tfrecord::join(self, path)
-    }
-    fn into_any(self) -> AnyDataset {
-        AnyDataset::Nb101(self)
-    }
-}
-
-impl SpaceSources for Dataset<Nb201> {
-    const NAR_JSON_ROOT: Option<u8> = Some(b'{');
-    const BUILT_IN_NAME: Option<&'static str> = Some(embedded::NB201_TABLE);
-    fn built_in() -> Option<Result<Self>> {
-        Some(embedded::nb201())
-    }
-    fn join_nar_json(&mut self, path: &Path) -> Result<nar_json::ImportReport> {
-        nar_json::join_nb201(self, path)
-    }
-    fn join_tfrecord(&mut self, path: &Path) -> Result<tfrecord::TfJoinReport> {
-        bail!("{}: the NAS-Bench-101 tfrecord cannot be joined into an nb201 dataset", path.display())
-    }
-    fn into_any(self) -> AnyDataset {
-        AnyDataset::Nb201(self)
+    /// Writes the dataset as NAR JSON: every architecture that has the metrics NAR's loader needs.
+    /// Returns how many records were written.
+    fn export_nar_json(&self, out: &mut dyn std::io::Write) -> Result<usize>;
+    /// Joins NAS-Bench-101's tfrecord release, where the space has one; returns the join's summary.
+    fn join_tfrecord(&mut self, path: &Path) -> Result<String> {
+        bail!("{}: the NAS-Bench-101 tfrecord cannot be joined into a dataset of another space", path.display())
     }
 }
 
@@ -267,9 +235,13 @@ where
                 }
             }
             "json" => {
-                let space = nar_json::sniff_space(path)?;
-                if space != S::KIND {
-                    bail!("{}: a NAR {space} file cannot be joined into a {} dataset", path.display(), S::KIND);
+                let root = <Dataset<S> as SpaceSources>::NAR_JSON_ROOT;
+                if root.is_none() || nar_json::first_byte(path)? != root {
+                    bail!(
+                        "{}: not a NAR JSON file of {} and cannot be joined into its dataset",
+                        path.display(),
+                        S::KIND
+                    );
                 }
                 let r = ds.join_nar_json(path)?;
                 log(r.summary(path));
@@ -284,66 +256,12 @@ where
     Ok(ds)
 }
 
-/// A dataset of either space, as read from a file.
-pub enum AnyDataset {
-    Nb101(Dataset<Nb101>),
-    Nb201(Dataset<Nb201>),
-}
-
-/// Runs the same generic code on whichever space a dataset holds.
-#[macro_export]
-macro_rules! with_dataset {
-    ($any:expr, $d:ident => $body:expr) => {
-        match $any {
-            $crate::data::AnyDataset::Nb101($d) => $body,
-            $crate::data::AnyDataset::Nb201($d) => $body,
-        }
-    };
-}
-
-impl AnyDataset {
-    pub fn space(&self) -> SpaceKind {
-        with_dataset!(self, d => d.space())
-    }
-
-    pub fn len(&self) -> usize {
-        with_dataset!(self, d => d.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn metrics(&self) -> &[Metric] {
-        with_dataset!(self, d => d.metrics())
-    }
-
-    pub fn sources(&self) -> &[String] {
-        with_dataset!(self, d => d.sources())
-    }
-
-    /// The id of architecture `i`, as text.
-    pub fn id_string(&self, i: usize) -> String {
-        with_dataset!(self, d => d.ids()[i].to_string())
-    }
-}
-
 /// NAR's names for metrics that other tables spell differently (NB201 accuracy table → NAR JSON keys).
 const METRIC_ALIASES: &[(&str, &str)] = &[("cifar10_valid_val_acc", "cifar10_val_acc")];
 
 /// The name a metric column is stored under.
 pub fn canonical_metric_name(column: &str) -> &str {
     METRIC_ALIASES.iter().find(|(alias, _)| *alias == column).map_or(column, |(_, name)| name)
-}
-
-/// Candidate names of the validation-accuracy metric for a space and image dataset, best first.
-pub fn validation_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
-    crate::with_space!(space, S => S::validation_metrics(dataset))
-}
-
-/// Candidate names of the test-accuracy metric for a space and image dataset.
-pub fn test_metrics(space: SpaceKind, dataset: ImageDataset) -> Vec<String> {
-    crate::with_space!(space, S => S::test_metrics(dataset))
 }
 
 /// nar's data directory: `$NAR_DATA_DIR`, else `$XDG_DATA_HOME/nar`, else `~/.local/share/nar`.

@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{AnyDataset, Dataset, Metric, SpaceSources};
+use super::{Dataset, Metric};
 use crate::io::write_atomic;
 use crate::space::{SearchSpace, SpaceKind};
 
@@ -93,8 +93,9 @@ pub fn write<S: SearchSpace>(ds: &Dataset<S>, path: &Path) -> Result<()> {
     write_atomic(path, |w| Ok(w.write_all(&bytes)?))
 }
 
-/// Opens a store, checking its magic, version, size and checksum.
-pub fn open(path: &Path) -> Result<AnyDataset> {
+/// A store's bytes, its magic checked before it is read whole (`crate::spaces::AnyDataset::open` opens
+/// a store of whichever space).
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     // The magic first: a file that is not a store is refused before it is read whole.
     let mut head = [0u8; 8];
     let mut file = fs::File::open(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
@@ -106,12 +107,16 @@ pub fn open(path: &Path) -> Result<AnyDataset> {
             path.display()
         );
     }
-    let bytes = fs::read(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
-    from_bytes(&bytes).with_context(|| format!("{} is not a usable nar dataset", path.display()))
+    fs::read(path).with_context(|| format!("cannot read dataset {}", path.display()))
 }
 
-/// Reads a store from its bytes.
-pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
+/// The space a store's bytes hold, from its header.
+pub fn space_of(bytes: &[u8]) -> Result<SpaceKind> {
+    Ok(header(bytes)?.0.space)
+}
+
+/// The header and where it ends, its magic and version checked.
+fn header(bytes: &[u8]) -> Result<(Header, usize)> {
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
         bail!("not a nar dataset file (no NARSTORE magic); build one with `nar data build` or `nar data import`");
     }
@@ -125,8 +130,17 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
         .filter(|&e| e <= bytes.len())
         .with_context(|| format!("truncated: the header needs {header_len} bytes but the file has {}", bytes.len()))?;
     let header: Header = serde_json::from_slice(&bytes[16..header_end]).context("corrupted header")?;
-    let sizes = crate::with_space!(header.space, S => S::ARCH_BYTES);
-    let space_size = header.space.size();
+    Ok((header, header_end))
+}
+
+/// Reads a store of space `S` from its bytes, checking its magic, version, size and checksum.
+pub fn from_bytes<S: SearchSpace>(bytes: &[u8]) -> Result<Dataset<S>> {
+    let (header, header_end) = header(bytes)?;
+    if header.space != S::KIND {
+        bail!("the store holds {}, not {}", header.space, S::KIND);
+    }
+    let sizes = S::ARCH_BYTES;
+    let space_size = S::SIZE;
     if header.count > space_size {
         bail!("the header says {} architectures; the {} space has {space_size}", header.count, header.space);
     }
@@ -173,7 +187,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<AnyDataset> {
     if stored != actual {
         bail!("corrupted: checksum mismatch (stored {stored:08x}, computed {actual:08x})");
     }
-    Ok(crate::with_space!(header.space, S => decode::<S>(bytes, &header, archs_at, metrics_at)?.into_any()))
+    decode::<S>(bytes, &header, archs_at, metrics_at)
 }
 
 fn decode<S: SearchSpace>(bytes: &[u8], header: &Header, archs_at: usize, metrics_at: usize) -> Result<Dataset<S>> {

@@ -142,7 +142,7 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
                     Ok(f64::NAN)
                 } else {
                     let v = text.parse::<f64>().map_err(|_| anyhow!("{}: {text:?} is not a number", at(name)))?;
-                    metric::check_value(S::ACCURACY_SCALE, name, v).map_err(|e| anyhow!("{}: {e}", at(name)))?;
+                    metric::check_value::<S>(name, v).map_err(|e| anyhow!("{}: {e}", at(name)))?;
                     Ok(v)
                 }
             })
@@ -154,7 +154,7 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
     }
     for (m, (_, name, _)) in metric_cols.iter().enumerate() {
         let column: Vec<f64> = parsed.iter().map(|(_, values)| values[m]).collect();
-        if let Err((r, e)) = metric::check_column(S::ACCURACY_SCALE, name, &column) {
+        if let Err((r, e)) = metric::check_column::<S>(name, &column) {
             bail!("{file}: record {} (line {}), field `{name}`: {e}", r + 1, r + 2);
         }
     }

@@ -3,25 +3,23 @@
 //! architecture's *operation graph*, restricted to each subset of the space's operations
 //! (docs/design.md §4, "Graph features", with a worked example).
 //!
-//! Both spaces are read as a DAG whose vertices carry operations ([`OpGraph`]): vertex 0 is the
-//! input, the last vertex the output, every other vertex one operation.
-//! - NB101: the cell itself (operations on vertices).
-//! - NB201: one vertex per edge whose op is not `none` (operations on edges): the input feeds every
-//!   edge leaving node 0, edge i→j feeds every edge leaving node j, and every edge into node 3
-//!   feeds the output. `none` is no edge at all.
+//! Every space is read as a DAG whose vertices carry operations ([`OpGraph`]): vertex 0 is the
+//! input, the last vertex the output, every other vertex one operation. A space with operations on
+//! vertices (NB101) is its own operation graph; a space with operations on edges (NB201) gets one
+//! vertex per edge whose op is not `none`: the input feeds every edge leaving node 0, edge i→j feeds
+//! every edge leaving node j, and every edge into the output node feeds the output. Each space's
+//! folder builds its graph (`spaces/<name>/features.rs`).
 //!
 //! The graph is pruned first: a vertex that is not on an input→output path computes nothing the
 //! output sees (NB101 cells are pruned already; in NB201 an edge out of a node no input reaches, or
 //! into a node that reaches no output, is dropped). So two NB201 cells that differ only in such edges
 //! get the same graph features.
 
-use crate::space::{nb101, nb201};
-
 /// Vertices an operation graph may have (NB201: input, 6 edges, output).
 pub const MAX_VERTICES: usize = 8;
 
 /// An operation graph: vertex 0 the input, vertex `n − 1` the output; `op[v]` the index of vertex v's
-/// operation in the space's alphabet ([`Space::ops`]); `succ[v]` a bit set of v's successors.
+/// operation in the space's alphabet ([`super::Featurize::GRAPH_OPS`]); `succ[v]` a bit set of v's successors.
 /// Vertices are in topological order (every edge goes from a lower to a higher index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpGraph {
@@ -33,46 +31,19 @@ pub struct OpGraph {
 }
 
 impl OpGraph {
-    /// The cell's graph (vertex ops as in [`nb101::Op::INTERIOR`] order).
-    pub fn nb101(cell: &nb101::Cell) -> OpGraph {
-        let n = cell.num_vertices();
+    /// The graph of `ops.len()` vertices (vertex 0 the input, the last the output) with operation
+    /// codes `ops` (indices into the space's [`crate::features::Featurize::GRAPH_OPS`]; the input's and
+    /// output's are ignored) and successor bit sets `succ`, pruned to the vertices on an input→output
+    /// path. Every edge goes from a lower to a higher index. A space's `Featurize::op_graph` builds it.
+    pub fn new(ops: &[u8], succ: &[u16]) -> OpGraph {
+        let n = ops.len();
+        assert!(
+            (2..=MAX_VERTICES).contains(&n) && succ.len() == n,
+            "an operation graph has 2..={MAX_VERTICES} vertices"
+        );
         let mut g = OpGraph { n, op: [0; MAX_VERTICES], succ: [0; MAX_VERTICES], alive: 0 };
-        for v in 0..n {
-            g.op[v] = nb101::Op::INTERIOR.iter().position(|o| *o == cell.ops()[v]).unwrap_or(0) as u8;
-            for w in v + 1..n {
-                if cell.has_edge(v, w) {
-                    g.succ[v] |= 1 << w;
-                }
-            }
-        }
-        g.prune();
-        g
-    }
-
-    /// The architecture's graph with one vertex per edge (vertex 1 + e for edge e of
-    /// [`nb201::EDGES`]; `none` edges have no connections and are pruned).
-    pub fn nb201(arch: &nb201::Arch) -> OpGraph {
-        let ops = arch.ops();
-        let out = nb201::NUM_EDGES + 1;
-        let mut g = OpGraph { n: nb201::NUM_EDGES + 2, op: [0; MAX_VERTICES], succ: [0; MAX_VERTICES], alive: 0 };
-        let real = |e: usize| ops[e] != nb201::Op::None;
-        for (e, &(from, to)) in nb201::EDGES.iter().enumerate() {
-            if !real(e) {
-                continue;
-            }
-            g.op[1 + e] = ops[e].code() - 1;
-            if from == 0 {
-                g.succ[0] |= 1 << (1 + e);
-            }
-            if to == nb201::NUM_NODES - 1 {
-                g.succ[1 + e] |= 1 << out;
-            }
-            for (f, &(from2, _)) in nb201::EDGES.iter().enumerate() {
-                if real(f) && from2 == to {
-                    g.succ[1 + e] |= 1 << (1 + f);
-                }
-            }
-        }
+        g.op[..n].copy_from_slice(ops);
+        g.succ[..n].copy_from_slice(succ);
         g.prune();
         g
     }

@@ -17,7 +17,6 @@ use std::str::FromStr;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::space::{Nb101, Nb201, SpaceKind, nb101, nb201};
 use graph::OpGraph;
 
 /// One feature set.
@@ -45,18 +44,16 @@ impl FeatureSet {
         }
     }
 
-    /// The set's column names for a space.
-    pub fn names(self, space: SpaceKind) -> Vec<String> {
+    /// The set's column names for space `S`.
+    pub fn names<S: Featurize>(self) -> Vec<String> {
         match self {
             FeatureSet::Renas => {
-                let (c, d) = crate::with_space!(space, S => S::FEATURE_SHAPE);
+                let (c, d) = S::FEATURE_SHAPE;
                 (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
             }
-            FeatureSet::Onehot => crate::with_space!(space, S => S::one_hot_names()),
-            FeatureSet::Graph => crate::with_space!(space, S => graph::graph_feature_names(S::GRAPH_OPS)),
-            FeatureSet::Paths => {
-                crate::with_space!(space, S => graph::path_feature_names(S::GRAPH_OPS, S::MAX_PATH_LEN))
-            }
+            FeatureSet::Onehot => S::one_hot_names(),
+            FeatureSet::Graph => graph::graph_feature_names(S::GRAPH_OPS),
+            FeatureSet::Paths => graph::path_feature_names(S::GRAPH_OPS, S::MAX_PATH_LEN),
             FeatureSet::Cost => vec!["flops".into(), "params".into()],
         }
     }
@@ -125,68 +122,6 @@ pub trait Featurize: Benchmark {
     fn one_hot_names() -> Vec<String>;
 }
 
-impl Featurize for Nb101 {
-    const GRAPH_OPS: &'static [&'static str] = &["conv3x3", "conv1x1", "maxpool3x3"];
-    const MAX_PATH_LEN: usize = nb101::MAX_VERTICES - 2;
-    fn one_hot_names() -> Vec<String> {
-        let mut n = Vec::new();
-        for i in 0..nb101::MAX_VERTICES {
-            for j in i + 1..nb101::MAX_VERTICES {
-                n.push(format!("edge[{i},{j}]"));
-            }
-        }
-        for v in 1..nb101::MAX_VERTICES - 1 {
-            for o in nb101::Op::INTERIOR {
-                n.push(format!("vertex{v}={}", o.name()));
-            }
-        }
-        n
-    }
-    fn op_graph(arch: &nb101::Cell) -> OpGraph {
-        OpGraph::nb101(arch)
-    }
-    fn one_hot(cell: &nb101::Cell, out: &mut Vec<f64>) {
-        // Padded as the ReNAS tensor is: the output vertex is always slot 6 (docs/design.md §4).
-        let n = cell.num_vertices();
-        let slot = |v: usize| if v == n - 1 { nb101::MAX_VERTICES - 1 } else { v };
-        let mut adj = [[false; nb101::MAX_VERTICES]; nb101::MAX_VERTICES];
-        let mut ops = [None; nb101::MAX_VERTICES];
-        for i in 0..n {
-            ops[slot(i)] = Some(cell.ops()[i]);
-            for j in 0..n {
-                if cell.has_edge(i, j) {
-                    adj[slot(i)][slot(j)] = true;
-                }
-            }
-        }
-        for (i, row) in adj.iter().enumerate() {
-            out.extend(row[i + 1..].iter().map(|&e| f64::from(u8::from(e))));
-        }
-        for op in &ops[1..nb101::MAX_VERTICES - 1] {
-            out.extend(nb101::Op::INTERIOR.iter().map(|o| f64::from(u8::from(*op == Some(*o)))));
-        }
-    }
-}
-
-impl Featurize for Nb201 {
-    const GRAPH_OPS: &'static [&'static str] = &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
-    const MAX_PATH_LEN: usize = nb201::NUM_NODES - 1;
-    fn one_hot_names() -> Vec<String> {
-        nb201::EDGES
-            .iter()
-            .flat_map(|(i, j)| nb201::Op::ALL.iter().map(move |o| format!("edge{i}{j}={}", o.name())))
-            .collect()
-    }
-    fn op_graph(arch: &nb201::Arch) -> OpGraph {
-        OpGraph::nb201(arch)
-    }
-    fn one_hot(arch: &nb201::Arch, out: &mut Vec<f64>) {
-        for op in arch.ops() {
-            out.extend(nb201::Op::ALL.iter().map(|o| f64::from(u8::from(op == *o))));
-        }
-    }
-}
-
 /// Appends the columns of `sets` for one architecture.
 pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
     let k = S::GRAPH_OPS.len();
@@ -212,14 +147,14 @@ pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet
     }
 }
 
-/// Number of columns of `sets` for a space.
-pub fn width(space: SpaceKind, sets: &[FeatureSet]) -> usize {
-    sets.iter().map(|s| s.names(space).len()).sum()
+/// Number of columns of `sets` for space `S`.
+pub fn width<S: Featurize>(sets: &[FeatureSet]) -> usize {
+    sets.iter().map(|s| s.names::<S>().len()).sum()
 }
 
 /// The feature table of `archs` (one row each) for `sets`, computed on all threads.
 pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[FeatureSet]) -> Table {
-    let cols = width(S::KIND, sets);
+    let cols = width::<S>(sets);
     let data: Vec<f64> = archs
         .par_iter()
         .flat_map_iter(|a| {
@@ -229,28 +164,4 @@ pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[Featu
         })
         .collect();
     Table { rows: archs.len(), cols, data }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_match_the_rows_for_every_set_and_space() {
-        let a201: nb201::Arch =
-            "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|".parse().expect("valid");
-        for set in FeatureSet::ALL {
-            let mut r = Vec::new();
-            row::<Nb201>(&a201, crate::space::ImageDataset::Cifar10, &[set], &mut r);
-            assert_eq!(r.len(), set.names(SpaceKind::Nb201).len(), "{set} on NB201");
-        }
-        let cell =
-            nb101::Cell::new(&[vec![0, 1, 1], vec![0, 0, 1], vec![0, 0, 0]], &["input", "conv3x3-bn-relu", "output"])
-                .expect("valid");
-        for set in FeatureSet::ALL {
-            let mut r = Vec::new();
-            row::<Nb101>(&cell, crate::space::Cifar10, &[set], &mut r);
-            assert_eq!(r.len(), set.names(SpaceKind::Nb101).len(), "{set} on NB101");
-        }
-    }
 }

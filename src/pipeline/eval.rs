@@ -54,7 +54,7 @@ fn held_out<S: Featurize>(
     tiers: bool,
     progress: &dyn Progress,
 ) -> Result<(EvalReport, Vec<Prediction>)> {
-    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(meta.task).map_err(|e| anyhow!(e))?;
     let seen: HashSet<usize> = meta.train.iter().chain(&meta.val).copied().collect();
     let col = ds.metric(&meta.val_metric).ok_or_else(|| anyhow!("the dataset lost metric {}", meta.val_metric))?;
     let held: Vec<usize> = (0..ds.len()).filter(|i| !col[*i].is_nan() && !seen.contains(i)).collect();

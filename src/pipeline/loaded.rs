@@ -22,7 +22,7 @@ use crate::ranker::predict::{INFER_BATCH, argmax, batched};
 use crate::ranker::samples::{Samples, features};
 use crate::ranker::tiers::reference_embeddings;
 use crate::run_dir::{Checkpoint, OpenRun, RunDir, RunMeta};
-use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::space::{SearchSpace, SpaceKind, Task};
 use crate::with_dataset;
 
 /// What a folder saved by [`save_fitted`] says of its predictor (`fitted.json`).
@@ -30,7 +30,9 @@ use crate::with_dataset;
 #[serde(deny_unknown_fields)]
 pub struct FittedMeta {
     pub space: SpaceKind,
-    pub network: ImageDataset,
+    /// The task the predictor was fitted on (written `network`, its name before tasks).
+    #[serde(rename = "network")]
+    pub task: Task,
     /// Labelled architectures it was fitted on.
     pub labelled: usize,
 }
@@ -39,7 +41,7 @@ pub struct FittedMeta {
 pub struct LoadedPredictor {
     pub root: PathBuf,
     pub space: SpaceKind,
-    pub network: ImageDataset,
+    pub task: Task,
     pub cfg: Config,
     pub model: Box<dyn Predictor>,
     /// The run, when the folder is a whole `nar train` run.
@@ -86,7 +88,7 @@ impl LoadedPredictor {
             return Ok(LoadedPredictor {
                 root: root.to_path_buf(),
                 space: meta.space,
-                network: meta.network,
+                task: meta.task,
                 cfg,
                 model,
                 run: None,
@@ -98,7 +100,7 @@ impl LoadedPredictor {
         Ok(LoadedPredictor {
             root: root.to_path_buf(),
             space: run.meta.space,
-            network: run.meta.network,
+            task: run.meta.task,
             cfg: run.cfg.clone(),
             model,
             run: Some(run),
@@ -114,7 +116,7 @@ impl LoadedPredictor {
         if S::KIND != self.space {
             bail!("this predictor was fitted on {}, not {}", self.space, S::KIND);
         }
-        S::network(self.network).map_err(|e| anyhow!(e))
+        S::network(self.task).map_err(|e| anyhow!(e))
     }
 
     /// Predicted accuracy score of each architecture.
@@ -155,7 +157,7 @@ impl LoadedPredictor {
 
 /// The tier embeddings of a run's training architectures (what inference with tiers uses).
 pub fn train_embeddings<S: Benchmark>(ds: &Dataset<S>, meta: &RunMeta, model: &Ranker<f32>) -> Result<Vec<f32>> {
-    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(meta.task).map_err(|e| anyhow!(e))?;
     let train = Samples::new(ds, meta.train.clone(), network, &meta.val_metric, None)?;
     Ok(reference_embeddings(model, &train, INFER_BATCH))
 }

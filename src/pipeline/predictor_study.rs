@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::config::Mode;
-use crate::data::{self, DataSource, Dataset};
+use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::predictor::{ArchList, FitContext, Labelled};
@@ -26,36 +26,37 @@ use crate::progress::{Cancelled, Muted, Progress};
 use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
 use crate::ranker::samples::Samples;
 use crate::report::predictor_study::{MeanStd, SummaryRow};
-use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::space::{SearchSpace, SpaceKind, Task};
+use crate::spaces::{self, DataSource};
 use crate::with_dataset;
 
-/// A benchmark of the study: a space and the image dataset whose validation accuracy is ranked.
+/// A benchmark of the study: a space and the task whose validation accuracy is ranked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Task {
+pub struct StudyBenchmark {
     pub space: SpaceKind,
-    pub network: ImageDataset,
+    pub task: Task,
 }
 
-impl Task {
-    pub const ALL: [Task; 4] = [
-        Task { space: SpaceKind::Nb201, network: ImageDataset::Cifar10 },
-        Task { space: SpaceKind::Nb201, network: ImageDataset::Cifar100 },
-        Task { space: SpaceKind::Nb201, network: ImageDataset::ImageNet16 },
-        Task { space: SpaceKind::Nb101, network: ImageDataset::Cifar10 },
-    ];
+impl StudyBenchmark {
+    /// Every space's every task: `nb101`, `nb201-cifar10`, … .
+    pub fn all() -> Vec<StudyBenchmark> {
+        SpaceKind::ALL
+            .into_iter()
+            .flat_map(|space| spaces::tasks(space).iter().map(move |&task| StudyBenchmark { space, task }))
+            .collect()
+    }
 
-    /// `nb201-cifar10`, …, `nb101`.
-    pub fn name(self) -> &'static str {
-        match (self.space, self.network) {
-            (SpaceKind::Nb101, _) => "nb101",
-            (SpaceKind::Nb201, ImageDataset::Cifar10) => "nb201-cifar10",
-            (SpaceKind::Nb201, ImageDataset::Cifar100) => "nb201-cifar100",
-            (SpaceKind::Nb201, ImageDataset::ImageNet16) => "nb201-imagenet16",
+    /// `{space}-{task}`, or `{space}` for a space of one task (`nb101`, `nb201-cifar10`, …).
+    pub fn name(self) -> String {
+        if spaces::tasks(self.space).len() == 1 {
+            self.space.to_string()
+        } else {
+            format!("{}-{}", self.space, self.task)
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Task> {
-        Task::ALL.into_iter().find(|b| b.name() == name)
+    pub fn from_name(name: &str) -> Option<StudyBenchmark> {
+        StudyBenchmark::all().into_iter().find(|b| b.name() == name)
     }
 }
 
@@ -70,7 +71,7 @@ pub struct ModeConfig {
 /// A predictor study.
 #[derive(Clone, Debug)]
 pub struct PredictorStudyOptions {
-    pub benchmarks: Vec<Task>,
+    pub benchmarks: Vec<StudyBenchmark>,
     pub modes: Vec<Mode>,
     /// Labelled architectures per cell (training + validation).
     pub budgets: Vec<usize>,
@@ -83,9 +84,9 @@ pub struct PredictorStudyOptions {
     /// Configurations that replace a built-in mode's own for a space, or define a new mode
     /// (ablations).
     pub configs: Vec<ModeConfig>,
-    /// The NB201 dataset (the embedded table by default) and the NB101 one (a store or metric files).
-    pub nb201: DataSource,
-    pub nb101: Option<DataSource>,
+    /// Each space's dataset (a store, metric files, or the table built into nar), read only where a
+    /// benchmark of the study is of that space.
+    pub datasets: Vec<(SpaceKind, DataSource)>,
     /// The CSV of every cell, rewritten after each (an interrupted study keeps what it finished).
     pub csv: PathBuf,
     pub html: Option<PathBuf>,
@@ -156,19 +157,16 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     // No output may replace an input: a configuration, a dataset's files, or the other output.
     let outputs: Vec<&std::path::Path> = std::iter::once(opts.csv.as_path()).chain(opts.html.as_deref()).collect();
     let mut inputs: Vec<&std::path::Path> = opts.configs.iter().filter_map(|c| c.file.as_deref()).collect();
-    inputs.extend(opts.nb201.files());
-    inputs.extend(opts.nb101.iter().flat_map(DataSource::files));
+    inputs.extend(opts.datasets.iter().flat_map(|(_, d)| d.files()));
     crate::io::refuse_clobbering(&outputs, &inputs)?;
     let mut cells = Vec::new();
-    let mut datasets: Vec<(SpaceKind, data::AnyDataset)> = Vec::new();
+    let mut datasets: Vec<(SpaceKind, spaces::AnyDataset)> = Vec::new();
     for &b in &opts.benchmarks {
         if !datasets.iter().any(|(s, _)| *s == b.space) {
-            let source = match b.space {
-                SpaceKind::Nb201 => opts.nb201.clone(),
-                SpaceKind::Nb101 => opts.nb101.clone().ok_or_else(|| {
-                    anyhow!("the nb101 benchmark needs a dataset (a .nar store or NB101 metric files)")
-                })?,
-            };
+            let source =
+                opts.datasets.iter().find(|(s, _)| *s == b.space).map(|(_, d)| d.clone()).ok_or_else(|| {
+                    anyhow!("the {} benchmark needs a dataset (a .nar store or {} metric files)", b.name(), b.space)
+                })?;
             progress.log(&format!("dataset for {}: {source}", b.name()));
             let ds = source.load(&mut |l| progress.log(&l))?;
             if ds.space() != b.space {
@@ -244,10 +242,10 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
 }
 
 /// The number of architectures labelled with the benchmark's validation accuracy.
-fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Task) -> Result<usize> {
+fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: StudyBenchmark) -> Result<usize> {
     let val_metric = ds
-        .first_metric(&data::validation_metrics(S::KIND, b.network))
-        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.network))?;
+        .first_metric(&crate::spaces::validation_metrics(S::KIND, b.task))
+        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.task))?;
     Ok(ds.metric(&val_metric).map_or(0, |c| c.iter().filter(|v| !v.is_nan()).count()))
 }
 
@@ -255,7 +253,7 @@ fn labelled_count<S: SearchSpace>(ds: &Dataset<S>, b: Task) -> Result<usize> {
 #[allow(clippy::too_many_arguments)]
 fn run_cell<S: Featurize>(
     ds: &Dataset<S>,
-    b: Task,
+    b: StudyBenchmark,
     mode: &Mode,
     mut cfg: Config,
     budget: usize,
@@ -263,7 +261,7 @@ fn run_cell<S: Featurize>(
     epochs: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Cell> {
-    cfg.network_type = Some(b.network);
+    cfg.network_type = Some(b.task);
     cfg.seed = cfg.seed.wrapping_add(seed);
     cfg.set_budget(budget)?;
     let transformer = cfg.model.holds_out_validation()
@@ -271,10 +269,10 @@ fn run_cell<S: Featurize>(
     if let (Some(e), true) = (epochs, transformer) {
         cfg.ranker_epochs = e;
     }
-    let network = S::network(b.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(b.task).map_err(|e| anyhow!(e))?;
     let val_metric = ds
-        .first_metric(&data::validation_metrics(S::KIND, b.network))
-        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.network))?;
+        .first_metric(&crate::spaces::validation_metrics(S::KIND, b.task))
+        .ok_or_else(|| anyhow!("the {} dataset has no validation accuracy for {}", S::KIND, b.task))?;
     let perm = super::train::permuted_labelled(ds, &val_metric, cfg.seed);
     if perm.len() <= budget {
         bail!("{} has {} labelled architectures: a budget of {budget} leaves none to hold out", b.name(), perm.len());

@@ -81,7 +81,7 @@ fn rank_space<S: Featurize + crate::space::Enumerable>(
     opts: &RankOptions,
     progress: &dyn Progress,
 ) -> Result<RankSummary> {
-    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(meta.task).map_err(|e| anyhow!(e))?;
     let tiers = tier_model.map(|m| train_embeddings(ds, meta, m).map(|emb| (m, emb))).transpose()?;
     let start = Instant::now();
     let space = S::all();

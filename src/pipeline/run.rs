@@ -9,13 +9,13 @@ use super::eval::{Evaluation, evaluate};
 use super::search::{SearchOptions, SearchSummary, search};
 use super::search_study::{OracleSource, StudyOptions, study};
 use super::train::{TrainOptions, TrainSummary, resume, train};
-use crate::data::DataSource;
 use crate::progress::Progress;
 use crate::run_dir::Checkpoint;
 use crate::run_dir::RunDir;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::domain::{Constraint, Equivalence};
 use crate::search::guided::GuidedPredictor;
+use crate::spaces::DataSource;
 
 /// The main job's settings: a training run, then the search.
 #[derive(Clone, Debug)]
@@ -94,7 +94,7 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
         data: DataSource::Store(run.dataset_file(&meta)),
         space: Some(meta.space),
         cap_budget: true,
-        network: meta.network,
+        task: meta.task,
         methods: Method::ALL.to_vec(),
         budget,
         seeds,

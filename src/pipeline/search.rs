@@ -65,7 +65,7 @@ fn seeds<S: Benchmark + Propose>(
     opts: SearchOptions,
     progress: &dyn Progress,
 ) -> Result<SearchSummary> {
-    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(meta.task).map_err(|e| anyhow!(e))?;
     let bench = ReferenceTable::new(ds, network, &meta.val_metric, meta.test_metric.as_deref());
     let settings = Settings::from_config(cfg, opts.iterations)?;
     let budget = meta.train.len() + meta.val.len();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use rayon::prelude::*;
 
-use crate::data::{self, DataSource, Dataset};
+use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::progress::Progress;
@@ -19,7 +19,8 @@ use crate::search::domain::{Constraint, Domain, Equivalence};
 use crate::search::guided::{GuidedPredictor, GuidedSettings};
 use crate::search::inputs::FeatureCache;
 use crate::search::oracle::{Scorecard, TableEvaluator};
-use crate::space::{ImageDataset, SearchSpace};
+use crate::space::{SearchSpace, Task};
+use crate::spaces::DataSource;
 use crate::usage::UsageError;
 use crate::with_dataset;
 
@@ -41,7 +42,8 @@ pub struct StudyOptions {
     pub cap_budget: bool,
     /// The space the user asked for, if any: a dataset of another space is refused.
     pub space: Option<crate::space::SpaceKind>,
-    pub network: ImageDataset,
+    /// The task whose accuracies the search reads.
+    pub task: Task,
     pub methods: Vec<Method>,
     pub budget: usize,
     /// Seeds `first_seed ..= first_seed + seeds − 1`.
@@ -129,7 +131,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     opts: &StudyOptions,
     progress: &dyn Progress,
 ) -> Result<StudySummary> {
-    let network = S::network(opts.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(opts.task).map_err(|e| anyhow!(e))?;
     let mut guided = GuidedSettings::for_space(S::KIND);
     if let Some(spec) = &opts.guided {
         guided.apply(spec).map_err(|e| UsageError(format!("--guided {spec:?}: {e:#}")))?;
@@ -142,12 +144,12 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     // The table's metrics, or the user's command.
     let table = match &opts.oracle {
         OracleSource::Table => {
-            let candidates = data::validation_metrics(S::KIND, opts.network);
+            let candidates = crate::spaces::validation_metrics(S::KIND, opts.task);
             let val_metric = ds.first_metric(&candidates).ok_or_else(|| {
                 anyhow!("{} has no validation accuracy (looked for {})", opts.data, candidates.join(", "))
             })?;
             let val = ds.metric(&val_metric).expect("found above").to_vec();
-            let test_metric = ds.first_metric(&data::test_metrics(S::KIND, opts.network));
+            let test_metric = ds.first_metric(&crate::spaces::test_metrics(S::KIND, opts.task));
             let report = match &test_metric {
                 Some(m) => ds.metric(m).expect("found above").to_vec(),
                 None => val.clone(),
@@ -215,7 +217,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         }
         (OracleSource::Command { command, journal, options }, _) => {
             // One run at a time: the user's command trains, and the journal takes answers in order.
-            let mut eval = CommandEvaluator::new(ds, command, journal, opts.network.name(), options)?;
+            let mut eval = CommandEvaluator::new(ds, command, journal, opts.task.name(), options)?;
             if let Some(line) = eval.dropped_line() {
                 progress.log(&format!(
                     "warning: {}: line {line} was torn (a crash mid-write?) and is dropped; its architecture is trained again",
@@ -257,7 +259,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         .collect();
     Ok(StudySummary {
         space: S::KIND,
-        network: opts.network,
+        task: opts.task,
         val_metric,
         report_metric: card.as_ref().map(|c| c.metric.clone()),
         optimum,

@@ -7,13 +7,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::config::Config;
-use crate::data::{self, DataSource, Dataset, store};
+use crate::data::{Dataset, store};
 use crate::features::Featurize;
 use crate::predictor::{ArchList, FitContext, Labelled};
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::run_dir::{RunDir, RunMeta};
-use crate::space::{ImageDataset, SearchSpace};
+use crate::space::{SearchSpace, Task};
+use crate::spaces::DataSource;
 use crate::with_dataset;
 
 /// A new training run.
@@ -23,8 +24,8 @@ pub struct TrainOptions {
     pub data: DataSource,
     /// The run directory to create.
     pub out: PathBuf,
-    /// The image dataset (overrides the configuration's `network_type`).
-    pub network: Option<ImageDataset>,
+    /// The task (overrides the configuration's `network_type`).
+    pub task: Option<Task>,
     /// Epochs (overrides `ranker_epochs`).
     pub epochs: Option<usize>,
     /// Query budget: labelled architectures training and validation may see together, split in the
@@ -52,7 +53,7 @@ impl TrainOptions {
         if let Some(e) = self.epochs {
             cfg.ranker_epochs = e;
         }
-        if let Some(n) = self.network {
+        if let Some(n) = self.task {
             cfg.network_type = Some(n);
         }
         if let Some(b) = self.budget {
@@ -135,13 +136,13 @@ fn new_run<S: SearchSpace>(
     out: &Path,
     replace: bool,
 ) -> Result<(RunDir, RunMeta)> {
-    let network = cfg.network();
-    S::network(network).map_err(|e| anyhow!(e))?;
-    let candidates = data::validation_metrics(S::KIND, network);
+    let task = cfg.task();
+    S::network(task).map_err(|e| anyhow!(e))?;
+    let candidates = crate::spaces::validation_metrics(S::KIND, task);
     let val_metric = ds.first_metric(&candidates).ok_or_else(|| {
-        anyhow!("{source} has no validation accuracy for {network} (looked for {})", candidates.join(", "))
+        anyhow!("{source} has no validation accuracy for {task} (looked for {})", candidates.join(", "))
     })?;
-    let test_metric = ds.first_metric(&data::test_metrics(S::KIND, network));
+    let test_metric = ds.first_metric(&crate::spaces::test_metrics(S::KIND, task));
     let perm = permuted_labelled(ds, &val_metric, cfg.seed);
     let need = cfg.train_size + cfg.val_size;
     if perm.len() < need {
@@ -161,7 +162,7 @@ fn new_run<S: SearchSpace>(
     let meta = RunMeta {
         space: S::KIND,
         dataset,
-        network,
+        task,
         val_metric,
         test_metric,
         seed: cfg.seed,
@@ -184,7 +185,7 @@ fn train_loop<S: Featurize>(
     resume: bool,
     progress: &dyn Progress,
 ) -> Result<TrainSummary> {
-    let network = S::network(meta.network).map_err(|e| anyhow!(e))?;
+    let network = S::network(meta.task).map_err(|e| anyhow!(e))?;
     let positions = [meta.train.as_slice(), &meta.val].concat();
     let (archs, y) = ds.labelled(&positions, &meta.val_metric)?;
     let x = ArchList::<S> { archs: &archs, network };
@@ -192,7 +193,7 @@ fn train_loop<S: Featurize>(
         "{} on {} {}: {} train + {} validation architectures, by {}",
         cfg.model.name(),
         S::KIND,
-        meta.network,
+        meta.task,
         meta.train.len(),
         meta.val.len(),
         meta.val_metric

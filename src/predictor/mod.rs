@@ -453,7 +453,7 @@ impl TableModel {
             );
         }
         // Each model's reader checks its trees read exactly the feature sets' columns.
-        let width = features::width(saved.space, &saved.features);
+        let width = crate::with_space!(saved.space, S => features::width::<S>(&saved.features));
         let fitted = match kind {
             ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, width, &path)?)),
             ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, width, &path)?),

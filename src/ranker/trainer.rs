@@ -153,7 +153,7 @@ impl Trainer {
             let lr = noam_lr(&self.cfg.lr_scheduler, self.cfg.ranker.d_model, self.state.step);
             self.opt.step(&mut self.model.params.data, &self.grads, lr);
             let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-            let shapes: Vec<Shape> = idx.iter().map(|&i| s.shapes[i]).collect();
+            let shapes: Vec<Shape> = idx.iter().map(|&i| s.shapes[i].clone()).collect();
             stats = Some(batch_stats(&pick(&s.params), &pick(&s.flops), &shapes, labels, nt, self.cfg.bins));
         }
         buckets.add(&out.enc_out, labels);

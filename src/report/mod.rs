@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::config::Config;
-use crate::data::AnyDataset;
 use crate::io::write_atomic;
 use crate::ranker::trainer::EpochLog;
 use crate::run_dir::{RunDir, RunMeta};
-use crate::space::nb201;
+use crate::spaces::AnyDataset;
+use crate::spaces::nb201;
 use crate::stats::kl_div;
 use svg::{Series, esc};
 
@@ -390,7 +390,7 @@ pub fn html(meta: &RunMeta, dataset: &str, sections: &[Section]) -> String {
     out.push_str(&format!(
         "<h1>nar report — {} {}</h1><table><tr><td>dataset</td><td>{}</td></tr><tr><td>validation metric</td><td>{}</td></tr><tr><td>training / validation architectures</td><td>{} / {}</td></tr><tr><td>seed</td><td>{}</td></tr></table>",
         meta.space,
-        meta.network,
+        meta.task,
         esc(dataset),
         esc(&meta.val_metric),
         meta.train.len(),

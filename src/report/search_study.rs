@@ -12,7 +12,7 @@ pub fn figure(s: &StudySummary) -> String {
         s.bands.iter().map(|(m, points)| svg::Band { name: m.name().to_string(), points: points.clone() }).collect();
     let hlines: Vec<(String, f64)> = s.optimum.map(|o| (format!("optimum {o:.2}"), o)).into_iter().collect();
     svg::band_chart(
-        &format!("Search on {} {}: incumbent's {}", s.space, s.network, metric(s)),
+        &format!("Search on {} {}: incumbent's {}", s.space, s.task, metric(s)),
         "architectures queried (from 10)",
         "accuracy (%)",
         &bands,
@@ -75,7 +75,7 @@ pub fn page(s: &StudySummary) -> String {
     let body = format!(
         "<h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}",
         s.space,
-        s.network,
+        s.task,
         svg::esc(&description(s)),
         figure(s),
         table(s)

@@ -1,9 +1,8 @@
-//! What the top tier looks like, and sampling architectures that look like it (`docs/design.md` §6).
+//! What the top tier looks like, and sampling architectures that look like it (`docs/design.md` §6);
+//! each space proposes its own architectures (`spaces/<name>/sampler.rs`).
 
 use crate::rng::Rng;
-use crate::space::nb101::{Cell, MAX_EDGES, Op as Op101};
-use crate::space::nb201::{Arch, NUM_EDGES, Op as Op201};
-use crate::space::{Nb101, Nb201, SearchSpace};
+use crate::space::SearchSpace;
 use crate::stats::{Hist, kl_div};
 
 /// The reference's `select_distri`: the top tier's histogram (as probabilities) when it holds at least
@@ -61,47 +60,4 @@ pub trait Propose: SearchSpace {
     /// reference does; NB201 draws each edge's op from the target or uniformly). `None` if the draw is
     /// not a valid architecture.
     fn propose(rng: &mut Rng, shape_keys: &[i64], shape_target: Option<&[f64]>) -> Option<Self::Arch>;
-}
-
-impl Propose for Nb201 {
-    fn propose(rng: &mut Rng, _keys: &[i64], target: Option<&[f64]>) -> Option<Arch> {
-        let mut ops = [Op201::None; NUM_EDGES];
-        for op in ops.iter_mut() {
-            let code = match target {
-                Some(p) => draw_weighted(rng, p),
-                None => rng.below(5),
-            };
-            *op = Op201::ALL[code];
-        }
-        Some(Arch::new(ops))
-    }
-}
-
-impl Propose for Nb101 {
-    /// The reference's construction: a vertex count; each vertex after the input gets one random
-    /// predecessor (interior vertices a uniform op); then `9 − n + 1` more random edges, each possibly
-    /// void; the result is pruned and validated.
-    fn propose(rng: &mut Rng, keys: &[i64], _target: Option<&[f64]>) -> Option<Cell> {
-        let n = (*keys.get(rng.below(keys.len().max(1)))?).clamp(2, 7) as usize;
-        let mut m = vec![vec![0i64; n]; n];
-        let mut ops = vec!["output"; n];
-        ops[0] = "input";
-        for v in 1..n {
-            m[rng.below(v)][v] = 1;
-            if v < n - 1 {
-                ops[v] = Op101::INTERIOR[rng.below(3)].name();
-            }
-        }
-        for _ in 0..(MAX_EDGES + 1).saturating_sub(n) {
-            let begin = rng.below(n);
-            if begin == n - 1 {
-                continue;
-            }
-            let end = begin + rng.below(n - begin);
-            if end != begin {
-                m[begin][end] = 1;
-            }
-        }
-        Cell::new(&m, &ops).ok()
-    }
 }

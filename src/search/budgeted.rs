@@ -17,7 +17,7 @@ use super::oracle::{Evaluator, Oracle, Scorecard};
 use crate::features::Featurize;
 use crate::rng::Rng;
 use crate::sampler::Propose;
-use crate::space::{ImageDataset, SearchSpace, SpaceKind};
+use crate::space::{SearchSpace, SpaceKind, Task};
 use crate::stats::mean_std;
 
 /// A budgeted search method.
@@ -264,7 +264,9 @@ pub fn bands(curves: &[Curve], budget: usize, by_test: bool) -> Vec<(Method, Mea
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StudySummary {
     pub space: SpaceKind,
-    pub network: ImageDataset,
+    /// The task whose accuracies were searched (written `network`, its name before tasks).
+    #[serde(rename = "network")]
+    pub task: Task,
     pub val_metric: String,
     /// The accuracy picks are scored by (none with the user's oracle).
     pub report_metric: Option<String>,

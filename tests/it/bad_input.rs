@@ -210,12 +210,12 @@ impl RunPaths {
 
 #[test]
 fn crafted_stores_are_refused() {
-    use nar::data::{AnyDataset, store};
+    use nar::spaces::AnyDataset;
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.nar");
     common::ok(&nar(&["data", "build", "--space", "nb201", "-o", good.to_str().unwrap()]));
     let bytes = std::fs::read(&good).unwrap();
-    assert!(matches!(store::from_bytes(&bytes).unwrap(), AnyDataset::Nb201(_)));
+    assert!(matches!(AnyDataset::from_store_bytes(&bytes).unwrap(), AnyDataset::Nb201(_)));
     let header_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let header = String::from_utf8(bytes[16..16 + header_len].to_vec()).unwrap();
     // A count past the space (2^63 + 5), with a valid checksum around it.
@@ -228,7 +228,7 @@ fn crafted_stores_are_refused() {
     };
     let count = header.split("\"count\":").nth(1).unwrap().split([',', '}']).next().unwrap().to_string();
     let huge = rebuilt(&header.replace(&format!("\"count\":{count}"), "\"count\":9223372036854775813"));
-    let e = format!("{:#}", store::from_bytes(&huge).err().unwrap());
+    let e = format!("{:#}", AnyDataset::from_store_bytes(&huge).err().unwrap());
     assert!(e.contains("9223372036854775813 architectures; the nb201 space has 15625"), "{e}");
     // Copies of one architecture: the checksum is recomputed, the order check catches it.
     let mut copies = bytes.clone();
@@ -240,7 +240,7 @@ fn crafted_stores_are_refused() {
     let end = copies.len() - 8;
     let crc = crc32fast::hash(&copies[..end]);
     copies[end..end + 4].copy_from_slice(&crc.to_le_bytes());
-    let e = format!("{:#}", store::from_bytes(&copies).err().unwrap());
+    let e = format!("{:#}", AnyDataset::from_store_bytes(&copies).err().unwrap());
     assert!(e.contains("out of the space's order or repeated"), "{e}");
     // Not a store at all: refused from its first bytes, never read whole.
     let o = nar(&["data", "info", "/dev/zero"]);

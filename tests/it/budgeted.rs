@@ -11,8 +11,9 @@ use nar::search::domain::{Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
 use nar::search::oracle::{Oracle, QueryError, Scorecard, TableEvaluator};
-use nar::space::nb201::ImageDataset as Net;
-use nar::space::{Nb201, SpaceKind};
+use nar::space::SpaceKind;
+use nar::spaces::Nb201;
+use nar::spaces::nb201::ImageDataset as Net;
 use nar::stats::mean_std;
 
 fn column(name: &str) -> Vec<f64> {
@@ -359,7 +360,7 @@ fn the_users_oracle_command_is_journaled_and_resumes_without_retraining() {
 fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     use nar::search::command::{CommandEvaluator, CommandOptions};
     use nar::search::journal::Header;
-    let ds = nar::data::embedded::nb201().unwrap();
+    let ds = nar::spaces::nb201::embedded::nb201().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let cmd = "echo 50 # {arch}";

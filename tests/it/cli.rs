@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use nar::data::{AnyDataset, store};
+use nar::spaces::AnyDataset;
 
 use std::process::Output;
 
@@ -147,7 +147,8 @@ fn data_build_info_export_on_the_nb201_table() {
     let o = nar(&["data", "build", "--space", "nb201", "-o", embedded.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("embedded NAS-Bench-201 table"), "{}", stderr(&o));
-    let (AnyDataset::Nb201(a), AnyDataset::Nb201(b)) = (store::open(&store).unwrap(), store::open(&embedded).unwrap())
+    let (AnyDataset::Nb201(a), AnyDataset::Nb201(b)) =
+        (AnyDataset::open(&store).unwrap(), AnyDataset::open(&embedded).unwrap())
     else {
         panic!("both stores are nb201")
     };

@@ -2,9 +2,10 @@
 
 use crate::common;
 
-use nar::cost::{nb101, nb201};
-use nar::space::nb101::Cell;
-use nar::space::nb201::{Arch, ImageDataset as Dataset};
+use nar::spaces::nb101::Cell;
+use nar::spaces::nb101::cost as nb101;
+use nar::spaces::nb201::cost as nb201;
+use nar::spaces::nb201::{Arch, ImageDataset as Dataset};
 use serde_json::Value;
 
 fn u64s(v: &Value) -> Vec<u64> {

@@ -4,10 +4,13 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use nar::data::{AnyDataset, Dataset, Metric, SpaceSources, nar_json, store, table, tfrecord};
-use nar::space::nb101::Cell;
-use nar::space::nb201::ImageDataset as Net;
-use nar::space::{Nb101, Nb201, SearchSpace};
+use nar::data::{Dataset, Metric, SpaceSources, store, table};
+use nar::space::SearchSpace;
+use nar::spaces::nb101::Cell;
+use nar::spaces::nb101::nar_json as nb101_nar_json;
+use nar::spaces::nb101::tfrecord;
+use nar::spaces::nb201::ImageDataset as Net;
+use nar::spaces::{AnyDataset, Nb101, Nb201};
 use serde_json::Value;
 
 fn nb201_built() -> Dataset<Nb201> {
@@ -95,14 +98,14 @@ fn store_round_trip_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nb201.nar");
     store::write(&ds, &path).unwrap();
-    let AnyDataset::Nb201(back) = store::open(&path).unwrap() else { panic!("space") };
+    let AnyDataset::Nb201(back) = AnyDataset::open(&path).unwrap() else { panic!("space") };
     assert_eq!(back.archs(), ds.archs());
     assert_eq!(back.ids(), ds.ids());
     assert_eq!(back.sources(), ds.sources());
     same_metrics(back.metrics(), ds.metrics());
 
     let bytes = std::fs::read(&path).unwrap();
-    let open_bytes = |b: &[u8]| store::from_bytes(b).err().map(err_text).unwrap_or_default();
+    let open_bytes = |b: &[u8]| AnyDataset::from_store_bytes(b).err().map(err_text).unwrap_or_default();
     assert!(
         open_bytes(&bytes[..bytes.len() - 100]).contains("truncated"),
         "{}",
@@ -118,7 +121,7 @@ fn store_round_trip_and_corruption() {
     assert!(open_bytes(&version).contains("version 9"));
     // The file name is part of the message.
     std::fs::write(dir.path().join("cut.nar"), &bytes[..1000]).unwrap();
-    let e = err_text(store::open(&dir.path().join("cut.nar")).err().unwrap());
+    let e = err_text(AnyDataset::open(&dir.path().join("cut.nar")).err().unwrap());
     assert!(e.contains("cut.nar") && e.contains("truncated"), "{e}");
 }
 
@@ -127,7 +130,7 @@ fn nb101_store_round_trip() {
     let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
     let bytes = store::to_bytes(&ds);
-    let AnyDataset::Nb101(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
+    let AnyDataset::Nb101(back) = AnyDataset::from_store_bytes(&bytes).unwrap() else { panic!("space") };
     assert_eq!(back.archs(), ds.archs());
     assert_eq!(back.ids(), ds.ids());
     same_metrics(back.metrics(), ds.metrics());
@@ -141,20 +144,20 @@ fn json_file(path: &Path) -> Value {
 fn nar_json_round_trips_exactly() {
     // NB201: import the example, export it, compare as JSON (numbers included).
     let src = common::data_file("examples/nasbench201_vertice_example.json");
-    let (ds, report) = nar_json::import(&src).unwrap();
+    let (ds, report) = AnyDataset::import_nar_json(&src).unwrap();
     assert_eq!((report.records, report.mismatches), (1, 0));
     assert_eq!(report.checked, 3 * (2 * 15 * 6 + 2));
     let mut out = Vec::new();
-    assert_eq!(nar_json::export(&ds, &mut out).unwrap(), 1);
+    assert_eq!(ds.export_nar_json(&mut out).unwrap(), 1);
     assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json_file(&src));
 
     // NB101, joined into the sample's cells (the example is the sample's first cell).
     let src = common::data_file("examples/nasbench101_vertice_example.json");
     let mut ds = common::nb101_subset_dataset();
-    let report = nar_json::join_nb101(&mut ds, &src).unwrap();
+    let report = nb101_nar_json::join(&mut ds, &src).unwrap();
     assert_eq!((report.records, report.checked, report.mismatches), (1, 2 * 63 + 2, 0));
     let mut out = Vec::new();
-    assert_eq!(nar_json::export(&AnyDataset::Nb101(ds), &mut out).unwrap(), 1);
+    assert_eq!(AnyDataset::Nb101(ds).export_nar_json(&mut out).unwrap(), 1);
     assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json_file(&src));
 }
 
@@ -174,7 +177,7 @@ fn nar_json_mismatches_are_reported_not_hidden() {
         v[0]["flops"] = Value::from(1);
     });
     let mut ds = common::nb101_subset_dataset();
-    let r = nar_json::join_nb101(&mut ds, &p).unwrap();
+    let r = nb101_nar_json::join(&mut ds, &p).unwrap();
     assert_eq!(r.mismatches, 2);
     assert!(
         r.examples[0].contains("vertex_flops[stack1/module0][3] is 1234 in the file, 75497472 by the cost model"),
@@ -192,13 +195,13 @@ fn malformed_nar_json_names_file_record_and_field() {
         v.as_array_mut().unwrap().push(rec);
         v[1].as_object_mut().unwrap().remove("flops");
     });
-    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+    let e = err_text(nb101_nar_json::join(&mut common::nb101_subset_dataset(), &p).unwrap_err());
     assert!(e.contains("missing.json") && e.contains("record 1") && e.contains("missing field `flops`"), "{e}");
 
     let p = write_modified(dir.path(), "badop.json", "examples/nasbench201_vertice_example.json", |v| {
         v["0"]["arch_str"] = Value::from("|conv9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|");
     });
-    let e = err_text(nar_json::import(&p).err().unwrap());
+    let e = err_text(AnyDataset::import_nar_json(&p).err().unwrap());
     assert!(
         e.contains("badop.json") && e.contains("record 0") && e.contains("`arch_str`") && e.contains("conv9x9"),
         "{e}"
@@ -207,14 +210,14 @@ fn malformed_nar_json_names_file_record_and_field() {
     let p = dir.path().join("cut.json");
     let text = std::fs::read_to_string(common::data_file("examples/nasbench201_vertice_example.json")).unwrap();
     std::fs::write(&p, &text[..text.len() / 2]).unwrap();
-    let e = err_text(nar_json::import(&p).err().unwrap());
+    let e = err_text(AnyDataset::import_nar_json(&p).err().unwrap());
     assert!(e.contains("cut.json") && e.contains("EOF"), "{e}");
 
     let p = dir.path().join("hash.json");
     let mut v = common::read_json("examples/nasbench101_vertice_example.json");
     v[0]["unique_hash"] = Value::from("0000718c96730a92ea6d5242f8ce77e2");
     std::fs::write(&p, v.to_string()).unwrap();
-    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+    let e = err_text(nb101_nar_json::join(&mut common::nb101_subset_dataset(), &p).unwrap_err());
     assert!(e.contains("`unique_hash`") && e.contains("00005c142e6f48ac74fdcf73e3439874"), "{e}");
 }
 
@@ -222,7 +225,7 @@ fn malformed_nar_json_names_file_record_and_field() {
 fn export_refuses_datasets_without_nar_required_metrics() {
     let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &common::data_file("nb101/nb101_subset_1k.csv")).unwrap();
-    let e = err_text(nar_json::export(&AnyDataset::Nb101(ds), &mut Vec::new()).unwrap_err());
+    let e = err_text(AnyDataset::Nb101(ds).export_nar_json(&mut Vec::new()).unwrap_err());
     assert!(e.contains("needs metric `avg_validation_accuracy`") && e.contains("val_acc_108ep"), "{e}");
 }
 
@@ -278,7 +281,7 @@ fn tf_run(out: &mut Vec<u8>, cell: &Cell, run: usize, epochs: u32, v: f64) {
     };
     let metrics = tfrecord::ModelMetrics {
         evaluation_data: vec![eval(0.0), eval(0.5), eval(1.0)],
-        trainable_parameters: nar::cost::nb101::network_cost(cell).total_params as i32,
+        trainable_parameters: nar::spaces::nb101::cost::network_cost(cell).total_params as i32,
         total_time: 1234.5,
     };
     let m: Vec<Vec<i64>> = cell.matrix().iter().map(|r| r.iter().map(|&b| b as i64).collect()).collect();
@@ -389,7 +392,7 @@ fn every_tfrecord_record_is_checked() {
         };
         let metrics = tfrecord::ModelMetrics {
             evaluation_data: vec![eval.clone(), eval.clone(), eval],
-            trainable_parameters: nar::cost::nb101::network_cost(&cell).total_params as i32,
+            trainable_parameters: nar::spaces::nb101::cost::network_cost(&cell).total_params as i32,
             total_time: 1.0,
         };
         tfrecord::Run { hash: cell.hash(), epochs: 108, matrix, ops, metrics }.to_json()
@@ -426,7 +429,7 @@ fn nb101_export_without_optional_metrics_imports_back() {
     let mut ds = common::nb101_subset_dataset();
     table::join_csv(&mut ds, &table).unwrap();
     let mut json = Vec::new();
-    assert_eq!(nar_json::export(&AnyDataset::Nb101(ds.clone()), &mut json).unwrap(), 50);
+    assert_eq!(AnyDataset::Nb101(ds.clone()).export_nar_json(&mut json).unwrap(), 50);
     assert!(String::from_utf8_lossy(&json).contains("\"avg_training_time\":null"));
     let path = dir.path().join("exported.json");
     std::fs::write(&path, &json).unwrap();
@@ -454,7 +457,7 @@ fn accuracies_on_the_other_scale_are_refused_per_format() {
     let p = write_modified(dir.path(), "pct.json", "examples/nasbench101_vertice_example.json", |v| {
         v[0]["avg_test_accuracy"] = Value::from(93.0);
     });
-    let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+    let e = err_text(nb101_nar_json::join(&mut common::nb101_subset_dataset(), &p).unwrap_err());
     assert!(
         e.contains("pct.json")
             && e.contains("record 0")
@@ -465,7 +468,7 @@ fn accuracies_on_the_other_scale_are_refused_per_format() {
     let p = write_modified(dir.path(), "frac.json", "examples/nasbench201_vertice_example.json", |v| {
         v["0"]["cifar10_val_acc"] = Value::from(0.93);
     });
-    let e = err_text(nar_json::import(&p).err().unwrap());
+    let e = err_text(AnyDataset::import_nar_json(&p).err().unwrap());
     assert!(
         e.contains("frac.json")
             && e.contains("record 0: field `cifar10_val_acc`: 0.93 is below half of chance (10.000 %): NAS-Bench-201 accuracies are percentages"),
@@ -480,7 +483,7 @@ fn accuracies_on_the_other_scale_are_refused_per_format() {
             }
         }
     });
-    let e = err_text(nar_json::import(&p).err().unwrap());
+    let e = err_text(AnyDataset::import_nar_json(&p).err().unwrap());
     assert!(e.contains("fracs.json") && e.contains("record 0: field `cifar10_val_acc`"), "{e}");
 
     // A CSV column mixing the scales: 73.0 among CIFAR-100 fractions near 0.6 (NB201: percentages).
@@ -556,12 +559,12 @@ fn nar_json_fields_are_required_and_unknown_ones_refused() {
     ];
     for (name, edit, what) in cases {
         let p = write_modified(dir.path(), name, nb201, edit);
-        let e = err_text(nar_json::import(&p).err().unwrap());
+        let e = err_text(AnyDataset::import_nar_json(&p).err().unwrap());
         assert!(e.contains(name) && e.contains(what), "{name}: {e}");
     }
     // A latency may be null (nar's export writes null where a dataset has none).
     let p = write_modified(dir.path(), "nolat.json", nb201, |v| v["0"]["cifar10_latency"] = Value::Null);
-    nar_json::import(&p).unwrap();
+    AnyDataset::import_nar_json(&p).unwrap();
 
     let nb101 = "examples/nasbench101_vertice_example.json";
     let cases: [EditCase; 4] = [
@@ -588,11 +591,11 @@ fn nar_json_fields_are_required_and_unknown_ones_refused() {
     ];
     for (name, edit, what) in cases {
         let p = write_modified(dir.path(), name, nb101, edit);
-        let e = err_text(nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap_err());
+        let e = err_text(nb101_nar_json::join(&mut common::nb101_subset_dataset(), &p).unwrap_err());
         assert!(e.contains(name) && e.contains(what), "{name}: {e}");
     }
     let p = write_modified(dir.path(), "nulltime.json", nb101, |v| v[0]["avg_training_time"] = Value::Null);
-    nar_json::join_nb101(&mut common::nb101_subset_dataset(), &p).unwrap();
+    nb101_nar_json::join(&mut common::nb101_subset_dataset(), &p).unwrap();
 }
 
 #[test]
@@ -643,12 +646,12 @@ fn with_header(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 #[test]
 fn a_store_holds_its_whole_space_or_says_it_is_a_subset() {
-    use nar::space::nb201::Arch;
+    use nar::spaces::nb201::Arch;
     let archs: Vec<Arch> = [0, 7, 100, 5000, 15_624].iter().map(|&i| Arch::from_index(i).unwrap()).collect();
     let ids: Vec<usize> = archs.iter().map(Nb201::id).collect();
     let five = Dataset::<Nb201>::from_parts(archs, ids, vec![], vec![]).unwrap();
     let bytes = store::to_bytes(&five);
-    let AnyDataset::Nb201(back) = store::from_bytes(&bytes).unwrap() else { panic!("space") };
+    let AnyDataset::Nb201(back) = AnyDataset::from_store_bytes(&bytes).unwrap() else { panic!("space") };
     assert_eq!(back.ids(), five.ids());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("five.nar");
@@ -657,7 +660,7 @@ fn a_store_holds_its_whole_space_or_says_it_is_a_subset() {
     assert!(info.contains("archs     5\nsubset    5 of the space's 15625 architectures\n"), "{info}");
     // The same five without the header's word that they are a subset: refused.
     let silent = with_header(&bytes, |h| drop(h.as_object_mut().unwrap().remove("subset")));
-    let e = err_text(store::from_bytes(&silent).err().unwrap());
+    let e = err_text(AnyDataset::from_store_bytes(&silent).err().unwrap());
     assert!(
         e.contains(
             "the header says 5 architectures without saying it is a subset: a nb201 store holds the whole space (15625)"
@@ -666,9 +669,11 @@ fn a_store_holds_its_whole_space_or_says_it_is_a_subset() {
     );
     // No architecture at all, and a "subset" that is the whole space.
     let empty = store::to_bytes(&Dataset::<Nb201>::from_parts(vec![], vec![], vec![], vec![]).unwrap());
-    assert!(err_text(store::from_bytes(&empty).err().unwrap()).contains("holds no architectures"));
+    assert!(err_text(AnyDataset::from_store_bytes(&empty).err().unwrap()).contains("holds no architectures"));
     let full = store::to_bytes(&Dataset::<Nb201>::full());
-    let e = err_text(store::from_bytes(&with_header(&full, |h| h["subset"] = Value::from("all"))).err().unwrap());
+    let e = err_text(
+        AnyDataset::from_store_bytes(&with_header(&full, |h| h["subset"] = Value::from("all"))).err().unwrap(),
+    );
     assert!(e.contains("says it is a subset but holds all 15625"), "{e}");
     // A full store says nothing of subsets (and reads as before).
     assert!(!String::from_utf8_lossy(&full[..200]).contains("subset"));

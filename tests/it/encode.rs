@@ -2,10 +2,10 @@
 
 use crate::common;
 
-use nar::cost::{nb101 as cost101, nb201 as cost201};
-use nar::encode;
-use nar::space::nb101::Cell;
-use nar::space::nb201::{Arch, ImageDataset as Dataset};
+use nar::spaces::nb101::Cell;
+use nar::spaces::nb101::cost as cost101;
+use nar::spaces::nb201::cost as cost201;
+use nar::spaces::nb201::{Arch, ImageDataset as Dataset};
 use serde_json::Value;
 
 /// NAR's padding, step by step: append a zero row/column, then swap the last two rows and columns.
@@ -64,7 +64,7 @@ fn nb101_example_matches_reference_layout() {
         rec[k].as_object().unwrap().values().map(|x| serde_json::from_value(x.clone()).unwrap()).collect()
     };
     let cell = Cell::new(&matrix, &ops).unwrap();
-    let t = encode::nb101(&cell, &cost101::network_cost(&cell));
+    let t = nar::spaces::nb101::encode::tensor(&cell, &cost101::network_cost(&cell));
     assert_eq!((t.channels, t.dim), (19, 7));
     assert_eq!(t.data, reference_nb101(&matrix, &ops, &vals("vertex_flops"), &vals("vertex_params")));
     assert_eq!(t.get(0, 0, 1), 3.0); // input → conv3x3
@@ -80,7 +80,7 @@ fn nb101_small_cells_are_padded_before_the_output() {
         let cost = cost101::network_cost(&cell);
         let flops: Vec<Vec<u64>> = cost.cells.iter().map(|c| c.flops.clone()).collect();
         let params: Vec<Vec<u64>> = cost.cells.iter().map(|c| c.params.clone()).collect();
-        let t = encode::nb101(&cell, &cost);
+        let t = nar::spaces::nb101::encode::tensor(&cell, &cost);
         assert_eq!(t.data, reference_nb101(&row.matrix, &row.ops, &flops, &params), "{}", row.hash);
         // The output vertex sits at index 6: some edge into column 6 carries the output code.
         assert!((0..7).any(|i| t.get(0, i, 6) == 5.0));
@@ -96,7 +96,7 @@ fn nb201_example_matches_reference_layout_for_each_dataset() {
     let arch: Arch = rec["arch_str"].as_str().unwrap().parse().unwrap();
     let edges = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
     for d in Dataset::ALL {
-        let t = encode::nb201(&arch, &cost201::network_cost(&arch, d));
+        let t = nar::spaces::nb201::encode::tensor(&arch, &cost201::network_cost(&arch, d));
         assert_eq!((t.channels, t.dim), (31, 4));
         let m: Vec<Vec<f32>> = serde_json::from_value::<Vec<Vec<f32>>>(rec["cell_adjacency"].clone()).unwrap();
         assert_eq!(t.channel(0), m);

@@ -2,10 +2,13 @@
 //! the path encoding and the one-hot columns, and what pruning makes equal.
 
 use nar::features::{FeatureSet, row, table};
-use nar::space::{Cifar10, ImageDataset, Nb101, Nb201, SpaceKind, nb101, nb201};
+use nar::space::SpaceKind;
+use nar::spaces::nb101::Cifar10;
+use nar::spaces::nb201::ImageDataset;
+use nar::spaces::{Nb101, Nb201, nb101, nb201};
 
 fn named(space: SpaceKind, set: FeatureSet, values: &[f64]) -> Vec<(String, f64)> {
-    let names = set.names(space);
+    let names = nar::with_space!(space, S => set.names::<S>());
     assert_eq!(names.len(), values.len());
     names.into_iter().zip(values.iter().copied()).collect()
 }

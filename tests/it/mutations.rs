@@ -11,10 +11,12 @@ use std::path::Path;
 
 use nar::config::Config;
 use nar::data::metric::check_value;
-use nar::data::{Dataset, SpaceSources, nar_json, store, table, tfrecord};
+use nar::data::{Dataset, SpaceSources, store, table};
 use nar::ranker::checkpoint;
-use nar::space::nb101::Cell;
-use nar::space::{Nb201, SearchSpace};
+use nar::space::SearchSpace;
+use nar::spaces::Nb201;
+use nar::spaces::nb101::Cell;
+use nar::spaces::nb101::tfrecord;
 use proptest::prelude::*;
 
 /// One way to damage an input; positions are fractions of its length.
@@ -104,7 +106,7 @@ fn loaded_or_named<S: SearchSpace, T>(
         Ok(_) => {
             for m in ds.metrics() {
                 for v in m.values.iter().filter(|v| !v.is_nan()) {
-                    prop_assert!(check_value(S::ACCURACY_SCALE, &m.name, *v).is_ok(), "{} holds {v}", m.name);
+                    prop_assert!(check_value::<S>(&m.name, *v).is_ok(), "{} holds {v}", m.name);
                 }
             }
         }
@@ -178,7 +180,7 @@ proptest! {
         let src = std::fs::read(common::data_file("examples/nasbench101_vertice_example.json")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.json", &mutate(&src, &m));
-        if let Err(e) = nar_json::sniff_space(&p) {
+        if let Err(e) = nar::spaces::nar_json_space(&p) {
             prop_assert!(format!("{e:#}").contains("x.json"), "{e:#}");
         }
         let mut ds = common::nb101_subset_dataset();
@@ -202,7 +204,7 @@ proptest! {
             };
             let metrics = tfrecord::ModelMetrics {
                 evaluation_data: vec![eval.clone(), eval],
-                trainable_parameters: nar::cost::nb101::network_cost(&cell).total_params as i32,
+                trainable_parameters: nar::spaces::nb101::cost::network_cost(&cell).total_params as i32,
                 total_time: 1.0,
             };
             let run = tfrecord::Run { hash: cell.hash(), epochs: 108, matrix: r.matrix.clone(), ops: r.ops.clone(), metrics };
@@ -222,8 +224,8 @@ proptest! {
         let bytes = store::to_bytes(&ds);
         let mutated = mutate(&bytes, &m);
         // The store is checksummed: whatever loads is exactly what was written.
-        if let Ok(loaded) = store::from_bytes(&mutated) {
-            let nar::data::AnyDataset::Nb101(loaded) = loaded else { return Err(TestCaseError::fail("not NB101")) };
+        if let Ok(loaded) = nar::spaces::AnyDataset::from_store_bytes(&mutated) {
+            let nar::spaces::AnyDataset::Nb101(loaded) = loaded else { return Err(TestCaseError::fail("not NB101")) };
             prop_assert_eq!(store::to_bytes(&loaded), bytes);
         }
     }
@@ -281,14 +283,14 @@ proptest! {
         // Whatever parses reads back to itself: a string to the same architecture, an index in range.
         let s = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|";
         let text = String::from_utf8_lossy(&mutate(s.as_bytes(), &m)).into_owned();
-        if let Ok(arch) = text.parse::<nar::space::nb201::Arch>() {
-            prop_assert_eq!(arch.to_string().parse::<nar::space::nb201::Arch>().unwrap(), arch);
+        if let Ok(arch) = text.parse::<nar::spaces::nb201::Arch>() {
+            prop_assert_eq!(arch.to_string().parse::<nar::spaces::nb201::Arch>().unwrap(), arch);
         }
         if let Ok(i) = Nb201::parse_id(&String::from_utf8_lossy(&mutate(b"1234", &m))) {
             prop_assert!(i < 15_625);
         }
         let json = br#"[[0,1,1,1,0,1,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,1,0,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,0,0,0]]"#;
-        if let Ok(matrix) = nar::space::nb101::bounded::matrix_from_json(&String::from_utf8_lossy(&mutate(json, &m))) {
+        if let Ok(matrix) = nar::spaces::nb101::bounded::matrix_from_json(&String::from_utf8_lossy(&mutate(json, &m))) {
             let ops = ["input", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output"];
             // A valid cell is pruned to itself: its own matrix and ops give the same cell and hash.
             if let Some(cell) = ops.get(..matrix.len()).and_then(|o| Cell::new(&matrix, o).ok()) {

@@ -4,8 +4,8 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use nar::space::nb101::enumerate::{SPACE_SIZE, all_cells};
-use nar::space::nb101::{Cell, CellError, Op, hash};
+use nar::spaces::nb101::enumerate::{SPACE_SIZE, all_cells};
+use nar::spaces::nb101::{Cell, CellError, Op, hash};
 
 fn cell(matrix: &[&[i64]], ops: &[&str]) -> Result<Cell, CellError> {
     let m: Vec<Vec<i64>> = matrix.iter().map(|r| r.to_vec()).collect();
@@ -172,7 +172,7 @@ fn neighbours_are_valid_distinct_cells_one_mutation_away() {
     let matrix: Vec<Vec<i64>> = serde_json::from_value(v[0]["module_adjacency"].clone()).unwrap();
     let ops: Vec<String> = serde_json::from_value(v[0]["module_operations"].clone()).unwrap();
     let cell = Cell::new(&matrix, &ops).unwrap();
-    let n = nar::space::nb101::neighbours(&cell);
+    let n = nar::spaces::nb101::neighbours(&cell);
     // 5 interior vertices × 2 other ops = 10 op changes; of the 21 edge flips of a 7-vertex cell, those
     // that stay within 9 edges and valid. Every result is a distinct cell, none isomorphic to the start.
     let hashes: std::collections::HashSet<String> = n.iter().map(|c| c.hash()).collect();

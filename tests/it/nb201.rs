@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use nar::space::nb201::{Arch, ArchError, Op, SPACE_SIZE};
+use nar::spaces::nb201::{Arch, ArchError, Op, SPACE_SIZE};
 
 #[test]
 fn all_benchmark_strings_round_trip_in_index_order() {
@@ -99,7 +99,7 @@ fn nb201_unique_str(a: &Arch) -> String {
 
 #[test]
 fn canonical_forms_count_the_distinct_functions() {
-    use nar::space::nb201::distinct_functions;
+    use nar::spaces::nb201::distinct_functions;
     use std::collections::{HashMap, HashSet};
     let all = Arch::all();
     assert_eq!(distinct_functions(), 4660);

@@ -250,9 +250,9 @@ fn a_fit_needs_two_finite_accuracies() {
     use nar::features::FeatureSet;
     use nar::predictor::ModelKind;
     use nar::predictor::{ArchList, FitContext, Labelled, TableModel};
-    use nar::space::{ImageDataset, nb201::Arch};
+    use nar::spaces::nb201::{Arch, ImageDataset};
     let archs: Vec<Arch> = (0..3).map(|i| Arch::from_index(i).unwrap()).collect();
-    let x = ArchList::<nar::space::Nb201> { archs: &archs, network: ImageDataset::Cifar10 };
+    let x = ArchList::<nar::spaces::Nb201> { archs: &archs, network: ImageDataset::Cifar10 };
     let ctx = FitContext { seed: 1, progress: &nar::progress::Quiet, run: None, resume: false };
     for (model, y, says) in [
         (ModelKind::Forest, vec![1.0], "3 architectures but 1 accuracies"),
@@ -265,7 +265,7 @@ fn a_fit_needs_two_finite_accuracies() {
         assert!(err.to_string().contains(says), "{err}");
     }
     let one = &archs[..1];
-    let x1 = ArchList::<nar::space::Nb201> { archs: one, network: ImageDataset::Cifar10 };
+    let x1 = ArchList::<nar::spaces::Nb201> { archs: one, network: ImageDataset::Cifar10 };
     let mut p = TableModel::new(ModelKind::Gbdt, vec![FeatureSet::Graph], None, None);
     let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x1, y: &[90.0], n_train: 1 }, &ctx).unwrap_err();
     assert!(err.to_string().contains("a predictor needs at least 2 labelled architectures, found 1"), "{err}");

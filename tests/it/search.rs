@@ -6,8 +6,8 @@ use crate::common;
 use nar::rng::Rng;
 use nar::sampler::{Propose, draw_key, select_target};
 use nar::search::reference::{ReferenceTable, random_search};
-use nar::space::nb201::ImageDataset as Net;
-use nar::space::{Nb101, Nb201};
+use nar::spaces::nb201::ImageDataset as Net;
+use nar::spaces::{Nb101, Nb201};
 use nar::stats::mean_std;
 use nar::stats::{Hist, kl_div};
 

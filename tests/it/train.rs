@@ -10,8 +10,7 @@ use nar::ranker::tiers::tier_labels;
 use nar::ranker::trainer::Trainer;
 use nar::rng::Rng;
 use nar::run_dir::{Checkpoint, RunDir};
-use nar::space::nb201::ImageDataset as Net;
-use nar::space::{Nb201, SearchSpace};
+use nar::spaces::nb201::ImageDataset as Net;
 
 const TINY: &str = r#"
 arch: "NAR"            # NAR's own keys that nar does not use are accepted
@@ -58,7 +57,7 @@ lr_scheduler:
 fn split(cfg: &Config) -> (Samples, Samples) {
     let ds = common::nb201_table();
     let perm = Rng::new(cfg.seed).permutation(ds.len());
-    let net = Nb201::network(Net::Cifar10).unwrap();
+    let net = Net::Cifar10;
     let train = Samples::new(ds, perm[..cfg.train_size].to_vec(), net, "cifar10_val_acc", None).unwrap();
     let val =
         Samples::new(ds, perm[cfg.train_size..cfg.train_size + cfg.val_size].to_vec(), net, "cifar10_val_acc", None)

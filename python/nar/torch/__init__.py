@@ -42,7 +42,7 @@ def resolve(arch: ArchLike, space: Union[str, None] = None):
     ``nar search --oracle-cmd`` passes). ``space`` (``"nb201"``/``"nb101"``) says which a string is.
     ValueError for anything else."""
     if isinstance(arch, (nar.Nb201Arch, nar.Nb101Cell)):
-        found = "nb201" if isinstance(arch, nar.Nb201Arch) else "nb101"
+        found = space_of(arch)
         if space is not None and space != found:
             raise ValueError(f"{arch!r} is a {found} architecture, not {space}")
         return arch

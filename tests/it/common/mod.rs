@@ -102,10 +102,10 @@ pub fn nar(args: &[&str]) -> std::process::Output {
 
 /// The NAS-Bench-201 table (`data/nb201/nb201_accuracy.csv`, as built into the binary), read once per
 /// test run.
-pub fn nb201_table() -> &'static nar::data::Dataset<nar::space::Nb201> {
-    static DS: std::sync::OnceLock<nar::data::Dataset<nar::space::Nb201>> = std::sync::OnceLock::new();
+pub fn nb201_table() -> &'static nar::data::Dataset<nar::spaces::Nb201> {
+    static DS: std::sync::OnceLock<nar::data::Dataset<nar::spaces::Nb201>> = std::sync::OnceLock::new();
     DS.get_or_init(|| {
-        nar::data::build::<nar::space::Nb201>(&[data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
+        nar::data::build::<nar::spaces::Nb201>(&[data_file("nb201/nb201_accuracy.csv")], &mut |_| {}).unwrap()
     })
 }
 
@@ -151,13 +151,13 @@ pub fn tiny_run(dir: &std::path::Path, name: &str, epochs: usize) -> std::path::
 
 /// The dataset of the 1,000 cells of `data/nb101/nb101_subset_1k.csv` (no metrics yet), without
 /// enumerating the space.
-pub fn nb101_subset_dataset() -> nar::data::Dataset<nar::space::Nb101> {
+pub fn nb101_subset_dataset() -> nar::data::Dataset<nar::spaces::Nb101> {
     use nar::space::SearchSpace;
-    let (archs, ids): (Vec<nar::space::nb101::Cell>, Vec<_>) = nb101_subset()
+    let (archs, ids): (Vec<nar::spaces::nb101::Cell>, Vec<_>) = nb101_subset()
         .iter()
         .map(|r| {
-            let c = nar::space::nb101::Cell::new(&r.matrix, &r.ops).unwrap();
-            (c, nar::space::Nb101::id(&c))
+            let c = nar::spaces::nb101::Cell::new(&r.matrix, &r.ops).unwrap();
+            (c, nar::spaces::Nb101::id(&c))
         })
         .unzip();
     nar::data::Dataset::from_parts(archs, ids, vec![], vec![]).unwrap()

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::{AnyDataset, Dataset, SpaceSources, build, store};
+use super::AnyDataset;
+use crate::data::{Dataset, SpaceSources, build};
 use crate::space::SpaceKind;
 
 /// A dataset, before it is opened.
@@ -16,7 +17,7 @@ pub enum DataSource {
     Store(PathBuf),
     /// Every architecture of `space` joined with metric files (`.csv`, NAR `.json`, `.tfrecord`).
     Metrics { space: SpaceKind, files: Vec<PathBuf> },
-    /// The space's table compiled into the binary (NAS-Bench-201's: [`embedded`]; see
+    /// The space's table compiled into the binary (NAS-Bench-201's: `spaces::nb201::embedded`; see
     /// [`SpaceSources::built_in`]).
     BuiltIn(SpaceKind),
 }
@@ -73,11 +74,11 @@ impl DataSource {
     /// Opens or builds the dataset; `log` receives one line per joined file.
     pub fn load(&self, log: &mut dyn FnMut(String)) -> Result<AnyDataset> {
         Ok(match self {
-            DataSource::Store(path) => store::open(path)?,
-            DataSource::Metrics { space, files } => crate::with_space!(*space, S => build::<S>(files, log)?.into_any()),
+            DataSource::Store(path) => AnyDataset::open(path)?,
+            DataSource::Metrics { space, files } => crate::with_space!(*space, S => build::<S>(files, log)?.into()),
             DataSource::BuiltIn(space) => crate::with_space!(*space, S => <Dataset<S> as SpaceSources>::built_in()
                 .ok_or_else(|| anyhow::anyhow!("{space} has no table built into nar"))??
-                .into_any()),
+                .into()),
         })
     }
 }

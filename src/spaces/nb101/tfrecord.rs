@@ -22,12 +22,11 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 
+use super::hash::CellHash;
 use super::nar_json::NB101_METRICS;
-use super::{Dataset, metric};
-use crate::cost;
-use crate::space::nb101::Cell;
-use crate::space::nb101::hash::CellHash;
-use crate::space::{Nb101, SearchSpace};
+use super::{Cell, Nb101, cost};
+use crate::data::{Dataset, metric};
+use crate::space::SearchSpace;
 
 const MASK_DELTA: u32 = 0xa282_ead8;
 
@@ -370,8 +369,7 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
         ];
         for (name, v) in ["training_time", "train_accuracy", "validation_accuracy", "test_accuracy"].iter().zip(values)
         {
-            metric::check_value(Nb101::ACCURACY_SCALE, name, v)
-                .map_err(|e| anyhow!("{}: field `{name}`: {e}", at()))?;
+            metric::check_value::<Nb101>(name, v).map_err(|e| anyhow!("{}: field `{name}`: {e}", at()))?;
         }
         if !EPOCH_BUDGETS.contains(&run.epochs) {
             bail!("{}: field `epochs`: {}: NAS-Bench-101 trains for 4, 12, 36 or 108 epochs", at(), run.epochs);
@@ -406,7 +404,7 @@ pub fn join(ds: &mut Dataset<Nb101>, path: &Path) -> Result<TfJoinReport> {
         let n = &runs_at[&(*hash, *e)];
         *runs.entry(*n).or_default() += 1;
         epochs = epochs.max(*e);
-        if i64::from(*params) != cost::nb101::network_cost(&ds.archs()[pos]).total_params as i64 {
+        if i64::from(*params) != cost::network_cost(&ds.archs()[pos]).total_params as i64 {
             param_mismatches += 1;
         }
         updates.push((pos, sums.map(|s| s / *n as f64)));

@@ -17,8 +17,8 @@
 //! count 0. NAR's cell keys skip 5 and 11, where the residual blocks sit: `cells0..4`, `cells6..10`,
 //! `cells12..16`.
 
-use super::{CellCost, NetworkCost, conv_bn_params};
-use crate::space::nb201::{Arch, ImageDataset, Op};
+use super::{Arch, ImageDataset, Op};
+use crate::cost::{CellCost, NetworkCost, conv_bn_params};
 
 /// Channels of the first stage.
 pub const BASE_CHANNELS: u64 = 16;

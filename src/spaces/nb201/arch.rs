@@ -1,5 +1,5 @@
-//! NAS-Bench-201: a 4-node cell where node j (1..=3) sums one op applied to every earlier node — six
-//! edges, five ops, 5^6 = 15,625 architectures (`docs/design.md` §1).
+//! The NAS-Bench-201 architecture: its ops, the cell's six edges, its index and string forms, its
+//! equivalence classes, and the three image data sets its networks are built for.
 //!
 //! Edge order everywhere (string form, NAR's per-edge values, [`Arch::ops`]):
 //! (0→1), (0→2), (1→2), (0→3), (1→3), (2→3).
@@ -106,7 +106,7 @@ pub struct Arch {
 /// The NAS-Bench-201 index order: line i holds the six op codes of architecture i. Taken from the
 /// public NAS-Bench-201 release (the `index` column of its architecture table); checked in the tests
 /// against `data/nb201/nb201_accuracy.csv`.
-const INDEX_ORDER: &str = include_str!("nb201_index_order.txt");
+const INDEX_ORDER: &str = include_str!("index_order.txt");
 
 struct IndexTables {
     code_of_index: Vec<u16>,
@@ -118,12 +118,12 @@ fn tables() -> &'static IndexTables {
     TABLES.get_or_init(|| {
         let code_of_index: Vec<u16> =
             INDEX_ORDER.lines().map(|line| line.bytes().fold(0u16, |acc, d| acc * 5 + u16::from(d - b'0'))).collect();
-        assert_eq!(code_of_index.len(), SPACE_SIZE, "nb201_index_order.txt is incomplete");
+        assert_eq!(code_of_index.len(), SPACE_SIZE, "index_order.txt is incomplete");
         let mut index_of_code = vec![u16::MAX; SPACE_SIZE];
         for (i, &c) in code_of_index.iter().enumerate() {
             index_of_code[c as usize] = i as u16;
         }
-        assert!(index_of_code.iter().all(|&i| i != u16::MAX), "nb201_index_order.txt repeats an architecture");
+        assert!(index_of_code.iter().all(|&i| i != u16::MAX), "index_order.txt repeats an architecture");
         IndexTables { code_of_index, index_of_code }
     })
 }

@@ -35,8 +35,8 @@
 //!   2,520,367,104 + 7,077,888 + 131,072 + 65,536 + 32,768 + 10,240 + 10 = 2,527,684,618 for the example,
 //!   exactly NAR's `flops`. Pools count kernel area × output elements throughout.
 
-use super::{CellCost, NetworkCost, conv_bn_params};
-use crate::space::nb101::{Cell, MAX_VERTICES, Op};
+use super::{Cell, MAX_VERTICES, Op};
+use crate::cost::{CellCost, NetworkCost, conv_bn_params};
 
 /// Stem output channels.
 pub const STEM_CHANNELS: u64 = 128;

@@ -1,11 +1,7 @@
-//! NAS-Bench-101: cells as DAGs of at most 7 vertices and 9 edges (`docs/design.md` §1).
-//!
-//! Split like the nasbench library: [`Cell`] is the validated, pruned model spec, [`hash`] holds the
-//! isomorphism-invariant graph hash, [`enumerate`] walks the whole space.
+//! The NAS-Bench-101 cell: the validated, pruned model spec (nasbench's `ModelSpec`), its ops and its
+//! neighbours.
 
-pub mod bounded;
-pub mod enumerate;
-pub mod hash;
+use super::{bounded, hash};
 
 use std::fmt;
 
@@ -126,7 +122,7 @@ pub struct CellSpec {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cell {
     n: u8,
-    adj: [u8; MAX_VERTICES],
+    pub(super) adj: [u8; MAX_VERTICES],
     ops: [Op; MAX_VERTICES],
 }
 

@@ -9,8 +9,8 @@ use std::io::Read;
 
 use anyhow::Result;
 
-use super::{Dataset, table};
-use crate::space::Nb201;
+use super::Nb201;
+use crate::data::{Dataset, table};
 
 /// The name the embedded table goes by in errors and in a dataset's sources.
 pub const NB201_TABLE: &str = "nb201_accuracy.csv (embedded NAS-Bench-201 table)";

@@ -1,0 +1,62 @@
+//! NAS-Bench-101's feature sets (`docs/design.md` §4): the cell is its own operation graph (operations
+//! on vertices); its one-hot columns are the 21 upper-triangular adjacency bits of the padded 7×7 matrix
+//! and 5 interior vertices × 3 ops.
+
+use super::{Cell, MAX_VERTICES, Nb101, Op};
+use crate::features::Featurize;
+use crate::features::graph::OpGraph;
+
+impl Featurize for Nb101 {
+    const GRAPH_OPS: &'static [&'static str] = &["conv3x3", "conv1x1", "maxpool3x3"];
+    const MAX_PATH_LEN: usize = MAX_VERTICES - 2;
+    fn one_hot_names() -> Vec<String> {
+        let mut n = Vec::new();
+        for i in 0..MAX_VERTICES {
+            for j in i + 1..MAX_VERTICES {
+                n.push(format!("edge[{i},{j}]"));
+            }
+        }
+        for v in 1..MAX_VERTICES - 1 {
+            for o in Op::INTERIOR {
+                n.push(format!("vertex{v}={}", o.name()));
+            }
+        }
+        n
+    }
+    /// The cell itself, vertex ops in [`Op::INTERIOR`] order.
+    fn op_graph(cell: &Cell) -> OpGraph {
+        let n = cell.num_vertices();
+        let mut op = [0u8; MAX_VERTICES];
+        let mut succ = [0u16; MAX_VERTICES];
+        for v in 0..n {
+            op[v] = Op::INTERIOR.iter().position(|o| *o == cell.ops()[v]).unwrap_or(0) as u8;
+            for w in v + 1..n {
+                if cell.has_edge(v, w) {
+                    succ[v] |= 1 << w;
+                }
+            }
+        }
+        OpGraph::new(&op[..n], &succ[..n])
+    }
+    fn one_hot(cell: &Cell, out: &mut Vec<f64>) {
+        // Padded as the ReNAS tensor is: the output vertex is always slot 6 (docs/design.md §4).
+        let n = cell.num_vertices();
+        let slot = |v: usize| if v == n - 1 { MAX_VERTICES - 1 } else { v };
+        let mut adj = [[false; MAX_VERTICES]; MAX_VERTICES];
+        let mut ops = [None; MAX_VERTICES];
+        for i in 0..n {
+            ops[slot(i)] = Some(cell.ops()[i]);
+            for j in 0..n {
+                if cell.has_edge(i, j) {
+                    adj[slot(i)][slot(j)] = true;
+                }
+            }
+        }
+        for (i, row) in adj.iter().enumerate() {
+            out.extend(row[i + 1..].iter().map(|&e| f64::from(u8::from(e))));
+        }
+        for op in &ops[1..MAX_VERTICES - 1] {
+            out.extend(Op::INTERIOR.iter().map(|o| f64::from(u8::from(*op == Some(*o)))));
+        }
+    }
+}
