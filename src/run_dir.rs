@@ -203,8 +203,26 @@ impl RunDir {
         write_atomic(&self.config_path(), |w| Ok(w.write_all(yaml.as_bytes())?))
     }
 
+    /// The run's description, checked field by field: its task is one of its space's, and its
+    /// training and validation positions are distinct and do not overlap.
     pub fn read_meta(&self) -> Result<RunMeta> {
-        read_json(&self.meta_path(), "run description")
+        let meta: RunMeta = read_json(&self.meta_path(), "run description")?;
+        let path = self.meta_path();
+        crate::spaces::check_task(meta.space, meta.task)
+            .with_context(|| format!("{}: field `network`", path.display()))?;
+        let mut seen = std::collections::HashSet::new();
+        for (field, positions) in [("train", &meta.train), ("val", &meta.val)] {
+            if let Some(p) = positions.iter().find(|&&p| !seen.insert(p)) {
+                bail!(
+                    "{}: field `{field}`: position {p} appears twice in the training and validation sets",
+                    path.display()
+                );
+            }
+        }
+        if meta.train.is_empty() {
+            bail!("{}: field `train`: no training architecture", path.display());
+        }
+        Ok(meta)
     }
 
     pub fn write_meta(&self, meta: &RunMeta) -> Result<()> {
@@ -226,6 +244,43 @@ impl RunDir {
         if let Some(&bad) = meta.train.iter().chain(&meta.val).find(|&&i| i >= ds.len()) {
             bail!("{}: position {bad} is past the dataset's {} architectures", self.meta_path().display(), ds.len());
         }
+        // The metrics it names are its task's, in the dataset, and every training and validation
+        // architecture has the one it learns from.
+        let meta_path = self.meta_path();
+        let candidates = crate::spaces::validation_metrics(meta.space, meta.task);
+        if !candidates.contains(&meta.val_metric) {
+            bail!(
+                "{}: field `val_metric`: {} is not a validation accuracy of {} {} ({})",
+                meta_path.display(),
+                meta.val_metric,
+                meta.space,
+                meta.task,
+                candidates.join(", ")
+            );
+        }
+        if let Some(t) = &meta.test_metric
+            && !crate::spaces::test_metrics(meta.space, meta.task).contains(t)
+        {
+            bail!(
+                "{}: field `test_metric`: {t} is not a test accuracy of {} {}",
+                meta_path.display(),
+                meta.space,
+                meta.task
+            );
+        }
+        crate::with_dataset!(&ds, d => {
+            let col = d.metric(&meta.val_metric).ok_or_else(|| {
+                anyhow::anyhow!("{}: field `val_metric`: {} has no metric {}", meta_path.display(), path.display(), meta.val_metric)
+            })?;
+            if let Some(&p) = meta.train.iter().chain(&meta.val).find(|&&p| col[p].is_nan()) {
+                bail!("{}: position {p} has no {} in {}", meta_path.display(), meta.val_metric, path.display());
+            }
+            if let Some(t) = &meta.test_metric
+                && d.metric(t).is_none()
+            {
+                bail!("{}: field `test_metric`: {} has no metric {t}", meta_path.display(), path.display());
+            }
+        });
         Ok(ds)
     }
 

@@ -11,7 +11,7 @@ Benchmarks, rankers, training and search::
 
     ds = nar.Dataset.nb201()                       # the table built into nar
     val = ds.metric("cifar10_val_acc")             # numpy float64, NaN where missing
-    r = nar.Ranker.load("runs/nb201-cifar10")      # a `nar train` / `nar run` directory
+    r = nar.load("runs/nb201-cifar10")             # a `nar train` / `nar run` directory
     scores = r.predict([ds.arch(i) for i in range(100)])
     found = nar.search("nb201", my_training_function, budget=100)
     p = nar.Predictor("best", space="nb201")       # nar's best predictor, for your own loop
@@ -32,13 +32,22 @@ from ._nar import (
     Nb101Cell,
     Nb201Arch,
     Predictor,
-    Ranker,
+    SavedPredictor,
     __version__,
     nb101,
     nb201,
 )
 
 Arch = Union[Nb201Arch, Nb101Cell]
+
+#: The earlier name of ``SavedPredictor``, from when only a run's transformer could be loaded.
+Ranker = SavedPredictor
+
+
+def load(path, checkpoint: str = "best") -> SavedPredictor:
+    """Loads a saved predictor, whatever its model: a ``nar train`` / ``nar run`` directory or a folder
+    ``Predictor.save`` wrote; ``checkpoint`` (``"best"``/``"last"``) picks a transformer's checkpoint."""
+    return SavedPredictor.load(path, checkpoint)
 
 
 class _Fields(Mapping):
@@ -106,6 +115,7 @@ __all__ = [
     "Nb201Arch",
     "Predictor",
     "Ranker",
+    "SavedPredictor",
     "SearchResult",
     "TrainSummary",
     "__version__",
@@ -113,4 +123,5 @@ __all__ = [
     "nb201",
     "search",
     "train",
+    "load",
 ]

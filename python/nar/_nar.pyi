@@ -102,11 +102,12 @@ class Dataset:
     def __getitem__(self, i: int) -> Arch:
         """``ds[i]``: the architecture at position ``i``, as :meth:`arch`."""
 
-class Ranker:
-    """The predictor of a ``nar train`` / ``nar run`` directory, or of a folder ``Predictor.save`` wrote."""
+class SavedPredictor:
+    """A saved predictor, whatever its model: the predictor of a ``nar train`` / ``nar run`` directory, or a
+    folder ``Predictor.save`` wrote (``nar.load(path)`` reads one; ``nar.Ranker`` is its earlier name)."""
 
     @staticmethod
-    def load(run_dir: StrPath, checkpoint: Literal["best", "last"] = "best") -> Ranker: ...
+    def load(run_dir: StrPath, checkpoint: Literal["best", "last"] = "best") -> SavedPredictor: ...
     @property
     def space(self) -> Space: ...
     @property
@@ -140,7 +141,7 @@ class Predictor:
     def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
         """Predicted scores (higher is better)."""
     def save(self, dir: StrPath) -> None:
-        """Writes the fitted predictor into a new or empty folder; ``Ranker.load(dir)`` reads it."""
+        """Writes the fitted predictor into a new or empty folder; ``nar.load(dir)`` reads it."""
     @property
     def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
     @property

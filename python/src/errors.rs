@@ -50,6 +50,43 @@ pub fn natural<T: TryFrom<u64>>(obj: &pyo3::Bound<'_, pyo3::PyAny>, name: &str) 
     })
 }
 
+/// Whether `obj` is a truth value — Python's `bool` or numpy's `bool_` (which is not a `bool` to
+/// Python, but is one to whoever wrote it): never taken for a number.
+pub fn is_bool(obj: &pyo3::Bound<'_, pyo3::PyAny>) -> bool {
+    use pyo3::types::{PyAnyMethods, PyBool};
+    obj.is_instance_of::<PyBool>()
+        || obj
+            .py()
+            .import("numpy")
+            .and_then(|np| np.getattr("bool_"))
+            .is_ok_and(|t| obj.is_instance(&t).unwrap_or(false))
+}
+
+/// The accuracies of `Predictor.fit`: any iterable of real numbers (a list, a numpy array, a
+/// generator); a bool or anything else that is not a number raises TypeError naming its position.
+pub fn accuracies(obj: &pyo3::Bound<'_, pyo3::PyAny>) -> pyo3::PyResult<Vec<f64>> {
+    use pyo3::types::PyAnyMethods;
+    let items = obj.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "accuracies must be an iterable of numbers, not {}",
+            cut(obj.get_type().to_string())
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let v = if is_bool(&item) { None } else { item.extract::<f64>().ok() };
+        let Some(v) = v else {
+            return Err(PyTypeError::new_err(format!(
+                "accuracies[{i}] is {}, not a number",
+                cut(item.repr().map_or("?".into(), |r| r.to_string()))
+            )));
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
 /// A progress bar on standard error (when it is a terminal) that checks for Ctrl-C between units of
 /// work: a pending `KeyboardInterrupt` is kept and the library step stops with [`Cancelled`].
 #[derive(Default)]

@@ -162,13 +162,17 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 ///
 /// Many calls at once: `parallel=K` runs up to K calls at a time through `executor` (any
 /// `concurrent.futures.Executor`: a `ThreadPoolExecutor`, a `ProcessPoolExecutor`, Dask's
-/// `distributed.Client(...).get_executor()`, a `submitit.AutoExecutor` for Slurm; default a
-/// `ThreadPoolExecutor` of K threads), consumed as they complete. Random search, LS and `nar` wait for
+/// `distributed.Client(...).get_executor()`, a `submitit.AutoExecutor` for Slurm; default K daemon
+/// threads, `nar._calls.DaemonThreadExecutor`, so that a hung call cannot keep Python from exiting),
+/// consumed as they complete. Random search, LS and `nar` wait for
 /// each batch, so their queries depend only on the answers; REA keeps K children running (its queries
 /// depend on which call ends first). `journal=PATH` appends every answer and failure as it arrives
 /// (the format of `nar search --journal`; a rerun answers from it and calls only what is missing;
-/// `journal_reuse=True` takes a journal of another oracle); `timeout=S` fails a call running longer
-/// (counted from its submission; the future is cancelled); `retries=R` calls a failed architecture
+/// `journal_reuse=True` takes a journal of another oracle; the journal names the oracle by its module
+/// and qualified name, a lambda by its file and line too, a `functools.partial` by its function and
+/// arguments); `timeout=S` fails a call running longer (counted from the call's start, not its
+/// submission; the future is cancelled, and a call already running in a thread goes on in the
+/// background: a thread cannot be interrupted); `retries=R` calls a failed architecture
 /// again up to R times. A call that raises an `Exception` (a lost Dask worker's `KilledWorker`
 /// included), returns a `bool`, no number or one off [0, 100] fails: its query is spent, it is never
 /// picked, and it is listed in `failed`; five failures before any answer stop the search
@@ -210,7 +214,9 @@ pub fn search<'py>(
     let budget: usize = crate::errors::natural(budget, "budget")?;
     let seed: u64 = seed.map(|s| crate::errors::natural(s, "seed")).transpose()?.unwrap_or(0);
     let parallel: Option<usize> = parallel.map(|k| crate::errors::natural(k, "parallel")).transpose()?;
-    let batch: Option<usize> = batch.map(|b| crate::errors::natural(b, "batch")).transpose()?.or(parallel);
+    // K calls at once propose K at a time by default, never more than the budget.
+    let batch: Option<usize> =
+        batch.map(|b| crate::errors::natural(b, "batch")).transpose()?.or(parallel.map(|k| k.min(budget.max(1))));
     let max_params: Option<u64> = max_params.map(|b| crate::errors::natural(b, "max_params")).transpose()?;
     let max_flops: Option<u64> = max_flops.map(|b| crate::errors::natural(b, "max_flops")).transpose()?;
     let retries: usize = retries.map(|r| crate::errors::natural(r, "retries")).transpose()?.unwrap_or(0);

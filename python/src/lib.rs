@@ -4,7 +4,7 @@
 //!
 //! - [`arch`]: `nar.nb201`, `nar.nb101`, the `Nb201Arch` / `Nb101Cell` classes (identity, cost, encoding);
 //! - [`dataset`]: `nar.Dataset` (open, build, the embedded NB201 table; metrics as numpy arrays);
-//! - [`ranker`]: `nar.Ranker` (load a run, predict scores and tiers, the PyTorch `state_dict`);
+//! - [`ranker`]: `nar.SavedPredictor` (`nar.Ranker`) (load a run, predict scores and tiers, the PyTorch `state_dict`);
 //! - [`jobs`]: `nar.train` and `nar.search` (a search whose oracle is a Python callable);
 //! - [`oracle`]: that callable as the search's evaluator — in this thread or through an executor,
 //!   journaled, timed, retried;
@@ -26,7 +26,7 @@ fn _nar(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arch::Nb201Arch>()?;
     m.add_class::<arch::Nb101Cell>()?;
     m.add_class::<dataset::Dataset>()?;
-    m.add_class::<ranker::Ranker>()?;
+    m.add_class::<ranker::SavedPredictor>()?;
     m.add_class::<predictor::Predictor>()?;
     m.add_function(wrap_pyfunction!(arch::nb201, m)?)?;
     m.add_function(wrap_pyfunction!(arch::nb101, m)?)?;

@@ -4,7 +4,7 @@
 //! calls complete. The same journal, retries and failure rules as `nar search --oracle-cmd`
 //! (`nar::search::journal`, `nar::search::command`): a call that raises an `Exception` (a lost Dask
 //! worker's `KilledWorker` included), returns no number, a `bool` or a number off [0, 100], or runs past
-//! `timeout` seconds (counted from its submission; the future is cancelled) fails, is journaled with its
+//! `timeout` seconds (counted from its start, as the executor reports it; the future is cancelled) fails, is journaled with its
 //! reason and retried up to `retries` times. Ctrl-C stops submitting and cancels the running calls, or
 //! (`on_interrupt="wait"`) waits for them, journaling their answers; then `KeyboardInterrupt` is raised.
 
@@ -18,14 +18,13 @@ use nar::search::journal::{ANSWER_RANGE, Header, Journal};
 use nar::search::oracle::{Answer, Evaluator};
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
 
 use crate::arch::PySpace;
 
 /// How `nar.search` calls the oracle.
 pub struct CallOptions {
     pub parallel: usize,
-    /// The user's executor; `None`: this thread, or a `ThreadPoolExecutor` of `parallel` workers where
+    /// The user's executor; `None`: this thread, or `parallel` daemon threads of nar's where
     /// `parallel` > 1 or a `timeout` is set.
     pub executor: Option<Py<PyAny>>,
     pub timeout: Option<Duration>,
@@ -38,7 +37,17 @@ struct Running {
     position: usize,
     future: Py<PyAny>,
     submitted: Instant,
+    /// When the executor was first seen running it (its time limit counts from there: a call queued
+    /// behind a busy executor has not started).
+    started: Option<Instant>,
     failed_before: usize,
+}
+
+impl Running {
+    /// Time since the call started (since its submission where its start was not seen).
+    fn elapsed(&self) -> Duration {
+        self.started.unwrap_or(self.submitted).elapsed()
+    }
 }
 
 /// An [`Evaluator`] over the user's Python callable.
@@ -58,15 +67,16 @@ pub struct PyOracle<'a, S: PySpace> {
     pub raised: Option<PyErr>,
 }
 
-/// The oracle's name in the journal's header: `python:` and its module and qualified name.
-fn oracle_name(py: Python<'_>, oracle: &Py<PyAny>) -> String {
-    let o = oracle.bind(py);
-    let name = |obj: &Bound<'_, PyAny>| -> Option<String> {
-        let module: String = obj.getattr("__module__").ok()?.extract().ok()?;
-        let qual: String = obj.getattr("__qualname__").ok()?.extract().ok()?;
-        Some(format!("{module}.{qual}"))
-    };
-    format!("python:{}", name(o).or_else(|| name(&o.get_type().into_any())).unwrap_or_else(|| "?".into()))
+/// The oracle's name in the journal's header (`nar._calls.oracle_name`: `python:` and what identifies
+/// it — a lambda's file and line, a partial's function and arguments).
+fn oracle_name(py: Python<'_>, oracle: &Py<PyAny>) -> PyResult<String> {
+    py.import("nar._calls")?.getattr("oracle_name")?.call1((oracle.clone_ref(py),))?.extract()
+}
+
+/// nar's own executor: `parallel` daemon threads (`nar._calls.DaemonThreadExecutor`), so that a call
+/// that never returns cannot keep the interpreter from exiting.
+fn daemon_executor(py: Python<'_>, parallel: usize) -> PyResult<Py<PyAny>> {
+    Ok(py.import("nar._calls")?.getattr("DaemonThreadExecutor")?.call1((parallel.max(1),))?.unbind())
 }
 
 impl<'a, S: PySpace> PyOracle<'a, S> {
@@ -81,15 +91,13 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
     ) -> PyResult<PyOracle<'a, S>> {
         let journal = journal
             .map(|(path, reuse)| {
-                let header = Header::new(S::KIND.name(), dataset, &oracle_name(py, oracle));
-                Journal::open(ds, path, &header, reuse)
+                let header = Header::new(S::KIND.name(), dataset, &oracle_name(py, oracle)?);
+                Journal::open(ds, path, &header, reuse, "journal_reuse=True").map_err(crate::errors::value_error)
             })
-            .transpose()
-            .map_err(crate::errors::value_error)?;
+            .transpose()?;
         let own_executor = options.executor.is_none() && (options.parallel > 1 || options.timeout.is_some());
         if own_executor {
-            let pool = py.import("concurrent.futures")?.getattr("ThreadPoolExecutor")?;
-            options.executor = Some(pool.call1((options.parallel,))?.unbind());
+            options.executor = Some(daemon_executor(py, options.parallel)?);
         }
         Ok(PyOracle {
             ds,
@@ -176,7 +184,7 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
             let Some((position, failed_before)) = self.queued.pop_front() else { break };
             let arch = S::to_py(py, &self.ds.archs()[position])?;
             let future = executor.call_method1("submit", (self.oracle.clone_ref(py), arch))?.unbind();
-            self.running.push(Running { position, future, submitted: Instant::now(), failed_before });
+            self.running.push(Running { position, future, submitted: Instant::now(), started: None, failed_before });
         }
         Ok(())
     }
@@ -185,10 +193,18 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
     /// time limit; returns it with its result.
     fn completed(&mut self, py: Python<'_>) -> PyResult<Option<(Running, Result<f64, String>)>> {
         let now = Instant::now();
+        for r in &mut self.running {
+            let f = r.future.bind(py);
+            if r.started.is_none()
+                && (f.call_method0("running")?.is_truthy()? || f.call_method0("done")?.is_truthy()?)
+            {
+                r.started = Some(now);
+            }
+        }
         let mut wait_s: f64 = 0.2;
         if let Some(limit) = self.options.timeout {
-            for r in &self.running {
-                wait_s = wait_s.min((r.submitted + limit).saturating_duration_since(now).as_secs_f64());
+            for r in self.running.iter().filter_map(|r| r.started) {
+                wait_s = wait_s.min((r + limit).saturating_duration_since(now).as_secs_f64());
             }
         }
         let futures: Vec<Py<PyAny>> = self.running.iter().map(|r| r.future.clone_ref(py)).collect();
@@ -206,13 +222,12 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
                 return Ok(Some((r, result)));
             }
             if let Some(limit) = self.options.timeout
-                && self.running[i].submitted.elapsed() >= limit
+                && self.running[i].started.is_some_and(|s| s.elapsed() >= limit)
             {
                 // A call already running in a thread cannot be stopped: our own pool is replaced, so
                 // that the call does not hold one of its `parallel` threads (it ends in the background).
                 if !future.call_method0("cancel")?.is_truthy()? && self.own_executor {
-                    let pool = py.import("concurrent.futures")?.getattr("ThreadPoolExecutor")?;
-                    let fresh = pool.call1((self.options.parallel,))?.unbind();
+                    let fresh = daemon_executor(py, self.options.parallel)?;
                     let old = self.options.executor.replace(fresh).expect("an executor");
                     let kwargs = pyo3::types::PyDict::new(py);
                     kwargs.set_item("wait", false)?;
@@ -242,7 +257,7 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
             while !self.running.is_empty() {
                 match self.completed(py).and_then(|c| py.check_signals().map(|_| c)) {
                     Ok(Some((r, result))) => {
-                        let wall_s = r.submitted.elapsed().as_secs_f64();
+                        let wall_s = r.elapsed().as_secs_f64();
                         if let Err(j) = self.journal(r.position, &result, wall_s) {
                             return j;
                         }
@@ -286,7 +301,7 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
                 }
                 continue;
             };
-            let wall_s = r.submitted.elapsed().as_secs_f64();
+            let wall_s = r.elapsed().as_secs_f64();
             match self.settle(r.position, result, r.failed_before, wall_s)? {
                 Some(answer) => return Ok(Some((r.position, answer))),
                 None => self.queued.push_front((r.position, r.failed_before + 1)),
@@ -311,7 +326,7 @@ fn judge<S: PySpace>(
         Err(e) => return Err(e),
     };
     let repr = || crate::errors::cut(value.repr().map_or("?".into(), |r| r.to_string()));
-    if value.is_instance_of::<PyBool>() {
+    if crate::errors::is_bool(&value) {
         return Ok(Err(format!(
             "the oracle returned {} for {}, not an accuracy (a bool is not a number here)",
             repr(),

@@ -1,5 +1,5 @@
 //! `nar.Predictor`: any of nar's predictors, fitted on architectures and accuracies a script gives it
-//! (for researchers who run their own loop), scored, and saved for `nar.Ranker.load`.
+//! (for researchers who run their own loop), scored, and saved for `nar.load`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -125,13 +125,14 @@ impl Predictor {
         &self,
         py: Python<'_>,
         archs: &Bound<'_, PyAny>,
-        accuracies: Vec<f64>,
+        accuracies: &Bound<'_, PyAny>,
         seed: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let seed = match seed {
             Some(s) => crate::errors::natural(s, "seed")?,
             None => self.cfg.seed,
         };
+        let accuracies = crate::errors::accuracies(accuracies)?;
         nar::with_space!(self.cfg.space, S => self.fit_space::<S>(py, archs, accuracies, seed))
     }
 
@@ -141,7 +142,7 @@ impl Predictor {
         Ok(s.into_pyarray(py))
     }
 
-    /// Writes the fitted predictor into `dir` (new or empty): `nar.Ranker.load(dir)` reads it back.
+    /// Writes the fitted predictor into `dir` (new or empty): `nar.load(dir)` reads it back.
     fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<()> {
         let Some(labelled) = *self.fitted.lock().expect("the predictor's lock") else {
             return Err(PyValueError::new_err("fit the predictor first: there is nothing to save"));

@@ -1,4 +1,4 @@
-//! `nar.Ranker`: a saved predictor (a `nar train` run, or a `nar.Predictor` saved with `.save`) scoring
+//! `nar.SavedPredictor` (`nar.Ranker` before): a saved predictor (a `nar train` run, or a `nar.Predictor` saved with `.save`) scoring
 //! the architectures a script gives it.
 
 use std::path::PathBuf;
@@ -14,10 +14,12 @@ use pyo3::types::PyDict;
 use crate::arch::archs_from;
 use crate::errors::{PyProgress, value_error};
 
-/// The predictor of a `nar train` run directory (the `best` checkpoint of a transformer unless told
-/// otherwise) or of a folder written by `nar.Predictor.save`.
-#[pyclass(frozen, module = "nar")]
-pub struct Ranker {
+/// A saved predictor, whatever its model: the predictor of a `nar train` / `nar run` directory (the
+/// `best` checkpoint of a transformer unless told otherwise) or a folder written by
+/// `nar.Predictor.save`. Python calls it `nar.SavedPredictor` (`nar.load(path)` reads one); `nar.Ranker`
+/// is its earlier name, kept for scripts.
+#[pyclass(frozen, module = "nar", name = "SavedPredictor")]
+pub struct SavedPredictor {
     p: Predictor,
 }
 
@@ -53,7 +55,7 @@ impl Over for Tiers {
     }
 }
 
-impl Ranker {
+impl SavedPredictor {
     /// Runs `what` over the architectures of the run's space without the GIL; Ctrl-C stops it.
     fn run<O: Over + Sync>(&self, py: Python<'_>, archs: &Bound<'_, PyAny>, what: O) -> PyResult<O::Out> {
         let progress = PyProgress::default();
@@ -66,14 +68,15 @@ impl Ranker {
 }
 
 #[pymethods]
-impl Ranker {
-    /// Loads the ranker of run directory `run_dir`; `checkpoint` is `"best"` or `"last"`.
+impl SavedPredictor {
+    /// Loads the predictor saved in `run_dir` (a run directory, or a folder `Predictor.save` wrote);
+    /// `checkpoint` is `"best"` or `"last"` (a transformer's checkpoints).
     #[staticmethod]
     #[pyo3(signature = (run_dir, checkpoint = "best"))]
-    fn load(py: Python<'_>, run_dir: PathBuf, checkpoint: &str) -> PyResult<Ranker> {
+    fn load(py: Python<'_>, run_dir: PathBuf, checkpoint: &str) -> PyResult<SavedPredictor> {
         let which = self::checkpoint(checkpoint)?;
         let p = py.detach(|| Predictor::load(&run_dir, which)).map_err(value_error)?;
-        Ok(Ranker { p })
+        Ok(SavedPredictor { p })
     }
 
     /// `"nb101"` or `"nb201"`: the space of the run.
@@ -131,7 +134,7 @@ impl Ranker {
 
     fn __repr__(&self) -> String {
         format!(
-            "<nar.Ranker {} {} {} from {}>",
+            "<nar.SavedPredictor {} {} {} from {}>",
             self.p.cfg.model.name(),
             self.space(),
             self.dataset(),

@@ -1,5 +1,6 @@
 """nar.Predictor: nar's predictors fitted on architectures and accuracies a script gives them, scored,
-saved and loaded back through nar.Ranker; and the same numbers as the command line's runs."""
+saved and loaded back through nar.load (a nar.SavedPredictor, nar.Ranker before); and the same numbers as
+the command line's runs."""
 
 import csv
 
@@ -45,9 +46,12 @@ def test_fit_predict_save_and_load_back(mode, tmp_path):
     assert np.array_equal(p.predict([a.arch_str for a in archs]), scores[:20])
     out = tmp_path / "saved"
     p.save(out)
-    r = nar.Ranker.load(out)
-    assert r.model == p.model and r.space == "nb201" and r.dataset == "cifar10"
+    r = nar.load(out)
+    assert isinstance(r, nar.SavedPredictor) and nar.Ranker is nar.SavedPredictor
+    assert r.model == p.model and r.space == "nb201" and r.task == r.dataset == "cifar10"
+    assert repr(r).startswith(f"<nar.SavedPredictor {p.model} nb201 cifar10 from ")
     assert np.array_equal(r.predict(others), scores)
+    assert np.array_equal(nar.Ranker.load(out).predict(others), scores)
     with pytest.raises(ValueError, match="predicts scores only"):
         r.predict_tiers([0])
     with pytest.raises(ValueError, match="not empty"):
@@ -56,12 +60,14 @@ def test_fit_predict_save_and_load_back(mode, tmp_path):
 
 def test_a_fit_is_deterministic_and_seeded():
     idx, acc, _ = nb201_sample(200, seed=1)
-    a, b, c = (nar.Predictor("forest") for _ in range(3))
+    a, b, c, d = (nar.Predictor("forest") for _ in range(4))
     a.fit(idx, acc, seed=5)
     b.fit(idx, acc, seed=5)
     c.fit(idx, acc, seed=6)
+    d.fit(idx, (v for v in acc), seed=5)  # any iterable of accuracies
     x = list(range(500))
     assert np.array_equal(a.predict(x), b.predict(x))
+    assert np.array_equal(a.predict(x), d.predict(x))
     assert not np.array_equal(a.predict(x), c.predict(x))
 
 
@@ -100,6 +106,14 @@ def test_bad_predictor_input(tmp_path):
         nar.Predictor("best", space="nb301")
     with pytest.raises(ValueError, match="only the cifar10 network"):
         nar.Predictor("best", space="nb101", dataset="cifar100")
+    with pytest.raises(ValueError, match="only the cifar10 network"):
+        nar.Predictor("best", space="nb101", task="cifar100")
+    with pytest.raises(ValueError, match="nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16"):
+        nar.Predictor("best", task="mnist")
+    with pytest.raises(ValueError, match="give task= or its old name dataset=, not both"):
+        nar.Predictor("best", task="cifar10", dataset="cifar10")
+    # The task is the one the predictor reports, in nar's spelling (NAS-Bench-201's is read too).
+    assert "imagenet16" in repr(nar.Predictor("forest", task="ImageNet16-120"))
     p = nar.Predictor("forest")
     with pytest.raises(ValueError, match="fit the predictor first"):
         p.predict([0])
@@ -108,6 +122,13 @@ def test_bad_predictor_input(tmp_path):
     assert not (tmp_path / "x").exists()
     with pytest.raises(ValueError, match="at least 2 labelled architectures"):
         p.fit([0], [90.0])
+    # Accuracies are numbers: any iterable of them (a generator too), never truth values.
+    with pytest.raises(TypeError, match=r"accuracies\[1\] is True, not a number"):
+        p.fit([0, 1], [90.0, True])
+    with pytest.raises(TypeError, match=r"accuracies\[0\] is .*True.*, not a number"):
+        p.fit([0, 1], np.array([True, False]))
+    with pytest.raises(TypeError, match="accuracies must be an iterable of numbers"):
+        p.fit([0, 1], 3.0)
     with pytest.raises(ValueError, match="accuracy 1 is not a finite number"):
         p.fit([0, 1, 2], [90.0, float("nan"), 80.0])
     with pytest.raises(ValueError, match="3 architectures but 2 accuracies"):

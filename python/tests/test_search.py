@@ -122,12 +122,26 @@ def test_equivalent_cells_constraints_and_batches():
         ({"method": "bayes"}, "bayes"),
         ({"space": "nb301"}, "nb301"),
         ({"dataset": "mnist"}, "mnist"),
+        ({"task": "mnist"}, "nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16"),
+        ({"task": "cifar10", "dataset": "cifar10"}, "give task= or its old name dataset=, not both"),
     ],
 )
 def test_search_rejects_bad_arguments(kwargs, message):
     args = {"space": "nb201", "oracle": TableOracle(), "budget": 10, **kwargs}
     with pytest.raises(ValueError, match=message):
         nar.search(**args)
+
+
+def test_the_task_and_its_old_name_search_alike():
+    # The guided search reads the task's network (its cost features): `task=`, the old `dataset=` and the
+    # sixth positional argument are one argument.
+    runs = [
+        nar.search("nb201", TableOracle(), 12, method="nar", seed=3, task="cifar100"),
+        nar.search("nb201", TableOracle(), 12, method="nar", seed=3, dataset="cifar100"),
+        nar.search("nb201", TableOracle(), 12, "nar", 3, "cifar100"),
+    ]
+    histories = [[(a.index, v) for a, v in r.history] for r in runs]
+    assert histories[0] == histories[1] == histories[2]
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def test_failures_are_journaled_retried_and_resumed(tmp_path):
     again = nar.search("nb201", every_other, 10, method="random", seed=3, journal=journal, retries=1)
     assert len(calls) == 5 and len(again.history) == 8 and len(again.failed) == 2
     # The journal is refused for another space or oracle, and locked while a search holds it.
-    with pytest.raises(ValueError, match="holds the answers of the oracle .*every_other.*journal-reuse"):
+    with pytest.raises(ValueError, match="holds the answers of the oracle .*every_other.*journal_reuse=True"):
         nar.search("nb201", table_oracle, 10, method="random", seed=3, journal=journal)
     reused = nar.search("nb201", table_oracle, 10, method="random", seed=3, journal=journal, journal_reuse=True)
     assert reused.history == again.history and reused.failed == again.failed
@@ -117,6 +117,69 @@ def test_a_call_past_its_timeout_fails_and_the_search_goes_on():
     assert time.monotonic() - started < 2.5
     [(arch, why)] = found.failed
     assert arch == seen[0] and why == f"the oracle ran past timeout=0.5 s for {arch.index} and was cancelled"
+    assert len(found.history) == 5
+
+
+def test_the_timeout_counts_from_the_calls_start_not_its_submission():
+    # One worker, two calls submitted at a time: the second waits 0.6 s in the executor's queue, then
+    # runs 0.6 s; counted from its submission it would pass timeout=1.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        found = nar.search("nb201", SlowOracle(0.6), 4, method="random", seed=2, parallel=2, executor=ex, timeout=1.0)
+    assert found.failed == [] and len(found.history) == 4
+
+
+def test_a_hung_call_does_not_keep_python_from_exiting(tmp_path):
+    # A call that never returns times out; nar's own threads are daemon threads, so the script ends.
+    script = (
+        "import time, nar\n"
+        "def hang(arch):\n"
+        "    time.sleep(10_000)\n"
+        "try:\n"
+        "    nar.search('nb201', hang, 8, method='random', timeout=0.2, parallel=2)\n"
+        "except ValueError as e:\n"
+        "    print('stopped:', e)\n"
+    )
+    import subprocess
+    import sys
+
+    started = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "stopped:" in p.stdout and "failed" in p.stdout, p.stdout
+    assert time.monotonic() - started < 60
+
+
+def test_oracles_are_named_by_what_identifies_them(tmp_path):
+    import functools
+
+    from nar._calls import oracle_name
+
+    first = lambda arch: 50.0  # noqa: E731
+    second = lambda arch: 60.0  # noqa: E731
+    assert oracle_name(first) != oracle_name(second)
+    assert oracle_name(first).startswith("python:test_search_parallel.test_oracles_are_named_by_what_identifies_them.<locals>.<lambda>@")
+    assert oracle_name(table_oracle) == "python:test_search_parallel.table_oracle"
+    p1, p2 = functools.partial(SlowOracle.__call__, seconds=1), functools.partial(SlowOracle.__call__, seconds=2)
+    assert oracle_name(p1) != oracle_name(p2) and oracle_name(p1) == oracle_name(functools.partial(SlowOracle.__call__, seconds=1))
+    assert oracle_name(SlowOracle()) == "python:test_search_parallel.SlowOracle"
+    # Another lambda does not silently take the first one's answers.
+    journal = tmp_path / "j.jsonl"
+    nar.search("nb201", first, 3, method="random", journal=journal)
+    with pytest.raises(ValueError, match="journal_reuse=True"):
+        nar.search("nb201", second, 3, method="random", journal=journal)
+
+
+def test_a_numpy_bool_is_not_an_accuracy():
+    import numpy as np
+
+    found = nar.search("nb201", lambda arch: np.bool_(True), 3, method="random")
+    assert len(found.failed) == 3 and all("not an accuracy" in why for _, why in found.failed), found.failed
+
+
+def test_parallel_past_the_budget_is_not_a_batch_error():
+    found = nar.search("nb201", table_oracle, 5, method="random", seed=1, parallel=50)
     assert len(found.history) == 5
 
 

@@ -140,6 +140,14 @@ def main_says(args, capsys) -> tuple:
 def test_bad_input_is_an_error_without_a_traceback(images, tmp_path, capsys):
     small = write_images(tmp_path / "small", {"train": 1, "val": 1}, side=16)
     few = write_images(tmp_path / "few", {"train": 1, "val": 1}, classes=3)
+    # Validation classes named otherwise than the training classes (labels follow the names).
+    renamed = write_images(tmp_path / "renamed", {"train": 1, "val": 1})
+    (renamed / "val" / "class009").rename(renamed / "val" / "class999")
+    # An image whose data is cut short (its header reads fine).
+    cut = write_images(tmp_path / "cut", {"train": 1, "val": 1})
+    whole = (cut / "train" / "class004" / "0.png").read_bytes()
+    (cut / "train" / "class004" / "0.png").unlink()
+    (cut / "train" / "class004" / "truncated.png").write_bytes(whole[: len(whole) // 2])
     cell = json.dumps({"module_adjacency": [[0, 1], [0, 0]], "module_operations": ["input", "output"]})
     cases = [
         (["|nor_conv_9x9~0|+|", "--space", "nb201", "--data-dir", images], 2, "ARCH"),
@@ -153,6 +161,11 @@ def test_bad_input_is_an_error_without_a_traceback(images, tmp_path, capsys):
         ([ARCH, "--space", "nb201", "--data-dir", few], 1, "has 3 classes; the network of this dataset has 10"),
         ([ARCH, "--space", "nb201", "--dataset", "imagenet16", "--data-dir", tmp_path], 1, "image folder"),
         ([ARCH, "--space", "nb201", "--data-dir", images, "--split-file", tmp_path / "s.txt"], 1, "CIFAR files"),
+        ([ARCH, "--space", "nb201", "--data-dir", images, "--threads", 100_000], 2, "--threads must be 1 to"),
+        ([ARCH, "--space", "nb201", "--data-dir", images, "--seed", 2**70], 2, "--seed must be 0 … 2**63 − 1"),
+        ([ARCH, "--space", "nb201", "--data-dir", images, "--seed", -1], 2, "--seed must be 0 … 2**63 − 1"),
+        ([ARCH, "--space", "nb201", "--data-dir", renamed], 1, "classes are not"),
+        ([ARCH, "--space", "nb201", "--data-dir", cut], 1, "truncated.png: not an image"),
     ]
     if not torch.cuda.is_available():
         cases.append(([ARCH, "--space", "nb201", "--data-dir", images, "--device", "cuda"], 1, "no CUDA device"))
@@ -161,6 +174,10 @@ def test_bad_input_is_an_error_without_a_traceback(images, tmp_path, capsys):
         code, out, err = main_says([*args, *extra, "--checkpoint-dir", tmp_path / "ck"], capsys)
         assert code == status and message in err, (args, code, err)
         assert "Traceback" not in err and out == "", (args, err)
+    # A checkpoint folder that is a file is said before anything is read.
+    (tmp_path / "a-file").write_text("x")
+    code, _, err = main_says([ARCH, "--space", "nb201", "--data-dir", images, "--checkpoint-dir", tmp_path / "a-file"], capsys)
+    assert code == 2 and "is a file, not a folder" in err, err
     # One run as the command, for its exit status as a process.
     r = run("99999", "--space", "nb201", "--data-dir", images, cwd=tmp_path)
     assert r.returncode == 2 and "ARCH '99999'" in r.stderr and "Traceback" not in r.stderr, r.stderr
@@ -182,6 +199,27 @@ def test_a_damaged_or_foreign_checkpoint_is_refused_and_left_alone(images, tmp_p
     checkpoint_of(tmp_path / "o").replace(path)
     code, _, err = main_says(args, capsys)
     assert code == 1 and "is the checkpoint of another training: arch" in err, err
+    # This training's own checkpoint, damaged or edited: a weight changed under its checksum, an epoch
+    # past the training's, a missing epoch.
+    path.unlink()
+    code, _, err = main_says(args, capsys)
+    assert code == 0, err
+    good = torch.load(path, weights_only=True)
+    assert good["weights_sha256"] == training.weights_sha256(good)
+    key = next(k for k, v in good["model"].items() if v.is_floating_point())
+    for edit, says in [
+        (lambda s: s["model"][key].view(-1).__setitem__(0, 1e3), "do not match their checksum"),
+        (lambda s: s.__setitem__("epoch", 7), "its epoch 7 is not one of 0 … 1"),
+        (lambda s: s.pop("epoch"), "its epoch None is not one of 0 … 1"),
+        (lambda s: s.__setitem__("history", "x"), "its history is not one record per epoch done"),
+    ]:
+        state = torch.load(path, weights_only=True)
+        edit(state)
+        bad = tmp_path / "bad"
+        bad.mkdir(exist_ok=True)
+        torch.save(state, bad / path.name)
+        code, _, err = main_says([*args[:-1], bad], capsys)
+        assert code == 1 and says in err and "Traceback" not in err, (says, err)
 
 
 def tensor_loaders(classes: int, n: int, side: int, seed: int):
@@ -197,6 +235,15 @@ def test_the_function_trains_from_any_loaders_and_returns_the_network():
     assert (result.space, result.arch, result.epochs, result.resumed_at) == ("nb201", ARCH, 2, 0)
     assert [h["epoch"] for h in result.history] == [1, 2]
     assert result.val_accuracy == training.evaluate(result.model, val, "cpu")
+    with pytest.raises(TypeError, match="epochs must be an integer, not float"):
+        nt.train(ARCH, train, val, epochs=1.7, log=None)
+    with pytest.raises(ValueError, match="seed must be 0 … 2\\*\\*63 − 1"):
+        nt.train(ARCH, train, val, epochs=1, seed=2**70, log=None)
+    # Validation labels outside the network's classes are an error, not a wrong answer counted.
+    x, y = next(iter(val))
+    far = DataLoader(TensorDataset(x, y + 10), batch_size=8)
+    with pytest.raises(ValueError, match="a validation label is 1[0-9]: the network has 10 classes"):
+        training.evaluate(result.model, far, "cpu")
     with pytest.raises(ValueError, match="epochs must be at least 1"):
         nt.train(ARCH, train, val, epochs=0, log=None)
 

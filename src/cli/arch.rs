@@ -84,9 +84,11 @@ fn parse_argument(text: &str) -> Result<Vec<Given>> {
     // 32 hexadecimal digits are an NB101 hash, even when they are all decimal digits (`000…0`).
     let is_hash = t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit());
     if !is_hash && !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        // Digits only; an index too large for the machine is still just out of range.
-        let index = t.parse::<usize>().unwrap_or(usize::MAX);
-        return Ok(vec![Given::Nb201(Arch::from_index(index))]);
+        // Digits only; an index too large for the machine is still just out of range, said as written.
+        return Ok(vec![Given::Nb201(match t.parse::<usize>() {
+            Ok(index) => Arch::from_index(index),
+            Err(_) => Err(nb201::ArchError::HugeIndex { text: t.to_string() }),
+        })]);
     }
     if let Some(rest) = t.strip_prefix(['-', '+'])
         && !rest.is_empty()

@@ -8,6 +8,7 @@ mod eval;
 mod fetch;
 mod predictor_study;
 mod rank;
+mod reference_search;
 mod report;
 mod run;
 mod search;
@@ -40,9 +41,13 @@ enum Command {
     Train(train::Args),
     /// Evaluate a trained ranker on every labelled architecture outside its training and validation sets.
     Eval(eval::Args),
-    /// Search the space with a trained ranker; report the honest pick, the reference protocol and random
-    /// search at the same query budget.
+    /// Search a space within a query budget: nar's guided search, random search, REA and local search
+    /// compared through the counting oracle (`--space`), or your own training as the oracle
+    /// (`--oracle-cmd`). `nar search RUN_DIR` is the old spelling of `nar reference-search`.
     Search(search::Args),
+    /// NAR's tier-based reference search with a trained run's ranker, beside the honest pick and random
+    /// search at the same query budget.
+    ReferenceSearch(reference_search::Args),
     /// Rank every architecture of the space with a trained ranker.
     Rank(rank::Args),
     /// Studies across many trainings: `nar study predictors` compares the predictors against the labelled budget.
@@ -86,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Train(_)
             | Command::Eval(_)
             | Command::Search(_)
+            | Command::ReferenceSearch(_)
             | Command::Rank(_)
             | Command::Run(_)
             | Command::Study(_)
@@ -104,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Search(a) => search::run(a),
+        Command::ReferenceSearch(a) => reference_search::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Report(a) => report::run(a),
         Command::Study(a) => predictor_study::run(a),

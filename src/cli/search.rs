@@ -1,13 +1,14 @@
-//! `nar search`: with a run directory, NAR's reference search next to the honest pick and random search;
-//! with `--space`, budgeted methods (nar's guided search, random search, REA, local search) compared at the
-//! same number of queried architectures.
+//! `nar search --space`: budgeted methods (nar's guided search, random search, REA, local search)
+//! compared at the same number of queried architectures, through the counting oracle. `nar search
+//! RUN_DIR` is the old spelling of `nar reference-search RUN_DIR` (NAR's reference search), kept for
+//! scripts.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use crate::pipeline::search::{SearchOptions, SearchSummary, search};
+use crate::pipeline::search::{SearchOptions, SearchSummary};
 use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
 use crate::process::OnInterrupt;
 use crate::progress::Terminal;
@@ -21,8 +22,8 @@ use crate::stats::mean_std;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A run directory of `nar train`: run NAR's reference search with its ranker. Without it, give
-    /// `--space` for a budgeted comparison of search methods.
+    /// A run directory: the old spelling of `nar reference-search RUN_DIR` (NAR's reference search with
+    /// its ranker). Give `--space` for the budgeted comparison of search methods.
     #[arg(required_unless_present = "space")]
     run_dir: Option<PathBuf>,
     /// Reference search: iterations (the reference runs 50).
@@ -126,14 +127,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(space) = args.space {
         return budgeted(&args, space);
     }
-    let Some(run_dir) = &args.run_dir else { bail!("give a run directory or --space") };
+    let Some(run_dir) = &args.run_dir else { bail!("give --space (or a run directory: nar reference-search RUN_DIR)") };
     let opts = SearchOptions { iterations: args.iterations, seeds: args.seeds, checkpoint: args.checkpoint };
-    let summary = search(run_dir, opts, &Terminal::new())?;
-    print_search(&summary);
-    if !args.no_report {
-        super::report::announce(&crate::run_dir::RunDir::open(run_dir)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    super::reference_search::run_in(run_dir, opts, args.no_report)
 }
 
 /// `--timeout`: seconds, more than 0 and at most a year.

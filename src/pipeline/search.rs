@@ -1,4 +1,4 @@
-//! `nar search RUN_DIR`: NAR's reference search with a trained ranker, reported with the honest pick
+//! `nar reference-search RUN_DIR`: NAR's reference search with a trained ranker, reported with the honest pick
 //! and random search at the same query budget (see [`crate::search`]); saves the results in the run.
 
 use std::path::Path;

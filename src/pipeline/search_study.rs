@@ -134,7 +134,14 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     let network = S::network(opts.task).map_err(|e| anyhow!(e))?;
     let mut guided = GuidedSettings::for_space(S::KIND);
     if let Some(spec) = &opts.guided {
-        guided.apply(spec).map_err(|e| UsageError(format!("--guided {spec:?}: {e:#}")))?;
+        let keys = guided.apply(spec).map_err(|e| UsageError(format!("--guided {spec:?}: {e:#}")))?;
+        // `--batch` sets the round size: a `per_round` beside it would be silently overridden.
+        if let (Some(b), true) = (opts.batch, keys.iter().any(|k| k == "per_round")) {
+            return Err(UsageError(format!(
+                "--guided {spec:?} sets per_round, and --batch {b} sets the round size too: give one of them"
+            ))
+            .into());
+        }
     }
     if let Some(p) = &opts.predictor {
         guided.predictor = p.clone();
@@ -169,6 +176,16 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         None => (0..ds.len()).collect(),
     };
     let domain = Domain::pool(ds, pool).constrained(opts.constraint, network)?.with_equivalence(opts.equivalence);
+    if opts.methods.contains(&Method::Nar) && domain.size() > guided.score_all && !guided.has_candidate_source() {
+        return Err(UsageError(format!(
+            "--guided {:?}: no candidate source is left (parents, far_parents, sampled, random and local are 0) \
+             and the pool of {} architectures is larger than score_all {}: the guided search would have nothing to score",
+            opts.guided.as_deref().unwrap_or(""),
+            domain.size(),
+            guided.score_all
+        ))
+        .into());
+    }
     let budget = if opts.cap_budget { opts.budget.min(domain.distinct()) } else { opts.budget };
     if budget > domain.distinct() {
         let msg = format!(

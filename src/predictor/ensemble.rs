@@ -84,6 +84,14 @@ struct Scale {
 #[serde(deny_unknown_fields)]
 struct Saved {
     scales: Vec<Scale>,
+    /// The scales' SHA-256 (absent in the first ensembles' files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+}
+
+/// The SHA-256 of the members' scales, as written.
+fn scales_sha256(scales: &[Scale]) -> Result<String> {
+    Ok(crate::ranker::checkpoint::sha256_hex(serde_json::to_string(scales)?.as_bytes()))
 }
 
 pub struct Ensemble {
@@ -113,8 +121,17 @@ impl Ensemble {
                 members.len()
             );
         }
-        if let Some(s) = saved.scales.iter().find(|s| !(s.mean.is_finite() && s.std.is_finite() && s.std > 0.0)) {
-            bail!("{}: a member's scale must be finite with a positive std, found {s:?}", path.display());
+        if let Some(sum) = &saved.sha256
+            && *sum != scales_sha256(&saved.scales)?
+        {
+            bail!(
+                "{}: the members' scales do not match their checksum (the file was changed or damaged)",
+                path.display()
+            );
+        }
+        // A std that is not a normal number (0, subnormal, infinite) would make every score infinite.
+        if let Some(s) = saved.scales.iter().find(|s| !(s.mean.is_finite() && s.std.is_normal() && s.std > 0.0)) {
+            bail!("{}: a member's scale must be finite with a positive, normal std, found {s:?}", path.display());
         }
         let loaded = members
             .iter()
@@ -233,7 +250,8 @@ impl Predictor for Ensemble {
             std::fs::create_dir_all(&sub).with_context(|| format!("cannot create {}", sub.display()))?;
             m.save(&sub)?;
         }
-        let text = serde_json::to_string(&Saved { scales: self.scales.clone() })?;
+        let sha256 = Some(scales_sha256(&self.scales)?);
+        let text = serde_json::to_string(&Saved { scales: self.scales.clone(), sha256 })?;
         crate::io::write_atomic(&dir.join(ENSEMBLE_FILE), |w| Ok(w.write_all(text.as_bytes())?))
     }
 }

@@ -304,7 +304,7 @@ pub fn load(spec: &PredictorSpec, dir: &Path, which: Checkpoint) -> Result<Box<d
         PredictorSpec::Transformer { settings, seed } => {
             Box::new(transformer::Transformer::load(settings, *seed, dir, which)?)
         }
-        PredictorSpec::Table { kind, .. } => Box::new(TableModel::load(*kind, dir)?),
+        PredictorSpec::Table { kind, features, .. } => Box::new(TableModel::load(*kind, features, dir)?),
         PredictorSpec::Ensemble { members } => Box::new(ensemble::Ensemble::load(members, dir, which)?),
     })
 }
@@ -353,11 +353,29 @@ pub struct TableModel {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SavedTable {
+    /// 2: `sha256` covers the model, space, feature sets and state; absent (the first files): the
+    /// state only, the feature sets then checked against the configuration alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<u32>,
     model: ModelKind,
     space: SpaceKind,
     features: Vec<FeatureSet>,
     sha256: String,
     state: serde_json::Value,
+}
+
+impl SavedTable {
+    /// The checksum a file of `format` carries: of everything it holds (2), or of the state (1).
+    fn checksum(&self, format: u32) -> Result<String> {
+        let covered = if format >= 2 {
+            serde_json::to_string(&serde_json::json!({
+                "model": self.model, "space": self.space, "features": self.features, "state": self.state
+            }))?
+        } else {
+            serde_json::to_string(&self.state)?
+        };
+        Ok(crate::ranker::checkpoint::sha256_hex(covered.as_bytes()))
+    }
 }
 
 /// Checks the nodes of saved trees before a tree crate reads them: every node list of `value` (the
@@ -434,15 +452,28 @@ impl TableModel {
         }
     }
 
-    /// A table model saved by [`Predictor::save`] into `dir`, which must be of `kind`.
-    pub fn load(kind: ModelKind, dir: &Path) -> Result<TableModel> {
+    /// A table model saved by [`Predictor::save`] into `dir`, which must be of `kind` and read the
+    /// feature sets `features` (the configuration's), in that order.
+    pub fn load(kind: ModelKind, features: &[FeatureSet], dir: &Path) -> Result<TableModel> {
         let path = dir.join(PREDICTOR_FILE);
         let text = crate::io::read_to_string_capped(&path, 1 << 30, "a predictor")?;
         let saved: SavedTable =
             serde_json::from_str(&text).with_context(|| format!("{}: not a nar predictor", path.display()))?;
-        let sum = crate::ranker::checkpoint::sha256_hex(serde_json::to_string(&saved.state)?.as_bytes());
-        if sum != saved.sha256 {
+        let format = saved.format.unwrap_or(1);
+        if !(1..=2).contains(&format) {
+            bail!("{}: a predictor file of format {format}; this nar reads formats 1 and 2", path.display());
+        }
+        if saved.checksum(format)? != saved.sha256 {
             bail!("{}: the fitted state does not match its checksum (the file was changed or damaged)", path.display());
+        }
+        if saved.features != features {
+            let names = |f: &[FeatureSet]| f.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+            bail!(
+                "{}: the trees read the feature sets [{}], but the configuration says features: [{}]",
+                path.display(),
+                names(&saved.features),
+                names(features)
+            );
         }
         if saved.model != kind {
             bail!(
@@ -523,8 +554,15 @@ impl Predictor for TableModel {
             None => bail!("the {} predictor has not been fitted", self.kind.name()),
         };
         let space = self.space.expect("a fitted model knows its space");
-        let sha256 = crate::ranker::checkpoint::sha256_hex(serde_json::to_string(&state)?.as_bytes());
-        let saved = SavedTable { model: self.kind, space, features: self.features.clone(), sha256, state };
+        let mut saved = SavedTable {
+            format: Some(2),
+            model: self.kind,
+            space,
+            features: self.features.clone(),
+            sha256: String::new(),
+            state,
+        };
+        saved.sha256 = saved.checksum(2)?;
         let text = serde_json::to_string(&saved)?;
         crate::io::write_atomic(&dir.join(PREDICTOR_FILE), |w| Ok(w.write_all(text.as_bytes())?))
     }

@@ -219,7 +219,7 @@ fn search(run: &RunDir, meta: &RunMeta, cfg: &Config, ds: Option<&AnyDataset>) -
         return Ok(vec![missing("Search", &format!("{}.", crate::search::reference::needs_tiers(cfg.model)))]);
     }
     let Some(results) = run.read_search()? else {
-        return Ok(vec![missing("Search", "No search yet: run `nar search RUN_DIR`.")]);
+        return Ok(vec![missing("Search", "No search yet: run `nar reference-search RUN_DIR`.")]);
     };
     let Some(first) = results.first() else { return Ok(vec![missing("Search", "The search result is empty.")]) };
     // Benchmark optimum and random-search curves need the dataset.

@@ -89,7 +89,7 @@ impl<'a, S: SearchSpace> CommandEvaluator<'a, S> {
             bail!("the oracle command must contain {{arch}} where the architecture goes: {command:?}");
         }
         let header = Header::new(S::KIND.name(), dataset, command);
-        let journal = Journal::open(ds, journal, &header, options.journal_reuse)?;
+        let journal = Journal::open(ds, journal, &header, options.journal_reuse, "--journal-reuse")?;
         let (send, receive) = mpsc::channel();
         Ok(CommandEvaluator {
             ds,

@@ -124,8 +124,9 @@ impl GuidedSettings {
     }
 
     /// Applies `key=value` overrides, comma-separated (`per_round=10,acquisition=ucb`), for ablations:
-    /// `predictor`, `acquisition` (mean, ucb), `kappa` and the counts of the schedule.
-    pub fn apply(&mut self, spec: &str) -> Result<()> {
+    /// `predictor`, `acquisition` (mean, ucb), `kappa` and the counts of the schedule. Returns the keys
+    /// it set.
+    pub fn apply(&mut self, spec: &str) -> Result<Vec<String>> {
         let mut seen: Vec<&str> = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').with_context(|| format!("{item:?}: expected key=value"))?;
@@ -179,7 +180,13 @@ impl GuidedSettings {
         if self.init < 2 {
             bail!("init must be at least 2 (a predictor fits on 2 or more)");
         }
-        Ok(())
+        Ok(seen.into_iter().map(String::from).collect())
+    }
+
+    /// Whether any candidate source is left for a pool larger than `score_all` (parents, far parents,
+    /// the sampler, random draws, the incumbent's neighbours).
+    pub fn has_candidate_source(&self) -> bool {
+        self.parents + self.far_parents + self.sampled + self.random + self.local > 0
     }
 
     /// The random start: `init`, rounded up to whole rounds where the round size is fixed (`--batch K`

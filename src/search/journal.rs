@@ -110,8 +110,16 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (or creates) the journal at `path`, locks it, checks its header against `header` and reads
-    /// its entries against the architectures of `ds`; a new journal gets the header.
-    pub fn open<S: SearchSpace>(ds: &Dataset<S>, path: &Path, header: &Header, reuse: bool) -> Result<Journal> {
+    /// its entries against the architectures of `ds`; a new journal gets the header. `reuse` takes a
+    /// journal of another oracle; `reuse_flag` is how the caller's user asks for that (`--journal-reuse`,
+    /// Python's `journal_reuse=True`), for the messages.
+    pub fn open<S: SearchSpace>(
+        ds: &Dataset<S>,
+        path: &Path,
+        header: &Header,
+        reuse: bool,
+        reuse_flag: &str,
+    ) -> Result<Journal> {
         // A FIFO would block the open, a device the sync: a journal is a regular file, said first.
         if let Ok(meta) = std::fs::metadata(path)
             && !meta.is_file()
@@ -125,7 +133,8 @@ impl Journal {
             .with_context(|| format!("cannot open the journal {} for writing", path.display()))?;
         lock(&file).with_context(|| format!("the journal {}", path.display()))?;
         let text = crate::io::read_to_string_capped(path, MAX_JOURNAL, "a journal")?;
-        let (entries, dropped) = read(ds, &text, header, reuse).with_context(|| path.display().to_string())?;
+        let (entries, dropped) =
+            read(ds, &text, header, reuse, reuse_flag).with_context(|| path.display().to_string())?;
         let cannot_write = || format!("cannot write {}", path.display());
         // A crash or a full disk mid-append leaves a last line without its end: the next entry must not
         // be appended onto it. A fragment that was dropped is cut off; a whole entry that only lacks its
@@ -208,7 +217,7 @@ fn lock(file: &std::fs::File) -> Result<()> {
 }
 
 /// Checks a journal's header line against this search's.
-fn check_header(line: &str, ours: &Header, reuse: bool) -> Result<()> {
+fn check_header(line: &str, ours: &Header, reuse: bool, reuse_flag: &str) -> Result<()> {
     let theirs: Header =
         serde_json::from_str(line).map_err(|e| anyhow::anyhow!("line 1: not a journal header ({e})"))?;
     if theirs.nar_journal != 1 {
@@ -222,7 +231,7 @@ fn check_header(line: &str, ours: &Header, reuse: bool) -> Result<()> {
     if theirs.command != ours.command && !reuse {
         bail!(
             "it holds the answers of the oracle {:?}; this search runs {:?}: give another journal, or \
-             --journal-reuse to take its answers as this oracle's",
+             {reuse_flag} to take its answers as this oracle's",
             theirs.command,
             ours.command
         );
@@ -236,6 +245,7 @@ fn read<S: SearchSpace>(
     text: &str,
     header: &Header,
     reuse: bool,
+    reuse_flag: &str,
 ) -> Result<(HashMap<String, Journaled>, Option<usize>)> {
     let mut entries: HashMap<String, Journaled> = HashMap::new();
     // The line and value of each id's first answer.
@@ -244,11 +254,11 @@ fn read<S: SearchSpace>(
     let complete = text.ends_with('\n');
     match lines.first() {
         Some(&(_, first)) if first.contains("\"nar_journal\"") => {
-            check_header(first, header, reuse)?;
+            check_header(first, header, reuse, reuse_flag)?;
             lines.remove(0);
         }
         Some(_) if !reuse => bail!(
-            "it has no header line (a journal of an earlier nar?): --journal-reuse takes its answers as this \
+            "it has no header line (a journal of an earlier nar?): {reuse_flag} takes its answers as this \
              search's ({} {}, {:?})",
             header.space,
             header.dataset,

@@ -1,6 +1,6 @@
 //! Searching a space for its best architecture.
 //!
-//! - [`reference`]: NAR's reference search with a trained ranker (`nar search RUN_DIR`), reported with
+//! - [`reference`]: NAR's reference search with a trained ranker (`nar reference-search RUN_DIR`), reported with
 //!   the honest pick and random search at the same budget;
 //! - [`oracle`]: the only way a budgeted method reads an accuracy — validation accuracy, counted,
 //!   capped by the budget; test accuracy lives in [`oracle::Scorecard`], which only reporting code holds;

@@ -133,6 +133,8 @@ fn bad_architecture_files_and_arguments() {
         assert_eq!(o.status.code(), Some(2), "{a}: {}", stderr(&o));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("valid    no:"), "{a}: {out}");
+        // The number is echoed as given, never as another.
+        assert!(out.contains(a.trim_start_matches('+')), "{a}: {out}");
     }
 }
 

@@ -266,6 +266,43 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     let o = nar(&["search", "--space", "nb201", "--budget", "5", "--seeds", "1", "-o", t, "--curve", t]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("is given for two outputs"));
     assert!(!twice.exists());
+    // The task: `--task` and its old name `--dataset` are one flag, written `network` in the summary as
+    // before; a task the space does not have is refused naming the ones it has; an unknown name is a
+    // usage error listing every space's tasks.
+    let mut summaries = Vec::new();
+    for flag in ["--task", "--dataset"] {
+        let out = dir.path().join(format!("task{flag}.json"));
+        let o = nar(&[
+            "search",
+            "--space",
+            "nb201",
+            "--budget",
+            "5",
+            "--seeds",
+            "1",
+            flag,
+            "cifar100",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!((s["network"].as_str(), s["val_metric"].as_str()), (Some("cifar100"), Some("cifar100_val_acc")));
+        // The picks and every method's curve (not its timing).
+        let curves: Vec<serde_json::Value> = s["table"].as_array().unwrap().iter().map(|r| r["cells"].clone()).collect();
+        summaries.push((s["picks"].clone(), curves));
+    }
+    assert_eq!(summaries[0], summaries[1]);
+    let o = nar(&["search", "--space", "nb101", "-m", m, "--budget", "5", "--seeds", "1", "--task", "cifar100"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("NAS-Bench-101 has only the cifar10 network, not cifar100"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = nar(&["search", "--space", "nb201", "--task", "mnist"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[possible values: cifar10, cifar100, imagenet16]"));
     // Budgeted-search flags without --space (with a run directory) are refused, not ignored.
     for flag in [&["--method", "rea"][..], &["--budget", "10"], &["--batch", "2"], &["-o", "x.json"]] {
         let args: Vec<&str> = ["search", "some-run"].iter().chain(flag).copied().collect();
@@ -278,6 +315,11 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         (&["--max-params", "10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
         (&["--first-seed", "18446744073709551615", "--seeds", "2"], "run past the largest seed"),
         (&["--method", "nar", "--guided", "kappa=1,kappa=2"], "--guided \"kappa=1,kappa=2\": kappa is given twice"),
+        (&["--method", "nar", "--batch", "4", "--guided", "per_round=5"], "sets per_round, and --batch 4 sets the round size too"),
+        (
+            &["--method", "nar", "--guided", "parents=0,far_parents=0,sampled=0,random=0,local=0,score_all=100"],
+            "no candidate source is left (parents, far_parents, sampled, random and local are 0) and the pool of 15625",
+        ),
     ] {
         let mut args: Vec<&str> = sp.iter().chain(extra).copied().collect();
         args.extend(["-o", out.to_str().unwrap()]);
@@ -586,6 +628,32 @@ fn the_oracle_command_streams_its_errors_is_bounded_timed_and_stopped_with_nar()
     wait_until("the oracle's sleep to be stopped with nar", || gone(&pid));
     // The journal holds its header and no answer.
     assert_eq!(std::fs::read_to_string(&journal).unwrap().lines().count(), 1);
+    // SIGKILL to nar mid-call (no chance to stop anything): the call's guard stops the command's group,
+    // so a resume cannot find the architecture still training.
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::remove_file(&pidfile).unwrap();
+    let mut child = spawn_nar(&args, std::process::Stdio::null());
+    wait_until("the oracle to start", || std::fs::read_to_string(&pidfile).is_ok_and(|t| t.ends_with('\n')));
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()), Some(libc::SIGKILL));
+    wait_until("the oracle's sleep to be stopped after nar was killed", || gone(&pid));
+    // A command that answers but leaves a process outside its group holding its standard output: the
+    // answer is the command's when it exits, and nar stops reading a bounded time after (2 calls here).
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::remove_file(&pidfile).unwrap();
+    let detached = format!("setsid sleep 60 & echo $! >> {}; echo 71.25 # {{arch}}", pidfile.display());
+    let started = std::time::Instant::now();
+    let o = search(&detached, &[]);
+    ok(&o);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(text.lines().skip(1).filter(|l| l.contains("\"val\":71.25")).count(), 2, "{text}");
+    for pid in std::fs::read_to_string(&pidfile).unwrap().split_whitespace() {
+        // SAFETY: a signal to a sleep this test started.
+        unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) };
+    }
     // --timeout is for the oracle command, and a positive number of seconds.
     for bad in [&["--timeout", "5"][..], &["--oracle-cmd", "echo 1 {arch}", "--timeout", "0"][..]] {
         let mut args = vec!["search", "--space", "nb201", "--budget", "2", "--seeds", "1"];

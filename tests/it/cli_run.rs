@@ -255,9 +255,11 @@ fn run_works_with_the_recommended_score_only_predictors() {
             )),
             "{space}: report comparison section"
         );
-        // The reference search still says what it needs.
-        let o = nar(&["search", out.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(1), "{space}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("predicts scores only"), "{space}");
+        // The reference search still says what it needs, under its name and its old spelling.
+        for command in ["reference-search", "search"] {
+            let o = nar(&[command, out.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(1), "{space}, nar {command}");
+            assert!(String::from_utf8_lossy(&o.stderr).contains("predicts scores only"), "{space}, nar {command}");
+        }
     }
 }

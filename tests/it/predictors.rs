@@ -300,8 +300,7 @@ fn a_damaged_or_edited_tree_file_is_refused_before_the_trees_are_read() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains("does not match its checksum"), "{file}: {err}");
         // Edited with a matching checksum: the node itself is refused, naming tree and node.
-        let sum = nar::ranker::checkpoint::sha256_hex(serde_json::to_string(&v["state"]).unwrap().as_bytes());
-        v["sha256"] = serde_json::json!(sum);
+        v["sha256"] = serde_json::json!(table_checksum(&v));
         std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
         let o = nar(&["eval", out.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&o.stderr);
@@ -309,6 +308,108 @@ fn a_damaged_or_edited_tree_file_is_refused_before_the_trees_are_read() {
         assert!(err.contains(&format!("predictor.json: tree 1, node 0: {field} {bad} is not")), "{file}: {err}");
         assert!(!out.join("eval.json").exists());
     }
+}
+
+/// The checksum of a tree model's file (format 2: its model, space, feature sets and state).
+fn table_checksum(v: &serde_json::Value) -> String {
+    let covered =
+        serde_json::json!({"model": v["model"], "space": v["space"], "features": v["features"], "state": v["state"]});
+    nar::ranker::checkpoint::sha256_hex(serde_json::to_string(&covered).unwrap().as_bytes())
+}
+
+/// Every file a run reads is covered by a checksum or checked field by field: a tree model's feature
+/// sets (a permutation of the same width would read the wrong columns), an ensemble's scales (a
+/// subnormal std makes every score infinite), the run's description against its space and dataset.
+/// The files the first releases wrote (no checksum over the feature sets or the scales) still load.
+#[test]
+fn feature_sets_scales_and_the_run_description_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(&config("nb201-best.yaml"), "nb201", "60", &out, "2");
+    let eval = |what: &str| {
+        let o = nar(&["eval", out.to_str().unwrap()]);
+        (o.status.success(), format!("{what}: {}", String::from_utf8_lossy(&o.stderr)))
+    };
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let write = |p: &Path, v: &serde_json::Value| std::fs::write(p, serde_json::to_string(v).unwrap()).unwrap();
+    let refused = |what: &str, says: &str| {
+        let (ok, err) = eval(what);
+        assert!(!ok && err.contains(says), "{err}");
+    };
+    // A member's feature sets, permuted (same width).
+    let member = out.join("member-0/predictor.json");
+    let original = read(&member);
+    assert_eq!(original["features"], serde_json::json!(["graph", "paths", "onehot", "cost"]));
+    let mut v = original.clone();
+    v["features"] = serde_json::json!(["paths", "graph", "onehot", "cost"]);
+    write(&member, &v);
+    refused("permuted, checksum as it was", "member-0/predictor.json: the fitted state does not match its checksum");
+    v["sha256"] = serde_json::json!(table_checksum(&v));
+    write(&member, &v);
+    refused(
+        "permuted, checksum matching",
+        "the trees read the feature sets [paths, graph, onehot, cost], but the configuration says features: [graph, paths, onehot, cost]",
+    );
+    // A first-release file: no format, the checksum over the state only.
+    let mut v = original.clone();
+    v.as_object_mut().unwrap().remove("format");
+    v["sha256"] =
+        serde_json::json!(nar::ranker::checkpoint::sha256_hex(serde_json::to_string(&v["state"]).unwrap().as_bytes()));
+    write(&member, &v);
+    let (ok, err) = eval("a first-release tree file");
+    assert!(ok, "{err}");
+    write(&member, &original);
+    // The ensemble's scales.
+    let ensemble = out.join("ensemble.json");
+    let original = read(&ensemble);
+    let mut v = original.clone();
+    v["scales"][0]["std"] = serde_json::json!(1e-320);
+    write(&ensemble, &v);
+    refused("a scale changed", "ensemble.json: the members' scales do not match their checksum");
+    v["sha256"] =
+        serde_json::json!(nar::ranker::checkpoint::sha256_hex(serde_json::to_string(&v["scales"]).unwrap().as_bytes()));
+    write(&ensemble, &v);
+    refused("a subnormal std", "a member's scale must be finite with a positive, normal std");
+    let mut v = original.clone();
+    v.as_object_mut().unwrap().remove("sha256");
+    write(&ensemble, &v);
+    let (ok, err) = eval("a first-release ensemble file");
+    assert!(ok, "{err}");
+    write(&ensemble, &original);
+    // The run's description.
+    let meta = out.join("run.json");
+    let original = read(&meta);
+    for (what, edit, says) in [
+        (
+            "a position twice",
+            Box::new(|v: &mut serde_json::Value| v["val"][0] = v["train"][0].clone())
+                as Box<dyn Fn(&mut serde_json::Value)>,
+            "appears twice in the training and validation sets",
+        ),
+        (
+            "another space's task",
+            Box::new(|v: &mut serde_json::Value| v["network"] = "mnist".into()),
+            "field `network`",
+        ),
+        (
+            "another task's metric",
+            Box::new(|v: &mut serde_json::Value| v["network"] = "cifar100".into()),
+            "field `val_metric`: cifar10_val_acc is not a validation accuracy of nb201 cifar100",
+        ),
+        (
+            "a metric the dataset lacks",
+            Box::new(|v: &mut serde_json::Value| v["test_metric"] = "cifar10_val_acc".into()),
+            "field `test_metric`: cifar10_val_acc is not a test accuracy of nb201 cifar10",
+        ),
+    ] {
+        let mut v = original.clone();
+        edit(&mut v);
+        write(&meta, &v);
+        refused(what, says);
+    }
+    write(&meta, &original);
+    let (ok, err) = eval("restored");
+    assert!(ok, "{err}");
 }
 
 #[test]

@@ -69,10 +69,17 @@ def image_folder(root: Path, recipe: Recipe, side: int, classes: int, space: str
         found = len(sets[part].classes)
         if found != classes:
             raise DataError(f"{root / part} has {found} classes; the network of this dataset has {classes}")
+        if part == "val" and sets["val"].classes != sets["train"].classes:
+            differ = sorted(set(sets["val"].classes) ^ set(sets["train"].classes))
+            raise DataError(
+                f"{root / 'val'}'s classes are not {root / 'train'}'s (labels follow the class names): "
+                f"{', '.join(differ[:5])}{' …' if len(differ) > 5 else ''} in only one of them"
+            )
         for path, _label in sets[part].samples:
             try:
                 with Image.open(path) as im:
                     size = im.size
+                    im.load()  # the whole image: a truncated file is named here, not in the first epoch
             except OSError as e:
                 raise DataError(f"{path}: not an image ({e})") from None
             if size != (side, side):

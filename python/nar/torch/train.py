@@ -10,6 +10,7 @@ checkpoint kept: the same command resumes from it.
 
 import argparse
 import json
+import os
 import signal
 import sys
 import types
@@ -47,8 +48,13 @@ def parse_args(argv):
         p.error(f"--epochs must be at least 1, not {args.epochs}")
     if args.workers < 0:
         p.error("--workers cannot be negative")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be at least 1, not {args.threads}")
+    cores = os.cpu_count() or 1
+    if args.threads is not None and not 1 <= args.threads <= cores:
+        p.error(f"--threads must be 1 to {cores} (this machine's cores), not {args.threads}")
+    if not 0 <= args.seed <= training.MAX_SEED:
+        p.error(f"--seed must be 0 … 2**63 − 1, not {args.seed}")
+    if args.checkpoint_dir.exists() and not args.checkpoint_dir.is_dir():
+        p.error(f"--checkpoint-dir {args.checkpoint_dir} is a file, not a folder")
     return p, args
 
 

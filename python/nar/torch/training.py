@@ -11,7 +11,9 @@ refused, not resumed. It is written to a temporary file and renamed, so an inter
 complete one. A checkpoint of a finished training answers without training again.
 """
 
+import hashlib
 import math
+import numbers
 import os
 import secrets
 import sys
@@ -94,6 +96,38 @@ def save_atomic(path: Path, state: dict) -> None:
         raise
 
 
+#: Seeds are 0 … 2**63 − 1 (torch's generator takes no more).
+MAX_SEED = 2**63 - 1
+
+
+def _digest(obj, h) -> None:
+    """Feeds ``obj`` (nested dicts, lists, tensors, numbers, strings) into ``h`` in a canonical order."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().to("cpu").contiguous()
+        h.update(f"tensor{tuple(t.shape)}{t.dtype}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for k in sorted(obj, key=repr):
+            h.update(repr(k).encode())
+            _digest(obj[k], h)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[")
+        for v in obj:
+            _digest(v, h)
+        h.update(b"]")
+    else:
+        h.update(repr(obj).encode())
+
+
+def weights_sha256(state: dict) -> str:
+    """The SHA-256 of a checkpoint's weights and optimizer state (its ``weights_sha256``)."""
+    h = hashlib.sha256()
+    _digest({"model": state["model"], "optimizer": state["optimizer"]}, h)
+    return h.hexdigest()
+
+
 def load_checkpoint(path: Path, meta: dict, device: str) -> dict:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
@@ -107,6 +141,17 @@ def load_checkpoint(path: Path, meta: dict, device: str) -> dict:
     differ = [f"{k} {state['meta'].get(k)!r} (this training: {v!r})" for k, v in meta.items() if state["meta"].get(k) != v]
     if differ:
         raise CheckpointError(f"{path} is the checkpoint of another training: {'; '.join(differ)}")
+    redo = "; delete it to train from the start"
+    epoch, history = state.get("epoch"), state.get("history")
+    if not (isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch <= meta["epochs"]):
+        raise CheckpointError(f"{path}: its epoch {epoch!r} is not one of 0 … {meta['epochs']}{redo}")
+    if not (isinstance(history, list) and len(history) == epoch and all(isinstance(e, dict) and "val_accuracy" in e for e in history)):
+        raise CheckpointError(f"{path}: its history is not one record per epoch done{redo}")
+    if "optimizer" not in state:
+        raise CheckpointError(f"{path}: it has no optimizer state{redo}")
+    # Checkpoints written before the checksum have none; any other is checked.
+    if "weights_sha256" in state and state["weights_sha256"] != weights_sha256(state):
+        raise CheckpointError(f"{path}: its weights do not match their checksum (a damaged file){redo}")
     return state
 
 
@@ -126,7 +171,13 @@ def evaluate(model: nn.Module, loader: Iterable, device: str) -> float:
     with torch.no_grad():
         for x, y in loader:
             x, y = x.to(device), y.to(device)
-            correct += int((model(x).argmax(1) == y).sum())
+            logits = model(x)
+            if y.numel() and (int(y.min()) < 0 or int(y.max()) >= logits.shape[1]):
+                raise ValueError(
+                    f"a validation label is {int(y.min()) if int(y.min()) < 0 else int(y.max())}: "
+                    f"the network has {logits.shape[1]} classes (labels 0 … {logits.shape[1] - 1})"
+                )
+            correct += int((logits.argmax(1) == y).sum())
             total += int(y.numel())
     if total == 0:
         raise ValueError("the validation set is empty")
@@ -157,6 +208,12 @@ def train(
     arch = resolve(arch, space)
     space = space_of(arch)
     recipe = recipe or recipe_for(space, dataset)
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral)):
+        raise TypeError(f"epochs must be an integer, not {type(epochs).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be 0 … 2**63 − 1, not {seed}")
     epochs = recipe.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
@@ -224,8 +281,10 @@ def train(
         _say(log, f"epoch {epoch + 1}/{epochs}  lr {lr:.4g}  loss {mean_loss:.4f}  train {history[-1]['train_accuracy']:.2f}%"
                   f"  val {val:.2f}%  {seconds:.1f} s ({images / seconds:.0f} images/s)")
         if path is not None:
-            save_atomic(path, {"meta": meta, "epoch": epoch + 1, "model": model.state_dict(),
-                               "optimizer": optimizer.state_dict(), "history": history})
+            state = {"meta": meta, "epoch": epoch + 1, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "history": history}
+            state["weights_sha256"] = weights_sha256(state)
+            save_atomic(path, state)
     if not history:
         raise CheckpointError(f"{path}: a finished checkpoint without figures; delete it to train again")
     return TrainResult(space=space, arch=text, dataset=dataset, seed=seed, epochs=epochs,

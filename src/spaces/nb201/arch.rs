@@ -95,6 +95,8 @@ pub enum ArchError {
     BadIndex { index: usize },
     #[error("{text:?} is not an index: NAS-Bench-201 indices are written as digits, 0..{SPACE_SIZE}")]
     SignedIndex { text: String },
+    #[error("index {text} is out of range: NAS-Bench-201 has indices 0..{SPACE_SIZE}")]
+    HugeIndex { text: String },
 }
 
 /// A NAS-Bench-201 architecture: one op per edge.
