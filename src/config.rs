@@ -422,3 +422,15 @@ impl Mode {
         named(&self.0, space)
     }
 }
+
+/// A run's configuration (`config.yaml`).
+impl crate::run_dir::RunDir {
+    pub fn read_config(&self) -> Result<Config> {
+        Config::load(&self.config_path())
+    }
+
+    pub fn write_config(&self, cfg: &Config) -> Result<()> {
+        let yaml = serde_yaml::to_string(cfg)?;
+        crate::io::write_atomic(&self.config_path(), |w| Ok(std::io::Write::write_all(w, yaml.as_bytes())?))
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use nar::features::Featurize;
 use nar::pipeline::loaded::LoadedPredictor as Predictor;
-use nar::run_dir::Checkpoint;
+use nar::ranker::checkpoint::Checkpoint;
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

@@ -152,6 +152,7 @@ def test_bad_input_is_an_error_without_a_traceback(images, tmp_path, capsys):
     cases = [
         (["|nor_conv_9x9~0|+|", "--space", "nb201", "--data-dir", images], 2, "ARCH"),
         (["99999", "--space", "nb201", "--data-dir", images], 2, "ARCH"),
+        (["\u0661\u0662", "--space", "nb201", "--data-dir", images], 2, "ARCH '\u0661\u0662'"),
         ([ARCH, "--space", "nb201", "--dataset", "mnist", "--data-dir", images], 2, "invalid choice"),
         (["{not json", "--space", "nb101", "--data-dir", images], 2, "not JSON"),
         ([cell, "--space", "nb101", "--dataset", "cifar100", "--data-dir", images], 2, "nb101 was trained on cifar10"),

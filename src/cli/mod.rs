@@ -172,8 +172,8 @@ pub(crate) fn task_arg() -> EnumArg<crate::space::Task> {
     EnumArg { all: ALL.get_or_init(crate::spaces::all_tasks), name: |t| t.name() }
 }
 
-pub(crate) fn checkpoint_arg() -> EnumArg<crate::run_dir::Checkpoint> {
-    EnumArg { all: &crate::run_dir::Checkpoint::ALL, name: |c| c.name() }
+pub(crate) fn checkpoint_arg() -> EnumArg<crate::ranker::checkpoint::Checkpoint> {
+    EnumArg { all: &crate::ranker::checkpoint::Checkpoint::ALL, name: |c| c.name() }
 }
 
 /// Formats an integer with thousands separators.

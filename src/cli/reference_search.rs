@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use crate::pipeline::search::{SearchOptions, search};
 use crate::progress::Terminal;
-use crate::run_dir::Checkpoint;
+use crate::ranker::checkpoint::Checkpoint;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -12,7 +12,7 @@ use crate::pipeline::search::{SearchOptions, SearchSummary};
 use crate::pipeline::search_study::{OracleSource, StudyOptions, study};
 use crate::process::OnInterrupt;
 use crate::progress::Terminal;
-use crate::run_dir::Checkpoint;
+use crate::ranker::checkpoint::Checkpoint;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::command::CommandOptions;
 use crate::search::domain::{Constraint, Equivalence};

@@ -6,15 +6,17 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::OpenRun;
 use super::{load_predictor, transformer};
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
+use crate::ranker::checkpoint::Checkpoint;
 use crate::ranker::evaluate::{EvalReport, Prediction, evaluate as evaluate_held_out, evaluate_scores};
 use crate::ranker::samples::Samples;
-use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
+use crate::run_dir::RunMeta;
 use crate::with_dataset;
 
 /// A held-out evaluation and what it was measured against.

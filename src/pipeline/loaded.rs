@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+use super::OpenRun;
 use super::transformer;
 use crate::benchmark::Benchmark;
 use crate::config::Config;
@@ -17,11 +18,12 @@ use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::Progress;
+use crate::ranker::checkpoint::Checkpoint;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax, batched};
 use crate::ranker::samples::{Samples, features};
 use crate::ranker::tiers::reference_embeddings;
-use crate::run_dir::{Checkpoint, OpenRun, RunDir, RunMeta};
+use crate::run_dir::{RunDir, RunMeta};
 use crate::space::{SearchSpace, SpaceKind, Task};
 use crate::with_dataset;
 

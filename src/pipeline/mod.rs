@@ -17,7 +17,11 @@ use anyhow::{Context, Result, anyhow};
 use crate::config::Config;
 use crate::predictor::Predictor;
 use crate::ranker::model::Ranker;
-use crate::run_dir::{Checkpoint, OpenRun, RunDir};
+use std::path::Path;
+
+use crate::ranker::checkpoint::Checkpoint;
+use crate::run_dir::{RunDir, RunMeta};
+use crate::spaces::AnyDataset;
 
 /// The weights of one of a run's checkpoints, in a model of the run's configuration (a transformer
 /// run; a run of another model is refused with what it can do).
@@ -52,4 +56,31 @@ pub fn transformer<'a>(p: &'a dyn Predictor, cfg: &Config) -> Result<&'a Ranker<
 /// are already written).
 pub fn write_report(run: &RunDir) -> std::result::Result<std::path::PathBuf, String> {
     crate::report::write(run, None, None).map_err(|e| format!("could not write the report: {e:#}"))
+}
+
+/// A run opened for use: its directory, configuration, description and dataset, checked to agree.
+pub struct OpenRun {
+    pub dir: RunDir,
+    pub cfg: Config,
+    pub meta: RunMeta,
+    pub ds: AnyDataset,
+}
+
+impl OpenRun {
+    pub fn open(root: &Path) -> Result<OpenRun> {
+        let dir = RunDir::open(root)?;
+        let cfg = dir.read_config()?;
+        let meta = dir.read_meta()?;
+        if cfg.space != meta.space {
+            return Err(anyhow::anyhow!(
+                "{}: the configuration is for {} but {} says {}",
+                dir.config_path().display(),
+                cfg.space,
+                dir.meta_path().display(),
+                meta.space
+            ));
+        }
+        let ds = dir.open_dataset(&meta)?;
+        Ok(OpenRun { dir, cfg, meta, ds })
+    }
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 
+use super::OpenRun;
 use super::loaded::train_embeddings;
 use super::{load_predictor, transformer};
 use crate::data::Dataset;
@@ -18,11 +19,12 @@ use crate::features::Featurize;
 use crate::io::write_atomic;
 use crate::predictor::{ArchList, Predictor};
 use crate::progress::{Progress, Quiet};
+use crate::ranker::checkpoint::Checkpoint;
 use crate::ranker::infer::Workspace;
 use crate::ranker::model::Ranker;
 use crate::ranker::predict::{INFER_BATCH, argmax};
 use crate::ranker::samples::features;
-use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
+use crate::run_dir::RunMeta;
 use crate::with_dataset;
 
 /// Architectures encoded and scored per pipeline step.

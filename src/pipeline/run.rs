@@ -10,7 +10,7 @@ use super::search::{SearchOptions, SearchSummary, search};
 use super::search_study::{OracleSource, StudyOptions, study};
 use super::train::{TrainOptions, TrainSummary, resume, train};
 use crate::progress::Progress;
-use crate::run_dir::Checkpoint;
+use crate::ranker::checkpoint::Checkpoint;
 use crate::run_dir::RunDir;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::domain::{Constraint, Equivalence};

@@ -6,14 +6,16 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 
+use super::OpenRun;
 use super::load_ranker;
 use crate::benchmark::Benchmark;
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::progress::Progress;
+use crate::ranker::checkpoint::Checkpoint;
 use crate::ranker::checkpoint::TrainState;
 use crate::ranker::model::Ranker;
-use crate::run_dir::{Checkpoint, OpenRun, RunMeta};
+use crate::run_dir::RunMeta;
 use crate::sampler::Propose;
 use crate::search::reference::{self, ReferenceTable, SeedResult, Settings};
 use crate::space::SpaceKind;
@@ -50,7 +52,7 @@ pub struct SearchSummary {
 pub fn search(root: &Path, opts: SearchOptions, progress: &dyn Progress) -> Result<SearchSummary> {
     let run = OpenRun::open(root)?;
     let model = load_ranker(&run, opts.checkpoint)?;
-    let state = run.dir.read_state(opts.checkpoint)?;
+    let state = run.dir.read_state(opts.checkpoint, run.cfg.ranker.n_tier)?;
     let summary = with_dataset!(&run.ds, d => seeds(d, &run.cfg, &run.meta, &model, &state, opts, progress))?;
     run.dir.write_search(&summary.results)?;
     Ok(summary)

@@ -578,6 +578,25 @@ impl TableModel {
     }
 }
 
+/// A run's or a folder's predictor files.
+impl crate::run_dir::RunDir {
+    /// Where a tree model keeps itself (`model: gbdt | forest`; it has one model: both checkpoints
+    /// name it).
+    pub fn predictor_path(&self) -> std::path::PathBuf {
+        self.file(PREDICTOR_FILE)
+    }
+
+    /// Where an ensemble keeps its members' scales.
+    pub fn ensemble_path(&self) -> std::path::PathBuf {
+        self.file(ensemble::ENSEMBLE_FILE)
+    }
+
+    /// The folder of an ensemble's member `i`, laid out as a run's predictor files are.
+    pub fn member(&self, i: usize) -> crate::run_dir::RunDir {
+        crate::run_dir::RunDir::at(&ensemble::member_dir(self.root(), i))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,3 +297,30 @@ pub fn load(p: &CheckpointPaths, m: &mut Ranker<f32>, opt: &mut AdamW) -> Result
     opt.step = state.step;
     Ok(state)
 }
+
+/// A run's checkpoints (`RunDir` names the run's own files; the checkpoints are the ranker's).
+impl crate::run_dir::RunDir {
+    /// The files of one checkpoint.
+    pub fn checkpoint(&self, which: Checkpoint) -> CheckpointPaths {
+        paths(self.root(), which)
+    }
+
+    /// Both checkpoints, as the trainer saves them.
+    pub fn checkpoints(&self) -> crate::ranker::trainer::CheckpointPair {
+        crate::ranker::trainer::CheckpointPair::in_dir(self.root())
+    }
+
+    /// A checkpoint's training state, checked against the run's `n_tier`.
+    pub fn read_state(&self, which: Checkpoint, n_tier: usize) -> anyhow::Result<TrainState> {
+        let p = self.checkpoint(which);
+        let state = load_state(&p)?;
+        state.check(n_tier, &p.state)?;
+        Ok(state)
+    }
+
+    /// The state of the `best` checkpoint, if training has saved one.
+    pub fn read_best_state(&self, n_tier: usize) -> anyhow::Result<Option<TrainState>> {
+        let p = self.checkpoint(Checkpoint::Best);
+        if p.state.exists() { self.read_state(Checkpoint::Best, n_tier).map(Some) } else { Ok(None) }
+    }
+}

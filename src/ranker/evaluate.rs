@@ -133,3 +133,36 @@ pub fn evaluate_scores(
     };
     (report, predictions)
 }
+
+/// A run's held-out evaluation (`eval.json`, `predictions.csv`).
+impl crate::run_dir::RunDir {
+    /// The held-out evaluation, if `nar eval` has run.
+    pub fn read_eval(&self) -> anyhow::Result<Option<EvalReport>> {
+        let p = self.eval_path();
+        if p.exists() { crate::run_dir::read_json(&p, "evaluation").map(Some) } else { Ok(None) }
+    }
+    pub fn write_eval(&self, report: &EvalReport, predictions: &[Prediction]) -> anyhow::Result<()> {
+        crate::io::write_atomic(&self.predictions_path(), |w| {
+            let mut csv = csv::Writer::from_writer(w);
+            for p in predictions {
+                csv.serialize(p)?;
+            }
+            csv.flush()?;
+            Ok(())
+        })?;
+        crate::run_dir::write_json(&self.eval_path(), report)
+    }
+    /// Every held-out prediction of `nar eval` (empty if it has not run).
+    pub fn read_predictions(&self) -> anyhow::Result<Vec<Prediction>> {
+        let path = self.predictions_path();
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        use anyhow::Context;
+        let mut r = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        r.deserialize()
+            .enumerate()
+            .map(|(i, row)| row.with_context(|| format!("{}: record {}", path.display(), i + 1)))
+            .collect()
+    }
+}

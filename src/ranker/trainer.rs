@@ -298,3 +298,16 @@ pub fn write_log(path: &Path, keep: usize, line: Option<&EpochLog>) -> Result<()
         Ok(())
     })
 }
+
+/// A run's epoch log.
+impl crate::run_dir::RunDir {
+    /// Where the epochs are logged.
+    pub fn metrics_log_path(&self) -> std::path::PathBuf {
+        self.file(METRICS_LOG)
+    }
+
+    /// The epochs logged so far.
+    pub fn read_log(&self) -> anyhow::Result<Vec<EpochLog>> {
+        read_log(&self.metrics_log_path())
+    }
+}

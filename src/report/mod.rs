@@ -13,7 +13,7 @@ pub mod svg;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
 use crate::io::write_atomic;
@@ -180,7 +180,7 @@ fn distributions(run: &RunDir, cfg: &Config) -> Result<Section> {
             "The run's model predicts scores only: there are no tiers to describe.",
         ));
     }
-    let Some(state) = run.read_best_state()? else {
+    let Some(state) = run.read_best_state(cfg.ranker.n_tier)? else {
         return Ok(missing("Tier distributions", "No checkpoint yet."));
     };
     let Some(batch) = state.distri.last() else {
@@ -421,4 +421,56 @@ pub fn html(meta: &RunMeta, dataset: &str, sections: &[Section]) -> String {
         page::BASE_CSS
     );
     page::page("nar report", &css, &out)
+}
+
+/// What `nar report` and `nar rank` may write into a run.
+impl crate::run_dir::RunDir {
+    /// Refuses `out` when it is one of the run's own files — anything in the run directory, through
+    /// links, or the dataset it points to — other than `allowed`, the command's own output (`nar rank`'s
+    /// `ranking.csv`, `nar report`'s `report.html`).
+    pub fn refuse_output(&self, out: &Path, allowed: &Path, meta: &crate::run_dir::RunMeta) -> Result<()> {
+        let mut files = vec![self.dataset_file(meta)];
+        let mut dirs = vec![self.root().to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+                let p = e?.path();
+                if p.is_dir() { dirs.push(p) } else { files.push(p) }
+            }
+        }
+        for f in files {
+            if crate::io::same_file(out, &f) && !crate::io::same_file(&f, allowed) {
+                bail!("the output {} is the run's own {}: write somewhere else", out.display(), f.display());
+            }
+        }
+        // A name the run may write later (a checkpoint, an ensemble member, …) is the run's too.
+        // The path as it will be: its nearest existing ancestor resolved, the rest appended.
+        let absolute = if out.is_absolute() { out.to_path_buf() } else { std::env::current_dir()?.join(out) };
+        let mut base = absolute.as_path();
+        let mut rest = Vec::new();
+        while !base.exists() {
+            let (Some(parent), Some(name)) = (base.parent(), base.file_name()) else { break };
+            rest.push(name.to_os_string());
+            base = parent;
+        }
+        let mut resolved = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        resolved.extend(rest.iter().rev());
+        if let Ok(root) = std::fs::canonicalize(self.root())
+            && let Ok(rel) = resolved.strip_prefix(&root)
+            && let Some(first) = rel.components().next().and_then(|c| c.as_os_str().to_str())
+        {
+            // The run's own files, and its predictor's.
+            let predictor_files = [
+                crate::ranker::trainer::METRICS_LOG,
+                crate::ranker::checkpoint::CHECKPOINTS_DIR,
+                crate::predictor::PREDICTOR_FILE,
+                crate::predictor::ensemble::ENSEMBLE_FILE,
+            ];
+            let reserved: Vec<&str> = crate::run_dir::OWN_FILES.into_iter().chain(predictor_files).collect();
+            let own = allowed.file_name().and_then(|n| n.to_str()) == Some(first) && rel.components().count() == 1;
+            if !own && (reserved.contains(&first) || first.starts_with("member-")) {
+                bail!("the output {} is the run's own {first}: write somewhere else", out.display());
+            }
+        }
+        Ok(())
+    }
 }

@@ -348,3 +348,15 @@ impl StudySummary {
         if self.optimum.is_some_and(|o| o <= 1.0) { 4 } else { 2 }
     }
 }
+
+/// A run's comparison of budgeted methods (`comparison.json`).
+impl crate::run_dir::RunDir {
+    /// The budgeted comparison at the run's budget, if `nar run` has made it.
+    pub fn read_comparison(&self) -> anyhow::Result<Option<StudySummary>> {
+        let p = self.comparison_path();
+        if p.exists() { crate::run_dir::read_json(&p, "comparison").map(Some) } else { Ok(None) }
+    }
+    pub fn write_comparison(&self, s: &StudySummary) -> anyhow::Result<()> {
+        crate::run_dir::write_json(&self.comparison_path(), s)
+    }
+}

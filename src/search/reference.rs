@@ -300,3 +300,15 @@ pub fn search<S: Benchmark + Propose>(
         budget,
     })
 }
+
+/// A run's reference search results (`search.json`).
+impl crate::run_dir::RunDir {
+    /// The search results, if `nar reference-search` has run.
+    pub fn read_search(&self) -> anyhow::Result<Option<Vec<SeedResult>>> {
+        let p = self.search_path();
+        if p.exists() { crate::run_dir::read_json(&p, "search result").map(Some) } else { Ok(None) }
+    }
+    pub fn write_search(&self, results: &[SeedResult]) -> anyhow::Result<()> {
+        crate::run_dir::write_json(&self.search_path(), &results)
+    }
+}

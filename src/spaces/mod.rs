@@ -175,6 +175,61 @@ pub fn test_metrics(space: SpaceKind, task: Task) -> Vec<String> {
     with_space!(space, S => S::test_metrics(task))
 }
 
+/// A run's dataset, checked against the run's description.
+impl crate::run_dir::RunDir {
+    /// Opens the run's dataset and checks it is the one the run was made with.
+    pub fn open_dataset(&self, meta: &crate::run_dir::RunMeta) -> Result<AnyDataset> {
+        let path = self.dataset_file(meta);
+        check_task(meta.space, meta.task)
+            .with_context(|| format!("{}: field `network`", self.meta_path().display()))?;
+        let ds = AnyDataset::open(&path).with_context(|| format!("the dataset of run {}", self.root().display()))?;
+        if ds.space() != meta.space {
+            bail!("{}: the dataset holds {} but the run is of {}", path.display(), ds.space(), meta.space);
+        }
+        if let Some(&bad) = meta.train.iter().chain(&meta.val).find(|&&i| i >= ds.len()) {
+            bail!("{}: position {bad} is past the dataset's {} architectures", self.meta_path().display(), ds.len());
+        }
+        // The metrics it names are its task's, in the dataset, and every training and validation
+        // architecture has the one it learns from.
+        let meta_path = self.meta_path();
+        let candidates = validation_metrics(meta.space, meta.task);
+        if !candidates.contains(&meta.val_metric) {
+            bail!(
+                "{}: field `val_metric`: {} is not a validation accuracy of {} {} ({})",
+                meta_path.display(),
+                meta.val_metric,
+                meta.space,
+                meta.task,
+                candidates.join(", ")
+            );
+        }
+        if let Some(t) = &meta.test_metric
+            && !test_metrics(meta.space, meta.task).contains(t)
+        {
+            bail!(
+                "{}: field `test_metric`: {t} is not a test accuracy of {} {}",
+                meta_path.display(),
+                meta.space,
+                meta.task
+            );
+        }
+        crate::with_dataset!(&ds, d => {
+            let col = d.metric(&meta.val_metric).ok_or_else(|| {
+                anyhow::anyhow!("{}: field `val_metric`: {} has no metric {}", meta_path.display(), path.display(), meta.val_metric)
+            })?;
+            if let Some(&p) = meta.train.iter().chain(&meta.val).find(|&&p| col[p].is_nan()) {
+                bail!("{}: position {p} has no {} in {}", meta_path.display(), meta.val_metric, path.display());
+            }
+            if let Some(t) = &meta.test_metric
+                && d.metric(t).is_none()
+            {
+                bail!("{}: field `test_metric`: {} has no metric {t}", meta_path.display(), path.display());
+            }
+        });
+        Ok(ds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

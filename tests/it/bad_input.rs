@@ -284,14 +284,15 @@ fn a_killed_training_run_resumes_to_the_same_weights() {
         child.wait().unwrap();
         let logged = log_lines();
         let state = nar::run_dir::RunDir::open(&run).unwrap();
-        let last = nar::ranker::checkpoint::load_state(&state.checkpoint(nar::run_dir::Checkpoint::Last)).unwrap();
+        let last =
+            nar::ranker::checkpoint::load_state(&state.checkpoint(nar::ranker::checkpoint::Checkpoint::Last)).unwrap();
         assert!(last.epochs_done >= logged, "round {round}: {logged} epochs logged, {} checkpointed", last.epochs_done);
         assert!(last.epochs_done < epochs, "round {round}: the run finished before it was killed");
     }
     common::ok(&nar(&["train", "--resume", "--out", run.to_str().unwrap()]));
     let weights = |root: &Path| {
         let r = nar::run_dir::RunDir::open(root).unwrap();
-        std::fs::read(r.checkpoint(nar::run_dir::Checkpoint::Last).weights).unwrap()
+        std::fs::read(r.checkpoint(nar::ranker::checkpoint::Checkpoint::Last).weights).unwrap()
     };
     assert!(weights(&run) == weights(&full), "the resumed run's weights differ from the uninterrupted run's");
     assert_eq!(log_lines(), epochs);

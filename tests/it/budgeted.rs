@@ -289,7 +289,8 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!((s["network"].as_str(), s["val_metric"].as_str()), (Some("cifar100"), Some("cifar100_val_acc")));
         // The picks and every method's curve (not its timing).
-        let curves: Vec<serde_json::Value> = s["table"].as_array().unwrap().iter().map(|r| r["cells"].clone()).collect();
+        let curves: Vec<serde_json::Value> =
+            s["table"].as_array().unwrap().iter().map(|r| r["cells"].clone()).collect();
         summaries.push((s["picks"].clone(), curves));
     }
     assert_eq!(summaries[0], summaries[1]);
@@ -315,7 +316,10 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
         (&["--max-params", "10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
         (&["--first-seed", "18446744073709551615", "--seeds", "2"], "run past the largest seed"),
         (&["--method", "nar", "--guided", "kappa=1,kappa=2"], "--guided \"kappa=1,kappa=2\": kappa is given twice"),
-        (&["--method", "nar", "--batch", "4", "--guided", "per_round=5"], "sets per_round, and --batch 4 sets the round size too"),
+        (
+            &["--method", "nar", "--batch", "4", "--guided", "per_round=5"],
+            "sets per_round, and --batch 4 sets the round size too",
+        ),
         (
             &["--method", "nar", "--guided", "parents=0,far_parents=0,sampled=0,random=0,local=0,score_all=100"],
             "no candidate source is left (parents, far_parents, sampled, random and local are 0) and the pool of 15625",

@@ -4,7 +4,8 @@
 use crate::common;
 
 use common::{nar, ok, tiny_config_file};
-use nar::run_dir::{Checkpoint, RunDir};
+use nar::ranker::checkpoint::Checkpoint;
+use nar::run_dir::RunDir;
 
 #[test]
 fn run_trains_evaluates_and_searches() {

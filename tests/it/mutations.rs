@@ -251,7 +251,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let run = nar::run_dir::RunDir::create(dir.path()).unwrap();
         t.save(&run.checkpoints()).unwrap();
-        let p = run.checkpoint(nar::run_dir::Checkpoint::Last);
+        let p = run.checkpoint(nar::ranker::checkpoint::Checkpoint::Last);
         if !keep_checksum {
             let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&p.state).unwrap()).unwrap();
             state.as_object_mut().unwrap().remove("weights_sha256");

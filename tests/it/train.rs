@@ -5,11 +5,12 @@ use crate::common;
 
 use nar::config::Config;
 use nar::ranker::checkpoint;
+use nar::ranker::checkpoint::Checkpoint;
 use nar::ranker::samples::Samples;
 use nar::ranker::tiers::tier_labels;
 use nar::ranker::trainer::Trainer;
 use nar::rng::Rng;
-use nar::run_dir::{Checkpoint, RunDir};
+use nar::run_dir::RunDir;
 use nar::spaces::nb201::ImageDataset as Net;
 
 const TINY: &str = r#"

@@ -65,7 +65,9 @@ def arch_argument(p, args):
     text = args.arch
     try:
         if args.space == "nb201":
-            arch = nt.resolve(int(text) if text.strip().isdigit() else text, "nb201")
+            # An index is ASCII digits, as `nar arch` reads it ("١٢" is not 12 here either).
+            digits = text.strip().isascii() and text.strip().isdigit()
+            arch = nt.resolve(int(text) if digits else text, "nb201")
         else:
             try:
                 value = json.loads(text)
