@@ -100,7 +100,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     let network = S::network(task).map_err(PyValueError::new_err)?;
     let ds = py.detach(SpaceData::<S>::full);
     let domain = Domain::all(&ds)
-        .constrained(a.constraint, network)
+        .constrained(&a.constraint, network, None)
         .map_err(crate::errors::value_error)?
         .with_equivalence(a.equivalence);
     let mut settings = GuidedSettings::for_space(S::KIND);
@@ -265,7 +265,7 @@ pub fn search<'py>(
         seed,
         task: task.or(dataset),
         batch,
-        constraint: Constraint { max_params, max_flops },
+        constraint: Constraint::model(max_params, max_flops),
         equivalence,
         predictor,
         journal: journal.map(|j| (j, journal_reuse)),

@@ -44,7 +44,7 @@ enum Command {
     /// Search a space within a query budget: nar's guided search, random search, REA and local search
     /// compared through the counting oracle (`--space`), or your own training as the oracle
     /// (`--oracle-cmd`). `nar search RUN_DIR` is the old spelling of `nar reference-search`.
-    Search(search::Args),
+    Search(Box<search::Args>),
     /// NAR's tier-based reference search with a trained run's ranker, beside the honest pick and random
     /// search at the same query budget.
     ReferenceSearch(reference_search::Args),
@@ -109,7 +109,7 @@ pub fn main() -> ExitCode {
         Command::Data(a) => data::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
-        Command::Search(a) => search::run(a),
+        Command::Search(a) => search::run(*a),
         Command::ReferenceSearch(a) => reference_search::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Report(a) => report::run(a),

@@ -15,7 +15,7 @@ use crate::progress::Terminal;
 use crate::ranker::checkpoint::Checkpoint;
 use crate::search::budgeted::{Method, StudySummary};
 use crate::search::command::CommandOptions;
-use crate::search::domain::{Constraint, Equivalence};
+use crate::search::domain::{Bound, Constraint, Equivalence};
 use crate::space::{SpaceKind, Task};
 use crate::spaces::DataSource;
 use crate::stats::mean_std;
@@ -40,10 +40,15 @@ pub struct Args {
     /// (default: one for the baselines; the guided search's rounds grow from 2 to 10 with the queries).
     #[arg(long, conflicts_with = "run_dir", value_parser = super::positive())]
     batch: Option<usize>,
-    /// Budgeted search: query only architectures whose network has at most N parameters (nar's cost model).
+    /// Budgeted search: query only architectures whose cost NAME is at most VALUE (repeatable): the cost
+    /// model's `params` or `flops`, or a cost column of the dataset (e.g. `cifar10_latency`); the target
+    /// is the best architecture within.
+    #[arg(long = "max", value_name = "NAME=VALUE", conflicts_with = "run_dir", value_parser = Bound::parse)]
+    max: Vec<Bound>,
+    /// Budgeted search: `--max params=N` (the cost model's parameters).
     #[arg(long, value_name = "N", conflicts_with = "run_dir")]
     max_params: Option<u64>,
-    /// Budgeted search: query only architectures whose network has at most N FLOPs (nar's cost model).
+    /// Budgeted search: `--max flops=N` (the cost model's FLOPs).
     #[arg(long, value_name = "N", conflicts_with = "run_dir")]
     max_flops: Option<u64>,
     /// Budgeted search: `canonical` makes cells that compute the same function one query (NB201);
@@ -156,6 +161,13 @@ const METHOD_CHOICES: [Methods; Method::ALL.len() + 1] = {
     choices
 };
 
+/// `--max NAME=VALUE`, with `--max-params` and `--max-flops` as `--max params=…` and `--max flops=…`.
+fn constraint(args: &Args) -> Result<Constraint> {
+    let mut bounds = Constraint::model(args.max_params, args.max_flops).bounds;
+    bounds.extend(args.max.iter().cloned());
+    Constraint::new(bounds).map_err(|e| crate::usage::UsageError(format!("--max: {e}")).into())
+}
+
 fn method_choice(m: &Methods) -> &'static str {
     m.0.map_or("all", Method::name)
 }
@@ -199,7 +211,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         seeds: args.seeds,
         first_seed: args.first_seed,
         batch: args.batch.or(args.parallel.map(|k| k as usize)),
-        constraint: Constraint { max_params: args.max_params, max_flops: args.max_flops },
+        constraint: constraint(args)?,
         equivalence: if args.equivalence == "none" { Equivalence::None } else { Equivalence::Canonical },
         oracle,
         guided: args.guided.clone(),

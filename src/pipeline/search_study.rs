@@ -175,7 +175,8 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         }
         None => (0..ds.len()).collect(),
     };
-    let domain = Domain::pool(ds, pool).constrained(opts.constraint, network)?.with_equivalence(opts.equivalence);
+    let domain =
+        Domain::pool(ds, pool).constrained(&opts.constraint, network, Some(ds))?.with_equivalence(opts.equivalence);
     if opts.methods.contains(&Method::Nar) && domain.size() > guided.score_all && !guided.has_candidate_source() {
         return Err(UsageError(format!(
             "--guided {:?}: no candidate source is left (parents, far_parents, sampled, random and local are 0) \
@@ -284,7 +285,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         pool: domain.size(),
         distinct: domain.distinct(),
         whole_space: domain.is_whole_space(),
-        constraint: opts.constraint,
+        constraint: opts.constraint.clone(),
         equivalence: opts.equivalence,
         budget,
         batch: opts.batch,

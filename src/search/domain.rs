@@ -45,33 +45,97 @@ impl fmt::Display for Equivalence {
     }
 }
 
-/// Upper bounds on the cost model's totals of the network an architecture is built into.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// An upper bound on one cost of an architecture (`--max NAME=VALUE`): the cost model's totals of the
+/// network it is built into (`params`, `flops`), or a cost column of the dataset (a latency, a
+/// measured parameter count: any metric that is not an accuracy — a search reads accuracies through
+/// its oracle only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bound {
+    pub cost: String,
+    pub max: f64,
+}
+
+/// The cost model's totals a bound may name.
+pub const MODEL_COSTS: [&str; 2] = ["params", "flops"];
+
+impl Bound {
+    /// Reads `NAME=VALUE` (a finite, non-negative number).
+    pub fn parse(spec: &str) -> Result<Bound, String> {
+        let (name, value) =
+            spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected NAME=VALUE (e.g. params=600000)"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() {
+            return Err(format!("{spec:?}: the cost has no name"));
+        }
+        let max: f64 = value.parse().map_err(|_| format!("{spec:?}: {value:?} is not a number"))?;
+        if !(max.is_finite() && max >= 0.0) {
+            return Err(format!("{spec:?}: the bound must be a finite number ≥ 0"));
+        }
+        Ok(Bound { cost: name.to_string(), max })
+    }
+}
+
+/// Upper bounds on an architecture's costs: every one must hold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Constraint {
-    pub max_params: Option<u64>,
-    pub max_flops: Option<u64>,
+    pub bounds: Vec<Bound>,
 }
 
 impl Constraint {
-    pub fn is_none(&self) -> bool {
-        self.max_params.is_none() && self.max_flops.is_none()
+    /// The bounds given, each cost at most once.
+    pub fn new(bounds: Vec<Bound>) -> Result<Constraint, String> {
+        for (i, b) in bounds.iter().enumerate() {
+            if bounds[..i].iter().any(|o| o.cost == b.cost) {
+                return Err(format!("{} is bounded twice", b.cost));
+            }
+        }
+        Ok(Constraint { bounds })
     }
 
-    /// Whether a network of `params` parameters and `flops` FLOPs is within the bounds.
-    pub fn admits(&self, params: u64, flops: u64) -> bool {
-        self.max_params.is_none_or(|m| params <= m) && self.max_flops.is_none_or(|m| flops <= m)
+    /// The cost model's bounds (`--max-params`, `--max-flops`, Python's `max_params`, `max_flops`).
+    pub fn model(max_params: Option<u64>, max_flops: Option<u64>) -> Constraint {
+        let mut bounds = Vec::new();
+        if let Some(p) = max_params {
+            bounds.push(Bound { cost: "params".into(), max: p as f64 });
+        }
+        if let Some(f) = max_flops {
+            bounds.push(Bound { cost: "flops".into(), max: f as f64 });
+        }
+        Constraint { bounds }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.bounds.is_empty()
+    }
+}
+
+/// Reads both the list of bounds and the first releases' `{max_params, max_flops}` (a saved study's
+/// summary, a run's comparison).
+impl<'de> Deserialize<'de> for Constraint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Constraint, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Bounds { bounds: Vec<Bound> },
+            Model { max_params: Option<u64>, max_flops: Option<u64> },
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Bounds { bounds } => Constraint::new(bounds).map_err(serde::de::Error::custom)?,
+            Either::Model { max_params, max_flops } => Constraint::model(max_params, max_flops),
+        })
     }
 }
 
 impl fmt::Display for Constraint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        if let Some(p) = self.max_params {
-            parts.push(format!("params ≤ {p}"));
-        }
-        if let Some(p) = self.max_flops {
-            parts.push(format!("FLOPs ≤ {p}"));
-        }
+        let parts: Vec<String> = self
+            .bounds
+            .iter()
+            .map(|b| {
+                let name = if b.cost == "flops" { "FLOPs" } else { b.cost.as_str() };
+                format!("{name} ≤ {}", b.max)
+            })
+            .collect();
         if parts.is_empty() { f.write_str("none") } else { f.write_str(&parts.join(", ")) }
     }
 }
@@ -205,15 +269,60 @@ impl<S: SearchSpace> Domain<S> {
 impl<S: Benchmark> Domain<S> {
     /// Keeps only the pool's architectures within `constraint` (the cost model of `network`); an error
     /// when none is.
-    pub fn constrained(mut self, constraint: Constraint, network: S::Network) -> Result<Domain<S>> {
+    /// `costs`: the dataset whose cost columns a bound may name (its positions are the domain's); a
+    /// bound on a column no architecture of the pool has a value of is refused, an architecture
+    /// without a value leaves the pool (its cost is unknown).
+    pub fn constrained(
+        mut self,
+        constraint: &Constraint,
+        network: S::Network,
+        costs: Option<&Dataset<S>>,
+    ) -> Result<Domain<S>> {
         if constraint.is_none() {
             return Ok(self);
+        }
+        // Each bound's cost per position: the cost model's, or a column of the dataset.
+        let mut columns: Vec<Option<&[f64]>> = Vec::new();
+        for b in &constraint.bounds {
+            if MODEL_COSTS.contains(&b.cost.as_str()) {
+                columns.push(None);
+                continue;
+            }
+            let names = || {
+                let mut n: Vec<String> = MODEL_COSTS.iter().map(|s| s.to_string()).collect();
+                n.extend(
+                    costs
+                        .into_iter()
+                        .flat_map(|d| d.metrics())
+                        .filter(|m| !m.higher_is_better())
+                        .map(|m| m.name.clone()),
+                );
+                n.join(", ")
+            };
+            if crate::data::MetricKind::of(&b.cost) == crate::data::MetricKind::Accuracy {
+                return Err(UsageError(format!(
+                    "--max {}: an accuracy is not a cost (a search reads accuracies through its oracle only); costs: {}",
+                    b.cost,
+                    names()
+                ))
+                .into());
+            }
+            let col = costs
+                .and_then(|d| d.metric(&b.cost))
+                .ok_or_else(|| UsageError(format!("--max {}: no such cost; costs: {}", b.cost, names())))?;
+            columns.push(Some(col));
         }
         let before = self.pool.len();
         let archs = self.ds.archs();
         self.pool.retain(|&p| {
-            let c = S::cost(&archs[p], network);
-            constraint.admits(c.total_params, c.total_flops)
+            let model = (columns.iter().any(Option::is_none)).then(|| S::cost(&archs[p], network));
+            constraint.bounds.iter().zip(&columns).all(|(b, col)| match col {
+                Some(c) => c[p] <= b.max,
+                None => {
+                    let m = model.as_ref().expect("computed where a bound reads the cost model");
+                    (if b.cost == "params" { m.total_params } else { m.total_flops }) as f64 <= b.max
+                }
+            })
         });
         if self.pool.is_empty() {
             return Err(UsageError(format!(

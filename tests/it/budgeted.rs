@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::{nar, ok};
 use nar::search::budgeted::{Curve, Method, RunHistory, Setup, run_method};
-use nar::search::domain::{Constraint, Domain, Equivalence};
+use nar::search::domain::{Bound, Constraint, Domain, Equivalence};
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
 use nar::search::oracle::{Oracle, QueryError, Scorecard, TableEvaluator};
@@ -162,8 +162,8 @@ fn equivalent_cells_are_one_query_for_every_method() {
 fn batches_and_constraints_hold_for_every_method() {
     let ds = common::nb201_table();
     let net = Net::Cifar10;
-    let c = Constraint { max_params: Some(600_000), max_flops: None };
-    let domain = Domain::all(ds).constrained(c, net).unwrap().with_equivalence(Equivalence::Canonical);
+    let c = Constraint::model(Some(600_000), None);
+    let domain = Domain::all(ds).constrained(&c, net, None).unwrap().with_equivalence(Equivalence::Canonical);
     // docs/design.md §3: 13,075 NB201 cells have at most 600,000 parameters on CIFAR-10.
     assert_eq!(domain.size(), 13_075);
     for method in Method::ALL {
@@ -178,9 +178,40 @@ fn batches_and_constraints_hold_for_every_method() {
     }
     // REA in batches of 4 breeds 4 children from one population: another sequence than one at a time.
     assert_ne!(run_on(&domain, net, Method::Rea, 50, Some(4), 2), run_on(&domain, net, Method::Rea, 50, Some(1), 2));
-    let none = Constraint { max_params: Some(1), max_flops: None };
-    let e = Domain::all(ds).constrained(none, net).err().unwrap().to_string();
+    let none = Constraint::model(Some(1), None);
+    let e = Domain::all(ds).constrained(&none, net, None).err().unwrap().to_string();
     assert_eq!(e, "no architecture of the 15625 in the pool meets the constraint (params ≤ 1)");
+    // Any cost column of the dataset bounds the pool too (the table's training time here), with the
+    // cost model's: exactly the architectures within both.
+    let time = "cifar10_valid_train_time_200ep_s";
+    let bounds = vec![Bound::parse(&format!("{time}=1500")).unwrap(), Bound::parse("params=600000").unwrap()];
+    let c = Constraint::new(bounds).unwrap();
+    let domain = Domain::all(ds).constrained(&c, net, Some(ds)).unwrap();
+    let col = ds.metric(time).unwrap();
+    let within = (0..ds.len())
+        .filter(|&p| {
+            col[p] <= 1500.0 && <Nb201 as nar::benchmark::Benchmark>::cost(&ds.archs()[p], net).total_params <= 600_000
+        })
+        .count();
+    assert!(within > 1000 && within < 13_075, "{within}");
+    assert_eq!(domain.size(), within);
+    assert_eq!(c.to_string(), format!("{time} ≤ 1500, params ≤ 600000"));
+    // An accuracy is not a cost; an unknown cost names the costs there are; a cost bounded twice.
+    let refused = |spec: &str| {
+        let c = Constraint::new(vec![Bound::parse(spec).unwrap()]).unwrap();
+        Domain::all(ds).constrained(&c, net, Some(ds)).err().unwrap().to_string()
+    };
+    assert!(refused("cifar10_val_acc=50").contains("an accuracy is not a cost"));
+    assert_eq!(refused("latency=1"), format!("--max latency: no such cost; costs: params, flops, {time}"));
+    let twice = vec![Bound::parse("params=1").unwrap(), Bound::parse("params=2").unwrap()];
+    assert_eq!(Constraint::new(twice).unwrap_err(), "params is bounded twice");
+    assert_eq!(Bound::parse("params").unwrap_err(), "\"params\": expected NAME=VALUE (e.g. params=600000)");
+    assert!(Bound::parse("params=-1").is_err() && Bound::parse("params=inf").is_err());
+    // A summary the first releases wrote reads as the same constraint.
+    let old: Constraint = serde_json::from_str(r#"{"max_params": 600000, "max_flops": null}"#).unwrap();
+    assert_eq!(old, Constraint::model(Some(600_000), None));
+    let again: Constraint = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(again, c);
 }
 
 #[test]
@@ -314,6 +345,9 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     for (extra, says) in [
         (&["--batch", "21"][..], "the batch must hold 1 to 20 architectures (the budget), found 21"),
         (&["--max-params", "10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
+        (&["--max", "params=10"], "no architecture of the 15625 in the pool meets the constraint (params ≤ 10)"),
+        (&["--max", "params=10", "--max-params", "5"], "--max: params is bounded twice"),
+        (&["--max", "cifar10_val_acc=50"], "an accuracy is not a cost"),
         (&["--first-seed", "18446744073709551615", "--seeds", "2"], "run past the largest seed"),
         (&["--method", "nar", "--guided", "kappa=1,kappa=2"], "--guided \"kappa=1,kappa=2\": kappa is given twice"),
         (
