@@ -45,6 +45,12 @@ pub struct Args {
     /// is the best architecture within.
     #[arg(long = "max", value_name = "NAME=VALUE", conflicts_with = "run_dir", value_parser = Bound::parse)]
     max: Vec<Bound>,
+    /// Budgeted search: several objectives, comma-separated — `val` (validation accuracy, maximised)
+    /// first, then costs, minimised (`flops`, `params`, or a cost column of the dataset): each run's
+    /// front of queried architectures is measured against the pool's true front (normalised
+    /// hypervolume, fraction of the front queried, IGD), beside the single-objective table.
+    #[arg(long, value_delimiter = ',', conflicts_with = "run_dir")]
+    objectives: Vec<String>,
     /// Budgeted search: `--max params=N` (the cost model's parameters).
     #[arg(long, value_name = "N", conflicts_with = "run_dir")]
     max_params: Option<u64>,
@@ -216,6 +222,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         oracle,
         guided: args.guided.clone(),
         predictor: None,
+        objectives: args.objectives.clone(),
         curve: args.curve.clone(),
         json: args.out.clone(),
         html: args.html.clone(),
@@ -248,6 +255,28 @@ pub(super) fn print_study(s: &StudySummary) {
     println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", head[0], head[1], head[2], head[3], head[4]);
     for r in s.table_rows() {
         println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", r[0], r[1], r[2], r[3], r[4]);
+    }
+    if let Some(f) = &s.front {
+        println!(
+            "  front: {} — the pool's true front holds {} architectures; per method, mean ± std over seeds of the \
+             normalised hypervolume (1: the true front's), the fraction of the true front queried and IGD",
+            f.objectives.join(" vs "),
+            f.true_front.len()
+        );
+        println!("  {:<8}{:>8}  {:>15}  {:>15}  {:>15}", "method", "queries", "hypervolume", "front found", "IGD");
+        for r in &f.table {
+            for c in &r.cells {
+                let ms = |(m, s): (f64, f64)| format!("{m:.3} ± {s:.3}");
+                println!(
+                    "  {:<8}{:>8}  {:>15}  {:>15}  {:>15}",
+                    r.method.name(),
+                    c.queries,
+                    ms(c.hypervolume),
+                    ms(c.found),
+                    ms(c.igd)
+                );
+            }
+        }
     }
     if !s.failures.is_empty() {
         println!("  failed queries ({}; each spent its query, none is picked):", s.failures.len());

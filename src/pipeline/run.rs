@@ -105,6 +105,7 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
         oracle: OracleSource::Table,
         guided: (budget > ADAPTIVE_UP_TO).then(|| format!("per_round={}", budget.div_ceil(COMPARISON_ROUNDS))),
         predictor: Some(GuidedPredictor::for_run(&cfg)),
+        objectives: Vec::new(),
         curve: None,
         json: None,
         html: None,

@@ -16,6 +16,7 @@ use crate::sampler::Propose;
 use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
 use crate::search::command::{CommandEvaluator, CommandOptions};
 use crate::search::domain::{Constraint, Domain, Equivalence};
+use crate::search::front::{self, TrueFront};
 use crate::search::guided::{GuidedPredictor, GuidedSettings};
 use crate::search::inputs::FeatureCache;
 use crate::search::oracle::{Scorecard, TableEvaluator};
@@ -60,6 +61,9 @@ pub struct StudyOptions {
     pub guided: Option<String>,
     /// The guided search's predictor, where not the default (`nar run`'s comparison: the run's own).
     pub predictor: Option<GuidedPredictor>,
+    /// Several objectives (`val` and costs: `flops`, `params`, a cost column): each run's front is
+    /// measured against the pool's true front (empty: validation accuracy alone).
+    pub objectives: Vec<String>,
     /// Optional outputs: the curve CSV, the JSON summary, the HTML page.
     pub curve: Option<PathBuf>,
     pub json: Option<PathBuf>,
@@ -207,8 +211,29 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     let features = FeatureCache::new(ds.archs(), network);
     let setup = Setup { domain: &domain, features: &features, network, budget, batch: opts.batch, guided: &guided };
     progress.start(runs.len() as u64, "searching");
+    if !opts.objectives.is_empty() && matches!(opts.oracle, OracleSource::Command { .. }) {
+        return Err(UsageError(
+            "--objectives measures each run against the true front, which needs the table's accuracies: \
+             it cannot run with --oracle-cmd yet"
+                .into(),
+        )
+        .into());
+    }
+    let points = budgeted::table_points(budget);
+    let mut front_summary = None;
     let (curves, val_metric, card, target) = match (&opts.oracle, table) {
         (OracleSource::Table, Some((val_metric, val, test_metric, report))) => {
+            let objectives = if opts.objectives.is_empty() {
+                None
+            } else {
+                Some(front_objectives(ds, &opts.objectives, &val, network)?)
+            };
+            let true_front = match &objectives {
+                Some(o) => Some(TrueFront::of(o, domain.positions()).ok_or_else(|| {
+                    anyhow!("no architecture of the pool has every objective ({})", opts.objectives.join(", "))
+                })?),
+                None => None,
+            };
             let target = domain
                 .positions()
                 .iter()
@@ -220,17 +245,41 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                 .expect("a non-empty pool");
             let card =
                 Scorecard::over(report, domain.positions().to_vec(), test_metric.as_deref().unwrap_or(&val_metric));
-            let curves: Vec<Curve> = runs
+            let done: Vec<(Curve, Option<Vec<front::Measures>>)> = runs
                 .par_iter()
                 .map(|&(m, seed)| {
                     let start = Instant::now();
                     let mut eval = TableEvaluator::new(val.clone());
                     let h = budgeted::run_method(m, &setup, &mut eval, seed)?;
                     progress.inc(1);
-                    Ok(Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
-                        .with_hit(&h, |p| canon[p] == canon[target]))
+                    let measures = match (&true_front, &objectives) {
+                        (Some(f), Some(o)) => Some(front::run_measures(f, o, &h, canon, &points)),
+                        _ => None,
+                    };
+                    let curve = Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
+                        .with_hit(&h, |p| canon[p] == canon[target]);
+                    Ok((curve, measures))
                 })
                 .collect::<Result<_>>()?;
+            if let (Some(f), Some(o)) = (&true_front, &objectives) {
+                let measured: Vec<(Method, Vec<front::Measures>)> =
+                    done.iter().filter_map(|(c, m)| m.clone().map(|m| (c.method, m))).collect();
+                front_summary = Some(front::FrontSummary {
+                    objectives: o.names.clone(),
+                    true_front: f
+                        .members
+                        .iter()
+                        .zip(f.points())
+                        .map(|(&p, v)| front::FrontMember {
+                            id: ds.ids()[p].to_string(),
+                            values: std::iter::once(-v[0]).chain(v[1..].iter().copied()).collect(),
+                            test: card.accuracy(p),
+                        })
+                        .collect(),
+                    table: front::table(&measured, &opts.methods, &points),
+                });
+            }
+            let curves: Vec<Curve> = done.into_iter().map(|(c, _)| c).collect();
             (curves, val_metric, Some(card), Some((ds.ids()[target].to_string(), val[target])))
         }
         (OracleSource::Command { command, journal, options }, _) => {
@@ -294,10 +343,68 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         table: budgeted::table(&curves, budget),
         bands: budgeted::bands(&curves, budget, card.is_some()),
         picks,
+        front: front_summary,
         failures: curves
             .iter()
             .flat_map(|c| c.failed.iter().map(|(p, why)| (c.method, c.seed, ds.ids()[*p].to_string(), why.clone())))
             .collect(),
         curves,
     })
+}
+
+/// The objectives of a multi-objective study, per dataset position, minimised: `val` (the validation
+/// accuracy, negated) first, then each cost — the cost model's `flops` and `params` of the task's
+/// network, or a cost column of the dataset (not an accuracy: a search reads those through its oracle).
+fn front_objectives<S: SearchSpace + Featurize>(
+    ds: &Dataset<S>,
+    names: &[String],
+    val: &[f64],
+    network: S::Network,
+) -> Result<front::Objectives> {
+    if names.first().map(String::as_str) != Some("val") || names.len() < 2 {
+        return Err(UsageError(format!(
+            "--objectives {}: give val first, then one or more costs (flops, params or a cost column), e.g. val,flops",
+            names.join(",")
+        ))
+        .into());
+    }
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(UsageError(format!("--objectives: {n} is given twice")).into());
+        }
+    }
+    let model: Vec<crate::cost::NetworkCost> =
+        if names.iter().any(|n| crate::search::domain::MODEL_COSTS.contains(&n.as_str())) {
+            ds.archs().iter().map(|a| S::cost(a, network)).collect()
+        } else {
+            Vec::new()
+        };
+    let mut columns: Vec<Vec<f64>> = vec![val.iter().map(|v| -v).collect()];
+    for n in &names[1..] {
+        let column: Vec<f64> = match n.as_str() {
+            "flops" => model.iter().map(|c| c.total_flops as f64).collect(),
+            "params" => model.iter().map(|c| c.total_params as f64).collect(),
+            other => {
+                if crate::data::MetricKind::of(other) == crate::data::MetricKind::Accuracy {
+                    return Err(UsageError(format!(
+                        "--objectives {other}: an accuracy is not a cost (validation accuracy is `val`)"
+                    ))
+                    .into());
+                }
+                let known: Vec<&str> = crate::search::domain::MODEL_COSTS
+                    .iter()
+                    .copied()
+                    .chain(ds.metrics().iter().filter(|m| !m.higher_is_better()).map(|m| m.name.as_str()))
+                    .collect();
+                ds.metric(other)
+                    .ok_or_else(|| {
+                        UsageError(format!("--objectives {other}: no such cost; costs: {}", known.join(", ")))
+                    })?
+                    .to_vec()
+            }
+        };
+        columns.push(column);
+    }
+    let values = (0..ds.len()).map(|p| columns.iter().map(|c| c[p]).collect()).collect();
+    Ok(front::Objectives { names: names.to_vec(), values })
 }

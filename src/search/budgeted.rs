@@ -4,8 +4,6 @@
 //! The curve of a run is its incumbent after each query: the queried architecture with the best
 //! validation accuracy so far, and that architecture's reporting (test) accuracy.
 
-use std::fmt;
-
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -13,53 +11,12 @@ use super::baselines;
 use super::domain::{Constraint, Domain, Equivalence};
 use super::guided::{GuidedSettings, guided};
 use super::inputs::FeatureCache;
+pub use super::method::{Method, RunHistory};
 use super::oracle::{Evaluator, Oracle, Scorecard};
 use crate::features::Featurize;
-use crate::rng::Rng;
 use crate::sampler::Propose;
 use crate::space::{SearchSpace, SpaceKind, Task};
 use crate::stats::mean_std;
-
-/// A budgeted search method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// nar's ranker-guided search ([`guided`]).
-    Nar,
-    Random,
-    /// Regularized evolution.
-    Rea,
-    /// Local search.
-    Ls,
-}
-
-impl Method {
-    pub const ALL: [Method; 4] = [Method::Nar, Method::Random, Method::Rea, Method::Ls];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Nar => "nar",
-            Method::Random => "random",
-            Method::Rea => "rea",
-            Method::Ls => "ls",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// A seed of its own per method, so that methods do not share random draws.
-    fn rng(self, seed: u64) -> Rng {
-        Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (self as u64 + 1).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What every run of a study shares: where it may go, the features of its architectures, the budget.
 pub struct Setup<'a, 'f, S: Featurize> {
@@ -72,25 +29,6 @@ pub struct Setup<'a, 'f, S: Featurize> {
     /// search's `per_round`).
     pub batch: Option<usize>,
     pub guided: &'a GuidedSettings,
-}
-
-/// What one run queried.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RunHistory {
-    /// Every answered query `(position, validation accuracy)`, in the order submitted.
-    pub answered: Vec<(usize, f64)>,
-    /// Every failed query `(position, reason)`: each spent one of the budget, none is picked.
-    pub failed: Vec<(usize, String)>,
-    /// The query number (1-based, in the order submitted, failed ones counted) of each answered query.
-    pub numbers: Vec<usize>,
-}
-
-impl RunHistory {
-    /// Answered queries with no failure among them (numbered 1, 2, …).
-    pub fn answered(answered: Vec<(usize, f64)>) -> RunHistory {
-        let numbers = (1..=answered.len()).collect();
-        RunHistory { answered, failed: Vec::new(), numbers }
-    }
 }
 
 /// Runs one method with one seed until the oracle's budget is spent; returns what it queried.
@@ -295,6 +233,9 @@ pub struct StudySummary {
     /// Each run's failed queries: `(method, seed, id, reason)`.
     #[serde(default)]
     pub failures: Vec<(Method, u64, String, String)>,
+    /// With several objectives: the true front and each method's front measures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front: Option<super::front::FrontSummary>,
     #[serde(skip)]
     pub curves: Vec<Curve>,
 }

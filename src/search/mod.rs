@@ -8,15 +8,21 @@
 //! - [`baselines`]: random search, regularized evolution and local search;
 //! - [`command`]: the user's own oracle, a command per architecture with a journal;
 //! - [`guided`]: nar's own method, a budgeted loop with the ranker in it;
+//! - [`method`]: the methods by name and what one run queried;
 //! - [`budgeted`]: the budgeted comparison of methods — methods × seeds × budgets, the incumbent curves
-//!   and their table.
+//!   and their table;
+//! - [`pareto`], [`front`]: several objectives — Pareto fronts, hypervolume, and how close each run's
+//!   queries come to the true front.
 
 pub mod baselines;
 pub mod budgeted;
 pub mod command;
 pub mod domain;
+pub mod front;
 pub mod guided;
 pub mod inputs;
 pub mod journal;
+pub mod method;
 pub mod oracle;
+pub mod pareto;
 pub mod reference;

@@ -996,3 +996,101 @@ fn the_largest_seed_runs_alone() {
     ]));
     assert!(text.contains("seeds 18446744073709551615–18446744073709551615, budget 3;"), "{text}");
 }
+
+/// `--objectives val,flops`: the pool's true front, found here by a sweep over the table independent of
+/// nar's Pareto code, is the summary's; every run's front is measured against it at each budget (the
+/// normalised hypervolume and the fraction found in [0, 1], rising with the queries; IGD falling);
+/// objectives that are not val and a cost, or an accuracy given as a cost, are refused.
+#[test]
+fn several_objectives_measure_each_runs_front_against_the_true_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("front.json");
+    let o = nar(&[
+        "search",
+        "--space",
+        "nb201",
+        "--method",
+        "random",
+        "--budget",
+        "100",
+        "--seeds",
+        "3",
+        "--objectives",
+        "val,flops",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("front: val vs flops"));
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let f = &s["front"];
+    assert_eq!(f["objectives"], serde_json::json!(["val", "flops"]));
+    // The true front by a sweep: in increasing FLOPs, an architecture is on it when its accuracy is
+    // the best of its FLOPs and above every accuracy of fewer FLOPs.
+    let ds = common::nb201_table();
+    let val = ds.metric("cifar10_val_acc").unwrap();
+    let flops: Vec<u64> =
+        ds.archs().iter().map(|a| <Nb201 as nar::benchmark::Benchmark>::cost(a, Net::Cifar10).total_flops).collect();
+    let mut order: Vec<usize> = (0..ds.len()).collect();
+    order.sort_by_key(|&p| flops[p]);
+    let mut expected = Vec::new();
+    let mut best = f64::NEG_INFINITY;
+    let mut i = 0;
+    while i < order.len() {
+        let group: Vec<usize> = order[i..].iter().copied().take_while(|&p| flops[p] == flops[order[i]]).collect();
+        let top = group.iter().map(|&p| val[p]).fold(f64::NEG_INFINITY, f64::max);
+        if top > best {
+            expected.extend(group.iter().copied().filter(|&p| val[p] == top));
+            best = top;
+        }
+        i += group.len();
+    }
+    expected.sort_unstable();
+    let ids: Vec<String> = expected.iter().map(|p| p.to_string()).collect();
+    let got: Vec<String> =
+        f["true_front"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ids);
+    for m in f["true_front"].as_array().unwrap() {
+        let p: usize = m["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(m["values"], serde_json::json!([val[p], flops[p] as f64]));
+    }
+    let cells = f["table"][0]["cells"].as_array().unwrap();
+    assert_eq!(f["table"][0]["method"], "random");
+    let at = |k: usize, what: &str| cells[k][what][0].as_f64().unwrap();
+    for k in 0..cells.len() {
+        for what in ["hypervolume", "found"] {
+            assert!((0.0..=1.0).contains(&at(k, what)), "{what} {}", at(k, what));
+        }
+    }
+    let last = cells.len() - 1;
+    assert!(at(last, "hypervolume") >= at(0, "hypervolume") && at(last, "found") >= at(0, "found"));
+    assert!(at(last, "igd") <= at(0, "igd"));
+    for (objectives, says) in [
+        ("flops", "give val first, then one or more costs"),
+        ("val", "give val first, then one or more costs"),
+        ("val,flops,flops", "flops is given twice"),
+        ("val,cifar10_test_acc", "an accuracy is not a cost"),
+        ("val,latency", "no such cost; costs: params, flops, cifar10_valid_train_time_200ep_s"),
+    ] {
+        let o = nar(&["search", "--space", "nb201", "--budget", "5", "--seeds", "1", "--objectives", objectives]);
+        assert_eq!(o.status.code(), Some(2), "{objectives}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{objectives}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = nar(&[
+        "search",
+        "--space",
+        "nb201",
+        "--budget",
+        "5",
+        "--objectives",
+        "val,flops",
+        "--oracle-cmd",
+        "echo 1 {arch}",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot run with --oracle-cmd yet"));
+}

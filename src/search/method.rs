@@ -1,0 +1,67 @@
+//! The budgeted search methods by name, and what one run of a method queried.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::Rng;
+
+/// A budgeted search method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// nar's ranker-guided search ([`guided`]).
+    Nar,
+    Random,
+    /// Regularized evolution.
+    Rea,
+    /// Local search.
+    Ls,
+}
+
+impl Method {
+    pub const ALL: [Method; 4] = [Method::Nar, Method::Random, Method::Rea, Method::Ls];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Nar => "nar",
+            Method::Random => "random",
+            Method::Rea => "rea",
+            Method::Ls => "ls",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// A seed of its own per method, so that methods do not share random draws.
+    pub(super) fn rng(self, seed: u64) -> Rng {
+        Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (self as u64 + 1).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one run queried.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunHistory {
+    /// Every answered query `(position, validation accuracy)`, in the order submitted.
+    pub answered: Vec<(usize, f64)>,
+    /// Every failed query `(position, reason)`: each spent one of the budget, none is picked.
+    pub failed: Vec<(usize, String)>,
+    /// The query number (1-based, in the order submitted, failed ones counted) of each answered query.
+    pub numbers: Vec<usize>,
+}
+
+impl RunHistory {
+    /// Answered queries with no failure among them (numbered 1, 2, …).
+    pub fn answered(answered: Vec<(usize, f64)>) -> RunHistory {
+        let numbers = (1..=answered.len()).collect();
+        RunHistory { answered, failed: Vec::new(), numbers }
+    }
+}
