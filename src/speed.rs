@@ -131,6 +131,7 @@ fn search(out: &mut dyn FnMut(&str)) -> Result<()> {
         budget: 300,
         batch: None,
         guided: &settings,
+        costs: None,
     };
     say!(out, "domain (canonical forms): {:>8.2} s", t.elapsed().as_secs_f64());
     for m in [Method::Nar, Method::Random, Method::Rea, Method::Ls] {

@@ -108,7 +108,8 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
         settings.apply(&format!("predictor={p}")).map_err(crate::errors::value_error)?;
     }
     let features = FeatureCache::new(ds.archs(), network);
-    let setup = Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings };
+    let setup =
+        Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings, costs: None };
     let journal = a.journal.as_ref().map(|(p, reuse)| (p.as_path(), *reuse));
     let mut eval = PyOracle::new(py, &ds, oracle, calls, journal, task.name())?;
     let run = py.detach(|| run_method(method, &setup, &mut eval, seed));

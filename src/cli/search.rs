@@ -75,7 +75,8 @@ pub struct Args {
     /// `--dataset` is its old name.
     #[arg(long, alias = "dataset", value_parser = super::task_arg(), conflicts_with = "run_dir")]
     task: Option<Task>,
-    /// Budgeted search: the method(s).
+    /// Budgeted search: the method(s); `mo-rea` and `mo-ls` weigh accuracy against the costs of
+    /// `--objectives`, and `all` includes them where there are objectives.
     #[arg(long, value_parser = super::EnumArg { all: &METHOD_CHOICES, name: method_choice }, default_value = "all", conflicts_with = "run_dir")]
     method: Methods,
     /// Budgeted search: architectures each run may query.
@@ -156,12 +157,12 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
 #[derive(Clone, Copy, Debug)]
 struct Methods(Option<Method>);
 
-/// `--method`'s values: `all`, then each of [`Method::ALL`].
-const METHOD_CHOICES: [Methods; Method::ALL.len() + 1] = {
-    let mut choices = [Methods(None); Method::ALL.len() + 1];
+/// `--method`'s values: `all`, then each of [`Method::EVERY`].
+const METHOD_CHOICES: [Methods; Method::EVERY.len() + 1] = {
+    let mut choices = [Methods(None); Method::EVERY.len() + 1];
     let mut i = 0;
-    while i < Method::ALL.len() {
-        choices[i + 1] = Methods(Some(Method::ALL[i]));
+    while i < Method::EVERY.len() {
+        choices[i + 1] = Methods(Some(Method::EVERY[i]));
         i += 1;
     }
     choices
@@ -190,7 +191,9 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         },
     };
     let methods = match args.method.0 {
-        None => Method::ALL.to_vec(),
+        // `all`: the single-objective methods, and the multi-objective ones where there are objectives.
+        None if args.objectives.is_empty() => Method::ALL.to_vec(),
+        None => Method::EVERY.to_vec(),
         Some(m) => vec![m],
     };
     crate::process::set_on_interrupt(args.on_interrupt);

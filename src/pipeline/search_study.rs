@@ -209,8 +209,6 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     };
     let canon = canonical.as_ref().map_or(domain.classes(), |d| d.classes());
     let features = FeatureCache::new(ds.archs(), network);
-    let setup = Setup { domain: &domain, features: &features, network, budget, batch: opts.batch, guided: &guided };
-    progress.start(runs.len() as u64, "searching");
     if !opts.objectives.is_empty() && matches!(opts.oracle, OracleSource::Command { .. }) {
         return Err(UsageError(
             "--objectives measures each run against the true front, which needs the table's accuracies: \
@@ -219,15 +217,32 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         )
         .into());
     }
+    if let Some(m) = opts.methods.iter().find(|m| m.is_multi_objective())
+        && opts.objectives.is_empty()
+    {
+        return Err(UsageError(format!("{m} weighs accuracy against costs: give --objectives (e.g. val,flops)")).into());
+    }
+    // Several objectives: every position's objectives (the table's validation accuracy first, for the
+    // measures only) and its costs (what the multi-objective methods may read).
+    let objectives = match (&table, opts.objectives.is_empty()) {
+        (Some((_, val, _, _)), false) => Some(front_objectives(ds, &opts.objectives, val, network)?),
+        _ => None,
+    };
+    let costs: Option<Vec<Vec<f64>>> = objectives.as_ref().map(|o| o.values.iter().map(|v| v[1..].to_vec()).collect());
+    let setup = Setup {
+        domain: &domain,
+        features: &features,
+        network,
+        budget,
+        batch: opts.batch,
+        guided: &guided,
+        costs: costs.as_deref(),
+    };
+    progress.start(runs.len() as u64, "searching");
     let points = budgeted::table_points(budget);
     let mut front_summary = None;
     let (curves, val_metric, card, target) = match (&opts.oracle, table) {
         (OracleSource::Table, Some((val_metric, val, test_metric, report))) => {
-            let objectives = if opts.objectives.is_empty() {
-                None
-            } else {
-                Some(front_objectives(ds, &opts.objectives, &val, network)?)
-            };
             let true_front = match &objectives {
                 Some(o) => Some(TrueFront::of(o, domain.positions()).ok_or_else(|| {
                     anyhow!("no architecture of the pool has every objective ({})", opts.objectives.join(", "))

@@ -12,6 +12,7 @@ use super::domain::{Constraint, Domain, Equivalence};
 use super::guided::{GuidedSettings, guided};
 use super::inputs::FeatureCache;
 pub use super::method::{Method, RunHistory};
+use super::multi;
 use super::oracle::{Evaluator, Oracle, Scorecard};
 use crate::features::Featurize;
 use crate::sampler::Propose;
@@ -29,6 +30,9 @@ pub struct Setup<'a, 'f, S: Featurize> {
     /// search's `per_round`).
     pub batch: Option<usize>,
     pub guided: &'a GuidedSettings,
+    /// Each position's costs, minimised (the multi-objective methods weigh them against the answers;
+    /// never an accuracy), where the study has several objectives.
+    pub costs: Option<&'a [Vec<f64>]>,
 }
 
 /// Runs one method with one seed until the oracle's budget is spent; returns what it queried.
@@ -47,6 +51,16 @@ pub fn run_method<S: SearchSpace + Propose + Featurize>(
         Method::Random => baselines::random(domain, &mut oracle, &mut rng, batch)?,
         Method::Rea => baselines::rea(domain, &mut oracle, &mut rng, batch)?,
         Method::Ls => baselines::local_search(domain, &mut oracle, &mut rng)?,
+        Method::MoRea | Method::MoLs => {
+            let costs = setup.costs.ok_or_else(|| {
+                anyhow::anyhow!("{method} weighs accuracy against costs: give --objectives (e.g. val,flops)")
+            })?;
+            if method == Method::MoRea {
+                multi::mo_rea(domain, &mut oracle, &mut rng, costs, batch)?
+            } else {
+                multi::mo_local_search(domain, &mut oracle, &mut rng, costs)?
+            }
+        }
         Method::Nar => {
             let mut settings = setup.guided.clone();
             if let Some(b) = setup.batch {
@@ -152,7 +166,7 @@ pub struct Row {
 /// The study's table.
 pub fn table(curves: &[Curve], budget: usize) -> Vec<Row> {
     let mut rows = Vec::new();
-    for m in Method::ALL {
+    for m in Method::EVERY {
         let mine: Vec<&Curve> = curves.iter().filter(|c| c.method == m).collect();
         if mine.is_empty() {
             continue;
@@ -179,7 +193,7 @@ pub type MeanCurve = Vec<(f64, f64, f64)>;
 /// user's oracle gives) at every query count from 10 (or the budget, if smaller) to the budget, per
 /// method (for the report's bands; the first few random queries would stretch the scale).
 pub fn bands(curves: &[Curve], budget: usize, by_test: bool) -> Vec<(Method, MeanCurve)> {
-    Method::ALL
+    Method::EVERY
         .into_iter()
         .filter_map(|m| {
             let mine: Vec<&Curve> = curves.iter().filter(|c| c.method == m).collect();

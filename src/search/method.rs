@@ -17,10 +17,21 @@ pub enum Method {
     Rea,
     /// Local search.
     Ls,
+    /// Multi-objective regularized evolution: NSGA-II's survival and tournaments ([`super::multi`]).
+    #[serde(rename = "mo-rea")]
+    MoRea,
+    /// Pareto local search: the neighbours of the queried front ([`super::multi`]).
+    #[serde(rename = "mo-ls")]
+    MoLs,
 }
 
 impl Method {
+    /// The methods of one objective (what `--method all` runs).
     pub const ALL: [Method; 4] = [Method::Nar, Method::Random, Method::Rea, Method::Ls];
+    /// The methods of several objectives (`--objectives`; `--method all` adds them there).
+    pub const MULTI_OBJECTIVE: [Method; 2] = [Method::MoRea, Method::MoLs];
+    /// Every method, in the tables' order.
+    pub const EVERY: [Method; 6] = [Method::Nar, Method::Random, Method::Rea, Method::Ls, Method::MoRea, Method::MoLs];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -28,11 +39,18 @@ impl Method {
             Method::Random => "random",
             Method::Rea => "rea",
             Method::Ls => "ls",
+            Method::MoRea => "mo-rea",
+            Method::MoLs => "mo-ls",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == name)
+        Method::EVERY.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the method needs several objectives (the costs it weighs against accuracy).
+    pub fn is_multi_objective(self) -> bool {
+        Method::MULTI_OBJECTIVE.contains(&self)
     }
 
     /// A seed of its own per method, so that methods do not share random draws.

@@ -11,8 +11,8 @@
 //! - [`method`]: the methods by name and what one run queried;
 //! - [`budgeted`]: the budgeted comparison of methods — methods × seeds × budgets, the incumbent curves
 //!   and their table;
-//! - [`pareto`], [`front`]: several objectives — Pareto fronts, hypervolume, and how close each run's
-//!   queries come to the true front.
+//! - [`pareto`], [`front`], [`multi`]: several objectives — Pareto fronts, hypervolume, how close each
+//!   run's queries come to the true front, and the multi-objective methods.
 
 pub mod baselines;
 pub mod budgeted;
@@ -23,6 +23,7 @@ pub mod guided;
 pub mod inputs;
 pub mod journal;
 pub mod method;
+pub mod multi;
 pub mod oracle;
 pub mod pareto;
 pub mod reference;

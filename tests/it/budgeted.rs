@@ -31,7 +31,7 @@ fn run_on(
 ) -> Vec<(usize, f64)> {
     let settings = GuidedSettings::for_space(SpaceKind::Nb201);
     let features = FeatureCache::new(common::nb201_table().archs(), net);
-    let setup = Setup { domain, features: &features, network: net, budget, batch, guided: &settings };
+    let setup = Setup { domain, features: &features, network: net, budget, batch, guided: &settings, costs: None };
     let mut eval = TableEvaluator::new(column(&format!("{}_val_acc", net.name())));
     run_method(method, &setup, &mut eval, seed).unwrap().answered
 }
@@ -1080,6 +1080,39 @@ fn several_objectives_measure_each_runs_front_against_the_true_front() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // The multi-objective methods spend the budget, the same seed the same queries; they need objectives.
+    let mo = |name: &str| {
+        let out = dir.path().join(format!("{name}.json"));
+        ok(&nar(&[
+            "search",
+            "--space",
+            "nb201",
+            "--method",
+            "all",
+            "--budget",
+            "60",
+            "--seeds",
+            "2",
+            "--objectives",
+            "val,params",
+            "-o",
+            out.to_str().unwrap(),
+        ]));
+        let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        s
+    };
+    let (a, b) = (mo("a"), mo("b"));
+    assert_eq!(a["picks"], b["picks"]);
+    assert_eq!(a["front"]["table"], b["front"]["table"]);
+    let methods: Vec<&str> =
+        a["front"]["table"].as_array().unwrap().iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["nar", "random", "rea", "ls", "mo-rea", "mo-ls"]);
+    for row in a["table"].as_array().unwrap() {
+        assert_eq!(row["cells"].as_array().unwrap().last().unwrap()["queries"], 60, "{}", row["method"]);
+    }
+    let o = nar(&["search", "--space", "nb201", "--budget", "5", "--method", "mo-rea"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mo-rea weighs accuracy against costs: give --objectives"));
     let o = nar(&[
         "search",
         "--space",
