@@ -255,8 +255,11 @@ pub fn search<'py>(
         "none" => Equivalence::None,
         other => return Err(PyValueError::new_err(format!("equivalence is \"canonical\" or \"none\", got {other:?}"))),
     };
-    let m = Method::from_name(method)
-        .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
+    // The multi-objective methods need the costs of several objectives, which nar.search does not take
+    // yet (the command line's `nar search --objectives` does).
+    let m = Method::from_name(method).filter(|m| !m.is_multi_objective()).ok_or_else(|| {
+        PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)"))
+    })?;
     if task.is_some() && dataset.is_some() {
         return Err(PyValueError::new_err("give task= or its old name dataset=, not both"));
     }

@@ -107,13 +107,19 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
     }
     let summary = with_dataset!(&ds, d => study_space(d, opts, progress))?;
     if let Some(p) = &opts.curve {
+        // With several objectives, each point also carries the run's front measures.
+        let front = summary.front.is_some();
         write_atomic(p, |w| {
-            writeln!(w, "method,seed,queries,best_val,best_test")?;
+            writeln!(w, "method,seed,queries,best_val,best_test{}", if front { ",hypervolume,found,igd" } else { "" })?;
             for c in &summary.curves {
                 for q in 0..c.best_val.len() {
                     // No test accuracy (a user's oracle): the field is empty, not NaN.
                     let test = Some(c.best_test[q]).filter(|t| t.is_finite()).map_or(String::new(), |t| t.to_string());
-                    writeln!(w, "{},{},{},{},{test}", c.method, c.seed, c.queries[q], c.best_val[q])?;
+                    write!(w, "{},{},{},{},{test}", c.method, c.seed, c.queries[q], c.best_val[q])?;
+                    if let Some((hv, found, igd)) = c.front.get(q) {
+                        write!(w, ",{hv},{found},{igd}")?;
+                    }
+                    writeln!(w)?;
                 }
             }
             Ok(())
@@ -267,12 +273,18 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                     let mut eval = TableEvaluator::new(val.clone());
                     let h = budgeted::run_method(m, &setup, &mut eval, seed)?;
                     progress.inc(1);
+                    let mut curve = Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
+                        .with_hit(&h, |p| canon[p] == canon[target]);
                     let measures = match (&true_front, &objectives) {
-                        (Some(f), Some(o)) => Some(front::run_measures(f, o, &h, canon, &points)),
+                        (Some(f), Some(o)) => {
+                            curve.front = front::run_measures(f, o, &h, canon, &curve.queries)
+                                .into_iter()
+                                .map(|m| (m.hypervolume, m.found, m.igd))
+                                .collect();
+                            Some(front::run_measures(f, o, &h, canon, &points))
+                        }
                         _ => None,
                     };
-                    let curve = Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
-                        .with_hit(&h, |p| canon[p] == canon[target]);
                     Ok((curve, measures))
                 })
                 .collect::<Result<_>>()?;
@@ -292,6 +304,13 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                         })
                         .collect(),
                     table: front::table(&measured, &opts.methods, &points),
+                    bands: front::bands(
+                        &done
+                            .iter()
+                            .map(|(c, _)| (c.method, c.queries.as_slice(), c.front.as_slice()))
+                            .collect::<Vec<_>>(),
+                        budget,
+                    ),
                 });
             }
             let curves: Vec<Curve> = done.into_iter().map(|(c, _)| c).collect();

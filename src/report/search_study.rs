@@ -73,12 +73,53 @@ pub fn page(s: &StudySummary) -> String {
         super::page::BASE_CSS
     );
     let body = format!(
-        "<h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}",
+        "<h1>nar search study — {} {}</h1><p>{}</p><figure>{}</figure>{}{}",
         s.space,
         s.task,
         svg::esc(&description(s)),
         figure(s),
-        table(s)
+        table(s),
+        front_section(s)
     );
     super::page::page("nar search study", &css, &body)
+}
+
+/// With several objectives: the normalised hypervolume of each method's front against queries (a band
+/// per method) and the front table (hypervolume, fraction of the true front queried, IGD).
+pub fn front_section(s: &StudySummary) -> String {
+    let Some(f) = &s.front else { return String::new() };
+    let bands: Vec<svg::Band> =
+        f.bands.iter().map(|(m, points)| svg::Band { name: m.name().to_string(), points: points.clone() }).collect();
+    let chart = svg::band_chart(
+        &format!("Fronts on {} {}: {} — normalised hypervolume", s.space, s.task, f.objectives.join(" vs ")),
+        "architectures queried (from 10)",
+        "hypervolume / the true front's",
+        &bands,
+        &[("the true front".to_string(), 1.0)],
+    );
+    let mut table = String::from(
+        "<table><tr><th>method</th><th>queries</th><th>hypervolume</th><th>front found</th><th>IGD</th></tr>",
+    );
+    let ms = |(m, sd): (f64, f64)| format!("{m:.3} ± {sd:.3}");
+    for r in &f.table {
+        for c in &r.cells {
+            table.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.method.name(),
+                c.queries,
+                ms(c.hypervolume),
+                ms(c.found),
+                ms(c.igd)
+            ));
+        }
+    }
+    table.push_str("</table>");
+    format!(
+        "<h2>Several objectives</h2><p>{}</p><figure>{chart}</figure>{table}",
+        svg::esc(&format!(
+            "The pool's true front of {} holds {} architectures. Each run's front (the non-dominated architectures it queried) is measured against it: the hypervolume with the objectives normalised by the true front's ideal and nadir points (reference point 1), divided by the true front's; the fraction of the true front queried (an equivalent cell counting); IGD. Mean ± std over seeds.",
+            f.objectives.join(" and "),
+            f.true_front.len()
+        ))
+    )
 }

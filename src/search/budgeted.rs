@@ -91,6 +91,10 @@ pub struct Curve {
     /// The failed queries `(position, reason)`: each spent one of the budget and is not in the curve
     /// (whose points are the answered queries).
     pub failed: Vec<(usize, String)>,
+    /// With several objectives: the run's front measured after each answered query, `(normalised
+    /// hypervolume, fraction of the true front queried, IGD)` per point of the curve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub front: Vec<(f64, f64, f64)>,
 }
 
 impl Curve {
@@ -109,7 +113,18 @@ impl Curve {
             incumbent.push(bp);
         }
         let queries = run.numbers.clone();
-        Curve { method, seed, queries, best_val, best_test, incumbent, hit: None, seconds, failed: run.failed.clone() }
+        Curve {
+            method,
+            seed,
+            queries,
+            best_val,
+            best_test,
+            incumbent,
+            hit: None,
+            seconds,
+            failed: run.failed.clone(),
+            front: Vec::new(),
+        }
     }
 
     /// Records when the first architecture `is_target` accepts was queried.

@@ -1005,6 +1005,7 @@ fn the_largest_seed_runs_alone() {
 fn several_objectives_measure_each_runs_front_against_the_true_front() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("front.json");
+    let (curve, html) = (dir.path().join("front.csv"), dir.path().join("front.html"));
     let o = nar(&[
         "search",
         "--space",
@@ -1019,8 +1020,25 @@ fn several_objectives_measure_each_runs_front_against_the_true_front() {
         "val,flops",
         "-o",
         out.to_str().unwrap(),
+        "--curve",
+        curve.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
     ]);
     ok(&o);
+    // The curve CSV carries each run's front measures after every query; its last points are the
+    // table's at the budget.
+    let csv = std::fs::read_to_string(&curve).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("method,seed,queries,best_val,best_test,hypervolume,found,igd"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), 300);
+    let last: Vec<f64> = rows.iter().filter(|r| r[1] == 100.0).map(|r| r[4]).collect();
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h2>Several objectives</h2>") && page.contains("normalised hypervolume"));
+    for svg in page.split("<svg").skip(1) {
+        roxmltree::Document::parse(&format!("<svg{}", &svg[..svg.find("</svg>").unwrap() + 6])).unwrap();
+    }
     assert!(String::from_utf8_lossy(&o.stdout).contains("front: val vs flops"));
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let f = &s["front"];
@@ -1056,6 +1074,8 @@ fn several_objectives_measure_each_runs_front_against_the_true_front() {
     }
     let cells = f["table"][0]["cells"].as_array().unwrap();
     assert_eq!(f["table"][0]["method"], "random");
+    let mean = last.iter().sum::<f64>() / last.len() as f64;
+    assert!((cells.last().unwrap()["hypervolume"][0].as_f64().unwrap() - mean).abs() < 1e-12);
     let at = |k: usize, what: &str| cells[k][what][0].as_f64().unwrap();
     for k in 0..cells.len() {
         for what in ["hypervolume", "found"] {
