@@ -257,9 +257,9 @@ pub fn search<'py>(
     };
     // The multi-objective methods need the costs of several objectives, which nar.search does not take
     // yet (the command line's `nar search --objectives` does).
-    let m = Method::from_name(method).filter(|m| !m.is_multi_objective()).ok_or_else(|| {
-        PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)"))
-    })?;
+    let m = Method::from_name(method)
+        .filter(|m| !m.is_multi_objective())
+        .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
     if task.is_some() && dataset.is_some() {
         return Err(PyValueError::new_err("give task= or its old name dataset=, not both"));
     }
