@@ -120,6 +120,7 @@ def test_equivalent_cells_constraints_and_batches():
         ({"equivalence": "iso"}, "equivalence"),
         ({"predictor": "svm"}, "unknown predictor"),
         ({"method": "bayes"}, "bayes"),
+        ({"method": "mo-rea"}, "unknown method \"mo-rea\" \\(expected nar, random, rea or ls\\)"),
         ({"space": "nb301"}, "nb301"),
         ({"dataset": "mnist"}, "mnist"),
         ({"task": "mnist"}, "nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16"),
