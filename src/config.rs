@@ -185,7 +185,7 @@ impl Config {
         }
         // The space must have the task (read in its own spelling: NB201's `cifar10-valid` is `cifar10`).
         if let Some(task) = self.network_type
-            && let Err(e) = crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::task(task.name()))
+            && let Err(e) = crate::spaces::task(self.space, task.name())
         {
             bail!("invalid configuration: network_type: {e}");
         }
@@ -272,9 +272,7 @@ impl Config {
     /// absent).
     pub fn task(&self) -> Task {
         match self.network_type {
-            Some(t) => {
-                crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::task(t.name())).unwrap_or(t)
-            }
+            Some(t) => crate::spaces::task(self.space, t.name()).unwrap_or(t),
             None => crate::spaces::tasks(self.space)[0],
         }
     }

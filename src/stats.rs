@@ -138,6 +138,9 @@ pub fn batch_stats(
     BatchStats { tiers }
 }
 
+/// `(x, mean, std)` of a measure at each point of a curve (a band of a report's figure).
+pub type MeanCurve = Vec<(f64, f64, f64)>;
+
 /// Mean and sample standard deviation (n − 1; 0 for a single value), as every figure nar reports over
 /// seeds uses them.
 pub fn mean_std(v: &[f64]) -> (f64, f64) {

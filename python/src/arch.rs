@@ -30,7 +30,7 @@ pub fn task_keyword(space: SpaceKind, task: Option<&str>, alias: Option<(&str, &
         (None, Some((_, a))) => a,
         (None, None) => return Ok(None),
     };
-    nar::with_space!(space, S => S::task(name)).map(Some).map_err(PyValueError::new_err)
+    nar::spaces::task(space, name).map(Some).map_err(PyValueError::new_err)
 }
 
 /// `{"flops", "params", "vertex_or_edge_flops": {cell: [...]}, "vertex_or_edge_params": {cell: [...]}}`.

@@ -53,13 +53,19 @@ pub fn natural<T: TryFrom<u64>>(obj: &pyo3::Bound<'_, pyo3::PyAny>, name: &str) 
 /// Whether `obj` is a truth value — Python's `bool` or numpy's `bool_` (which is not a `bool` to
 /// Python, but is one to whoever wrote it): never taken for a number.
 pub fn is_bool(obj: &pyo3::Bound<'_, pyo3::PyAny>) -> bool {
+    is_bool_of(obj, numpy_bool(obj.py()).as_ref())
+}
+
+/// numpy's `bool_` type, where numpy imports.
+fn numpy_bool(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
+    use pyo3::types::PyAnyMethods;
+    py.import("numpy").and_then(|np| np.getattr("bool_")).ok()
+}
+
+/// [`is_bool`] with numpy's `bool_` looked up once by the caller.
+fn is_bool_of(obj: &pyo3::Bound<'_, pyo3::PyAny>, numpy_bool: Option<&pyo3::Bound<'_, pyo3::PyAny>>) -> bool {
     use pyo3::types::{PyAnyMethods, PyBool};
-    obj.is_instance_of::<PyBool>()
-        || obj
-            .py()
-            .import("numpy")
-            .and_then(|np| np.getattr("bool_"))
-            .is_ok_and(|t| obj.is_instance(&t).unwrap_or(false))
+    obj.is_instance_of::<PyBool>() || numpy_bool.is_some_and(|t| obj.is_instance(t).unwrap_or(false))
 }
 
 /// The accuracies of `Predictor.fit`: any iterable of real numbers (a list, a numpy array, a
@@ -72,10 +78,11 @@ pub fn accuracies(obj: &pyo3::Bound<'_, pyo3::PyAny>) -> pyo3::PyResult<Vec<f64>
             cut(obj.get_type().to_string())
         ))
     })?;
+    let numpy_bool = numpy_bool(obj.py());
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
         let item = item?;
-        let v = if is_bool(&item) { None } else { item.extract::<f64>().ok() };
+        let v = if is_bool_of(&item, numpy_bool.as_ref()) { None } else { item.extract::<f64>().ok() };
         let Some(v) = v else {
             return Err(PyTypeError::new_err(format!(
                 "accuracies[{i}] is {}, not a number",

@@ -80,8 +80,9 @@ struct SearchArgs {
     budget: usize,
     method: Method,
     seed: u64,
-    /// The task, as given (`None`: the space's first).
+    /// The task, as given under its name and its old name (`None`: the space's first).
     task: Option<String>,
+    dataset: Option<String>,
     batch: Option<usize>,
     constraint: Constraint,
     equivalence: Equivalence,
@@ -96,7 +97,8 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     calls: CallOptions,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (budget, method, seed) = (a.budget, a.method, a.seed);
-    let task = task_keyword(S::KIND, a.task.as_deref(), None)?.unwrap_or(S::TASKS[0]);
+    let alias = a.dataset.as_deref().map(|d| ("dataset", d));
+    let task = task_keyword(S::KIND, a.task.as_deref(), alias)?.unwrap_or(S::TASKS[0]);
     let network = S::network(task).map_err(PyValueError::new_err)?;
     let ds = py.detach(SpaceData::<S>::full);
     let domain = Domain::all(&ds)
@@ -260,14 +262,12 @@ pub fn search<'py>(
     let m = Method::from_name(method)
         .filter(|m| !m.is_multi_objective())
         .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
-    if task.is_some() && dataset.is_some() {
-        return Err(PyValueError::new_err("give task= or its old name dataset=, not both"));
-    }
     let args = SearchArgs {
         budget,
         method: m,
         seed,
-        task: task.or(dataset),
+        task,
+        dataset,
         batch,
         constraint: Constraint::model(max_params, max_flops),
         equivalence,

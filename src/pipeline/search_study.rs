@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::sampler::Propose;
 use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
 use crate::search::command::{CommandEvaluator, CommandOptions};
-use crate::search::domain::{Constraint, Domain, Equivalence};
+use crate::search::domain::{Constraint, CostSource, Domain, Equivalence, cost_source};
 use crate::search::front::{self, TrueFront};
 use crate::search::guided::{GuidedPredictor, GuidedSettings};
 use crate::search::inputs::FeatureCache;
@@ -116,8 +116,8 @@ pub fn study(opts: &StudyOptions, progress: &dyn Progress) -> Result<StudySummar
                     // No test accuracy (a user's oracle): the field is empty, not NaN.
                     let test = Some(c.best_test[q]).filter(|t| t.is_finite()).map_or(String::new(), |t| t.to_string());
                     write!(w, "{},{},{},{},{test}", c.method, c.seed, c.queries[q], c.best_val[q])?;
-                    if let Some((hv, found, igd)) = c.front.get(q) {
-                        write!(w, ",{hv},{found},{igd}")?;
+                    if let Some(m) = c.front.get(q) {
+                        write!(w, ",{},{},{}", m.hypervolume, m.found, m.igd)?;
                     }
                     writeln!(w)?;
                 }
@@ -266,7 +266,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                 .expect("a non-empty pool");
             let card =
                 Scorecard::over(report, domain.positions().to_vec(), test_metric.as_deref().unwrap_or(&val_metric));
-            let done: Vec<(Curve, Option<Vec<front::Measures>>)> = runs
+            let curves: Vec<Curve> = runs
                 .par_iter()
                 .map(|&(m, seed)| {
                     let start = Instant::now();
@@ -275,22 +275,20 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                     progress.inc(1);
                     let mut curve = Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
                         .with_hit(&h, |p| canon[p] == canon[target]);
-                    let measures = match (&true_front, &objectives) {
-                        (Some(f), Some(o)) => {
-                            curve.front = front::run_measures(f, o, &h, canon, &curve.queries)
-                                .into_iter()
-                                .map(|m| (m.hypervolume, m.found, m.igd))
-                                .collect();
-                            Some(front::run_measures(f, o, &h, canon, &points))
-                        }
-                        _ => None,
-                    };
-                    Ok((curve, measures))
+                    // The run's front after each answered query (the table's budgets are read off it).
+                    if let (Some(f), Some(o)) = (&true_front, &objectives) {
+                        curve.front = front::run_measures(f, o, &h, canon, &curve.queries);
+                    }
+                    Ok(curve)
                 })
                 .collect::<Result<_>>()?;
             if let (Some(f), Some(o)) = (&true_front, &objectives) {
-                let measured: Vec<(Method, Vec<front::Measures>)> =
-                    done.iter().filter_map(|(c, m)| m.clone().map(|m| (c.method, m))).collect();
+                // Before a run's first answer its front is empty.
+                let empty = f.measure(o, &[], canon);
+                let measured: Vec<(Method, Vec<front::Measures>)> = curves
+                    .iter()
+                    .map(|c| (c.method, points.iter().map(|&q| c.front_at(q).unwrap_or(empty)).collect()))
+                    .collect();
                 front_summary = Some(front::FrontSummary {
                     objectives: o.names.clone(),
                     true_front: f
@@ -304,16 +302,9 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                         })
                         .collect(),
                     table: front::table(&measured, &opts.methods, &points),
-                    bands: front::bands(
-                        &done
-                            .iter()
-                            .map(|(c, _)| (c.method, c.queries.as_slice(), c.front.as_slice()))
-                            .collect::<Vec<_>>(),
-                        budget,
-                    ),
+                    bands: budgeted::bands_of(&curves, budget, |c, q| c.front_at(q).map_or(0.0, |m| m.hypervolume)),
                 });
             }
-            let curves: Vec<Curve> = done.into_iter().map(|(c, _)| c).collect();
             (curves, val_metric, Some(card), Some((ds.ids()[target].to_string(), val[target])))
         }
         (OracleSource::Command { command, journal, options }, _) => {
@@ -407,38 +398,22 @@ fn front_objectives<S: SearchSpace + Featurize>(
             return Err(UsageError(format!("--objectives: {n} is given twice")).into());
         }
     }
-    let model: Vec<crate::cost::NetworkCost> =
-        if names.iter().any(|n| crate::search::domain::MODEL_COSTS.contains(&n.as_str())) {
-            ds.archs().iter().map(|a| S::cost(a, network)).collect()
-        } else {
-            Vec::new()
-        };
-    let mut columns: Vec<Vec<f64>> = vec![val.iter().map(|v| -v).collect()];
+    let mut sources = Vec::new();
     for n in &names[1..] {
-        let column: Vec<f64> = match n.as_str() {
-            "flops" => model.iter().map(|c| c.total_flops as f64).collect(),
-            "params" => model.iter().map(|c| c.total_params as f64).collect(),
-            other => {
-                if crate::data::MetricKind::of(other) == crate::data::MetricKind::Accuracy {
-                    return Err(UsageError(format!(
-                        "--objectives {other}: an accuracy is not a cost (validation accuracy is `val`)"
-                    ))
-                    .into());
-                }
-                let known: Vec<&str> = crate::search::domain::MODEL_COSTS
-                    .iter()
-                    .copied()
-                    .chain(ds.metrics().iter().filter(|m| !m.higher_is_better()).map(|m| m.name.as_str()))
-                    .collect();
-                ds.metric(other)
-                    .ok_or_else(|| {
-                        UsageError(format!("--objectives {other}: no such cost; costs: {}", known.join(", ")))
-                    })?
-                    .to_vec()
-            }
-        };
-        columns.push(column);
+        sources.push(cost_source(n, Some(ds)).map_err(|e| {
+            UsageError(if e.accuracy {
+                format!("--objectives {n}: an accuracy is not a cost (validation accuracy is `val`)")
+            } else {
+                format!("--objectives {n}: no such cost; costs: {}", e.known)
+            })
+        })?);
     }
-    let values = (0..ds.len()).map(|p| columns.iter().map(|c| c[p]).collect()).collect();
+    let model = sources.iter().any(CostSource::is_model);
+    let values = (0..ds.len())
+        .map(|p| {
+            let cost = model.then(|| S::cost(&ds.archs()[p], network));
+            std::iter::once(-val[p]).chain(sources.iter().map(|s| s.value(p, cost.as_ref()))).collect()
+        })
+        .collect();
     Ok(front::Objectives { names: names.to_vec(), values })
 }

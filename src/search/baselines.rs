@@ -48,7 +48,7 @@ pub(crate) fn fresh_random<S: SearchSpace>(domain: &Domain<S>, oracle: &Oracle<'
 }
 
 /// [`fresh_random`], and not of the queries in `taken` (a batch's proposals so far).
-fn fresh_random_except<S: SearchSpace>(
+pub(crate) fn fresh_random_except<S: SearchSpace>(
     domain: &Domain<S>,
     oracle: &Oracle<'_>,
     rng: &mut Rng,

@@ -91,10 +91,10 @@ pub struct Curve {
     /// The failed queries `(position, reason)`: each spent one of the budget and is not in the curve
     /// (whose points are the answered queries).
     pub failed: Vec<(usize, String)>,
-    /// With several objectives: the run's front measured after each answered query, `(normalised
-    /// hypervolume, fraction of the true front queried, IGD)` per point of the curve.
+    /// With several objectives: the run's front measured after each answered query, per point of the
+    /// curve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub front: Vec<(f64, f64, f64)>,
+    pub front: Vec<super::front::Measures>,
 }
 
 impl Curve {
@@ -147,6 +147,12 @@ impl Curve {
     /// Test accuracy of the incumbent after `queries` (the last one if the run stopped earlier).
     pub fn test_at(&self, queries: usize) -> f64 {
         self.point_at(queries).map_or(f64::NAN, |i| self.best_test[i])
+    }
+
+    /// The run's front measures after `queries` (the last ones if the run stopped earlier; `None`
+    /// before its first answer or without several objectives).
+    pub fn front_at(&self, queries: usize) -> Option<super::front::Measures> {
+        self.point_at(queries).and_then(|i| self.front.get(i).copied())
     }
 }
 
@@ -202,12 +208,18 @@ pub fn table(curves: &[Curve], budget: usize) -> Vec<Row> {
 }
 
 /// `(queries, mean, std)` of the incumbent's test accuracy at every query count.
-pub type MeanCurve = Vec<(f64, f64, f64)>;
+pub use crate::stats::MeanCurve;
 
 /// Mean and std of the incumbent's test accuracy (`by_test`; otherwise its validation accuracy, all a
 /// user's oracle gives) at every query count from 10 (or the budget, if smaller) to the budget, per
 /// method (for the report's bands; the first few random queries would stretch the scale).
 pub fn bands(curves: &[Curve], budget: usize, by_test: bool) -> Vec<(Method, MeanCurve)> {
+    bands_of(curves, budget, |c, q| if by_test { c.test_at(q) } else { c.val_at(q) })
+}
+
+/// Mean and std over each method's runs of `value(curve, queries)` at every query count from 10 (or
+/// the budget, if smaller) to the budget.
+pub fn bands_of(curves: &[Curve], budget: usize, value: impl Fn(&Curve, usize) -> f64) -> Vec<(Method, MeanCurve)> {
     Method::EVERY
         .into_iter()
         .filter_map(|m| {
@@ -215,8 +227,7 @@ pub fn bands(curves: &[Curve], budget: usize, by_test: bool) -> Vec<(Method, Mea
             (!mine.is_empty()).then(|| {
                 let pts = (budget.min(10)..=budget)
                     .map(|q| {
-                        let v: Vec<f64> =
-                            mine.iter().map(|c| if by_test { c.test_at(q) } else { c.val_at(q) }).collect();
+                        let v: Vec<f64> = mine.iter().map(|c| value(c, q)).collect();
                         let (mean, std) = mean_std(&v);
                         (q as f64, mean, std)
                     })

@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::benchmark::Benchmark;
+use crate::cost::NetworkCost;
 use crate::data::Dataset;
 use crate::rng::Rng;
 use crate::space::SearchSpace;
@@ -57,6 +58,56 @@ pub struct Bound {
 
 /// The cost model's totals a bound may name.
 pub const MODEL_COSTS: [&str; 2] = ["params", "flops"];
+
+/// Where a named cost's values come from (`--max`, `--objectives`): the cost model's totals of an
+/// architecture's network, or a cost column of the dataset.
+#[derive(Clone, Copy, Debug)]
+pub enum CostSource<'d> {
+    Params,
+    Flops,
+    Column(&'d [f64]),
+}
+
+impl CostSource<'_> {
+    pub fn is_model(&self) -> bool {
+        !matches!(self, CostSource::Column(_))
+    }
+
+    /// The cost of position `p`; `model` is its network's cost where the source is the cost model's.
+    pub fn value(&self, p: usize, model: Option<&NetworkCost>) -> f64 {
+        let model = || model.expect("the cost model's totals, where a cost reads them");
+        match self {
+            CostSource::Params => model().total_params as f64,
+            CostSource::Flops => model().total_flops as f64,
+            CostSource::Column(c) => c[p],
+        }
+    }
+}
+
+/// Why a name is not a cost: an accuracy (a search reads those through its oracle only), or no cost
+/// of that name; `known` lists the costs there are.
+pub struct NotACost {
+    pub accuracy: bool,
+    pub known: String,
+}
+
+/// The cost called `name`: the cost model's `params` or `flops`, else a column of `ds` that is not an
+/// accuracy.
+pub fn cost_source<'d, S: SearchSpace>(name: &str, ds: Option<&'d Dataset<S>>) -> Result<CostSource<'d>, NotACost> {
+    match name {
+        "params" => return Ok(CostSource::Params),
+        "flops" => return Ok(CostSource::Flops),
+        _ => {}
+    }
+    let known = || {
+        let columns = ds.into_iter().flat_map(|d| d.metrics()).filter(|m| !m.higher_is_better());
+        MODEL_COSTS.iter().copied().chain(columns.map(|m| m.name.as_str())).collect::<Vec<_>>().join(", ")
+    };
+    if crate::data::MetricKind::of(name) == crate::data::MetricKind::Accuracy {
+        return Err(NotACost { accuracy: true, known: known() });
+    }
+    ds.and_then(|d| d.metric(name)).map(CostSource::Column).ok_or_else(|| NotACost { accuracy: false, known: known() })
+}
 
 impl Bound {
     /// Reads `NAME=VALUE` (a finite, non-negative number).
@@ -282,47 +333,23 @@ impl<S: Benchmark> Domain<S> {
             return Ok(self);
         }
         // Each bound's cost per position: the cost model's, or a column of the dataset.
-        let mut columns: Vec<Option<&[f64]>> = Vec::new();
+        let mut sources = Vec::new();
         for b in &constraint.bounds {
-            if MODEL_COSTS.contains(&b.cost.as_str()) {
-                columns.push(None);
-                continue;
-            }
-            let names = || {
-                let mut n: Vec<String> = MODEL_COSTS.iter().map(|s| s.to_string()).collect();
-                n.extend(
-                    costs
-                        .into_iter()
-                        .flat_map(|d| d.metrics())
-                        .filter(|m| !m.higher_is_better())
-                        .map(|m| m.name.clone()),
-                );
-                n.join(", ")
-            };
-            if crate::data::MetricKind::of(&b.cost) == crate::data::MetricKind::Accuracy {
-                return Err(UsageError(format!(
-                    "--max {}: an accuracy is not a cost (a search reads accuracies through its oracle only); costs: {}",
-                    b.cost,
-                    names()
-                ))
-                .into());
-            }
-            let col = costs
-                .and_then(|d| d.metric(&b.cost))
-                .ok_or_else(|| UsageError(format!("--max {}: no such cost; costs: {}", b.cost, names())))?;
-            columns.push(Some(col));
+            sources.push(cost_source(&b.cost, costs).map_err(|e| {
+                let why = if e.accuracy {
+                    "an accuracy is not a cost (a search reads accuracies through its oracle only)"
+                } else {
+                    "no such cost"
+                };
+                UsageError(format!("--max {}: {why}; costs: {}", b.cost, e.known))
+            })?);
         }
         let before = self.pool.len();
         let archs = self.ds.archs();
+        let model = sources.iter().any(CostSource::is_model);
         self.pool.retain(|&p| {
-            let model = (columns.iter().any(Option::is_none)).then(|| S::cost(&archs[p], network));
-            constraint.bounds.iter().zip(&columns).all(|(b, col)| match col {
-                Some(c) => c[p] <= b.max,
-                None => {
-                    let m = model.as_ref().expect("computed where a bound reads the cost model");
-                    (if b.cost == "params" { m.total_params } else { m.total_flops }) as f64 <= b.max
-                }
-            })
+            let cost = model.then(|| S::cost(&archs[p], network));
+            constraint.bounds.iter().zip(&sources).all(|(b, s)| s.value(p, cost.as_ref()) <= b.max)
         });
         if self.pool.is_empty() {
             return Err(UsageError(format!(

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::method::{Method, RunHistory};
 use super::pareto::{Normalizer, igd, non_dominated};
-use crate::stats::mean_std;
+use crate::stats::{MeanCurve, mean_std};
 
 /// The objectives of a multi-objective study: their names (`val` first) and each architecture's
 /// values, minimised (validation accuracy negated), by dataset position (NaN where unknown).
@@ -79,7 +79,7 @@ impl TrueFront {
 }
 
 /// One run's front measured at one budget.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measures {
     /// The normalised hypervolume, relative to the true front's (1: the whole front).
     pub hypervolume: f64,
@@ -134,7 +134,7 @@ pub struct FrontSummary {
     /// Mean ± std of the normalised hypervolume per method at every query count from 10 (the page's
     /// bands).
     #[serde(default)]
-    pub bands: Vec<(Method, Band)>,
+    pub bands: Vec<(Method, MeanCurve)>,
 }
 
 /// A member of the true front.
@@ -143,40 +143,6 @@ pub struct FrontMember {
     pub id: String,
     pub values: Vec<f64>,
     pub test: f64,
-}
-
-/// `(queries, mean, std)` of a measure at every query count.
-pub type Band = Vec<(f64, f64, f64)>;
-
-/// One run's front measures after each of its answered queries: the method, the query numbers and
-/// `(hypervolume, found, IGD)` at each.
-pub type FrontCurve<'a> = (Method, &'a [usize], &'a [(f64, f64, f64)]);
-
-/// Mean ± std over a method's runs of the normalised hypervolume after every query count from 10 (or
-/// the budget, if smaller) to the budget (a run that stopped early keeps its last value).
-pub fn bands(runs: &[FrontCurve<'_>], budget: usize) -> Vec<(Method, Band)> {
-    Method::EVERY
-        .into_iter()
-        .filter_map(|m| {
-            let mine: Vec<&FrontCurve<'_>> = runs.iter().filter(|r| r.0 == m && !r.2.is_empty()).collect();
-            (!mine.is_empty()).then(|| {
-                let points = (budget.min(10)..=budget)
-                    .map(|q| {
-                        let v: Vec<f64> = mine
-                            .iter()
-                            .map(|(_, queries, front)| {
-                                let i = queries.partition_point(|&n| n <= q);
-                                if i == 0 { 0.0 } else { front[i - 1].0 }
-                            })
-                            .collect();
-                        let (mean, sd) = mean_std(&v);
-                        (q as f64, mean, sd)
-                    })
-                    .collect();
-                (m, points)
-            })
-        })
-        .collect()
 }
 
 /// The front table: per method (in `methods`' order), per budget point, mean ± std over its runs.

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 
-use super::baselines::{fresh_random, random_batch};
+use super::baselines::{fresh_random, fresh_random_except, random_batch};
 use super::domain::Domain;
 use super::oracle::Oracle;
 use super::pareto::{crowding_distance, fronts, non_dominated};
@@ -89,7 +89,7 @@ pub fn mo_rea<S: SearchSpace>(
                 .collect();
             let child = if fresh.is_empty() {
                 // No new neighbour: a random architecture, not already a child of this generation.
-                (0..100).filter_map(|_| fresh_random(domain, oracle, rng)).find(|c| !taken.contains(&domain.class(*c)))
+                fresh_random_except(domain, oracle, rng, &taken)
             } else {
                 Some(fresh[rng.below(fresh.len())])
             };

@@ -160,6 +160,11 @@ pub fn all_tasks() -> Vec<Task> {
     all
 }
 
+/// The task of `space` called `name`, in the space's own spelling (`SearchSpace::task`).
+pub fn task(space: SpaceKind, name: &str) -> Result<Task, String> {
+    with_space!(space, S => S::task(name))
+}
+
 /// Checks that `space` has `task`; the error names the tasks it has.
 pub fn check_task(space: SpaceKind, task: Task) -> Result<()> {
     with_space!(space, S => S::network(task).map(|_| ()).map_err(|e| anyhow!(e)))
