@@ -73,7 +73,10 @@ class _Fields(Mapping):
 @dataclass(frozen=True, eq=True)
 class SearchResult(_Fields):
     """What :func:`search` found: the pick (best validation accuracy queried), its accuracy, every
-    answered query in order, and the failed ones with their reasons."""
+    answered query in order, and the failed ones with their reasons. With ``objectives``: the
+    objectives, the ``front`` of the answers (dicts of ``arch``, ``accuracy`` and ``costs`` by name),
+    its ``hypervolume`` after each answer (raw units) and the ``reference`` point it is measured from;
+    ``None`` without."""
 
     space: str
     method: str
@@ -84,6 +87,10 @@ class SearchResult(_Fields):
     accuracy: Optional[float]
     history: list
     failed: list
+    objectives: Optional[list] = None
+    front: Optional[list] = None
+    hypervolume: Optional[list] = None
+    reference: Optional[list] = None
 
 
 @dataclass(frozen=True, eq=True)

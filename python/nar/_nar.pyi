@@ -170,7 +170,14 @@ def train(
     """Trains the ranker into a new run directory. ``config``: a YAML file or ``"nb101"``/``"nb201"``
     (the reference configurations); ``dataset``: a Dataset, a ``.nar`` path or a space name."""
 
-class SearchResult(TypedDict):
+class _SearchFront(TypedDict, total=False):
+    # With objectives only.
+    objectives: list[str]
+    front: list[dict]
+    hypervolume: list[float]
+    reference: list[float]
+
+class SearchResult(_SearchFront):
     space: Space
     method: str
     seed: int
@@ -185,7 +192,7 @@ def search(
     space: Space,
     oracle: Callable[[Arch], float],
     budget: int,
-    method: Literal["nar", "random", "rea", "ls"] = "nar",
+    method: Literal["nar", "random", "rea", "ls", "mo-nar", "mo-rea", "mo-ls"] = "nar",
     seed: int = 0,
     task: Optional[Task] = None,
     *,
@@ -202,6 +209,7 @@ def search(
     timeout: Optional[float] = None,
     retries: Optional[int] = None,
     on_interrupt: Literal["cancel", "wait"] = "cancel",
+    objectives: Optional[Sequence[str]] = None,
 ) -> SearchResult:
     """Searches ``space`` asking ``oracle(arch) -> validation accuracy`` for at most ``budget`` distinct
     queries (``equivalence="canonical"``: NB201 cells computing one function are one query), ``batch``
@@ -210,4 +218,7 @@ def search(
     at once through ``executor`` (any ``concurrent.futures.Executor``: threads, processes, Dask's
     ``Client.get_executor()``, submitit), each answer or failure appended to ``journal`` as it arrives;
     a failed call (an exception, no number, past ``timeout``) is retried ``retries`` times, then listed
-    in ``failed``. Returns the pick and the whole query history."""
+    in ``failed``. ``objectives=["val", "flops"]`` (and/or ``"params"``) weighs accuracy against cost
+    (``mo-nar``, ``mo-rea`` and ``mo-ls`` need it): the result's ``front`` holds the non-dominated
+    answers, ``hypervolume`` their hypervolume after each answer. Returns the pick and the whole query
+    history."""

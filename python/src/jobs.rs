@@ -9,6 +9,7 @@ use nar::pipeline::train::{TrainOptions, train as train_run};
 use nar::sampler::Propose;
 use nar::search::budgeted::{Method, Setup, run_method};
 use nar::search::domain::{Constraint, Domain, Equivalence};
+use nar::search::front;
 use nar::search::guided::GuidedSettings;
 use nar::search::inputs::FeatureCache;
 use nar::space::{Enumerable, SpaceKind};
@@ -88,6 +89,8 @@ struct SearchArgs {
     equivalence: Equivalence,
     predictor: Option<String>,
     journal: Option<(PathBuf, bool)>,
+    /// `val` and the costs to weigh it against (empty: validation accuracy alone).
+    objectives: Vec<String>,
 }
 
 fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
@@ -110,8 +113,21 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
         settings.apply(&format!("predictor={p}")).map_err(crate::errors::value_error)?;
     }
     let features = FeatureCache::new(ds.archs(), network);
-    let setup =
-        Setup { domain: &domain, features: &features, network, budget, batch: a.batch, guided: &settings, costs: None };
+    let costs = match a.objectives.is_empty() {
+        true => None,
+        false => Some(
+            front::objective_costs(&ds, &a.objectives, network, domain.positions()).map_err(PyValueError::new_err)?,
+        ),
+    };
+    let setup = Setup {
+        domain: &domain,
+        features: &features,
+        network,
+        budget,
+        batch: a.batch,
+        guided: &settings,
+        costs: costs.as_deref(),
+    };
     let journal = a.journal.as_ref().map(|(p, reuse)| (p.as_path(), *reuse));
     let mut eval = PyOracle::new(py, &ds, oracle, calls, journal, task.name())?;
     let run = py.detach(|| run_method(method, &setup, &mut eval, seed));
@@ -144,6 +160,28 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
     d.set_item("accuracy", best.map(|(_, v)| v))?;
     d.set_item("history", list)?;
     d.set_item("failed", failed)?;
+    if let Some(c) = costs.as_deref() {
+        // The front of the answers (each member's architecture, answer and costs by name) and the
+        // hypervolume after each answer, in raw units against `reference`.
+        let reference = front::raw_reference(c, domain.positions());
+        let members = PyList::empty(py);
+        for (p, v) in front::run_front(&run, c) {
+            let named = PyDict::new(py);
+            for (name, value) in a.objectives[1..].iter().zip(&c[p]) {
+                named.set_item(name, value)?;
+            }
+            let m = PyDict::new(py);
+            m.set_item("arch", S::to_py(py, &ds.archs()[p])?)?;
+            m.set_item("accuracy", v)?;
+            m.set_item("costs", named)?;
+            members.append(m)?;
+        }
+        let hv: Vec<f64> = front::raw_measures(&run, c, &reference).iter().map(|m| m.hypervolume).collect();
+        d.set_item("objectives", a.objectives.clone())?;
+        d.set_item("front", members)?;
+        d.set_item("hypervolume", hv)?;
+        d.set_item("reference", reference)?;
+    }
     Ok(d)
 }
 
@@ -183,14 +221,24 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 /// `on_interrupt="wait"` waits for them (journaling their answers; a second Ctrl-C cancels), then
 /// raises `KeyboardInterrupt`.
 ///
+/// Several objectives: `objectives=["val", "flops"]` (validation accuracy, maximised, then one or
+/// more of nar's cost model's `flops` and `params`, minimised) weighs accuracy against cost; the
+/// methods `"mo-nar"` (nar's guided search for the Pareto front), `"mo-rea"` (NSGA-II's selection in
+/// regularized evolution) and `"mo-ls"` (Pareto local search) need it, the others search for
+/// accuracy and their queries' front is reported as well.
+///
 /// Returns a dict: `pick` (the answered architecture with the best answer, the earliest on ties),
 /// `accuracy` (its answer), `history` (every `(architecture, answer)` in query order), `failed` (every
-/// `(architecture, reason)`), `queries` (answered and failed), `space`, `method`, `seed`, `budget`.
+/// `(architecture, reason)`), `queries` (answered and failed), `space`, `method`, `seed`, `budget`;
+/// with objectives also `objectives`, `front` (the non-dominated answers: `{"arch", "accuracy",
+/// "costs": {name: value}}`), `hypervolume` (the front's hypervolume after each answer, in raw units:
+/// accuracy from 0, each cost from the space's largest) and `reference` (that point: 0, then each cost's
+/// largest, as minimised).
 #[pyfunction]
 #[pyo3(signature = (space, oracle, budget, method = "nar", seed = None, task = None, *, dataset = None, batch = None,
     max_params = None, max_flops = None, equivalence = "canonical", predictor = None, parallel = None,
     executor = None, journal = None, journal_reuse = false, timeout = None, retries = None,
-    on_interrupt = "cancel"))]
+    on_interrupt = "cancel", objectives = None))]
 #[allow(clippy::too_many_arguments)] // the Python signature
 pub fn search<'py>(
     py: Python<'py>,
@@ -213,6 +261,7 @@ pub fn search<'py>(
     timeout: Option<f64>,
     retries: Option<&Bound<'py, PyAny>>,
     on_interrupt: &str,
+    objectives: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let budget: usize = crate::errors::natural(budget, "budget")?;
     let seed: u64 = seed.map(|s| crate::errors::natural(s, "seed")).transpose()?.unwrap_or(0);
@@ -257,11 +306,27 @@ pub fn search<'py>(
         "none" => Equivalence::None,
         other => return Err(PyValueError::new_err(format!("equivalence is \"canonical\" or \"none\", got {other:?}"))),
     };
-    // The multi-objective methods need the costs of several objectives, which nar.search does not take
-    // yet (the command line's `nar search --objectives` does).
-    let m = Method::from_name(method)
-        .filter(|m| !m.is_multi_objective())
-        .ok_or_else(|| PyValueError::new_err(format!("unknown method {method:?} (expected nar, random, rea or ls)")))?;
+    let m = Method::from_name(method).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown method {method:?} (expected nar, random, rea or ls; with objectives also mo-nar, mo-rea or mo-ls)"
+        ))
+    })?;
+    let objectives: Vec<String> = match objectives {
+        None => Vec::new(),
+        Some(o) => {
+            if o.is_instance_of::<pyo3::types::PyString>() {
+                return Err(PyValueError::new_err(
+                    "objectives is a list of names, validation accuracy first: [\"val\", \"flops\"]",
+                ));
+            }
+            o.try_iter()?.map(|x| x?.extract::<String>()).collect::<PyResult<_>>()?
+        }
+    };
+    if m.is_multi_objective() && objectives.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "{m} weighs accuracy against costs: give objectives=[\"val\", \"flops\"] (or params)"
+        )));
+    }
     let args = SearchArgs {
         budget,
         method: m,
@@ -273,6 +338,7 @@ pub fn search<'py>(
         equivalence,
         predictor,
         journal: journal.map(|j| (j, journal_reuse)),
+        objectives,
     };
     let calls = CallOptions { parallel: parallel.unwrap_or(1), executor, timeout, retries, wait_on_interrupt };
     match SpaceKind::from_name(space) {

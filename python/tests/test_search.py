@@ -45,6 +45,38 @@ def test_search_equals_the_command_line(method, budget, tmp_path):
     assert pick[2] == str(found["pick"].index)
 
 
+def test_search_for_the_front_equals_the_command_line(tmp_path):
+    oracle = TableOracle()
+    found = nar.search("nb201", oracle, 40, method="mo-nar", seed=0, objectives=["val", "flops"])
+    assert found["objectives"] == ["val", "flops"] and found["queries"] == 40 == len(set(oracle.calls))
+    # The front: exactly the answers no other answer dominates (accuracy up, FLOPs down).
+    flops = {a.index: a.cost()["total_flops"] for a, _ in found["history"]}
+    points = [(v, flops[a.index], a.index) for a, v in found["history"]]
+    dominated = {
+        i for (v, f, i) in points
+        if any(w >= v and g <= f and (w > v or g < f) for (w, g, _) in points)
+    }
+    front = sorted((m["arch"].index, m["accuracy"], m["costs"]["flops"]) for m in found["front"])
+    assert front == sorted((i, v, f) for (v, f, i) in points if i not in dominated)
+    # The hypervolume after the last answer: accuracy from 0, FLOPs from the space's largest.
+    largest = max(nar.nb201(i).cost()["total_flops"] for i in range(15625))
+    assert found["reference"] == [0.0, largest]
+    steps = sorted((f, v) for _, v, f in front)
+    volume = sum(v * ((steps[k + 1][0] if k + 1 < len(steps) else largest) - f) for k, (f, v) in enumerate(steps))
+    assert found["hypervolume"][-1] == pytest.approx(volume, rel=1e-12)
+    assert len(found["hypervolume"]) == 40 and found["hypervolume"] == sorted(found["hypervolume"])
+    # The command line, same method, seed and budget, queries the same architectures in the same order.
+    curve = tmp_path / "curve.csv"
+    cli("search", "--space", "nb201", "--method", "mo-nar", "--objectives", "val,flops", "--budget", "40",
+        "--seeds", "1", "--curve", str(curve))
+    with open(curve) as f:
+        best_val = [float(row["best_val"]) for row in csv.DictReader(f)]
+    assert best_val == list(np.maximum.accumulate([v for _, v in found["history"]]))
+    # Without objectives the result has no front.
+    plain = nar.search("nb201", TableOracle(), 5, method="random")
+    assert plain["front"] is None and plain["hypervolume"] is None
+
+
 def test_search_nb101_with_a_python_oracle():
     seen = []
 
@@ -120,7 +152,14 @@ def test_equivalent_cells_constraints_and_batches():
         ({"equivalence": "iso"}, "equivalence"),
         ({"predictor": "svm"}, "unknown predictor"),
         ({"method": "bayes"}, "bayes"),
-        ({"method": "mo-rea"}, "unknown method \"mo-rea\" \\(expected nar, random, rea or ls\\)"),
+        ({"method": "mo-rea"}, "mo-rea weighs accuracy against costs: give objectives="),
+        ({"method": "nsga"}, "unknown method \"nsga\" \\(expected nar, random, rea or ls; with objectives also mo-nar"),
+        ({"objectives": ["flops"]}, "objectives flops: give val first, then one or more costs"),
+        ({"objectives": ["val"]}, "objectives val: give val first, then one or more costs"),
+        ({"objectives": ["val", "flops", "flops"]}, "objectives val,flops,flops: flops is given twice"),
+        ({"objectives": ["val", "latency"]}, "latency is not a cost of this space; costs: params, flops"),
+        ({"objectives": ["val", "cifar10_test_acc"]}, "cifar10_test_acc is an accuracy, not a cost"),
+        ({"objectives": "val,flops"}, "objectives is a list of names"),
         ({"space": "nb301"}, "nb301"),
         ({"dataset": "mnist"}, "mnist"),
         ({"task": "mnist"}, "nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16"),
@@ -175,7 +214,11 @@ def test_results_are_typed_classes_with_a_dict_view():
     assert isinstance(found, nar.SearchResult)
     assert found.queries == found["queries"] == len(found.history) == 12
     assert found.pick == found["pick"] and found.accuracy == max(v for _, v in found.history)
-    assert dict(found).keys() == {"space", "method", "seed", "budget", "queries", "pick", "accuracy", "history", "failed"}
+    assert dict(found).keys() == {
+        "space", "method", "seed", "budget", "queries", "pick", "accuracy", "history", "failed",
+        "objectives", "front", "hypervolume", "reference",
+    }
+    assert found.front is None and found["objectives"] is None, "no objectives asked"
     with pytest.raises(KeyError):
         found["nothing"]
     with pytest.raises(AttributeError):

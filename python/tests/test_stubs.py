@@ -12,12 +12,15 @@ STUB = ROOT / "python" / "nar" / "_nar.pyi"
 
 def stub_items():
     tree = ast.parse(STUB.read_text())
-    functions, classes = set(), {}
+    functions, classes, typed_dicts = set(), {}, {"TypedDict"}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             functions.add(node.name)
-        elif isinstance(node, ast.ClassDef) and not any(getattr(b, "id", "") == "TypedDict" for b in node.bases):
-            # (A TypedDict describes a dict the module returns; it is not an object of the module.)
+        elif isinstance(node, ast.ClassDef) and any(getattr(b, "id", "") in typed_dicts for b in node.bases):
+            # (A TypedDict, or one extending another, describes a dict the module returns; it is not an
+            # object of the module.)
+            typed_dicts.add(node.name)
+        elif isinstance(node, ast.ClassDef):
             classes[node.name] = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
     return functions, classes
 

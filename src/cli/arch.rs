@@ -31,6 +31,10 @@ pub struct Args {
     /// NB201 only: which dataset's network to cost (default: all three).
     #[arg(long, value_parser = parse_dataset)]
     dataset: Option<Dataset>,
+    /// The space the architecture is of, where it is a declared one (FILE.yaml): its text form is then
+    /// read against the declaration (the built-in spaces are recognised from the text).
+    #[arg(long, value_parser = super::space_or_file)]
+    space: Option<super::SpaceOrFile>,
 }
 
 fn parse_dataset(s: &str) -> Result<Dataset, String> {
@@ -44,6 +48,14 @@ enum Given {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if let Some(super::SpaceOrFile::Declared(path)) = &args.space {
+        let text = match (&args.arch, &args.file) {
+            (_, Some(file)) => crate::io::read_to_string_capped(file, 8 << 20, "an architecture file")?,
+            (Some(text), None) => text.clone(),
+            (None, None) => unreachable!("clap requires one"),
+        };
+        return super::arch_declared::run(path, &text, args.json);
+    }
     let (given, source) = match (&args.arch, &args.file) {
         (_, Some(path)) => {
             // JSON is parsed whole: a cap keeps a hostile file from costing gigabytes.

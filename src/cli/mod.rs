@@ -2,6 +2,7 @@
 //! (`nar data fetch` in `fetch.rs`), parses its arguments, calls the library and prints.
 
 mod arch;
+mod arch_declared;
 mod bench;
 mod data;
 mod eval;
@@ -160,6 +161,24 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for EnumA
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
         Some(Box::new(self.all.iter().map(|t| clap::builder::PossibleValue::new((self.name)(t)))))
     }
+}
+
+/// A space named on the command line: a built-in one, or a declaration file.
+#[derive(Clone, Debug)]
+pub(crate) enum SpaceOrFile {
+    Builtin(crate::space::SpaceKind),
+    Declared(std::path::PathBuf),
+}
+
+/// Parses a space argument: `nb101`, `nb201`, or a path ending in `.yaml`/`.yml`.
+pub(crate) fn space_or_file(s: &str) -> Result<SpaceOrFile, String> {
+    if crate::spaces::declared::DeclaredSpace::is_declaration(s) {
+        return Ok(SpaceOrFile::Declared(std::path::PathBuf::from(s)));
+    }
+    crate::space::SpaceKind::ALL.iter().find(|k| k.name() == s).map(|&k| SpaceOrFile::Builtin(k)).ok_or_else(|| {
+        let names: Vec<&str> = crate::space::SpaceKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown space {s:?} ({}, or a declaration FILE.yaml)", names.join(", "))
+    })
 }
 
 pub(crate) fn space_arg() -> EnumArg<crate::space::SpaceKind> {

@@ -63,6 +63,11 @@ pub struct Args {
     /// Do not write the run's HTML report.
     #[arg(long)]
     no_report: bool,
+    /// The comparison's objectives, comma-separated (as `nar search --objectives`: `val` first, then
+    /// costs such as `flops`, `params` or a cost column): the multi-objective methods join it, and each
+    /// run's front is measured and drawn in the report.
+    #[arg(long, value_delimiter = ',')]
+    objectives: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -99,6 +104,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         compare_seeds: args.compare_seeds,
         report: !args.no_report,
         resume: args.resume,
+        objectives: args.objectives.clone(),
     };
     let progress = Terminal::new();
     run_job(&opts, &progress, &mut |step| match step {

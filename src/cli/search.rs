@@ -260,24 +260,38 @@ pub(super) fn print_study(s: &StudySummary) {
         println!("  {:<8}{:>8}  {:>17}  {:>17}  {:>15}", r[0], r[1], r[2], r[3], r[4]);
     }
     if let Some(f) = &s.front {
-        println!(
-            "  front: {} — the pool's true front holds {} architectures; per method, mean ± std over seeds of the \
-             normalised hypervolume (1: the true front's), the fraction of the true front queried and IGD",
-            f.objectives.join(" vs "),
-            f.true_front.len()
-        );
-        println!("  {:<8}{:>8}  {:>15}  {:>15}  {:>15}", "method", "queries", "hypervolume", "front found", "IGD");
+        if f.raw {
+            println!(
+                "  front: {} — no true front (the user's oracle); per method, mean ± std over seeds of the hypervolume \
+                 in raw units (validation accuracy from 0, each cost from the pool's largest)",
+                f.objectives.join(" vs ")
+            );
+            println!("  {:<8}{:>8}  {:>25}", "method", "queries", "hypervolume");
+        } else {
+            println!(
+                "  front: {} — the pool's true front holds {} architectures; per method, mean ± std over seeds of the \
+                 normalised hypervolume (1: the true front's), the fraction of the true front queried and IGD",
+                f.objectives.join(" vs "),
+                f.true_front.len()
+            );
+            println!("  {:<8}{:>8}  {:>15}  {:>15}  {:>15}", "method", "queries", "hypervolume", "front found", "IGD");
+        }
         for r in &f.table {
             for c in &r.cells {
                 let ms = |(m, s): (f64, f64)| format!("{m:.3} ± {s:.3}");
-                println!(
-                    "  {:<8}{:>8}  {:>15}  {:>15}  {:>15}",
-                    r.method.name(),
-                    c.queries,
-                    ms(c.hypervolume),
-                    ms(c.found),
-                    ms(c.igd)
-                );
+                if f.raw {
+                    let (m, sd) = c.hypervolume;
+                    println!("  {:<8}{:>8}  {:>25}", r.method.name(), c.queries, format!("{m:.4e} ± {sd:.2e}"));
+                } else {
+                    println!(
+                        "  {:<8}{:>8}  {:>15}  {:>15}  {:>15}",
+                        r.method.name(),
+                        c.queries,
+                        ms(c.hypervolume),
+                        ms(c.found),
+                        ms(c.igd)
+                    );
+                }
             }
         }
     }

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub report: bool,
     /// Continue the run in `train.out` from its last checkpoint instead of starting one.
     pub resume: bool,
+    /// The comparison's objectives (`nar search --objectives`; empty: validation accuracy alone).
+    pub objectives: Vec<String>,
 }
 
 /// One finished step of the main job, as it finishes.
@@ -48,6 +50,10 @@ pub enum Step<'a> {
 /// evaluation (with tiers where the model has them), NAR's tier-based reference search where the model
 /// has tiers (otherwise [`Step::NotSearched`] says why), the budgeted comparison and the report.
 pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
+    // Objectives the comparison cannot measure are refused before anything is trained or written.
+    if !opts.objectives.is_empty() && !opts.resume {
+        check_objectives(&opts.train, &opts.objectives, progress)?;
+    }
     let trained = match opts.resume {
         true => resume(&opts.train.out, progress)?,
         false => train(&opts.train, progress)?,
@@ -71,7 +77,7 @@ pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(S
         on_step(Step::NotSearched(crate::search::reference::needs_tiers(cfg.model)));
     }
     if opts.compare_seeds > 0 {
-        let compared = compare(&trained.run, budget, opts.compare_seeds, progress)?;
+        let compared = compare(&trained.run, budget, opts.compare_seeds, &opts.objectives, progress)?;
         on_step(Step::Compared(&compared));
     }
     if opts.report {
@@ -85,9 +91,34 @@ pub fn run(opts: &RunOptions, progress: &dyn Progress, on_step: &mut dyn FnMut(S
 const ADAPTIVE_UP_TO: usize = 300;
 const COMPARISON_ROUNDS: usize = 60;
 
+/// Whether the comparison could weigh accuracy against `objectives` on the run's data: the names, and
+/// that each cost exists (the cost model's, or a cost column).
+fn check_objectives(train: &TrainOptions, objectives: &[String], progress: &dyn Progress) -> Result<()> {
+    let ds = train.data.load(&mut |line| progress.log(&line))?;
+    crate::with_dataset!(&ds, d => check_costs(d, train.task, objectives))
+}
+
+fn check_costs<S: crate::benchmark::Benchmark>(
+    ds: &crate::data::Dataset<S>,
+    task: Option<crate::space::Task>,
+    objectives: &[String],
+) -> Result<()> {
+    let network = S::network(task.unwrap_or(S::TASKS[0])).map_err(crate::usage::UsageError)?;
+    crate::search::front::objective_costs(ds, objectives, network, &[])
+        .map_err(|e| crate::usage::UsageError(format!("--{e}")))?;
+    Ok(())
+}
+
 /// nar's guided search, random search, REA and local search on the run's dataset with `budget`
-/// queries (what NAR's search spent), `seeds` seeds; saved in the run (`comparison.json`).
-pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress) -> Result<StudySummary> {
+/// queries (what NAR's search spent), `seeds` seeds — and with `objectives`, the multi-objective
+/// methods, each run's front measured; saved in the run (`comparison.json`).
+pub fn compare(
+    run: &RunDir,
+    budget: usize,
+    seeds: u64,
+    objectives: &[String],
+    progress: &dyn Progress,
+) -> Result<StudySummary> {
     let meta = run.read_meta()?;
     let cfg = run.read_config()?;
     let opts = StudyOptions {
@@ -95,7 +126,11 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
         space: Some(meta.space),
         cap_budget: true,
         task: meta.task,
-        methods: Method::ALL.to_vec(),
+        methods: if objectives.is_empty() {
+            Method::ALL.to_vec()
+        } else {
+            Method::ALL.into_iter().chain(Method::MULTI_OBJECTIVE).collect()
+        },
         budget,
         seeds,
         first_seed: 0,
@@ -105,7 +140,7 @@ pub fn compare(run: &RunDir, budget: usize, seeds: u64, progress: &dyn Progress)
         oracle: OracleSource::Table,
         guided: (budget > ADAPTIVE_UP_TO).then(|| format!("per_round={}", budget.div_ceil(COMPARISON_ROUNDS))),
         predictor: Some(GuidedPredictor::for_run(&cfg)),
-        objectives: Vec::new(),
+        objectives: objectives.to_vec(),
         curve: None,
         json: None,
         html: None,

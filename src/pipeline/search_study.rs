@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::sampler::Propose;
 use crate::search::budgeted::{self, Curve, Method, Setup, StudySummary};
 use crate::search::command::{CommandEvaluator, CommandOptions};
-use crate::search::domain::{Constraint, CostSource, Domain, Equivalence, cost_source};
+use crate::search::domain::{Constraint, Domain, Equivalence};
 use crate::search::front::{self, TrueFront};
 use crate::search::guided::{GuidedPredictor, GuidedSettings};
 use crate::search::inputs::FeatureCache;
@@ -215,14 +215,6 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     };
     let canon = canonical.as_ref().map_or(domain.classes(), |d| d.classes());
     let features = FeatureCache::new(ds.archs(), network);
-    if !opts.objectives.is_empty() && matches!(opts.oracle, OracleSource::Command { .. }) {
-        return Err(UsageError(
-            "--objectives measures each run against the true front, which needs the table's accuracies: \
-             it cannot run with --oracle-cmd yet"
-                .into(),
-        )
-        .into());
-    }
     if let Some(m) = opts.methods.iter().find(|m| m.is_multi_objective())
         && opts.objectives.is_empty()
     {
@@ -230,9 +222,12 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     }
     // Several objectives: every position's objectives (the table's validation accuracy first, for the
     // measures only) and its costs (what the multi-objective methods may read).
-    let objectives = match (&table, opts.objectives.is_empty()) {
-        (Some((_, val, _, _)), false) => Some(front_objectives(ds, &opts.objectives, val, network)?),
-        _ => None,
+    let objectives = match opts.objectives.is_empty() {
+        false => {
+            let val = table.as_ref().map(|t| t.1.as_slice());
+            Some(front_objectives(ds, &opts.objectives, val, network, domain.positions())?)
+        }
+        true => None,
     };
     let costs: Option<Vec<Vec<f64>>> = objectives.as_ref().map(|o| o.values.iter().map(|v| v[1..].to_vec()).collect());
     let setup = Setup {
@@ -245,18 +240,19 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
         costs: costs.as_deref(),
     };
     progress.start(runs.len() as u64, "searching");
-    let points = budgeted::table_points(budget);
     let mut front_summary = None;
     let (curves, val_metric, card, target) = match (&opts.oracle, table) {
         (OracleSource::Table, Some((val_metric, val, test_metric, report))) => {
             let true_front = match &objectives {
-                Some(o) => Some(TrueFront::of(o, domain.positions()).ok_or_else(|| {
+                // Over the distinct queries: a class is answered by its stand-in's accuracy.
+                Some(o) => Some(TrueFront::of(o, domain.representatives()).ok_or_else(|| {
                     anyhow!("no architecture of the pool has every objective ({})", opts.objectives.join(", "))
                 })?),
                 None => None,
             };
+            // The best a query can find: a class is answered by its stand-in's accuracy.
             let target = domain
-                .positions()
+                .representatives()
                 .iter()
                 .copied()
                 .fold(None, |b: Option<usize>, p| match b {
@@ -266,7 +262,7 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                 .expect("a non-empty pool");
             let card =
                 Scorecard::over(report, domain.positions().to_vec(), test_metric.as_deref().unwrap_or(&val_metric));
-            let curves: Vec<Curve> = runs
+            let done: Vec<(Curve, Option<front::RunFront>)> = runs
                 .par_iter()
                 .map(|&(m, seed)| {
                     let start = Instant::now();
@@ -276,34 +272,30 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                     let mut curve = Curve::new(m, seed, &h, Some(&card), start.elapsed().as_secs_f64())
                         .with_hit(&h, |p| canon[p] == canon[target]);
                     // The run's front after each answered query (the table's budgets are read off it).
-                    if let (Some(f), Some(o)) = (&true_front, &objectives) {
+                    let mut run_front = None;
+                    if let (Some(f), Some(o), Some(c)) = (&true_front, &objectives, costs.as_deref()) {
                         curve.front = front::run_measures(f, o, &h, canon, &curve.queries);
+                        run_front = Some(run_front_members(ds, m, seed, &h, c, Some(&card)));
                     }
-                    Ok(curve)
+                    Ok((curve, run_front))
                 })
                 .collect::<Result<_>>()?;
+            let (curves, fronts): (Vec<Curve>, Vec<Option<front::RunFront>>) = done.into_iter().unzip();
             if let (Some(f), Some(o)) = (&true_front, &objectives) {
+                let members = f
+                    .members
+                    .iter()
+                    .zip(f.points())
+                    .map(|(&p, v)| front::FrontMember {
+                        id: ds.ids()[p].to_string(),
+                        values: std::iter::once(-v[0]).chain(v[1..].iter().copied()).collect(),
+                        test: Some(card.accuracy(p)),
+                    })
+                    .collect();
                 // Before a run's first answer its front is empty.
                 let empty = f.measure(o, &[], canon);
-                let measured: Vec<(Method, Vec<front::Measures>)> = curves
-                    .iter()
-                    .map(|c| (c.method, points.iter().map(|&q| c.front_at(q).unwrap_or(empty)).collect()))
-                    .collect();
-                front_summary = Some(front::FrontSummary {
-                    objectives: o.names.clone(),
-                    true_front: f
-                        .members
-                        .iter()
-                        .zip(f.points())
-                        .map(|(&p, v)| front::FrontMember {
-                            id: ds.ids()[p].to_string(),
-                            values: std::iter::once(-v[0]).chain(v[1..].iter().copied()).collect(),
-                            test: card.accuracy(p),
-                        })
-                        .collect(),
-                    table: front::table(&measured, &opts.methods, &points),
-                    bands: budgeted::bands_of(&curves, budget, |c, q| c.front_at(q).map_or(0.0, |m| m.hypervolume)),
-                });
+                let fronts = fronts.into_iter().flatten().collect();
+                front_summary = Some(summarise_fronts(o, members, &curves, fronts, &opts.methods, budget, empty));
             }
             (curves, val_metric, Some(card), Some((ds.ids()[target].to_string(), val[target])))
         }
@@ -316,13 +308,25 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
                     journal.display()
                 ));
             }
+            let reference = costs.as_deref().map(|c| front::raw_reference(c, domain.positions()));
             let mut curves = Vec::new();
+            let mut fronts = Vec::new();
             for &(m, seed) in &runs {
                 let start = Instant::now();
                 let h =
                     budgeted::run_method(m, &setup, &mut eval, seed).with_context(|| format!("{m}, seed {seed}"))?;
                 progress.inc(1);
-                curves.push(Curve::new(m, seed, &h, None, start.elapsed().as_secs_f64()));
+                let mut curve = Curve::new(m, seed, &h, None, start.elapsed().as_secs_f64());
+                // No true front: the hypervolume of the run's own answers, in raw units.
+                if let (Some(c), Some(r)) = (costs.as_deref(), &reference) {
+                    curve.front = front::raw_measures(&h, c, r);
+                    fronts.push(run_front_members(ds, m, seed, &h, c, None));
+                }
+                curves.push(curve);
+            }
+            if let Some(o) = &objectives {
+                let empty = front::Measures { hypervolume: 0.0, found: f64::NAN, igd: f64::NAN };
+                front_summary = Some(summarise_fronts(o, Vec::new(), &curves, fronts, &opts.methods, budget, empty));
             }
             (curves, "the oracle command's answer".to_string(), None, None)
         }
@@ -377,43 +381,67 @@ fn study_space<S: SearchSpace + Propose + Featurize>(
     })
 }
 
+/// The front of one run's answered queries: each member's id, validation accuracy and costs, and its
+/// test accuracy where there is a scorecard.
+fn run_front_members<S: SearchSpace>(
+    ds: &Dataset<S>,
+    method: Method,
+    seed: u64,
+    run: &budgeted::RunHistory,
+    costs: &[Vec<f64>],
+    card: Option<&Scorecard>,
+) -> front::RunFront {
+    let members = front::run_front(run, costs)
+        .into_iter()
+        .map(|(p, v)| front::FrontMember {
+            id: ds.ids()[p].to_string(),
+            values: std::iter::once(v).chain(costs[p].iter().copied()).collect(),
+            test: card.map(|c| c.accuracy(p)),
+        })
+        .collect();
+    front::RunFront { method, seed, members }
+}
+
+/// The front part of a study's summary: the true front's members (none where unknown), the table of
+/// measures at the budget points (`empty`: a run's measures before its first answer), the
+/// hypervolume bands and each run's final front.
+fn summarise_fronts(
+    o: &front::Objectives,
+    true_front: Vec<front::FrontMember>,
+    curves: &[Curve],
+    fronts: Vec<front::RunFront>,
+    methods: &[Method],
+    budget: usize,
+    empty: front::Measures,
+) -> front::FrontSummary {
+    let points = budgeted::table_points(budget);
+    let measured: Vec<(Method, Vec<front::Measures>)> =
+        curves.iter().map(|c| (c.method, points.iter().map(|&q| c.front_at(q).unwrap_or(empty)).collect())).collect();
+    front::FrontSummary {
+        objectives: o.names.clone(),
+        raw: true_front.is_empty(),
+        true_front,
+        table: front::table(&measured, methods, &points),
+        bands: budgeted::bands_of(curves, budget, |c, q| c.front_at(q).map_or(empty.hypervolume, |m| m.hypervolume)),
+        fronts,
+    }
+}
+
 /// The objectives of a multi-objective study, per dataset position, minimised: `val` (the validation
-/// accuracy, negated) first, then each cost — the cost model's `flops` and `params` of the task's
-/// network, or a cost column of the dataset (not an accuracy: a search reads those through its oracle).
+/// accuracy, negated) first, then each cost ([`front::objective_costs`]); `val` NaN where the study has
+/// no table (the user's oracle: the runs' own answers are measured then).
 fn front_objectives<S: SearchSpace + Featurize>(
     ds: &Dataset<S>,
     names: &[String],
-    val: &[f64],
+    val: Option<&[f64]>,
     network: S::Network,
+    pool: &[usize],
 ) -> Result<front::Objectives> {
-    if names.first().map(String::as_str) != Some("val") || names.len() < 2 {
-        return Err(UsageError(format!(
-            "--objectives {}: give val first, then one or more costs (flops, params or a cost column), e.g. val,flops",
-            names.join(",")
-        ))
-        .into());
-    }
-    for (i, n) in names.iter().enumerate() {
-        if names[..i].contains(n) {
-            return Err(UsageError(format!("--objectives: {n} is given twice")).into());
-        }
-    }
-    let mut sources = Vec::new();
-    for n in &names[1..] {
-        sources.push(cost_source(n, Some(ds)).map_err(|e| {
-            UsageError(if e.accuracy {
-                format!("--objectives {n}: an accuracy is not a cost (validation accuracy is `val`)")
-            } else {
-                format!("--objectives {n}: no such cost; costs: {}", e.known)
-            })
-        })?);
-    }
-    let model = sources.iter().any(CostSource::is_model);
-    let values = (0..ds.len())
-        .map(|p| {
-            let cost = model.then(|| S::cost(&ds.archs()[p], network));
-            std::iter::once(-val[p]).chain(sources.iter().map(|s| s.value(p, cost.as_ref()))).collect()
-        })
+    let costs = front::objective_costs(ds, names, network, pool).map_err(|e| UsageError(format!("--{e}")))?;
+    let values = costs
+        .into_iter()
+        .enumerate()
+        .map(|(p, c)| std::iter::once(val.map_or(f64::NAN, |v| -v[p])).chain(c).collect())
         .collect();
     Ok(front::Objectives { names: names.to_vec(), values })
 }

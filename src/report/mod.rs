@@ -350,6 +350,31 @@ fn comparison(run: &RunDir, cfg: &Config) -> Result<Section> {
     })
 }
 
+/// The comparison's fronts, where `nar run --objectives` asked for them.
+fn comparison_fronts(run: &RunDir) -> Result<Option<Section>> {
+    let Some(s) = run.read_comparison()? else { return Ok(None) };
+    let Some(f) = &s.front else { return Ok(None) };
+    Ok(Some(Section {
+        title: format!("Fronts at the run's budget: {}", f.objectives.join(" vs ")),
+        figures: search_study::front_figures(&s, f)
+            .into_iter()
+            .map(|(name, svg)| Figure {
+                caption: if name == "hypervolume" {
+                    "The hypervolume of each method's front against architectures queried: mean ± std over seeds."
+                        .into()
+                } else {
+                    "Validation accuracy against the cost: the true front and each method's run of median hypervolume."
+                        .into()
+                },
+                name: format!("comparison-{name}"),
+                svg,
+            })
+            .collect(),
+        note: Some(search_study::front_description(f)),
+        table: Some(search_study::front_table(f)),
+    }))
+}
+
 /// Builds every section of the report of a run directory.
 pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
     let meta = run.read_meta()?;
@@ -360,6 +385,7 @@ pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
     s.push(distributions(run, &cfg)?);
     s.extend(search(run, &meta, &cfg, ds.as_ref())?);
     s.push(comparison(run, &cfg)?);
+    s.extend(comparison_fronts(run)?);
     Ok((meta, s))
 }
 

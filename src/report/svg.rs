@@ -318,6 +318,89 @@ pub fn log_band_chart(
     out
 }
 
+/// Fronts of accuracy (y, maximised) against a cost (x, minimised): each a staircase through its
+/// points (a point dominates everything right of and below it), `truth` dashed black where known, the
+/// others in the palette with a marker per point; `log_x` for a cost that spans decades (ticks at the
+/// powers of ten within it).
+pub fn front_chart(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    log_x: bool,
+    truth: Option<&[(f64, f64)]>,
+    fronts: &[(String, Vec<(f64, f64)>)],
+) -> String {
+    let tx = |x: f64| if log_x { x.max(1e-300).log10() } else { x };
+    let all = truth.into_iter().flatten().chain(fronts.iter().flat_map(|(_, p)| p.iter())).map(|&(x, y)| (tx(x), y));
+    let (x0, x1, y0, y1) = bounds(all);
+    let padx = (x1 - x0) * 0.03;
+    let f = Frame { x0: x0 - padx, x1: x1 + padx, y0, y1 };
+    let mut out = String::new();
+    open(&mut out, title);
+    if log_x {
+        // The y axis as usual, the x axis at powers of ten.
+        axes(&mut out, &Frame { x0: f64::NAN, x1: f.x1, y0: f.y0, y1: f.y1 }, xlabel, ylabel);
+        let b = H - BOTTOM;
+        for k in f.x0.ceil() as i32..=f.x1.floor() as i32 {
+            let px = f.px(f64::from(k));
+            let _ = write!(
+                out,
+                r##"<line x1="{px:.1}" y1="{b}" x2="{px:.1}" y2="{}" stroke="#444"/><text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##,
+                b + 4.0,
+                b + 17.0,
+                fmt_tick(10f64.powi(k))
+            );
+        }
+    } else {
+        axes(&mut out, &f, xlabel, ylabel);
+    }
+    // A staircase: from each point right to the next one's cost, then up to its accuracy.
+    let stairs = |pts: &[(f64, f64)]| {
+        let mut p: Vec<(f64, f64)> = pts.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).copied().collect();
+        p.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        // Through the points no cheaper one beats (all of them, for a front of these two objectives).
+        let mut best = f64::NEG_INFINITY;
+        let steps: Vec<(f64, f64)> = p
+            .iter()
+            .filter(|&&(_, y)| {
+                let keep = y > best;
+                best = best.max(y);
+                keep
+            })
+            .copied()
+            .collect();
+        let mut path = Vec::new();
+        for (i, &(x, y)) in steps.iter().enumerate() {
+            path.push(format!("{:.1},{:.1}", f.px(tx(x)), f.py(y)));
+            if let Some(&(nx, _)) = steps.get(i + 1) {
+                path.push(format!("{:.1},{:.1}", f.px(tx(nx)), f.py(y)));
+            }
+        }
+        (p, path.join(" "))
+    };
+    let mut items = Vec::new();
+    for (i, (name, pts)) in fronts.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let (p, path) = stairs(pts);
+        let _ = write!(out, r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>"#);
+        for (x, y) in p {
+            let _ = write!(out, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#, f.px(tx(x)), f.py(y));
+        }
+        items.push((name.clone(), color, false));
+    }
+    if let Some(t) = truth {
+        let (_, path) = stairs(t);
+        let _ = write!(
+            out,
+            r##"<polyline fill="none" stroke="#000" stroke-width="1.5" stroke-dasharray="5,3" points="{path}"/>"##
+        );
+        items.push(("the true front".to_string(), "#000", true));
+    }
+    legend(&mut out, &items);
+    out.push_str("</svg>");
+    out
+}
+
 /// Scatter plot.
 pub fn scatter(title: &str, xlabel: &str, ylabel: &str, points: &[(f64, f64)]) -> String {
     let (x0, x1, y0, y1) = bounds(points.iter().copied());

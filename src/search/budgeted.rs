@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::baselines;
 use super::domain::{Constraint, Domain, Equivalence};
 use super::guided::{GuidedSettings, guided};
+use super::guided_front::guided_front;
 use super::inputs::FeatureCache;
 pub use super::method::{Method, RunHistory};
 use super::multi;
@@ -35,6 +36,17 @@ pub struct Setup<'a, 'f, S: Featurize> {
     pub costs: Option<&'a [Vec<f64>]>,
 }
 
+impl<S: Featurize> Setup<'_, '_, S> {
+    /// The guided searches' settings, `--batch` setting the round size.
+    fn guided_settings(&self) -> GuidedSettings {
+        let mut settings = self.guided.clone();
+        if let Some(b) = self.batch {
+            settings.per_round = b;
+        }
+        settings
+    }
+}
+
 /// Runs one method with one seed until the oracle's budget is spent; returns what it queried.
 /// Equivalent architectures are one query where the domain says so ([`Domain::with_equivalence`]).
 pub fn run_method<S: SearchSpace + Propose + Featurize>(
@@ -44,28 +56,28 @@ pub fn run_method<S: SearchSpace + Propose + Featurize>(
     seed: u64,
 ) -> Result<RunHistory> {
     let domain = setup.domain;
-    let mut oracle = Oracle::with_classes(eval, setup.budget, domain.classes());
+    let mut oracle = Oracle::with_classes(eval, setup.budget, domain.classes(), domain.stand_ins());
     let mut rng = method.rng(seed);
     let batch = setup.batch.unwrap_or(1);
     match method {
         Method::Random => baselines::random(domain, &mut oracle, &mut rng, batch)?,
         Method::Rea => baselines::rea(domain, &mut oracle, &mut rng, batch)?,
         Method::Ls => baselines::local_search(domain, &mut oracle, &mut rng)?,
-        Method::MoRea | Method::MoLs => {
+        Method::MoRea | Method::MoLs | Method::MoNar => {
             let costs = setup.costs.ok_or_else(|| {
                 anyhow::anyhow!("{method} weighs accuracy against costs: give --objectives (e.g. val,flops)")
             })?;
-            if method == Method::MoRea {
-                multi::mo_rea(domain, &mut oracle, &mut rng, costs, batch)?
-            } else {
-                multi::mo_local_search(domain, &mut oracle, &mut rng, costs)?
+            match method {
+                Method::MoRea => multi::mo_rea(domain, &mut oracle, &mut rng, costs, batch)?,
+                Method::MoLs => multi::mo_local_search(domain, &mut oracle, &mut rng, costs)?,
+                _ => {
+                    let settings = setup.guided_settings();
+                    guided_front(domain, setup.features, setup.network, &mut oracle, &settings, costs, seed)?
+                }
             }
         }
         Method::Nar => {
-            let mut settings = setup.guided.clone();
-            if let Some(b) = setup.batch {
-                settings.per_round = b;
-            }
+            let settings = setup.guided_settings();
             guided(domain, setup.features, setup.network, &mut oracle, &settings, seed)?
         }
     }

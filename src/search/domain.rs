@@ -203,6 +203,9 @@ pub struct Domain<S: SearchSpace> {
     /// One pool position per distinct query: the canonical form where it is in the pool, else the
     /// class's first pool position (all of the pool when every architecture is its own query).
     representatives: Vec<usize>,
+    /// `stand_in[class]`: the representative of each class with a pool position (`usize::MAX` for
+    /// the others).
+    stand_in: Vec<usize>,
 }
 
 impl<S: SearchSpace> Domain<S> {
@@ -217,7 +220,17 @@ impl<S: SearchSpace> Domain<S> {
         pool.iter().for_each(|&p| in_pool[p] = true);
         let class = (0..ds.len() as u32).collect();
         let representatives = pool.clone();
-        Domain { ds: ds.without_metrics(), pool, in_pool, class, equivalence: Equivalence::None, representatives }
+        let mut stand_in = vec![usize::MAX; ds.len()];
+        pool.iter().for_each(|&p| stand_in[p] = p);
+        Domain {
+            ds: ds.without_metrics(),
+            pool,
+            in_pool,
+            class,
+            equivalence: Equivalence::None,
+            representatives,
+            stand_in,
+        }
     }
 
     /// One pool position per class: the canonical form when the pool has it.
@@ -230,6 +243,10 @@ impl<S: SearchSpace> Domain<S> {
             if canonical {
                 *slot = p;
             }
+        }
+        self.stand_in = vec![usize::MAX; self.ds.len()];
+        for (&c, &p) in &chosen {
+            self.stand_in[c as usize] = p;
         }
         let mut r: Vec<usize> = chosen.into_values().collect();
         r.sort_unstable();
@@ -285,6 +302,12 @@ impl<S: SearchSpace> Domain<S> {
     /// pool scores: equivalent architectures once, by their canonical form).
     pub fn representatives(&self) -> &[usize] {
         &self.representatives
+    }
+
+    /// Each class's representative, by class number: the architecture a query of any of its members
+    /// evaluates ([`super::oracle::Oracle::with_classes`]).
+    pub fn stand_ins(&self) -> &[usize] {
+        &self.stand_in
     }
 
     /// The pool's positions.

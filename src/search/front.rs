@@ -13,12 +13,102 @@
 //!
 //! Validation accuracy enters the front as the table has it (the oracle's answers are the table's);
 //! the test accuracy of each true front member is kept for reporting.
+//!
+//! Where no true front is known (the user's oracle command, Python's `nar.search`), a run's front is
+//! measured by its hypervolume in raw units ([`raw_measures`]): validation accuracy from 0 up, each
+//! cost from the pool's dearest down; the fraction found and IGD are unknown there (NaN).
 
 use serde::{Deserialize, Serialize};
 
+use super::domain::{CostSource, cost_source};
 use super::method::{Method, RunHistory};
-use super::pareto::{Normalizer, igd, non_dominated};
+use super::pareto::{Normalizer, hypervolume, igd, non_dominated};
+use crate::benchmark::Benchmark;
+use crate::data::Dataset;
 use crate::stats::{MeanCurve, mean_std};
+
+/// The costs named by `--objectives` (`val` first, then one or more costs: the cost model's `flops`
+/// and `params` of `network`, or cost columns of `ds`), per dataset position; `pool` holds the
+/// positions a search may query, each of which must have every cost, none negative. The message of an
+/// error is the user's to read (the command line and Python wrap it).
+pub fn objective_costs<S: Benchmark>(
+    ds: &Dataset<S>,
+    names: &[String],
+    network: S::Network,
+    pool: &[usize],
+) -> Result<Vec<Vec<f64>>, String> {
+    let given = names.join(",");
+    if names.first().map(String::as_str) != Some("val") || names.len() < 2 {
+        return Err(format!(
+            "objectives {given}: give val first, then one or more costs (flops, params or a cost column), e.g. val,flops"
+        ));
+    }
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(format!("objectives {given}: {n} is given twice"));
+        }
+    }
+    let mut sources = Vec::new();
+    for n in &names[1..] {
+        sources.push(cost_source(n, Some(ds)).map_err(|e| {
+            if e.accuracy {
+                format!("objectives {given}: {n} is an accuracy, not a cost (validation accuracy is `val`)")
+            } else {
+                format!("objectives {given}: {n} is not a cost of this space; costs: {}", e.known)
+            }
+        })?);
+    }
+    let model = sources.iter().any(CostSource::is_model);
+    let costs: Vec<Vec<f64>> = (0..ds.len())
+        .map(|p| {
+            let cost = model.then(|| S::cost(&ds.archs()[p], network));
+            sources.iter().map(|s| s.value(p, cost.as_ref())).collect()
+        })
+        .collect();
+    for &p in pool {
+        for (j, &c) in costs[p].iter().enumerate() {
+            if !c.is_finite() || c < 0.0 {
+                let why = if c.is_finite() { format!("is negative ({c})") } else { "has no value".to_string() };
+                return Err(format!(
+                    "objectives {given}: {} of architecture {} {why}; a cost to minimise needs a value ≥ 0 for every architecture searched",
+                    names[j + 1],
+                    ds.ids()[p]
+                ));
+            }
+        }
+    }
+    Ok(costs)
+}
+
+/// The reference point of the raw hypervolume: validation accuracy 0 (negated, as minimised), and each
+/// cost at its largest over `pool`.
+pub fn raw_reference(costs: &[Vec<f64>], pool: &[usize]) -> Vec<f64> {
+    let d = pool.first().map_or(0, |&p| costs[p].len());
+    std::iter::once(0.0)
+        .chain((0..d).map(|j| pool.iter().map(|&p| costs[p][j]).fold(f64::NEG_INFINITY, f64::max)))
+        .collect()
+}
+
+/// A run's front after each answered query, where no true front is known: the hypervolume in raw
+/// units (accuracy × each cost, against [`raw_reference`]); found and IGD NaN.
+pub fn raw_measures(run: &RunHistory, costs: &[Vec<f64>], reference: &[f64]) -> Vec<Measures> {
+    let mut front: Vec<Vec<f64>> = Vec::new();
+    run.answered
+        .iter()
+        .map(|&(p, v)| {
+            front.push(std::iter::once(-v).chain(costs[p].iter().copied()).collect());
+            front = non_dominated(&front).into_iter().map(|i| front[i].clone()).collect();
+            Measures { hypervolume: hypervolume(&front, reference), found: f64::NAN, igd: f64::NAN }
+        })
+        .collect()
+}
+
+/// The front of a run's answered queries: `(position, validation accuracy)`, in the order answered.
+pub fn run_front(run: &RunHistory, costs: &[Vec<f64>]) -> Vec<(usize, f64)> {
+    let points: Vec<Vec<f64>> =
+        run.answered.iter().map(|&(p, v)| std::iter::once(-v).chain(costs[p].iter().copied()).collect()).collect();
+    non_dominated(&points).into_iter().map(|i| run.answered[i]).collect()
+}
 
 /// The objectives of a multi-objective study: their names (`val` first) and each architecture's
 /// values, minimised (validation accuracy negated), by dataset position (NaN where unknown).
@@ -128,21 +218,36 @@ pub struct FrontSummary {
     /// The objectives, `val` first.
     pub objectives: Vec<String>,
     /// The true front: each member's id, its objective values as the table has them (validation
-    /// accuracy, then each cost) and its test accuracy, for reporting.
+    /// accuracy, then each cost) and its test accuracy, for reporting. Empty where no table gives
+    /// every accuracy (the user's oracle).
     pub true_front: Vec<FrontMember>,
+    /// Whether the hypervolumes are in raw units ([`raw_measures`]: no true front to normalise by).
+    #[serde(default)]
+    pub raw: bool,
     pub table: Vec<FrontRow>,
-    /// Mean ± std of the normalised hypervolume per method at every query count from 10 (the page's
-    /// bands).
+    /// Mean ± std of the hypervolume per method at every query count from 10 (the page's bands).
     #[serde(default)]
     pub bands: Vec<(Method, MeanCurve)>,
+    /// Each run's front at the end of its budget.
+    #[serde(default)]
+    pub fronts: Vec<RunFront>,
 }
 
-/// A member of the true front.
+/// An architecture on a front: its id, its objective values (validation accuracy, then each cost) and
+/// its test accuracy where known, for reporting.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrontMember {
     pub id: String,
     pub values: Vec<f64>,
-    pub test: f64,
+    pub test: Option<f64>,
+}
+
+/// The front of one run's queries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFront {
+    pub method: Method,
+    pub seed: u64,
+    pub members: Vec<FrontMember>,
 }
 
 /// The front table: per method (in `methods`' order), per budget point, mean ± std over its runs.
@@ -200,6 +305,20 @@ mod tests {
         // An equivalent cell of a member counts as that member (classes 0 and 1 the same here).
         let shared = vec![0, 0, 2, 3, 4];
         assert!((front.measure(&o, &[1], &shared).found - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn raw_measures_are_the_volume_under_the_reference() {
+        let costs: Vec<Vec<f64>> = [100.0, 100.0, 50.0, 60.0, 10.0].iter().map(|&f| vec![f]).collect();
+        let reference = raw_reference(&costs, &[0, 1, 2, 3, 4]);
+        assert_eq!(reference, vec![0.0, 100.0]);
+        let run = RunHistory::answered(vec![(2, 80.0), (3, 70.0), (4, 70.0)]);
+        let m = raw_measures(&run, &costs, &reference);
+        // (100 − 50) × 80; position 3 adds nothing (dominated by 2); position 4 adds (50 − 10) × 70.
+        let hv: Vec<f64> = m.iter().map(|x| x.hypervolume).collect();
+        assert_eq!(hv, vec![4000.0, 4000.0, 4000.0 + 2800.0]);
+        assert!(m[0].found.is_nan() && m[0].igd.is_nan());
+        assert_eq!(run_front(&run, &costs), vec![(2, 80.0), (4, 70.0)]);
     }
 
     #[test]

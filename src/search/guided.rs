@@ -24,6 +24,7 @@ use anyhow::{Context, Result, bail};
 
 use super::baselines::{fresh_random, random_batch};
 use super::domain::Domain;
+pub use super::guided_front::Batching;
 use super::inputs::FeatureCache;
 use super::oracle::Oracle;
 use crate::benchmark::Benchmark;
@@ -101,6 +102,14 @@ pub struct GuidedSettings {
     pub random: usize,
     /// Slots per round for the incumbent's best-scored unqueried neighbours (local-search moves).
     pub local: usize,
+    /// How the front search (`mo-nar`) chooses a round's batch.
+    pub front_batching: Batching,
+    /// The front search's start: spread over the first cost's levels (true) or uniformly random.
+    pub front_spread_start: bool,
+    /// The front search's slots per round for neighbours of the queried front's members.
+    pub front_local: usize,
+    /// The front search's random start (`init` is the accuracy search's).
+    pub front_init: usize,
 }
 
 impl GuidedSettings {
@@ -120,6 +129,10 @@ impl GuidedSettings {
             sampled: 64,
             random: 64,
             local: 1,
+            front_batching: Batching::Greedy,
+            front_spread_start: false,
+            front_local: 0,
+            front_init: 20,
         }
     }
 
@@ -145,11 +158,16 @@ impl GuidedSettings {
                     continue;
                 }
                 "acquisition" => {
-                    self.acquisition = match value {
-                        "mean" => Acquisition::Mean,
-                        "ucb" => Acquisition::Ucb,
-                        _ => bail!("{item:?}: the acquisition is mean or ucb"),
-                    };
+                    self.acquisition = choice(item, value, &[("mean", Acquisition::Mean), ("ucb", Acquisition::Ucb)])?;
+                    continue;
+                }
+                "batching" => {
+                    let options = [("greedy", Batching::Greedy), ("independent", Batching::Independent)];
+                    self.front_batching = choice(item, value, &options)?;
+                    continue;
+                }
+                "start" => {
+                    self.front_spread_start = choice(item, value, &[("spread", true), ("random", false)])?;
                     continue;
                 }
                 "kappa" => {
@@ -172,13 +190,15 @@ impl GuidedSettings {
                 "sampled" => self.sampled = n,
                 "random" => self.random = n,
                 "local" => self.local = n,
+                "front_local" => self.front_local = n,
+                "front_init" => self.front_init = n,
                 other => bail!(
-                    "unknown setting {other:?} (predictor, acquisition, kappa, init, per_round, score_all, parents, far_parents, sampled, random, local)"
+                    "unknown setting {other:?} (predictor, acquisition, kappa, batching, start, init, per_round, score_all, parents, far_parents, sampled, random, local, front_local, front_init)"
                 ),
             }
         }
-        if self.init < 2 {
-            bail!("init must be at least 2 (a predictor fits on 2 or more)");
+        if self.init < 2 || self.front_init < 2 {
+            bail!("init and front_init must be at least 2 (a predictor fits on 2 or more)");
         }
         Ok(seen.into_iter().map(String::from).collect())
     }
@@ -192,7 +212,16 @@ impl GuidedSettings {
     /// The random start: `init`, rounded up to whole rounds where the round size is fixed (`--batch K`
     /// with K > 1: 10 becomes 12 for K = 4, 16 for K = 8).
     pub fn start_size(&self) -> usize {
-        if self.per_round > 1 { self.init.div_ceil(self.per_round) * self.per_round } else { self.init }
+        self.whole_rounds(self.init)
+    }
+
+    /// The front search's random start, `front_init` rounded up likewise.
+    pub fn front_start_size(&self) -> usize {
+        self.whole_rounds(self.front_init)
+    }
+
+    fn whole_rounds(&self, n: usize) -> usize {
+        if self.per_round > 1 { n.div_ceil(self.per_round) * self.per_round } else { n }
     }
 
     /// How many architectures a round queries after `spent` queries.
@@ -224,50 +253,14 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
     seed: u64,
 ) -> Result<()> {
     let mut rng = Rng::new(mix(seed, 0x6a1d_ed5e));
-    let cfg = set.predictor_config(S::KIND)?;
-    let spec = cfg.predictor()?;
-    let sampler = Config::reference(S::KIND).sampler;
     // 1. A random start, as one batch: whole rounds of a fixed round size, so that no worker of a
     // parallel oracle waits through a partial one.
     let start = random_batch(domain, oracle, &mut rng, set.start_size());
-    if !oracle.ask_all(&start)?.1 {
-        return Ok(());
-    }
-    let mut round = 0u64;
-    while oracle.left() > 0 {
-        round += 1;
-        let history = oracle.history();
-        let queried: Vec<usize> = history.iter().map(|h| h.0).collect();
-        let y: Vec<f64> = history.iter().map(|h| h.1).collect();
-        if queried.len() < 2 {
-            // Too little to fit on (a pool of one): random until there is.
-            let Some(p) = fresh_random(domain, oracle, &mut rng) else { return Ok(()) };
-            oracle.ask_all(&[p])?;
-            continue;
-        }
-        let mut model = predictor::build(&spec)?;
-        let x = features.rows(&queried);
-        // The transformer chooses its checkpoint on a held-out fifth; the trees fit on everything.
-        let n_train = if cfg.model.holds_out_validation() {
-            queried.len() - (queried.len() / 5).max(cfg.ranker.n_tier).min(queried.len() - 1)
-        } else {
-            queried.len()
-        };
-        let ctx = FitContext { seed: mix(seed, round), progress: &Quiet, run: None, resume: false };
-        model.fit(&Labelled { x: &x, y: &y, n_train }, &ctx)?;
-
-        // 2. Candidates.
-        let cands = candidates(domain, network, oracle, set, sampler.as_ref(), &queried, &y, &mut rng);
-        if cands.is_empty() {
-            match fresh_random(domain, oracle, &mut rng) {
-                Some(p) => oracle.ask_all(&[p])?,
-                None => return Ok(()),
-            };
-            continue;
-        }
-        let value = acquisition(model.as_ref(), &features.rows(&cands), set)?;
-
-        // 3. The round's queries: local moves first, then the best of the rest; one per query class.
+    // 2. Candidates around the best queried; 3. the round's queries: local moves first, then the
+    // best of the rest by the acquisition; one per query class.
+    let mut choose = |r: &Round<'_>, oracle: &Oracle<'_>| -> Result<Vec<usize>> {
+        let value = acquisition(r.model, &features.rows(r.cands), set)?;
+        let cands = r.cands;
         let k = set.round_size(oracle.spent()).min(oracle.left());
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&a, &b| value[b].total_cmp(&value[a]).then(cands[a].cmp(&cands[b])));
@@ -292,11 +285,115 @@ pub fn guided<S: Benchmark + Propose + Featurize>(
             take(&|c| near.contains(&domain.class(c)), set.local.min(k), &mut chosen);
         }
         take(&|_| true, k, &mut chosen);
+        Ok(chosen)
+    };
+    rounds(domain, features, network, oracle, set, seed, &mut rng, start, &by_accuracy, &mut choose)
+}
+
+/// One round of a guided search, as its method's choice sees it: the predictor fitted on every answer
+/// so far, the queried architectures and their validation accuracies, and the round's candidates.
+pub(super) struct Round<'r> {
+    pub model: &'r dyn Predictor,
+    pub queried: &'r [usize],
+    pub y: &'r [f64],
+    pub cands: &'r [usize],
+}
+
+/// Where a round's candidates gather: the architectures whose neighbours are taken, from the queried
+/// ones and their accuracies, in order.
+pub(super) type Parents<'p> = &'p dyn Fn(&[usize], &[f64]) -> Vec<usize>;
+
+/// The loop of nar's guided searches ([`guided`], [`super::guided_front`]): the `start`, as one batch,
+/// then rounds until the budget is spent — the predictor refitted on everything answered, candidates
+/// gathered around `parents(queried, y)` ([`candidates`]), and the round's queries as `choose` picks
+/// them (a random architecture where there is no candidate, or too little to fit on).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rounds<S: Benchmark + Propose + Featurize>(
+    domain: &Domain<S>,
+    features: &FeatureCache<'_, S>,
+    network: S::Network,
+    oracle: &mut Oracle<'_>,
+    set: &GuidedSettings,
+    seed: u64,
+    rng: &mut Rng,
+    start: Vec<usize>,
+    parents: Parents<'_>,
+    choose: &mut dyn FnMut(&Round<'_>, &Oracle<'_>) -> Result<Vec<usize>>,
+) -> Result<()> {
+    let cfg = set.predictor_config(S::KIND)?;
+    let spec = cfg.predictor()?;
+    let sampler = Config::reference(S::KIND).sampler;
+    if !oracle.ask_all(&start)?.1 {
+        return Ok(());
+    }
+    let mut round = 0u64;
+    while oracle.left() > 0 {
+        round += 1;
+        let history = oracle.history();
+        let queried: Vec<usize> = history.iter().map(|h| h.0).collect();
+        let y: Vec<f64> = history.iter().map(|h| h.1).collect();
+        if queried.len() < 2 {
+            // Too little to fit on (a pool of one): random until there is.
+            let Some(p) = fresh_random(domain, oracle, rng) else { return Ok(()) };
+            oracle.ask_all(&[p])?;
+            continue;
+        }
+        let model = fit_queried(features, &cfg, &spec, &queried, &y, mix(seed, round))?;
+        let around = parents(&queried, &y);
+        let cands = candidates(domain, network, oracle, set, sampler.as_ref(), &queried, &y, &around, rng);
+        if cands.is_empty() {
+            match fresh_random(domain, oracle, rng) {
+                Some(p) => oracle.ask_all(&[p])?,
+                None => return Ok(()),
+            };
+            continue;
+        }
+        let chosen = choose(&Round { model: model.as_ref(), queried: &queried, y: &y, cands: &cands }, oracle)?;
         if !oracle.ask_all(&chosen)?.1 {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// The value `options` names `value`, or an error listing them.
+fn choice<T: Copy>(item: &str, value: &str, options: &[(&str, T)]) -> Result<T> {
+    match options.iter().find(|(name, _)| *name == value) {
+        Some(&(_, v)) => Ok(v),
+        None => {
+            let names: Vec<&str> = options.iter().map(|o| o.0).collect();
+            bail!("{item:?}: one of {}", names.join(", "))
+        }
+    }
+}
+
+/// The predictor of `cfg` fitted on the queried architectures and their validation accuracies.
+fn fit_queried<S: Featurize>(
+    features: &FeatureCache<'_, S>,
+    cfg: &Config,
+    spec: &predictor::PredictorSpec,
+    queried: &[usize],
+    y: &[f64],
+    seed: u64,
+) -> Result<Box<dyn Predictor>> {
+    let mut model = predictor::build(spec)?;
+    let x = features.rows(queried);
+    // The transformer chooses its checkpoint on a held-out fifth; the trees fit on everything.
+    let n_train = if cfg.model.holds_out_validation() {
+        queried.len() - (queried.len() / 5).max(cfg.ranker.n_tier).min(queried.len() - 1)
+    } else {
+        queried.len()
+    };
+    let ctx = FitContext { seed, progress: &Quiet, run: None, resume: false };
+    model.fit(&Labelled { x: &x, y, n_train }, &ctx)?;
+    Ok(model)
+}
+
+/// The queried architectures, best validation accuracy first (ties: the earlier position).
+pub(super) fn by_accuracy(queried: &[usize], y: &[f64]) -> Vec<usize> {
+    let mut ranked: Vec<(usize, f64)> = queried.iter().copied().zip(y.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(p, _)| p).collect()
 }
 
 /// The acquisition value of each candidate: the score standardised over the candidates, plus
@@ -314,8 +411,8 @@ fn acquisition(model: &dyn Predictor, x: &dyn predictor::Inputs, set: &GuidedSet
     })
 }
 
-/// The round's candidates: every unqueried architecture of a small pool, or mutations, sampler
-/// proposals and random draws in a large one. Unqueried, each once.
+/// The round's candidates: every unqueried architecture of a small pool, or mutations (of the first
+/// `parents`, in their order), sampler proposals and random draws in a large one. Unqueried, each once.
 #[allow(clippy::too_many_arguments)]
 fn candidates<S: Benchmark + Propose>(
     domain: &Domain<S>,
@@ -325,6 +422,7 @@ fn candidates<S: Benchmark + Propose>(
     sampler: Option<&SamplerConfig>,
     queried: &[usize],
     y: &[f64],
+    parents: &[usize],
     rng: &mut Rng,
 ) -> Vec<usize> {
     if domain.size() <= set.score_all {
@@ -337,12 +435,10 @@ fn candidates<S: Benchmark + Propose>(
             out.push(p);
         }
     };
-    let mut ranked: Vec<(usize, f64)> = queried.iter().copied().zip(y.iter().copied()).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    for &(p, _) in ranked.iter().take(set.parents) {
+    for &p in parents.iter().take(set.parents) {
         domain.neighbours(p).into_iter().for_each(|n| add(n, &mut out));
     }
-    for &(p, _) in ranked.iter().take(set.far_parents) {
+    for &p in parents.iter().take(set.far_parents) {
         for n in domain.neighbours(p) {
             domain.neighbours(n).into_iter().for_each(|m| add(m, &mut out));
         }

@@ -23,15 +23,19 @@ pub enum Method {
     /// Pareto local search: the neighbours of the queried front ([`super::multi`]).
     #[serde(rename = "mo-ls")]
     MoLs,
+    /// nar's guided search for the front ([`super::guided_front`]).
+    #[serde(rename = "mo-nar")]
+    MoNar,
 }
 
 impl Method {
     /// The methods of one objective (what `--method all` runs).
     pub const ALL: [Method; 4] = [Method::Nar, Method::Random, Method::Rea, Method::Ls];
     /// The methods of several objectives (`--objectives`; `--method all` adds them there).
-    pub const MULTI_OBJECTIVE: [Method; 2] = [Method::MoRea, Method::MoLs];
+    pub const MULTI_OBJECTIVE: [Method; 3] = [Method::MoNar, Method::MoRea, Method::MoLs];
     /// Every method, in the tables' order.
-    pub const EVERY: [Method; 6] = [Method::Nar, Method::Random, Method::Rea, Method::Ls, Method::MoRea, Method::MoLs];
+    pub const EVERY: [Method; 7] =
+        [Method::Nar, Method::Random, Method::Rea, Method::Ls, Method::MoNar, Method::MoRea, Method::MoLs];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,6 +45,7 @@ impl Method {
             Method::Ls => "ls",
             Method::MoRea => "mo-rea",
             Method::MoLs => "mo-ls",
+            Method::MoNar => "mo-nar",
         }
     }
 

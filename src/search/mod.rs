@@ -7,7 +7,8 @@
 //! - [`domain`]: where a method may go — the pool of architectures it may query and their neighbours;
 //! - [`baselines`]: random search, regularized evolution and local search;
 //! - [`command`]: the user's own oracle, a command per architecture with a journal;
-//! - [`guided`]: nar's own method, a budgeted loop with the ranker in it;
+//! - [`guided`]: nar's own method, a budgeted loop with the ranker in it; [`guided_front`], the same
+//!   loop for the Pareto front of accuracy against costs;
 //! - [`method`]: the methods by name and what one run queried;
 //! - [`budgeted`]: the budgeted comparison of methods — methods × seeds × budgets, the incumbent curves
 //!   and their table;
@@ -20,6 +21,7 @@ pub mod command;
 pub mod domain;
 pub mod front;
 pub mod guided;
+pub mod guided_front;
 pub mod inputs;
 pub mod journal;
 pub mod method;

@@ -134,8 +134,9 @@ enum State {
 pub struct Oracle<'a> {
     eval: &'a mut dyn Evaluator,
     budget: usize,
-    /// The query each position is ([`super::domain::Domain::classes`]); `None`: its own.
-    classes: Option<&'a [u32]>,
+    /// The query each position is ([`super::domain::Domain::classes`]) and the position each query
+    /// evaluates ([`super::domain::Domain::stand_ins`]); `None`: its own.
+    classes: Option<(&'a [u32], &'a [usize])>,
     /// Each query's state, by query.
     state: HashMap<usize, State>,
     /// Every query spent, in the order submitted (the position asked).
@@ -158,14 +159,30 @@ impl<'a> Oracle<'a> {
         }
     }
 
-    /// Positions with one class number are one query: the first one asked is evaluated, the others
-    /// answer its accuracy, free.
-    pub fn with_classes(eval: &'a mut dyn Evaluator, budget: usize, classes: &'a [u32]) -> Oracle<'a> {
-        Oracle { classes: Some(classes), ..Oracle::new(eval, budget) }
+    /// Positions with one class number are one query: whichever member is asked, the class's stand-in
+    /// (`stand_in[class]`: its canonical form, as a method that scores the whole pool asks for it) is
+    /// evaluated, once, and every member answers its accuracy — so an answer does not depend on which
+    /// member a method happened to ask for first.
+    pub fn with_classes(
+        eval: &'a mut dyn Evaluator,
+        budget: usize,
+        classes: &'a [u32],
+        stand_in: &'a [usize],
+    ) -> Oracle<'a> {
+        Oracle { classes: Some((classes, stand_in)), ..Oracle::new(eval, budget) }
     }
 
     fn key(&self, position: usize) -> usize {
-        self.classes.and_then(|c| c.get(position)).map_or(position, |&c| c as usize)
+        self.classes.and_then(|(c, _)| c.get(position)).map_or(position, |&c| c as usize)
+    }
+
+    /// The position a query of `position` evaluates: its class's stand-in, where it has one.
+    fn evaluated(&self, position: usize) -> usize {
+        match self.classes {
+            Some((c, s)) => c.get(position).and_then(|&k| s.get(k as usize)).copied().filter(|&p| p != usize::MAX),
+            None => None,
+        }
+        .unwrap_or(position)
     }
 
     /// Starts the query of the architecture at `position` if it is new and the budget allows (it spends
@@ -178,6 +195,7 @@ impl<'a> Oracle<'a> {
             None if self.order.len() >= self.budget => return Ok(Submitted::Spent),
             None => {}
         }
+        let position = self.evaluated(position);
         self.eval.start(position)?;
         self.state.insert(key, State::Running);
         self.order.push(position);

@@ -9,6 +9,7 @@
 //! holds. Adding a space is a folder here, a [`SpaceKind`] variant, and one arm in each of the two
 //! macros and [`AnyDataset`] (docs/design.md, "Adding a search space").
 
+pub mod declared;
 pub mod nb101;
 pub mod nb201;
 pub mod source;

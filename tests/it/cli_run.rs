@@ -264,3 +264,43 @@ fn run_works_with_the_recommended_score_only_predictors() {
         }
     }
 }
+
+/// `nar run --objectives val,flops`: the comparison adds the multi-objective methods and measures each
+/// run's front (saved in `comparison.json`, drawn in the report's "Fronts at the run's budget"); an
+/// objective the run's data does not have is refused before anything is trained or written.
+#[test]
+fn run_weighs_accuracy_against_cost_where_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201-best.yaml");
+    let out = dir.path().join("run");
+    let run = |objectives: &str, out: &std::path::Path| {
+        nar(&[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--budget",
+            "40",
+            "--compare-seeds",
+            "1",
+            "--objectives",
+            objectives,
+        ])
+    };
+    let text = ok(&run("val,flops", &out));
+    assert!(text.contains("front: val vs flops"), "{text}");
+    let compared = RunDir::open(&out).unwrap().read_comparison().unwrap().unwrap();
+    let methods: Vec<&str> = compared.table.iter().map(|r| r.method.name()).collect();
+    assert_eq!(methods, ["nar", "random", "rea", "ls", "mo-nar", "mo-rea", "mo-ls"]);
+    let f = compared.front.as_ref().unwrap();
+    assert_eq!(f.objectives, ["val", "flops"]);
+    assert_eq!(f.fronts.len(), 7, "one front per method and seed");
+    let html = std::fs::read_to_string(RunDir::open(&out).unwrap().report_path()).unwrap();
+    assert!(html.contains("<h2>Fronts at the run's budget: val vs flops</h2>"));
+    let bad = dir.path().join("bad");
+    let o = run("val,latency", &bad);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("latency is not a cost of this space"));
+    assert!(!bad.exists(), "nothing written");
+}

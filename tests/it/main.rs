@@ -9,6 +9,7 @@ mod cli;
 mod cli_run;
 mod cost;
 mod data;
+mod declared;
 mod encode;
 mod features;
 mod fetch;

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use md5::{Digest, Md5};
 
-use super::{Cell, MAX_VERTICES};
+use super::Cell;
 
 /// A 32-digit lowercase hex md5, as Python's `hexdigest()` writes it.
 type Hex = [u8; 32];
@@ -56,27 +56,35 @@ pub fn from_hex(hex: &str) -> Option<[u8; 16]> {
 
 /// The raw 16 bytes of the cell's fingerprint; [`to_hex`] gives NAS-Bench-101's string.
 pub fn fingerprint(cell: &Cell) -> [u8; 16] {
-    let n = cell.num_vertices();
-    let mut hashes = [[0u8; 32]; MAX_VERTICES];
-    for (v, slot) in hashes.iter_mut().enumerate().take(n) {
-        let out_degree = (0..n).filter(|&w| cell.has_edge(v, w)).count();
-        let in_degree = (0..n).filter(|&w| cell.has_edge(w, v)).count();
-        let label = cell.ops()[v].hash_label();
+    let labels: Vec<i32> = cell.ops().iter().map(|op| op.hash_label()).collect();
+    graph_fingerprint(cell.num_vertices(), |v, w| cell.has_edge(v, w), &labels)
+}
+
+/// NAS-Bench-101's graph hash of any DAG of `n` vertices (`edge(v, w)`: an edge
+/// v → w) with integer vertex labels (NAS-Bench-101's: input −1, output −2, an op its index in the
+/// available ops): iterated MD5 of each vertex's in- and out-neighbours' hashes, then of the sorted
+/// vertex hashes. Isomorphic labelled graphs share it.
+pub fn graph_fingerprint(n: usize, edge: impl Fn(usize, usize) -> bool, labels: &[i32]) -> [u8; 16] {
+    let mut hashes: Vec<Hex> = vec![[0u8; 32]; n];
+    for (v, slot) in hashes.iter_mut().enumerate() {
+        let out_degree = (0..n).filter(|&w| edge(v, w)).count();
+        let in_degree = (0..n).filter(|&w| edge(w, v)).count();
+        let label = labels[v];
         *slot = md5_hex(format!("({out_degree}, {in_degree}, {label})").as_bytes());
     }
-    let mut buf = Vec::with_capacity(32 * (2 * MAX_VERTICES + 1) + 2);
-    let mut neighbours: Vec<Hex> = Vec::with_capacity(MAX_VERTICES);
+    let mut buf = Vec::with_capacity(32 * (2 * n + 1) + 2);
+    let mut neighbours: Vec<Hex> = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut next = [[0u8; 32]; MAX_VERTICES];
-        for (v, slot) in next.iter_mut().enumerate().take(n) {
+        let mut next: Vec<Hex> = vec![[0u8; 32]; n];
+        for (v, slot) in next.iter_mut().enumerate() {
             buf.clear();
             neighbours.clear();
-            neighbours.extend((0..n).filter(|&w| cell.has_edge(w, v)).map(|w| hashes[w]));
+            neighbours.extend((0..n).filter(|&w| edge(w, v)).map(|w| hashes[w]));
             neighbours.sort_unstable();
             neighbours.iter().for_each(|h| buf.extend_from_slice(h));
             buf.push(b'|');
             neighbours.clear();
-            neighbours.extend((0..n).filter(|&w| cell.has_edge(v, w)).map(|w| hashes[w]));
+            neighbours.extend((0..n).filter(|&w| edge(v, w)).map(|w| hashes[w]));
             neighbours.sort_unstable();
             neighbours.iter().for_each(|h| buf.extend_from_slice(h));
             buf.push(b'|');
