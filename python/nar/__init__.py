@@ -17,6 +17,11 @@ Benchmarks, rankers, training and search::
     p = nar.Predictor("best", space="nb201")       # nar's best predictor, for your own loop
     p.fit(archs, accuracies); p.predict(others); p.save("my-predictor")
 
+Your own space, declared in YAML (``spaces/*.yaml``)::
+
+    s = nar.Space.load("spaces/transnas-micro.yaml")
+    cell = s.sample(0); s.neighbours(cell); s.canonical(cell); s.hash(cell); len(s)
+
 Every call runs in the Rust library (the same code as the ``nar`` command line); long calls release the
 GIL, show progress on standard error and stop on Ctrl-C.
 """
@@ -33,6 +38,7 @@ from ._nar import (
     Nb201Arch,
     Predictor,
     SavedPredictor,
+    Space,
     __version__,
     nb101,
     nb201,
@@ -124,6 +130,7 @@ __all__ = [
     "Ranker",
     "SavedPredictor",
     "SearchResult",
+    "Space",
     "TrainSummary",
     "__version__",
     "nb101",

@@ -170,6 +170,34 @@ def train(
     """Trains the ranker into a new run directory. ``config``: a YAML file or ``"nb101"``/``"nb201"``
     (the reference configurations); ``dataset``: a Dataset, a ``.nar`` path or a space name."""
 
+class Space:
+    """A search space declared in a YAML file; cells are their text forms."""
+
+    @staticmethod
+    def load(path: StrPath) -> Space:
+        """Reads and checks the declaration (``ValueError`` naming the file and the key)."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def family(self) -> Literal["edges", "vertices"]: ...
+    @property
+    def ops(self) -> list[str]: ...
+    @property
+    def tasks(self) -> list[str]: ...
+    @property
+    def sha256(self) -> str: ...
+    def parse(self, text: str) -> str:
+        """The cell in its checked, canonical text form (``ValueError`` saying why it is not one)."""
+    def hash(self, text: str) -> str:
+        """The hash of the cell's function class."""
+    def canonical(self, text: str) -> str:
+        """The canonical cell of the cell's function class (an enumerable edges-family space)."""
+    def sample(self, seed: int) -> str:
+        """A uniformly random cell (edges family)."""
+    def neighbours(self, text: str) -> list[str]:
+        """The cells one change away (edges family)."""
+    def __len__(self) -> int: ...
+
 class _SearchFront(TypedDict, total=False):
     # With objectives only.
     objectives: list[str]

@@ -8,6 +8,8 @@
 //! - [`jobs`]: `nar.train` and `nar.search` (a search whose oracle is a Python callable);
 //! - [`oracle`]: that callable as the search's evaluator — in this thread or through an executor,
 //!   journaled, timed, retried;
+//! - [`space`]: `nar.Space` (a space declared in a YAML file: parse, hash, canonical, sample,
+//!   neighbours, size);
 //! - [`errors`]: error conversion and the progress reporter that notices Ctrl-C.
 
 use pyo3::prelude::*;
@@ -19,6 +21,7 @@ mod jobs;
 mod oracle;
 mod predictor;
 mod ranker;
+mod space;
 
 #[pymodule]
 fn _nar(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,6 +31,7 @@ fn _nar(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::Dataset>()?;
     m.add_class::<ranker::SavedPredictor>()?;
     m.add_class::<predictor::Predictor>()?;
+    m.add_class::<space::Space>()?;
     m.add_function(wrap_pyfunction!(arch::nb201, m)?)?;
     m.add_function(wrap_pyfunction!(arch::nb101, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::train, m)?)?;

@@ -8,11 +8,12 @@ use crate::speed::{BenchOptions, Size, What};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// What to measure: `space` (enumeration, cost model, encoding), `data` (store vs NAR JSON),
+    /// What to measure: `space` (enumeration — the built-in NB101 beside its declaration
+    /// spaces/nb101.yaml —, cost model, encoding), `data` (store vs NAR JSON),
     /// `train` (a training step and full inference), `infer` (score-only and full inference) or
     /// `predictors` (the `best` predictor's fit and scoring of a whole space; the forest beside
     /// scikit-learn's with `--python`) or `search` (one guided-search seed to 300 queries on NB201
-    /// CIFAR-10, beside the baselines).
+    /// CIFAR-10, beside the baselines, and one seed of the guided front search, `mo-nar`, val vs FLOPs).
     #[arg(default_value = "space", value_parser = super::EnumArg { all: &What::ALL, name: |w| w.name() })]
     what: What,
     /// How many times to repeat the NB201 measurements (the space is small).

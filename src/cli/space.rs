@@ -54,13 +54,35 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Enumerate { space: super::SpaceOrFile::Declared(path), out } => {
             let space = load(&path)?;
-            let DeclaredSpace::Edges(s) = &space else {
-                return Err(UsageError(format!(
-                    "{}: enumerating the vertices family is not built yet (its cells are checked, pruned and hashed: nar arch --space {})",
-                    path.display(),
-                    path.display()
-                ))
-                .into());
+            let s = match &space {
+                DeclaredSpace::Edges(s) => s,
+                DeclaredSpace::Vertices(v) => {
+                    let entries = v.enumerate().map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+                    let mut rows = vec![["hash", "vertices", "edges", "arch", "class"].map(String::from).to_vec()];
+                    let mut classes = std::collections::HashSet::new();
+                    for e in &entries {
+                        let pruned = v.check(&e.cell).map_err(|why| anyhow::anyhow!("an enumerated cell: {why}"))?;
+                        let class = v.class_hash(&pruned);
+                        classes.insert(class.clone());
+                        let edges = e.cell.matrix.iter().flatten().filter(|&&x| x).count();
+                        rows.push(vec![
+                            e.hash.clone(),
+                            e.cell.ops.len().to_string(),
+                            edges.to_string(),
+                            v.text(&e.cell),
+                            class,
+                        ]);
+                    }
+                    write_rows(&out, &rows)?;
+                    eprintln!(
+                        "wrote {} cells of {} ({} function classes) to {}",
+                        entries.len(),
+                        v.decl.name,
+                        classes.len(),
+                        out.display()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
             };
             if !s.enumerable() {
                 return Err(UsageError(format!("{}: {}", path.display(), s.too_large())).into());
@@ -125,7 +147,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         f.output,
                         f.output_merge
                     );
-                    println!("size     not counted yet (enumerating the vertices family is not built yet)");
+                    match s.enumerate() {
+                        Ok(entries) => {
+                            let classes: std::collections::HashSet<String> = entries
+                                .iter()
+                                .filter_map(|e| s.check(&e.cell).ok())
+                                .map(|p| s.class_hash(&p))
+                                .collect();
+                            println!(
+                                "size     {} cells (one per isomorphism class), enumerated; {} function classes",
+                                entries.len(),
+                                classes.len()
+                            );
+                        }
+                        Err(why) => println!("size     not enumerated: {why}"),
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

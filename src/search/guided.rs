@@ -303,7 +303,7 @@ pub(super) struct Round<'r> {
 /// ones and their accuracies, in order.
 pub(super) type Parents<'p> = &'p dyn Fn(&[usize], &[f64]) -> Vec<usize>;
 
-/// The loop of nar's guided searches ([`guided`], [`super::guided_front`]): the `start`, as one batch,
+/// The loop of nar's guided searches (`guided` and `guided_front::guided_front`): the `start`, as one batch,
 /// then rounds until the budget is spent — the predictor refitted on everything answered, candidates
 /// gathered around `parents(queried, y)` ([`candidates`]), and the round's queries as `choose` picks
 /// them (a random architecture where there is no candidate, or too little to fit on).

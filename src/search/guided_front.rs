@@ -1,19 +1,20 @@
 //! nar's guided search for the Pareto front (`mo-nar`): the costs are known exactly before any query,
 //! so only validation accuracy has to be learnt — by the guided search's predictor, refitted on
-//! everything queried each round ([`super::guided`]).
+//! everything queried each round (the rounds of `guided::rounds`).
 //!
-//! 1. Query the random start (as the guided search does).
+//! 1. Query `front_init` random architectures (20; `start=spread` spreads them over the first cost's
+//!    values instead).
 //! 2. Each round: fit the predictor on the queried architectures; map its scores onto the accuracy
-//!    scale by least squares on the queried ones (a score is a rank, an accuracy is what the front
-//!    is drawn in); each candidate's **optimistic point** is its predicted accuracy plus `kappa` times
-//!    the predictor's spread (in accuracy units), beside its exact costs.
-//! 3. Normalise the objectives (accuracy by the queried range, each cost by the pool's, known without
-//!    a query) and choose the round's queries **greedily**: the candidate whose optimistic point
-//!    improves the current front's hypervolume most (reference point [`REFERENCE`] in every
-//!    objective); a candidate whose point is dominated is ranked behind every improving one by how
-//!    much accuracy it lacks to leave the dominated region. The chosen candidate then joins the front
-//!    at its predicted (not optimistic) accuracy — the "believer" batch — so that the next choice
-//!    looks for what that one does not already promise. One candidate per query class.
+//!    scale (`Calibration`: the isotonic regression of the queried accuracies on their scores — a
+//!    score is a rank, an accuracy is what the front is drawn in); each candidate's **optimistic
+//!    point** is the mapped score plus `kappa` times the predictor's spread, beside its exact costs.
+//! 3. Normalise the objectives (accuracy by the queried front's ideal and nadir, each cost by its
+//!    range over the pool, known without a query) and choose the round's queries **greedily**: the
+//!    candidate whose optimistic point improves the current front's hypervolume most (reference point
+//!    [`REFERENCE`] in every objective); a candidate whose point is dominated is ranked behind every
+//!    improving one by how much accuracy it lacks to leave the dominated region. The chosen candidate
+//!    then joins the front at its predicted (not optimistic) accuracy — the "believer" batch — so that
+//!    the next choice looks for what that one does not already promise. One candidate per query class.
 //!
 //! The ablation of these choices is in docs/design.md §6 ("Several objectives").
 

@@ -229,3 +229,104 @@ fn bad_declarations_are_refused_naming_the_file_and_the_key() {
         assert!(!out.exists(), "nothing written");
     }
 }
+
+#[test]
+fn the_nb101_declaration_enumerates_nas_bench_101() {
+    let DeclaredSpace::Vertices(s) = DeclaredSpace::load(&declaration("nb101.yaml")).unwrap() else {
+        panic!("nb101.yaml is of the vertices family")
+    };
+    let entries = s.enumerate().unwrap();
+    assert_eq!(entries.len(), 423_624);
+    let declared: HashSet<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
+    let built_in: HashSet<String> =
+        nar::spaces::nb101::enumerate::all_cells().iter().map(|e| nar::spaces::nb101::hash::to_hex(&e.hash)).collect();
+    assert!(built_in.iter().all(|h| declared.contains(h.as_str())), "the same 423,624 hashes");
+    assert!(common::nb101_subset().iter().all(|r| declared.contains(r.hash.as_str())));
+}
+
+/// A cell of the small space below as a rooted tree: the input's children, each an op and its
+/// children (in-degree 1 makes every cell a tree; the output sums the leaves).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Node {
+    op: usize,
+    kids: Vec<Node>,
+}
+
+/// Every forest of `k` nodes, ops `0..ops`, each once (children sorted).
+fn forests(k: usize, ops: usize) -> HashSet<Vec<Node>> {
+    if k == 0 {
+        return HashSet::from([Vec::new()]);
+    }
+    let mut out = HashSet::new();
+    // The first tree takes `t` nodes (its root and a forest of t − 1), the rest of the forest k − t.
+    for t in 1..=k {
+        for op in 0..ops {
+            for kids in forests(t - 1, ops) {
+                for rest in forests(k - t, ops) {
+                    let mut f = rest.clone();
+                    f.push(Node { op, kids: kids.clone() });
+                    f.sort();
+                    out.insert(f);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A forest with its `identity` nodes spliced out: (whether its parent now feeds the output, the
+/// contracted children) — an identity leaf passes its parent's value to the output, an identity with
+/// children hands them to its parent; an op leaf feeds the output itself.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Contracted {
+    op: usize,
+    feeds_output: bool,
+    kids: Vec<Contracted>,
+}
+
+fn contract(forest: &[Node], identity: usize) -> (bool, Vec<Contracted>) {
+    let mut tapped = false;
+    let mut kids = Vec::new();
+    for n in forest {
+        let (t, k) = contract(&n.kids, identity);
+        if n.op == identity {
+            tapped |= n.kids.is_empty() || t;
+            kids.extend(k);
+        } else {
+            kids.push(Contracted { op: n.op, feeds_output: n.kids.is_empty() || t, kids: k });
+        }
+    }
+    kids.sort();
+    (tapped, kids)
+}
+
+#[test]
+fn a_space_written_only_as_a_declaration_enumerates_its_trees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trees.yaml");
+    std::fs::write(
+        &path,
+        "name: trees\nfamily: vertices\nmax_vertices: 5\nmax_edges: 8\nin_degree: [1, 1]\noutput: leaves\n\
+         output_merge: sum\nops: [conv, pool, id]\nidentity: id\naccuracy: fraction\ntasks: [toy]\n",
+    )
+    .unwrap();
+    let DeclaredSpace::Vertices(s) = DeclaredSpace::load(&path).unwrap() else { panic!("vertices") };
+    let entries = s.enumerate().unwrap();
+    // Independently: rooted trees of 0 to 3 op vertices under the input, 3 ops each.
+    let trees: Vec<Vec<Node>> = (0..=3).flat_map(|k| forests(k, 3)).collect();
+    assert_eq!(entries.len(), trees.len());
+    // Forests of 3 nodes: three roots (10), a root beside a chain of 2 (27), a chain of 3 (27), a root
+    // with two children (18).
+    assert_eq!(entries.len(), 1 + 3 + (6 + 9) + (10 + 27 + 27 + 18), "forests of 0, 1, 2, 3 labelled nodes");
+    // (The cell of no op vertex feeds its input to the output.)
+    let functions: HashSet<(bool, Vec<Contracted>)> =
+        trees.iter().map(|f| if f.is_empty() { (true, Vec::new()) } else { contract(f, 2) }).collect();
+    let classes: HashSet<String> = entries.iter().map(|e| s.class_hash(&s.check(&e.cell).unwrap())).collect();
+    assert_eq!(classes.len(), functions.len());
+    let o = nar(&["space", "info", path.to_str().unwrap()]);
+    assert!(ok(&o).contains(&format!(
+        "{} cells (one per isomorphism class), enumerated; {} function classes",
+        trees.len(),
+        functions.len()
+    )));
+}

@@ -6,14 +6,15 @@
 //! and two more.
 //!
 //! What a declared space has today: its identity and equivalence (text form, checks, pruning, a hash
-//! shared by isomorphic cells, function classes where `zero`/`identity` are declared), its size,
-//! enumeration of the edges family, sampling and neighbours of the edges family — `nar space info`,
-//! `nar space enumerate` and `nar arch --space FILE`. Tables, predictors and searches on a declared
-//! space are not built yet.
+//! shared by isomorphic cells, function classes where `zero`/`identity` are declared), its size and
+//! enumeration (both families; [`vertices_enum`] for the vertices family), sampling and neighbours of
+//! the edges family — `nar space info`, `nar space enumerate` and `nar arch --space FILE`. Tables,
+//! predictors and searches on a declared space are not built yet.
 
 pub mod declaration;
 pub mod edges;
 pub mod vertices;
+pub mod vertices_enum;
 
 use std::path::Path;
 

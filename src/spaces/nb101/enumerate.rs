@@ -63,8 +63,8 @@ fn full_dags() -> Vec<Matrix> {
     out
 }
 
-/// All permutations of `0..k`.
-fn permutations(k: usize) -> Vec<Vec<usize>> {
+/// All permutations of `0..k`, in lexicographic order.
+pub(crate) fn permutations(k: usize) -> Vec<Vec<usize>> {
     fn go(prefix: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<Vec<usize>>) {
         if prefix.len() == used.len() {
             out.push(prefix.clone());
