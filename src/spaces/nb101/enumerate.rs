@@ -29,20 +29,26 @@ pub struct Entry {
 /// Number of unique NAS-Bench-101 cells.
 pub const SPACE_SIZE: usize = 423_624;
 
-/// A full DAG (all vertices on an input→output path) with at most [`MAX_EDGES`] edges.
+/// An unlabelled DAG of at most [`MAX_VERTICES`] vertices: `adj[v]` the bit set of v's successors.
 #[derive(Clone, Copy, Debug)]
-struct Matrix {
-    n: usize,
-    adj: [u8; MAX_VERTICES],
+pub(crate) struct Matrix {
+    pub n: usize,
+    pub adj: [u8; MAX_VERTICES],
 }
 
-/// Every full DAG of 2..=7 vertices in `generate_graphs.py` order.
-fn full_dags() -> Vec<Matrix> {
+/// Every full DAG (all vertices on an input→output path: every vertex but the output has an out-edge,
+/// every vertex but the input an in-edge) with a vertex count in `counts` (2 to [`MAX_VERTICES`]), at
+/// most `max_edges` edges and accepted by `keep`, in `generate_graphs.py` order.
+pub(crate) fn full_dags(
+    counts: std::ops::RangeInclusive<usize>,
+    max_edges: usize,
+    keep: impl Fn(&Matrix) -> bool,
+) -> Vec<Matrix> {
     let mut out = Vec::new();
-    for n in 2..=MAX_VERTICES {
+    for n in counts {
         let bits_len = n * (n - 1) / 2;
         for bits in 0u32..(1 << bits_len) {
-            if bits.count_ones() as usize > MAX_EDGES {
+            if bits.count_ones() as usize > max_edges {
                 continue;
             }
             let mut adj = [0u8; MAX_VERTICES];
@@ -55,8 +61,9 @@ fn full_dags() -> Vec<Matrix> {
             }
             let has_out = (0..n - 1).all(|v| adj[v] != 0);
             let has_in = (1..n).all(|v| (0..n).any(|u| adj[u] >> v & 1 == 1));
-            if has_out && has_in {
-                out.push(Matrix { n, adj });
+            let m = Matrix { n, adj };
+            if has_out && has_in && keep(&m) {
+                out.push(m);
             }
         }
     }
@@ -106,10 +113,14 @@ struct Canonical {
     to_canonical: Vec<usize>,
 }
 
-/// Every unique NAS-Bench-101 cell, sorted by hash, each represented by the matrix and labelling
-/// that `generate_graphs.py` meets first (the one NAS-Bench-101 stores).
-pub fn all_cells() -> Vec<Entry> {
-    let matrices = full_dags();
+/// The labels of a labelled graph's interior vertices (the first `n − 2`).
+pub(crate) type Labels = [usize; MAX_VERTICES - 2];
+
+/// The first labelled graph of each isomorphism class, in `generate_graphs.py` order: every matrix of
+/// `matrices` (in order) with every labelling of its interior vertices by `0..labels` (first vertex
+/// slowest), kept when no earlier graph is isomorphic to it — same canonical matrix (the least code over
+/// the permutations of the interior vertices) and same least labelling under that form's automorphisms.
+pub(crate) fn first_of_each_class(matrices: &[Matrix], labels: usize) -> Vec<(Matrix, Labels)> {
     // Canonical forms of the unlabelled matrices.
     let perms_by_k: Vec<Vec<Vec<usize>>> = (0..=MAX_VERTICES - 2).map(permutations).collect();
     let mut classes: HashMap<(usize, u64), usize> = HashMap::new();
@@ -128,7 +139,6 @@ pub fn all_cells() -> Vec<Entry> {
             let class = *classes.entry((m.n, code)).or_insert(next);
             if class == next {
                 // Automorphisms of the canonical form: permutations of the canonical matrix onto itself.
-                let p = &perms[best];
                 let mut canon_adj = [0u8; MAX_VERTICES];
                 for (i, row) in canon_adj.iter_mut().enumerate().take(m.n) {
                     *row = ((code >> (i * MAX_VERTICES)) & 0x7f) as u8;
@@ -136,50 +146,63 @@ pub fn all_cells() -> Vec<Entry> {
                 let c = Matrix { n: m.n, adj: canon_adj };
                 let auts = perms.iter().filter(|q| permuted_code(&c, q) == code).cloned().collect();
                 automorphisms.push(auts);
-                debug_assert_eq!(permuted_code(m, p), code);
             }
             Canonical { class, to_canonical: perms[best].clone() }
         })
         .collect();
 
     // Walk the labelled graphs in generate_graphs.py order; keep the first of each class.
-    let mut seen: HashMap<(usize, u32), ()> = HashMap::new();
-    let mut reps: Vec<Cell> = Vec::with_capacity(SPACE_SIZE);
-    let mut labels = [0usize; MAX_VERTICES - 2];
-    let mut canonical_labels = [0usize; MAX_VERTICES - 2];
+    let base = labels as u64;
+    let mut seen: HashMap<(usize, u64), ()> = HashMap::new();
+    let mut reps = Vec::new();
+    let mut labelling: Labels = [0; MAX_VERTICES - 2];
+    let mut canonical_labels: Labels = [0; MAX_VERTICES - 2];
     for (m, c) in matrices.iter().zip(&canon) {
         let k = m.n - 2;
-        for code in 0..3usize.pow(k as u32) {
+        for code in 0..base.pow(k as u32) {
             // itertools.product: the first interior vertex varies slowest.
             let mut rest = code;
             for i in (0..k).rev() {
-                labels[i] = rest % 3;
-                rest /= 3;
+                labelling[i] = (rest % base) as usize;
+                rest /= base;
             }
             for i in 0..k {
-                canonical_labels[c.to_canonical[i]] = labels[i];
+                canonical_labels[c.to_canonical[i]] = labelling[i];
             }
             let key = automorphisms[c.class]
                 .iter()
                 .map(|q| {
-                    let mut permuted = [0usize; MAX_VERTICES - 2];
+                    let mut permuted: Labels = [0; MAX_VERTICES - 2];
                     for i in 0..k {
                         permuted[q[i]] = canonical_labels[i];
                     }
-                    permuted[..k].iter().fold(0u32, |acc, &l| acc * 3 + l as u32)
+                    permuted[..k].iter().fold(0u64, |acc, &l| acc * base + l as u64)
                 })
                 .min()
                 .expect("the identity is an automorphism");
             if seen.insert((c.class, key), ()).is_none() {
-                let mut ops = [Op::Input; MAX_VERTICES];
-                for i in 0..k {
-                    ops[1 + i] = Op::INTERIOR[labels[i]];
-                }
-                ops[m.n - 1] = Op::Output;
-                reps.push(Cell::from_parts(m.n, m.adj, ops));
+                reps.push((*m, labelling));
             }
         }
     }
+    reps
+}
+
+/// Every unique NAS-Bench-101 cell, sorted by hash, each represented by the matrix and labelling
+/// that `generate_graphs.py` meets first (the one NAS-Bench-101 stores).
+pub fn all_cells() -> Vec<Entry> {
+    let matrices = full_dags(2..=MAX_VERTICES, MAX_EDGES, |_| true);
+    let reps: Vec<Cell> = first_of_each_class(&matrices, Op::INTERIOR.len())
+        .into_iter()
+        .map(|(m, labels)| {
+            let mut ops = [Op::Input; MAX_VERTICES];
+            for i in 0..m.n - 2 {
+                ops[1 + i] = Op::INTERIOR[labels[i]];
+            }
+            ops[m.n - 1] = Op::Output;
+            Cell::from_parts(m.n, m.adj, ops)
+        })
+        .collect();
     let mut entries: Vec<Entry> =
         reps.into_par_iter().map(|cell| Entry { hash: hash::fingerprint(&cell), cell }).collect();
     entries.par_sort_unstable_by_key(|e| e.hash);
@@ -197,7 +220,7 @@ mod tests {
     #[test]
     fn full_dags_are_the_matrices_pruning_leaves_alone() {
         // Cross-check the degree test against the pruning rules of `Cell::prune` for up to 6 vertices.
-        let dags = full_dags();
+        let dags = full_dags(2..=MAX_VERTICES, MAX_EDGES, |_| true);
         let ops = |n: usize| {
             let mut o = vec!["conv3x3-bn-relu"; n];
             o[0] = "input";
