@@ -22,7 +22,7 @@ pub trait Benchmark: SearchSpace {
     /// Candidate names of the test-accuracy metric for `task`.
     fn test_metrics(task: Task) -> Vec<String>;
     /// `(channels, dim)` of the ranker's feature tensor.
-    const FEATURE_SHAPE: (usize, usize);
+    fn feature_shape() -> (usize, usize);
     /// The shape statistic the sampler tracks (NB101 vertex count, NB201 per-op edge counts).
     fn shape(arch: &Self::Arch) -> Shape;
     /// Per-cell cost and totals of the network built from `arch` (`docs/design.md` §2).

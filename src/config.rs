@@ -98,9 +98,12 @@ mod nar_space_name {
         let name = String::deserialize(d)?;
         // NAR's name, or nar's own.
         let nar_name = |k: SpaceKind| crate::with_space!(k, S => <S as crate::benchmark::Benchmark>::NAR_NAME);
-        SpaceKind::ALL.into_iter().find(|&k| nar_name(k) == name || k.name() == name).ok_or_else(|| {
+        SpaceKind::EVERY.into_iter().find(|&k| nar_name(k) == name || k.name() == name).ok_or_else(|| {
             let expected: Vec<String> = SpaceKind::ALL.iter().map(|&k| format!("{:?} ({k})", nar_name(k))).collect();
-            D::Error::custom(format!("unknown space {name:?}: expected {}", expected.join(" or ")))
+            D::Error::custom(format!(
+                "unknown space {name:?}: expected {} or \"declared\" (a space declared in a file)",
+                expected.join(", ")
+            ))
         })
     }
 }
@@ -189,9 +192,14 @@ impl Config {
         {
             bail!("invalid configuration: network_type: {e}");
         }
+        // A space without a cost model (a declared one) has no ReNAS tensor: no transformer, no `renas`
+        // or `cost` columns.
+        if !crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::has_cost_model()) {
+            self.check_without_cost_model()?;
+        }
         // The feature tensor of the space fixes the patches (docs/design.md §4).
-        let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::FEATURE_SHAPE);
-        if (r.n_arch_patch, r.d_patch) != (patches, dim) {
+        let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::feature_shape());
+        if self.uses_transformer() && (r.n_arch_patch, r.d_patch) != (patches, dim) {
             bail!(
                 "ranker.n_arch_patch and ranker.d_patch must be {patches} and {dim} for {} (its feature tensor is {patches}×{dim}×{dim}), found {} and {}",
                 self.space,
@@ -245,6 +253,49 @@ impl Config {
         }
         if self.lr_scheduler.n_warmup_steps == 0 {
             bail!("lr_scheduler.n_warmup_steps must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Whether the predictor is or holds NAR's transformer.
+    fn uses_transformer(&self) -> bool {
+        match (&self.model, &self.ensemble) {
+            (ModelKind::Ensemble, Some(e)) => e.members.iter().any(|m| m.model == ModelKind::Transformer),
+            (m, _) => *m == ModelKind::Transformer,
+        }
+    }
+
+    /// The feature sets the predictor's tree models read (their defaults where unnamed).
+    fn feature_sets(&self) -> Vec<FeatureSet> {
+        let own = |model: ModelKind, features: &Option<Vec<FeatureSet>>| match model {
+            ModelKind::Transformer | ModelKind::Ensemble => Vec::new(),
+            _ => features.clone().unwrap_or_else(|| model.default_features()),
+        };
+        match (&self.model, &self.ensemble) {
+            (ModelKind::Ensemble, Some(e)) => e.members.iter().flat_map(|m| own(m.model, &m.features)).collect(),
+            (m, _) => own(*m, &self.features),
+        }
+    }
+
+    /// Refuses what reads a cost model on a space that has none (a declared space), and the operation
+    /// graph's feature sets where its graphs are larger than they take.
+    fn check_without_cost_model(&self) -> Result<()> {
+        if self.uses_transformer() {
+            bail!(
+                "the transformer reads the cost model's ReNAS tensor, which a declared space does not have: use gbdt, forest or an ensemble of them (configs/declared-best.yaml)"
+            );
+        }
+        let sets = self.feature_sets();
+        if let Some(s) = sets.iter().find(|s| matches!(s, FeatureSet::Renas | FeatureSet::Cost)) {
+            bail!(
+                "features: {s} reads the cost model, which a declared space does not have (its feature sets: onehot, graph, paths)"
+            );
+        }
+        if sets.iter().any(|s| matches!(s, FeatureSet::Graph | FeatureSet::Paths))
+            && crate::spaces::declared::plugin::active().is_some()
+            && let Err(e) = crate::spaces::declared::plugin::graph_features_fit()
+        {
+            bail!("features: {e}");
         }
         Ok(())
     }

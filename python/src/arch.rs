@@ -235,6 +235,26 @@ impl PySpace for Nb101 {
     }
 }
 
+/// A declared space's architectures are their text form (a `str`), read against the declaration in use
+/// (`nar.Space.load`, a dataset or a run of it).
+impl PySpace for nar::spaces::Declared {
+    fn to_py(py: Python<'_>, arch: &nar::spaces::declared::plugin::DArch) -> PyResult<Py<PyAny>> {
+        let text = <nar::spaces::Declared as SearchSpace>::arch_columns(arch).remove(0);
+        Ok(pyo3::types::PyString::new(py, &text).into_any().unbind())
+    }
+    fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<nar::spaces::declared::plugin::DArch> {
+        let text: String = obj.extract().map_err(|_| {
+            PyValueError::new_err(format!(
+                "a declared space's architecture is its text form (a str), not {}",
+                obj.get_type()
+            ))
+        })?;
+        let space = nar::spaces::declared::plugin::active()
+            .ok_or_else(|| PyValueError::new_err("no declared space is in use (nar.Space.load(path) first)"))?;
+        space.parse(&text).map_err(PyValueError::new_err)
+    }
+}
+
 /// Architectures of space `S` from a Python iterable.
 pub fn archs_from<S: PySpace>(archs: &Bound<'_, PyAny>) -> PyResult<Vec<S::Arch>> {
     archs

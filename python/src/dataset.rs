@@ -85,6 +85,7 @@ impl Dataset {
         match &self.ds {
             AnyDataset::Nb101(d) => Nb101::to_py(py, &d.archs()[j as usize]),
             AnyDataset::Nb201(d) => Nb201::to_py(py, &d.archs()[j as usize]),
+            AnyDataset::Declared(d) => nar::spaces::Declared::to_py(py, &d.archs()[j as usize]),
         }
     }
 

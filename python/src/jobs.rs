@@ -101,7 +101,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let (budget, method, seed) = (a.budget, a.method, a.seed);
     let alias = a.dataset.as_deref().map(|d| ("dataset", d));
-    let task = task_keyword(S::KIND, a.task.as_deref(), alias)?.unwrap_or(S::TASKS[0]);
+    let task = task_keyword(S::KIND, a.task.as_deref(), alias)?.unwrap_or(S::tasks()[0]);
     let network = S::network(task).map_err(PyValueError::new_err)?;
     let ds = py.detach(SpaceData::<S>::full);
     let domain = Domain::all(&ds)

@@ -91,7 +91,7 @@ impl<'a, S: PySpace> PyOracle<'a, S> {
     ) -> PyResult<PyOracle<'a, S>> {
         let journal = journal
             .map(|(path, reuse)| {
-                let header = Header::new(S::KIND.name(), dataset, &oracle_name(py, oracle)?);
+                let header = Header::new::<S>(dataset, &oracle_name(py, oracle)?);
                 Journal::open(ds, path, &header, reuse, "journal_reuse=True").map_err(crate::errors::value_error)
             })
             .transpose()?;

@@ -132,11 +132,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 fn export_csv<S: Benchmark>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    let mut header = vec![S::ID_COLUMN.to_string()];
-    header.extend(S::ARCH_COLUMNS.iter().map(|c| c.to_string()));
+    let mut header = vec![S::id_column().to_string()];
+    header.extend(S::arch_column_names().iter().map(|c| c.to_string()));
     let nets: Vec<S::Network> =
-        S::TASKS.iter().map(|&t| S::network(t).expect("a space has a network for each of its tasks")).collect();
-    for task in S::TASKS {
+        S::tasks().iter().map(|&t| S::network(t).expect("a space has a network for each of its tasks")).collect();
+    for task in S::tasks() {
         header.push(format!("{task}_total_params"));
         header.push(format!("{task}_total_flops"));
     }
@@ -190,5 +190,5 @@ fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
 
 fn describe<S: SearchSpace>(ds: &Dataset<S>, i: usize) -> String {
     // An architecture spelled in one short column (NB201's string) is shown; a matrix is not.
-    if S::ARCH_COLUMNS.len() == 1 { S::arch_columns(&ds.archs()[i]).join(" ") } else { String::new() }
+    if S::arch_column_names().len() == 1 { S::arch_columns(&ds.archs()[i]).join(" ") } else { String::new() }
 }

@@ -181,14 +181,85 @@ pub(crate) fn space_or_file(s: &str) -> Result<SpaceOrFile, String> {
     })
 }
 
-pub(crate) fn space_arg() -> EnumArg<crate::space::SpaceKind> {
-    EnumArg { all: &crate::space::SpaceKind::ALL, name: |s| s.name() }
+pub(crate) fn space_arg() -> SpaceArg {
+    SpaceArg
 }
 
-/// A `--task`: any task of any space (whether the run's space has it is checked with the space).
-pub(crate) fn task_arg() -> EnumArg<crate::space::Task> {
-    static ALL: std::sync::OnceLock<Vec<crate::space::Task>> = std::sync::OnceLock::new();
-    EnumArg { all: ALL.get_or_init(crate::spaces::all_tasks), name: |t| t.name() }
+/// A `--space`: a built-in space's name, or a declaration file (`FILE.yaml`), which is read, checked
+/// and made the process's declared space (`spaces::declared::plugin::activate`) as it is parsed.
+#[derive(Clone)]
+pub(crate) struct SpaceArg;
+
+impl clap::builder::TypedValueParser for SpaceArg {
+    type Value = crate::space::SpaceKind;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<crate::space::SpaceKind, clap::Error> {
+        let text = value.to_string_lossy();
+        if crate::spaces::declared::DeclaredSpace::is_declaration(&text) {
+            return crate::spaces::declared::plugin::activate_file(std::path::Path::new(&*text))
+                .map(|_| crate::space::SpaceKind::Declared)
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd));
+        }
+        let builtin = EnumArg { all: &crate::space::SpaceKind::ALL, name: |s: &crate::space::SpaceKind| s.name() };
+        builtin.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = crate::space::SpaceKind::ALL.iter().map(|k| k.name()).chain(["FILE.yaml"]);
+        Some(Box::new(names.map(clap::builder::PossibleValue::new)))
+    }
+}
+
+/// The task a command runs on `space`: `given`, checked to be the space's (a usage error naming the
+/// space's tasks), else the space's first.
+pub(crate) fn task_of(space: crate::space::SpaceKind, given: Option<crate::space::Task>) -> anyhow::Result<crate::space::Task> {
+    match given {
+        Some(t) => crate::spaces::task(space, t.name()).map_err(|e| crate::usage::UsageError(format!("--task: {e}")).into()),
+        None => Ok(crate::spaces::tasks(space)[0]),
+    }
+}
+
+/// A `--task`: a built-in space's task, or any other name (a declared space's; whether the run's
+/// space has it is checked with the space).
+pub(crate) fn task_arg() -> TaskArg {
+    TaskArg
+}
+
+#[derive(Clone)]
+pub(crate) struct TaskArg;
+
+impl clap::builder::TypedValueParser for TaskArg {
+    type Value = crate::space::Task;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<crate::space::Task, clap::Error> {
+        match value.to_str().map(str::trim) {
+            Some(t) if !t.is_empty() => Ok(crate::space::Task::named(t)),
+            _ => {
+                Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, "a task is a non-empty name\n")
+                    .with_cmd(cmd))
+            }
+        }
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        static ALL: std::sync::OnceLock<Vec<crate::space::Task>> = std::sync::OnceLock::new();
+        let all = ALL.get_or_init(crate::spaces::all_tasks);
+        Some(Box::new(
+            all.iter()
+                .map(|t| clap::builder::PossibleValue::new(t.name()))
+                .chain([clap::builder::PossibleValue::new("TASK").help("a task of a declared space")]),
+        ))
+    }
 }
 
 pub(crate) fn checkpoint_arg() -> EnumArg<crate::ranker::checkpoint::Checkpoint> {

@@ -87,7 +87,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(c) => Config::load(c)?,
         None => Config::reference(args.space),
     };
-    let task = args.task.unwrap_or(crate::spaces::tasks(args.space)[0]);
+    let task = super::task_of(args.space, args.task)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{task}", args.space)));
     let opts = RunOptions {
         train: TrainOptions {

@@ -187,6 +187,8 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         // The space's built-in table, or its dataset in the data directory.
         (None, true, space) => match DataSource::built_in(space) {
             Some(built_in) => built_in,
+            // A declared space without a table: its cells, unlabelled (an oracle command answers).
+            None if crate::spaces::is_declared(space) => DataSource::Metrics { space, files: Vec::new() },
             None => DataSource::from_arg(space.name(), &data_dir)?,
         },
     };
@@ -214,7 +216,7 @@ fn budgeted(args: &Args, space: SpaceKind) -> Result<ExitCode> {
         data,
         space: Some(space),
         cap_budget: false,
-        task: args.task.unwrap_or(crate::spaces::tasks(space)[0]),
+        task: super::task_of(space, args.task)?,
         methods,
         budget: args.budget as usize,
         seeds: args.seeds,

@@ -76,7 +76,7 @@ impl Metric {
 /// The task of space `S` a metric name is about (`cifar10_val_acc` → `cifar10`; `cifar100_…` is not
 /// `cifar10`), if its name starts with one.
 fn task_of<S: SearchSpace>(name: &str) -> Option<Task> {
-    S::TASKS.iter().copied().find(|t| name.strip_prefix(t.name()).is_some_and(|rest| rest.starts_with('_')))
+    S::tasks().iter().copied().find(|t| name.strip_prefix(t.name()).is_some_and(|rest| rest.starts_with('_')))
 }
 
 /// Chance accuracy in percent of the task a metric is about, where the space knows its classes.
@@ -87,7 +87,7 @@ fn chance_percent<S: SearchSpace>(name: &str) -> Option<f64> {
 /// Checks one value of metric `name` as it is read, for space `S` (its accuracy scale, its tasks'
 /// chance accuracy).
 pub fn check_value<S: SearchSpace>(name: &str, v: f64) -> Result<(), String> {
-    let scale = S::ACCURACY_SCALE;
+    let scale = S::accuracy_scale();
     if !v.is_finite() {
         return Err(format!("{v} is not a finite number"));
     }
@@ -121,7 +121,7 @@ pub fn check_value<S: SearchSpace>(name: &str, v: f64) -> Result<(), String> {
 /// column whose median is below 90 % of chance (below 1 where the task is unknown) holds fractions.
 /// Returns the position of the first value on the wrong scale with the reason.
 pub fn check_column<S: SearchSpace>(name: &str, values: &[f64]) -> Result<(), (usize, String)> {
-    let scale = S::ACCURACY_SCALE;
+    let scale = S::accuracy_scale();
     if scale != AccuracyScale::Percent || MetricKind::of(name) != MetricKind::Accuracy {
         return Ok(());
     }

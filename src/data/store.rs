@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Dataset, Metric};
 use crate::io::write_atomic;
-use crate::space::{SearchSpace, SpaceKind};
+use crate::space::{DeclarationText, SearchSpace, SpaceKind};
 
 const MAGIC: &[u8; 8] = b"NARSTORE";
 const END: &[u8; 4] = b"NEND";
@@ -43,6 +43,17 @@ struct Header {
     /// A store without it holds every architecture of its space.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subset: Option<String>,
+    /// A declared space's declaration, which the store carries so that it opens with its own space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    declaration: Option<StoredDeclaration>,
+}
+
+/// A declaration as a store keeps it: where it was read from, its SHA-256 and its text.
+#[derive(Serialize, Deserialize)]
+struct StoredDeclaration {
+    source: String,
+    sha256: String,
+    text: String,
 }
 
 fn pad8(buf: &mut Vec<u8>) {
@@ -63,10 +74,14 @@ pub fn to_bytes<S: SearchSpace>(ds: &Dataset<S>) -> Vec<u8> {
         metrics: ds.metrics().iter().map(|m| m.name.clone()).collect(),
         sources: ds.sources().to_vec(),
         writer: format!("nar {}", env!("CARGO_PKG_VERSION")),
-        subset: (ds.len() < S::SIZE).then(|| format!("{} of the space's {} architectures", ds.len(), S::SIZE)),
+        subset: (ds.len() < S::size()).then(|| match S::size() {
+            usize::MAX => format!("{} architectures of a space too large to list", ds.len()),
+            n => format!("{} of the space's {n} architectures", ds.len()),
+        }),
+        declaration: S::declaration().map(|d| StoredDeclaration { source: d.source, sha256: d.sha256, text: d.text }),
     };
     let header = serde_json::to_vec(&header).expect("header serializes");
-    let mut buf = Vec::with_capacity(64 + header.len() + ds.len() * (S::ARCH_BYTES + 8 * ds.metrics().len()));
+    let mut buf = Vec::with_capacity(64 + header.len() + ds.len() * (S::arch_bytes() + 8 * ds.metrics().len()));
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(&VERSION.to_le_bytes());
     buf.extend_from_slice(&(header.len() as u32).to_le_bytes());
@@ -110,9 +125,12 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read dataset {}", path.display()))
 }
 
-/// The space a store's bytes hold, from its header.
-pub fn space_of(bytes: &[u8]) -> Result<SpaceKind> {
-    Ok(header(bytes)?.0.space)
+/// The space a store's bytes hold, from its header, with a declared space's declaration (which the
+/// store carries, so that it opens with its own space).
+pub fn space_of(bytes: &[u8]) -> Result<(SpaceKind, Option<DeclarationText>)> {
+    let header = header(bytes)?.0;
+    let declaration = header.declaration.map(|d| DeclarationText { source: d.source, sha256: d.sha256, text: d.text });
+    Ok((header.space, declaration))
 }
 
 /// The header and where it ends, its magic and version checked.
@@ -139,8 +157,17 @@ pub fn from_bytes<S: SearchSpace>(bytes: &[u8]) -> Result<Dataset<S>> {
     if header.space != S::KIND {
         bail!("the store holds {}, not {}", header.space, S::KIND);
     }
-    let sizes = S::ARCH_BYTES;
-    let space_size = S::SIZE;
+    // A declared space's store opens with its own declaration only.
+    let own = S::declaration().map(|d| d.sha256);
+    let stored = header.declaration.as_ref().map(|d| d.sha256.clone());
+    if own != stored {
+        let name = |d: Option<String>| {
+            d.map_or("no declaration".to_string(), |s| format!("declaration sha256 {}", &s[..s.len().min(12)]))
+        };
+        bail!("the store was built for {}, but the space in use has {}", name(stored), name(own));
+    }
+    let sizes = S::arch_bytes();
+    let space_size = S::size();
     if header.count > space_size {
         bail!("the header says {} architectures; the {} space has {space_size}", header.count, header.space);
     }
@@ -191,9 +218,9 @@ pub fn from_bytes<S: SearchSpace>(bytes: &[u8]) -> Result<Dataset<S>> {
 }
 
 fn decode<S: SearchSpace>(bytes: &[u8], header: &Header, archs_at: usize, metrics_at: usize) -> Result<Dataset<S>> {
-    let records = &bytes[archs_at..archs_at + header.count * S::ARCH_BYTES];
+    let records = &bytes[archs_at..archs_at + header.count * S::arch_bytes()];
     let decoded: Vec<(S::Arch, S::Id)> = records
-        .par_chunks_exact(S::ARCH_BYTES)
+        .par_chunks_exact(S::arch_bytes())
         .enumerate()
         .map(|(i, rec)| S::read_arch(rec).map_err(|e| anyhow::anyhow!("architecture record {i}: {e}")))
         .collect::<Result<_>>()?;

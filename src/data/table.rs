@@ -72,14 +72,14 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let id_col = col(S::ID_COLUMN);
-    let arch_cols: Option<Vec<usize>> = S::ARCH_COLUMNS.iter().map(|c| col(c)).collect();
+    let id_col = col(S::id_column());
+    let arch_cols: Option<Vec<usize>> = S::arch_column_names().iter().map(|c| col(c)).collect();
     if id_col.is_none() && arch_cols.is_none() {
         bail!(
             "{file}: no identity column: a {} table needs `{}` or the column(s) {}",
             S::KIND,
-            S::ID_COLUMN,
-            S::ARCH_COLUMNS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
+            S::id_column(),
+            S::arch_column_names().iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
         );
     }
     let mut names = HashSet::new();
@@ -111,7 +111,11 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
         let arch = match &arch_cols {
             Some(cols) => {
                 let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
-                Some(S::parse_arch_columns(&values).map_err(|e| anyhow!(e)).with_context(|| at(S::ARCH_COLUMNS[0]))?)
+                Some(
+                    S::parse_arch_columns(&values)
+                        .map_err(|e| anyhow!(e))
+                        .with_context(|| at(S::arch_column_names()[0]))?,
+                )
             }
             None => None,
         };
@@ -119,20 +123,21 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
             Some(c) => {
                 let id = S::parse_id(record.get(c).unwrap_or(""))
                     .map_err(|e| anyhow!(e))
-                    .with_context(|| at(S::ID_COLUMN))?;
+                    .with_context(|| at(S::id_column()))?;
                 if let Some(a) = &arch
                     && S::id(a) != id
                 {
-                    bail!("{}: the architecture is {}, not {id}", at(S::ARCH_COLUMNS[0]), S::id(a));
+                    bail!("{}: the architecture is {}, not {id}", at(S::arch_column_names()[0]), S::id(a));
                 }
                 id
             }
             None => S::id(arch.as_ref().expect("arch columns present")),
         };
-        let pos =
-            ds.position(&id).ok_or_else(|| anyhow!("{}: {id} is not in this {} dataset", at(S::ID_COLUMN), S::KIND))?;
+        let pos = ds
+            .position(&id)
+            .ok_or_else(|| anyhow!("{}: {id} is not in this {} dataset", at(S::id_column()), S::KIND))?;
         if !seen.insert(pos) {
-            bail!("{}: {id} appears twice", at(S::ID_COLUMN));
+            bail!("{}: {id} appears twice", at(S::id_column()));
         }
         let values = metric_cols
             .iter()

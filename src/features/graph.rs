@@ -16,10 +16,10 @@
 //! get the same graph features.
 
 /// Vertices an operation graph may have (NB201: input, 6 edges, output).
-pub const MAX_VERTICES: usize = 8;
+pub const MAX_VERTICES: usize = 16;
 
 /// An operation graph: vertex 0 the input, vertex `n − 1` the output; `op[v]` the index of vertex v's
-/// operation in the space's alphabet ([`super::Featurize::GRAPH_OPS`]); `succ[v]` a bit set of v's successors.
+/// operation in the space's alphabet ([`super::Featurize::graph_ops`]); `succ[v]` a bit set of v's successors.
 /// Vertices are in topological order (every edge goes from a lower to a higher index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpGraph {
@@ -32,7 +32,7 @@ pub struct OpGraph {
 
 impl OpGraph {
     /// The graph of `ops.len()` vertices (vertex 0 the input, the last the output) with operation
-    /// codes `ops` (indices into the space's [`crate::features::Featurize::GRAPH_OPS`]; the input's and
+    /// codes `ops` (indices into the space's [`crate::features::Featurize::graph_ops`]; the input's and
     /// output's are ignored) and successor bit sets `succ`, pruned to the vertices on an input→output
     /// path. Every edge goes from a lower to a higher index. A space's `Featurize::op_graph` builds it.
     pub fn new(ops: &[u8], succ: &[u16]) -> OpGraph {

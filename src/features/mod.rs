@@ -48,12 +48,12 @@ impl FeatureSet {
     pub fn names<S: Featurize>(self) -> Vec<String> {
         match self {
             FeatureSet::Renas => {
-                let (c, d) = S::FEATURE_SHAPE;
+                let (c, d) = S::feature_shape();
                 (0..c * d * d).map(|i| format!("renas[{},{},{}]", i / (d * d), i / d % d, i % d)).collect()
             }
             FeatureSet::Onehot => S::one_hot_names(),
-            FeatureSet::Graph => graph::graph_feature_names(S::GRAPH_OPS),
-            FeatureSet::Paths => graph::path_feature_names(S::GRAPH_OPS, S::MAX_PATH_LEN),
+            FeatureSet::Graph => graph::graph_feature_names(S::graph_ops()),
+            FeatureSet::Paths => graph::path_feature_names(S::graph_ops(), S::max_path_len()),
             FeatureSet::Cost => vec!["flops".into(), "params".into()],
         }
     }
@@ -110,10 +110,10 @@ impl Table {
 pub trait Featurize: Benchmark {
     /// The operations the graph and path features range over, in the codes the operation graph uses
     /// (`none` is not an operation: no edge).
-    const GRAPH_OPS: &'static [&'static str];
+    fn graph_ops() -> &'static [&'static str];
     /// The longest operation sequence on an input→output path (NB101: 5 interior vertices; NB201: 3
     /// edges).
-    const MAX_PATH_LEN: usize;
+    fn max_path_len() -> usize;
     /// The architecture's operation graph ([`graph::OpGraph`]).
     fn op_graph(arch: &Self::Arch) -> OpGraph;
     /// The one-hot columns.
@@ -124,7 +124,7 @@ pub trait Featurize: Benchmark {
 
 /// Appends the columns of `sets` for one architecture.
 pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
-    let k = S::GRAPH_OPS.len();
+    let k = S::graph_ops().len();
     let mut cost = None;
     let mut op_graph = None;
     for set in sets {
@@ -136,7 +136,7 @@ pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet
             FeatureSet::Onehot => S::one_hot(arch, out),
             FeatureSet::Graph => graph::graph_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, out),
             FeatureSet::Paths => {
-                graph::path_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, S::MAX_PATH_LEN, out)
+                graph::path_features(op_graph.get_or_insert_with(|| S::op_graph(arch)), k, S::max_path_len(), out)
             }
             FeatureSet::Cost => {
                 let c = cost.get_or_insert_with(|| S::cost(arch, network));

@@ -93,7 +93,7 @@ fn rank_space<S: Featurize + crate::space::Enumerable>(
     let mut ws = Workspace::default();
     write_atomic(&out, |w| {
         let mut csv = csv::Writer::from_writer(w);
-        let mut header = vec![S::ID_COLUMN, "predicted_score"];
+        let mut header = vec![S::id_column(), "predicted_score"];
         header.extend(opts.tiers.then_some("predicted_tier"));
         csv.write_record(&header)?;
         for (c, chunk) in space.chunks(CHUNK).enumerate() {

@@ -103,7 +103,7 @@ fn check_costs<S: crate::benchmark::Benchmark>(
     task: Option<crate::space::Task>,
     objectives: &[String],
 ) -> Result<()> {
-    let network = S::network(task.unwrap_or(S::TASKS[0])).map_err(crate::usage::UsageError)?;
+    let network = S::network(task.unwrap_or(S::tasks()[0])).map_err(crate::usage::UsageError)?;
     crate::search::front::objective_costs(ds, objectives, network, &[])
         .map_err(|e| crate::usage::UsageError(format!("--{e}")))?;
     Ok(())

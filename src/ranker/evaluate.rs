@@ -112,6 +112,7 @@ pub fn evaluate_scores(
             test: held.test[i],
         })
         .collect();
+    let has_params = held.params.iter().any(|&p| p != 0.0);
     let report = EvalReport {
         checkpoint: checkpoint.to_string(),
         held_out: held.len(),
@@ -124,9 +125,11 @@ pub fn evaluate_scores(
         precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(score, &held.val, k))).collect(),
         kendall_params_baseline: kendall_tau(&held.params, &held.val),
         top: top_figures(score, &held.val, &TOP_K),
-        top_params_baseline: top_figures(&held.params, &held.val, &TOP_K),
+        // No floor where the space has no cost model (a declared space: every count is 0).
+        top_params_baseline: has_params.then(|| top_figures(&held.params, &held.val, &TOP_K)).flatten(),
         precision_at_k_params_baseline: [10, 50, 100, 500]
             .iter()
+            .filter(|_| has_params)
             .map(|&k| (k, precision_at_k(&held.params, &held.val, k)))
             .collect(),
         archs_per_second: held.len() as f64 / secs,

@@ -56,7 +56,7 @@ impl Samples {
     /// Encodes `archs` labelled with `val` (NaN where unknown); positions are `0..archs.len()`.
     pub fn from_archs<S: Benchmark>(archs: &[S::Arch], network: S::Network, val: &[f64]) -> Samples {
         assert_eq!(archs.len(), val.len(), "one accuracy per architecture");
-        let (c, dim) = S::FEATURE_SHAPE;
+        let (c, dim) = S::feature_shape();
         let feat_len = c * dim * dim;
         let n = archs.len();
         let mut s = Samples {

@@ -301,7 +301,8 @@ fn search(run: &RunDir, meta: &RunMeta, cfg: &Config, ds: Option<&AnyDataset>) -
                     (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| c.has_edge(i, j)).collect();
                 svg::nb101_cell(&title, &c.op_names(), &edges)
             }
-            None => continue,
+            // A declared space's cells are listed by their text form in the tables, not drawn.
+            Some(AnyDataset::Declared(_)) | None => continue,
         };
         figs.push(Figure {
             name: format!("arch_{}", figs.len() + 1),

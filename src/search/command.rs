@@ -88,7 +88,7 @@ impl<'a, S: SearchSpace> CommandEvaluator<'a, S> {
         if !command.contains("{arch}") {
             bail!("the oracle command must contain {{arch}} where the architecture goes: {command:?}");
         }
-        let header = Header::new(S::KIND.name(), dataset, command);
+        let header = Header::new::<S>(dataset, command);
         let journal = Journal::open(ds, journal, &header, options.journal_reuse, "--journal-reuse")?;
         let (send, receive) = mpsc::channel();
         Ok(CommandEvaluator {

@@ -94,14 +94,21 @@ pub struct NotACost {
 /// The cost called `name`: the cost model's `params` or `flops`, else a column of `ds` that is not an
 /// accuracy.
 pub fn cost_source<'d, S: SearchSpace>(name: &str, ds: Option<&'d Dataset<S>>) -> Result<CostSource<'d>, NotACost> {
+    let model = S::has_cost_model();
     match name {
-        "params" => return Ok(CostSource::Params),
-        "flops" => return Ok(CostSource::Flops),
+        "params" if model => return Ok(CostSource::Params),
+        "flops" if model => return Ok(CostSource::Flops),
         _ => {}
     }
     let known = || {
         let columns = ds.into_iter().flat_map(|d| d.metrics()).filter(|m| !m.higher_is_better());
-        MODEL_COSTS.iter().copied().chain(columns.map(|m| m.name.as_str())).collect::<Vec<_>>().join(", ")
+        let model_costs = if model { &MODEL_COSTS[..] } else { &[] };
+        let known: Vec<&str> = model_costs.iter().copied().chain(columns.map(|m| m.name.as_str())).collect();
+        if known.is_empty() {
+            "none (the space has no cost model and the dataset no cost column)".to_string()
+        } else {
+            known.join(", ")
+        }
     };
     if crate::data::MetricKind::of(name) == crate::data::MetricKind::Accuracy {
         return Err(NotACost { accuracy: true, known: known() });

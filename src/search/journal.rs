@@ -34,8 +34,11 @@ pub fn arch_text<S: SearchSpace>(arch: &S::Arch) -> String {
     if cols.len() == 1 {
         return cols[0].clone();
     }
-    let fields: Vec<String> =
-        S::ARCH_COLUMNS.iter().zip(&cols).map(|(k, v)| format!("{}: {v}", serde_json::Value::from(*k))).collect();
+    let fields: Vec<String> = S::arch_column_names()
+        .iter()
+        .zip(&cols)
+        .map(|(k, v)| format!("{}: {v}", serde_json::Value::from(*k)))
+        .collect();
     format!("{{{}}}", fields.join(", "))
 }
 
@@ -49,11 +52,27 @@ pub struct Header {
     pub dataset: String,
     /// The oracle: the command line with `{arch}`, or `python:` and the function's name.
     pub command: String,
+    /// A declared space's declaration, by the SHA-256 of its text: an edited declaration does not
+    /// take the answers given on the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<String>,
 }
 
 impl Header {
-    pub fn new(space: &str, dataset: &str, command: &str) -> Header {
-        Header { nar_journal: 1, space: space.into(), dataset: dataset.into(), command: command.into() }
+    /// The header of a search of space `S` (a declared space: its declaration's name and hash).
+    pub fn new<S: SearchSpace>(dataset: &str, command: &str) -> Header {
+        let declaration = S::declaration();
+        let space = match &declaration {
+            Some(d) => format!("{} ({})", S::KIND.name(), d.source),
+            None => S::KIND.name().to_string(),
+        };
+        Header {
+            nar_journal: 1,
+            space,
+            dataset: dataset.into(),
+            command: command.into(),
+            declaration: declaration.map(|d| d.sha256),
+        }
     }
 }
 
@@ -223,8 +242,19 @@ fn check_header(line: &str, ours: &Header, reuse: bool, reuse_flag: &str) -> Res
     if theirs.nar_journal != 1 {
         bail!("line 1: a journal of format {}, this nar reads format 1", theirs.nar_journal);
     }
-    for (what, a, b) in [("space", &theirs.space, &ours.space), ("dataset", &theirs.dataset, &ours.dataset)] {
-        if a != b {
+    if theirs.declaration != ours.declaration {
+        let name = |h: &Header| match &h.declaration {
+            Some(sha) => format!("{} (declaration sha256 {})", h.space, &sha[..sha.len().min(12)]),
+            None => h.space.clone(),
+        };
+        bail!("it holds answers on {}; this search is on {}: give another journal", name(&theirs), name(ours));
+    }
+    let same_space = theirs.space == ours.space || theirs.declaration.is_some();
+    for (what, a, b, same) in [
+        ("space", &theirs.space, &ours.space, same_space),
+        ("dataset", &theirs.dataset, &ours.dataset, theirs.dataset == ours.dataset),
+    ] {
+        if !same {
             bail!("it holds answers on {what} {a}; this search is on {b}: give another journal");
         }
     }

@@ -14,15 +14,22 @@ use std::hash::Hash;
 pub enum SpaceKind {
     Nb101,
     Nb201,
+    /// The space declared in a file (`--space FILE.yaml`), the one active in the process
+    /// (`crate::spaces::declared::plugin`).
+    Declared,
 }
 
 impl SpaceKind {
+    /// The built-in spaces (a declared space is named by its file, not a word).
     pub const ALL: [SpaceKind; 2] = [SpaceKind::Nb101, SpaceKind::Nb201];
+    /// Every space kind: the built-in spaces and the declared one.
+    pub const EVERY: [SpaceKind; 3] = [SpaceKind::Nb101, SpaceKind::Nb201, SpaceKind::Declared];
 
     pub fn name(self) -> &'static str {
         match self {
             SpaceKind::Nb101 => "nb101",
             SpaceKind::Nb201 => "nb201",
+            SpaceKind::Declared => "declared",
         }
     }
 
@@ -40,13 +47,13 @@ impl fmt::Display for SpaceKind {
 /// A data set a space's metrics are for, by name (`cifar10`): the tasks of the built-in spaces are the
 /// image data sets their benchmarks trained on (NAS-Bench-201: `cifar10`, `cifar100`, `imagenet16`;
 /// NAS-Bench-101: `cifar10`). Which tasks a space has, and what each means to its cost model, is the
-/// space's ([`SearchSpace::TASKS`], [`SearchSpace::network`]); a task is only a name until a space
+/// space's ([`SearchSpace::tasks`], [`SearchSpace::network`]); a task is only a name until a space
 /// accepts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Task(&'static str);
 
 impl Task {
-    /// A task of a space's [`SearchSpace::TASKS`].
+    /// A task of a space's [`SearchSpace::tasks`].
     pub const fn new(name: &'static str) -> Task {
         Task(name)
     }
@@ -94,6 +101,16 @@ impl<'de> serde::Deserialize<'de> for Task {
     }
 }
 
+/// A declaration file as stores, run folders and journals keep it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclarationText {
+    /// Where it was read from.
+    pub source: String,
+    /// SHA-256 of its text: its identity.
+    pub sha256: String,
+    pub text: String,
+}
+
 /// How a space's benchmark writes its accuracies, in every one of its formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccuracyScale {
@@ -133,32 +150,43 @@ pub trait SearchSpace: Send + Sync + 'static {
 
     const KIND: SpaceKind;
     /// The scale of the benchmark's accuracies.
-    const ACCURACY_SCALE: AccuracyScale;
-    /// How many architectures the space has.
-    const SIZE: usize;
+    fn accuracy_scale() -> AccuracyScale;
+    /// How many architectures the space has (a space too large to list: how many a dataset of it
+    /// may hold).
+    fn size() -> usize;
     /// The tasks the space's metrics are for, the default first.
-    const TASKS: &'static [Task];
+    fn tasks() -> &'static [Task];
     /// Bytes of one architecture (with its id) in the store.
-    const ARCH_BYTES: usize;
+    fn arch_bytes() -> usize;
     /// Name of the identity column in tables (`unique_hash`, `index`).
-    const ID_COLUMN: &'static str;
+    fn id_column() -> &'static str;
     /// Columns that spell an architecture out in tables (checked against the identity when present).
-    const ARCH_COLUMNS: &'static [&'static str];
+    fn arch_column_names() -> &'static [&'static str];
 
     /// The architecture's identity (NB101: computes the md5 hash).
     fn id(arch: &Self::Arch) -> Self::Id;
     /// Parses an identity as written in tables.
     fn parse_id(text: &str) -> Result<Self::Id, String>;
-    /// Parses an architecture from the values of [`SearchSpace::ARCH_COLUMNS`], in that order.
+    /// Parses an architecture from the values of [`SearchSpace::arch_column_names`], in that order.
     fn parse_arch_columns(values: &[&str]) -> Result<Self::Arch, String>;
-    /// The architecture spelled out in the columns [`SearchSpace::ARCH_COLUMNS`].
+    /// The architecture spelled out in the columns [`SearchSpace::arch_column_names`].
     fn arch_columns(arch: &Self::Arch) -> Vec<String>;
+    /// Whether the space has a cost model (`params`, `flops` of its networks; the ReNAS tensor): the
+    /// built-in spaces do, a declared space does not — its costs are columns of its tables.
+    fn has_cost_model() -> bool {
+        true
+    }
+    /// The declaration a declared space was read from (stores and run folders keep it); `None` for a
+    /// built-in space.
+    fn declaration() -> Option<DeclarationText> {
+        None
+    }
     /// The network built for `task`; a task the space does not have is an error naming the ones it has.
     fn network(task: Task) -> Result<Self::Network, String>;
-    /// The task called `name`, one of [`SearchSpace::TASKS`] (a space may read other spellings of its
+    /// The task called `name`, one of [`SearchSpace::tasks`] (a space may read other spellings of its
     /// tasks' names, as NB201 reads NAS-Bench-201's `cifar10-valid`).
     fn task(name: &str) -> Result<Task, String> {
-        Self::TASKS.iter().copied().find(|t| t.name() == name).ok_or_else(|| Self::unknown_task(Task::named(name)))
+        Self::tasks().iter().copied().find(|t| t.name() == name).ok_or_else(|| Self::unknown_task(Task::named(name)))
     }
     /// The number of classes of `task`, where it is a classification (a percentage accuracy below half
     /// of chance is then refused as a fraction in a percentage field).
@@ -168,7 +196,7 @@ pub trait SearchSpace: Send + Sync + 'static {
     }
     /// The error for a task the space does not have.
     fn unknown_task(task: Task) -> String {
-        let names: Vec<&str> = Self::TASKS.iter().map(|t| t.name()).collect();
+        let names: Vec<&str> = Self::tasks().iter().map(|t| t.name()).collect();
         format!("{} has no task {task}; its tasks: {}", Self::KIND, names.join(", "))
     }
     /// The architectures one mutation away (NB201: one edge's op changed; NB101: one interior op changed
@@ -183,7 +211,7 @@ pub trait SearchSpace: Send + Sync + 'static {
     /// An architecture of the space, for examples and synthetic inputs (NB101: input → 3×3 conv →
     /// output; NB201: index 0).
     fn example() -> Self::Arch;
-    /// Appends the store's byte form of an architecture and its id ([`SearchSpace::ARCH_BYTES`] bytes).
+    /// Appends the store's byte form of an architecture and its id ([`SearchSpace::arch_bytes`] bytes).
     fn write_arch(arch: &Self::Arch, id: &Self::Id, out: &mut Vec<u8>);
     /// Reads [`SearchSpace::write_arch`]'s bytes, validating them.
     fn read_arch(bytes: &[u8]) -> Result<(Self::Arch, Self::Id), String>;

@@ -14,6 +14,7 @@ pub mod nb101;
 pub mod nb201;
 pub mod source;
 
+pub use declared::plugin::Declared;
 pub use nb101::Nb101;
 pub use nb201::Nb201;
 pub use source::DataSource;
@@ -26,7 +27,7 @@ use crate::benchmark::Benchmark;
 use crate::data::{Dataset, Metric, SpaceSources, nar_json, store};
 use crate::space::{SearchSpace, SpaceKind, Task};
 
-/// Runs `body` with `$s` naming the space type of a [`SpaceKind`] (`with_space!(kind, S => S::SIZE)`):
+/// Runs `body` with `$s` naming the space type of a [`SpaceKind`] (`with_space!(kind, S => S::size())`):
 /// the one place a run-time space becomes a type, instead of a `match` per use.
 #[macro_export]
 macro_rules! with_space {
@@ -40,6 +41,10 @@ macro_rules! with_space {
                 type $s = $crate::spaces::Nb201;
                 $body
             }
+            $crate::space::SpaceKind::Declared => {
+                type $s = $crate::spaces::Declared;
+                $body
+            }
         }
     };
 }
@@ -48,6 +53,7 @@ macro_rules! with_space {
 pub enum AnyDataset {
     Nb101(Dataset<Nb101>),
     Nb201(Dataset<Nb201>),
+    Declared(Dataset<Declared>),
 }
 
 /// Runs the same generic code on whichever space a dataset holds.
@@ -57,6 +63,7 @@ macro_rules! with_dataset {
         match $any {
             $crate::spaces::AnyDataset::Nb101($d) => $body,
             $crate::spaces::AnyDataset::Nb201($d) => $body,
+            $crate::spaces::AnyDataset::Declared($d) => $body,
         }
     };
 }
@@ -73,6 +80,12 @@ impl From<Dataset<Nb201>> for AnyDataset {
     }
 }
 
+impl From<Dataset<Declared>> for AnyDataset {
+    fn from(d: Dataset<Declared>) -> AnyDataset {
+        AnyDataset::Declared(d)
+    }
+}
+
 impl AnyDataset {
     /// Opens a store of any space, checking its magic, version, size and checksum.
     pub fn open(path: &Path) -> Result<AnyDataset> {
@@ -82,7 +95,15 @@ impl AnyDataset {
 
     /// Reads a store of any space from its bytes.
     pub fn from_store_bytes(bytes: &[u8]) -> Result<AnyDataset> {
-        Ok(with_space!(store::space_of(bytes)?, S => store::from_bytes::<S>(bytes)?.into()))
+        let (space, declaration) = store::space_of(bytes)?;
+        if space == SpaceKind::Declared && declaration.is_none() {
+            bail!("corrupted header: a declared space's store without its declaration");
+        }
+        if let Some(d) = declaration {
+            declared::plugin::activate_text(&d.text, Path::new(&d.source))
+                .map_err(|e| anyhow!("the dataset's declaration: {e}"))?;
+        }
+        Ok(with_space!(space, S => store::from_bytes::<S>(bytes)?.into()))
     }
 
     /// Reads a NAR JSON file into a full dataset of its space (the space told by the file's first
@@ -138,14 +159,19 @@ pub fn nar_json_space(path: &Path) -> Result<SpaceKind> {
     }
 }
 
+/// Whether `space` is the declared one (named by its file; its datasets are built from its tables).
+pub fn is_declared(space: SpaceKind) -> bool {
+    space == SpaceKind::Declared
+}
+
 /// The size of a space.
 pub fn size(space: SpaceKind) -> usize {
-    with_space!(space, S => S::SIZE)
+    with_space!(space, S => S::size())
 }
 
 /// The tasks of a space, the default first.
 pub fn tasks(space: SpaceKind) -> &'static [Task] {
-    with_space!(space, S => S::TASKS)
+    with_space!(space, S => S::tasks())
 }
 
 /// Every task of every space, each once (the values a `--task` argument may take).
@@ -186,12 +212,13 @@ impl crate::run_dir::RunDir {
     /// Opens the run's dataset and checks it is the one the run was made with.
     pub fn open_dataset(&self, meta: &crate::run_dir::RunMeta) -> Result<AnyDataset> {
         let path = self.dataset_file(meta);
-        check_task(meta.space, meta.task)
-            .with_context(|| format!("{}: field `network`", self.meta_path().display()))?;
+        // The dataset first: a declared space's store carries its declaration, which the run's space is.
         let ds = AnyDataset::open(&path).with_context(|| format!("the dataset of run {}", self.root().display()))?;
         if ds.space() != meta.space {
             bail!("{}: the dataset holds {} but the run is of {}", path.display(), ds.space(), meta.space);
         }
+        check_task(meta.space, meta.task)
+            .with_context(|| format!("{}: field `network`", self.meta_path().display()))?;
         if let Some(&bad) = meta.train.iter().chain(&meta.val).find(|&&i| i >= ds.len()) {
             bail!("{}: position {bad} is past the dataset's {} architectures", self.meta_path().display(), ds.len());
         }
@@ -246,7 +273,7 @@ mod tests {
     #[test]
     fn feature_names_match_the_rows_for_every_set_and_space() {
         fn check<S: Featurize>(arch: S::Arch) {
-            let network = S::network(S::TASKS[0]).expect("the first task has a network");
+            let network = S::network(S::tasks()[0]).expect("the first task has a network");
             for set in FeatureSet::ALL {
                 let mut r = Vec::new();
                 row::<S>(&arch, network, &[set], &mut r);

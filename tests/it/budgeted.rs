@@ -400,7 +400,8 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     );
     let o = nar(&["search", "--space", "nb201", "--task", "mnist"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("[possible values: cifar10, cifar100, imagenet16]"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--task: nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16"), "{err}");
     // Budgeted-search flags without --space (with a run directory) are refused, not ignored.
     for flag in [&["--method", "rea"][..], &["--budget", "10"], &["--batch", "2"], &["-o", "x.json"]] {
         let args: Vec<&str> = ["search", "some-run"].iter().chain(flag).copied().collect();
@@ -511,7 +512,13 @@ fn the_journal_is_checked_locked_and_resumes_past_a_torn_line() {
     let journal = dir.path().join("j.jsonl");
     let cmd = "echo 50 # {arch}";
     let header = |command: &str, dataset: &str| {
-        let h = Header { nar_journal: 1, space: "nb201".into(), dataset: dataset.into(), command: command.into() };
+        let h = Header {
+            nar_journal: 1,
+            space: "nb201".into(),
+            dataset: dataset.into(),
+            command: command.into(),
+            declaration: None,
+        };
         serde_json::to_string(&h).unwrap() + "\n"
     };
     let entry = |i: usize, val: f64| format!("{{\"id\":\"{i}\",\"arch\":\"{}\",\"val\":{val:?}}}\n", ds.archs()[i]);

@@ -10,6 +10,7 @@ mod cli_run;
 mod cost;
 mod data;
 mod declared;
+mod declared_pipeline;
 mod encode;
 mod features;
 mod fetch;

@@ -104,6 +104,9 @@ pub struct Declaration {
     pub source: PathBuf,
     /// SHA-256 of the file's bytes: the declaration's identity in journals and tables.
     pub sha256: String,
+    /// The file's text, as stores and run folders keep it (a dataset of a declared space opens with
+    /// its own declaration).
+    pub text: String,
 }
 
 /// The file as written: every key optional here, so that a missing one is named by the checks below.
@@ -141,9 +144,7 @@ impl Declaration {
     pub fn load(path: &Path) -> Result<Declaration, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let text = std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
-        let mut d = Declaration::parse(text, path)?;
-        d.sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        Ok(d)
+        Declaration::parse(text, path)
     }
 
     /// Checks the declaration `text` (read from `path`, which errors name).
@@ -217,7 +218,8 @@ impl Declaration {
             identity,
             linear,
             source: path.to_path_buf(),
-            sha256: String::new(),
+            sha256: Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+            text: text.to_string(),
         })
     }
 

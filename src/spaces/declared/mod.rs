@@ -13,6 +13,7 @@
 
 pub mod declaration;
 pub mod edges;
+pub mod plugin;
 pub mod vertices;
 pub mod vertices_enum;
 

@@ -134,17 +134,85 @@ impl VertexSpace {
         }
         ops.push(None);
         let mut cell = VertexCell { matrix, ops };
-        if self.fam.output == VerticesOutput::Leaves {
-            // The output reads the operation vertices no other operation vertex reads.
-            for v in 0..n - 1 {
-                let reads = (v + 1..n - 1).any(|w| cell.matrix[v][w]);
-                cell.matrix[v][n - 1] = v > 0 && !reads;
+        self.wire_output(&mut cell);
+        Ok(cell)
+    }
+
+    /// With `output: leaves`, sets the output's column: it reads the operation vertices no other
+    /// operation vertex reads (the input, where there is no operation vertex).
+    fn wire_output(&self, cell: &mut VertexCell) {
+        if self.fam.output != VerticesOutput::Leaves {
+            return;
+        }
+        let n = cell.len();
+        for v in 0..n - 1 {
+            let reads = (v + 1..n - 1).any(|w| cell.matrix[v][w]);
+            cell.matrix[v][n - 1] = v > 0 && !reads;
+        }
+        if n == 2 {
+            cell.matrix[0][1] = true;
+        }
+    }
+
+    /// A random cell as NAS-Bench-101's random search draws one: every upper-triangular edge of a
+    /// `max_vertices` matrix with probability ½, every operation vertex's op uniform, pruned; drawn
+    /// again until it is a cell of the space (`None` after 100,000 draws: the space's cells are too
+    /// rare for rejection sampling).
+    pub fn sample(&self, rng: &mut crate::rng::Rng) -> Option<VertexCell> {
+        let n = self.fam.max_vertices;
+        let ops = self.decl.ops.len();
+        for _ in 0..100_000 {
+            let mut matrix = vec![vec![false; n]; n];
+            for (i, row) in matrix.iter_mut().enumerate() {
+                for e in row.iter_mut().skip(i + 1) {
+                    *e = rng.below(2) == 1;
+                }
             }
-            if n == 2 {
-                cell.matrix[0][1] = true;
+            let mut ops: Vec<Option<usize>> = (0..n).map(|_| Some(rng.below(ops))).collect();
+            ops[0] = None;
+            ops[n - 1] = None;
+            let mut cell = VertexCell { matrix, ops };
+            self.wire_output(&mut cell);
+            if let Ok(p) = self.check(&cell) {
+                return Some(p);
             }
         }
-        Ok(cell)
+        None
+    }
+
+    /// The cells one change away from a pruned cell, as NAS-Bench-101's neighbourhood: one operation
+    /// vertex's op changed, or one edge added or removed (the output's column too, unless the output
+    /// reads the leaves), kept where the result is a cell of the space; each pruned result once, the
+    /// cell itself left out.
+    pub fn neighbours(&self, cell: &VertexCell) -> Vec<VertexCell> {
+        let n = cell.len();
+        let mut out: Vec<VertexCell> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(self.hash(cell));
+        let mut push = |c: VertexCell, out: &mut Vec<VertexCell>| {
+            if let Ok(p) = self.check(&c)
+                && seen.insert(self.hash(&p))
+            {
+                out.push(p);
+            }
+        };
+        for v in 1..n - 1 {
+            for op in (0..self.decl.ops.len()).filter(|&o| Some(o) != cell.ops[v]) {
+                let mut c = cell.clone();
+                c.ops[v] = Some(op);
+                push(c, &mut out);
+            }
+        }
+        let last = if self.fam.output == VerticesOutput::Leaves { n - 1 } else { n };
+        for i in 0..n {
+            for j in i + 1..last {
+                let mut c = cell.clone();
+                c.matrix[i][j] = !c.matrix[i][j];
+                self.wire_output(&mut c);
+                push(c, &mut out);
+            }
+        }
+        out
     }
 
     /// The pruned cell, or why it is not a cell of the space.

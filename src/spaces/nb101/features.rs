@@ -7,8 +7,12 @@ use crate::features::Featurize;
 use crate::features::graph::OpGraph;
 
 impl Featurize for Nb101 {
-    const GRAPH_OPS: &'static [&'static str] = &["conv3x3", "conv1x1", "maxpool3x3"];
-    const MAX_PATH_LEN: usize = MAX_VERTICES - 2;
+    fn graph_ops() -> &'static [&'static str] {
+        &["conv3x3", "conv1x1", "maxpool3x3"]
+    }
+    fn max_path_len() -> usize {
+        MAX_VERTICES - 2
+    }
     fn one_hot_names() -> Vec<String> {
         let mut n = Vec::new();
         for i in 0..MAX_VERTICES {

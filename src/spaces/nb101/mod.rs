@@ -52,12 +52,25 @@ impl SearchSpace for Nb101 {
     type Id = CellHash;
     type Network = Cifar10;
     const KIND: SpaceKind = SpaceKind::Nb101;
-    const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Fraction;
-    const SIZE: usize = NUM_CELLS;
-    const TASKS: &'static [Task] = &[Task::new("cifar10")];
-    const ARCH_BYTES: usize = 32;
-    const ID_COLUMN: &'static str = "unique_hash";
-    const ARCH_COLUMNS: &'static [&'static str] = &["module_adjacency", "module_operations"];
+    fn accuracy_scale() -> AccuracyScale {
+        AccuracyScale::Fraction
+    }
+    fn size() -> usize {
+        NUM_CELLS
+    }
+    fn tasks() -> &'static [Task] {
+        const TASKS: &[Task] = &[Task::new("cifar10")];
+        TASKS
+    }
+    fn arch_bytes() -> usize {
+        32
+    }
+    fn id_column() -> &'static str {
+        "unique_hash"
+    }
+    fn arch_column_names() -> &'static [&'static str] {
+        &["module_adjacency", "module_operations"]
+    }
 
     fn example() -> Cell {
         Cell::new(&[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]], &["input", "conv3x3-bn-relu", "output"])
@@ -83,17 +96,17 @@ impl SearchSpace for Nb101 {
         ]
     }
     fn task(name: &str) -> Result<Task, String> {
-        Self::network(Task::named(name)).map(|_| Self::TASKS[0])
+        Self::network(Task::named(name)).map(|_| Self::tasks()[0])
     }
     fn network(task: Task) -> Result<Cifar10, String> {
-        if task == Self::TASKS[0] {
+        if task == Self::tasks()[0] {
             Ok(Cifar10)
         } else {
             Err(format!("NAS-Bench-101 has only the cifar10 network, not {task}"))
         }
     }
     fn classes(task: Task) -> Option<u64> {
-        (task == Self::TASKS[0]).then_some(10)
+        (task == Self::tasks()[0]).then_some(10)
     }
     fn neighbours(arch: &Cell) -> Vec<Cell> {
         cell::neighbours(arch)
@@ -132,7 +145,9 @@ impl Benchmark for Nb101 {
     fn test_metrics(_: Task) -> Vec<String> {
         vec!["avg_test_accuracy".into()]
     }
-    const FEATURE_SHAPE: (usize, usize) = (encode::CHANNELS, MAX_VERTICES);
+    fn feature_shape() -> (usize, usize) {
+        (encode::CHANNELS, MAX_VERTICES)
+    }
     fn shape(arch: &Cell) -> Shape {
         Shape::Vertices(arch.num_vertices())
     }

@@ -6,8 +6,12 @@ use crate::features::Featurize;
 use crate::features::graph::OpGraph;
 
 impl Featurize for Nb201 {
-    const GRAPH_OPS: &'static [&'static str] = &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
-    const MAX_PATH_LEN: usize = NUM_NODES - 1;
+    fn graph_ops() -> &'static [&'static str] {
+        &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    }
+    fn max_path_len() -> usize {
+        NUM_NODES - 1
+    }
     fn one_hot_names() -> Vec<String> {
         EDGES.iter().flat_map(|(i, j)| Op::ALL.iter().map(move |o| format!("edge{i}{j}={}", o.name()))).collect()
     }

@@ -41,12 +41,25 @@ impl SearchSpace for Nb201 {
     type Id = usize;
     type Network = ImageDataset;
     const KIND: SpaceKind = SpaceKind::Nb201;
-    const ACCURACY_SCALE: AccuracyScale = AccuracyScale::Percent;
-    const SIZE: usize = SPACE_SIZE;
-    const TASKS: &'static [Task] = &[Task::new("cifar10"), Task::new("cifar100"), Task::new("imagenet16")];
-    const ARCH_BYTES: usize = 2;
-    const ID_COLUMN: &'static str = "index";
-    const ARCH_COLUMNS: &'static [&'static str] = &["arch_str"];
+    fn accuracy_scale() -> AccuracyScale {
+        AccuracyScale::Percent
+    }
+    fn size() -> usize {
+        SPACE_SIZE
+    }
+    fn tasks() -> &'static [Task] {
+        const TASKS: &[Task] = &[Task::new("cifar10"), Task::new("cifar100"), Task::new("imagenet16")];
+        TASKS
+    }
+    fn arch_bytes() -> usize {
+        2
+    }
+    fn id_column() -> &'static str {
+        "index"
+    }
+    fn arch_column_names() -> &'static [&'static str] {
+        &["arch_str"]
+    }
 
     fn example() -> Arch {
         Arch::from_index(0).expect("index 0 exists")
@@ -75,7 +88,7 @@ impl SearchSpace for Nb201 {
     }
     fn task(name: &str) -> Result<Task, String> {
         let d = ImageDataset::from_name(name).ok_or_else(|| Self::unknown_task(Task::named(name)))?;
-        Ok(Self::TASKS[ImageDataset::ALL.iter().position(|x| *x == d).expect("a listed data set")])
+        Ok(Self::tasks()[ImageDataset::ALL.iter().position(|x| *x == d).expect("a listed data set")])
     }
     fn classes(task: Task) -> Option<u64> {
         ImageDataset::from_name(task.name()).map(ImageDataset::classes)
@@ -120,7 +133,9 @@ impl Benchmark for Nb201 {
     fn test_metrics(task: Task) -> Vec<String> {
         vec![format!("{task}_test_acc")]
     }
-    const FEATURE_SHAPE: (usize, usize) = (encode::CHANNELS, NUM_NODES);
+    fn feature_shape() -> (usize, usize) {
+        (encode::CHANNELS, NUM_NODES)
+    }
     fn shape(arch: &Arch) -> Shape {
         Shape::OpCounts(arch.op_counts().to_vec())
     }
