@@ -13,7 +13,7 @@ __version__: str
 ImageDataset = Literal["cifar10", "cifar100", "imagenet16"]
 # A task: the data set a space's metrics are for (the built-in spaces' tasks are image data sets).
 Task = str
-Space = Literal["nb101", "nb201"]
+SpaceName = Literal["nb101", "nb201"]
 Arch = Union["Nb201Arch", "Nb101Cell"]
 StrPath = Union[str, PathLike[str]]
 
@@ -82,13 +82,13 @@ class Dataset:
     def open(path: StrPath) -> Dataset:
         """Opens a ``.nar`` store."""
     @staticmethod
-    def build(space: Space, metrics: Sequence[StrPath] = ...) -> Dataset:
+    def build(space: SpaceName | Space, metrics: Sequence[StrPath] = ...) -> Dataset:
         """Every architecture of ``space`` joined with metric files (.csv, NAR .json, NB101 .tfrecord)."""
     @staticmethod
     def nb201() -> Dataset:
         """The NAS-Bench-201 accuracy table built into nar."""
     @property
-    def space(self) -> Space: ...
+    def space(self) -> SpaceName: ...
     @property
     def metrics(self) -> list[str]:
         """The metric names."""
@@ -109,7 +109,7 @@ class SavedPredictor:
     @staticmethod
     def load(run_dir: StrPath, checkpoint: Literal["best", "last"] = "best") -> SavedPredictor: ...
     @property
-    def space(self) -> Space: ...
+    def space(self) -> SpaceName: ...
     @property
     def task(self) -> Task:
         """The task of the run's network (``cifar10``, ``cifar100``, ``imagenet16``)."""
@@ -132,7 +132,7 @@ class Predictor:
     ``"forest-graph"`` and the other one-feature-set modes of the study, or a configuration file."""
 
     def __init__(
-        self, mode: str = "best", *, space: Space = "nb201", task: Optional[Task] = None, dataset: Optional[Task] = None
+        self, mode: str = "best", *, space: SpaceName | Space = "nb201", task: Optional[Task] = None, dataset: Optional[Task] = None
     ) -> None: ...
     def fit(
         self, archs: Iterable[Union[Arch, str, int]], accuracies: Iterable[float], *, seed: Union[int, None] = None
@@ -145,7 +145,7 @@ class Predictor:
     @property
     def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
     @property
-    def space(self) -> Space: ...
+    def space(self) -> SpaceName: ...
 
 class TrainSummary(TypedDict):
     run_dir: str
@@ -193,9 +193,9 @@ class Space:
     def canonical(self, text: str) -> str:
         """The canonical cell of the cell's function class (an enumerable edges-family space)."""
     def sample(self, seed: int) -> str:
-        """A uniformly random cell (edges family)."""
+        """A random cell (edges: uniform; vertices: NAS-Bench-101's random draw, pruned and checked)."""
     def neighbours(self, text: str) -> list[str]:
-        """The cells one change away (edges family)."""
+        """The cells one change away (edges: an op or a chosen input; vertices: an op, an edge)."""
     def __len__(self) -> int: ...
 
 class _SearchFront(TypedDict, total=False):
@@ -206,7 +206,7 @@ class _SearchFront(TypedDict, total=False):
     reference: list[float]
 
 class SearchResult(_SearchFront):
-    space: Space
+    space: str  # nb101, nb201, or declared
     method: str
     seed: int
     budget: int
@@ -217,7 +217,7 @@ class SearchResult(_SearchFront):
     failed: list[tuple[Arch, str]]
 
 def search(
-    space: Space,
+    space: SpaceName | Space,
     oracle: Callable[[Arch], float],
     budget: int,
     method: Literal["nar", "random", "rea", "ls", "mo-nar", "mo-rea", "mo-ls"] = "nar",

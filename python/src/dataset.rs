@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use nar::space::SpaceKind;
 use nar::spaces::{AnyDataset, DataSource, Nb101, Nb201};
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::{PyIndexError, PyKeyError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyKeyError};
 use pyo3::prelude::*;
 
 use crate::arch::PySpace;
@@ -18,11 +17,6 @@ pub struct Dataset {
     pub ds: AnyDataset,
     /// Where it came from (what `nar.train` is given).
     pub source: DataSource,
-}
-
-fn space_kind(name: &str) -> PyResult<SpaceKind> {
-    SpaceKind::from_name(name)
-        .ok_or_else(|| PyValueError::new_err(format!("unknown space {name:?} (expected nb101 or nb201)")))
 }
 
 impl Dataset {
@@ -41,12 +35,12 @@ impl Dataset {
         Dataset::load(py, DataSource::Store(path))
     }
 
-    /// Every architecture of `space` (`"nb101"` or `"nb201"`) joined with metric files (`.csv`, NAR
-    /// `.json`, NB101 `.tfrecord`).
+    /// Every architecture of `space` (`"nb101"`, `"nb201"` or an `nar.Space`) joined with metric files
+    /// (`.csv`, NAR `.json`, NB101 `.tfrecord`; a declared space's CSV tables).
     #[staticmethod]
     #[pyo3(signature = (space, metrics = Vec::new()))]
-    fn build(py: Python<'_>, space: &str, metrics: Vec<PathBuf>) -> PyResult<Dataset> {
-        Dataset::load(py, DataSource::Metrics { space: space_kind(space)?, files: metrics })
+    fn build(py: Python<'_>, space: &Bound<'_, PyAny>, metrics: Vec<PathBuf>) -> PyResult<Dataset> {
+        Dataset::load(py, DataSource::Metrics { space: crate::jobs::space_kind(space)?, files: metrics })
     }
 
     /// The NAS-Bench-201 accuracy table built into nar (all 15,625 architectures, three image datasets).

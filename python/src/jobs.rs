@@ -242,7 +242,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 #[allow(clippy::too_many_arguments)] // the Python signature
 pub fn search<'py>(
     py: Python<'py>,
-    space: &str,
+    space: &Bound<'py, PyAny>,
     oracle: Py<PyAny>,
     budget: &Bound<'py, PyAny>,
     method: &str,
@@ -341,8 +341,19 @@ pub fn search<'py>(
         objectives,
     };
     let calls = CallOptions { parallel: parallel.unwrap_or(1), executor, timeout, retries, wait_on_interrupt };
-    match SpaceKind::from_name(space) {
-        Some(kind) => nar::with_space!(kind, S => search_in::<S>(py, &oracle, &args, calls)),
-        None => Err(PyValueError::new_err(format!("unknown space {space:?} (expected nb101 or nb201)"))),
+    nar::with_space!(space_kind(space)?, S => search_in::<S>(py, &oracle, &args, calls))
+}
+
+/// A `space` argument: a built-in space's name, or an `nar.Space` (its declaration becomes the
+/// process's declared space; another one already in use is a `ValueError` naming both).
+pub fn space_kind(space: &Bound<'_, PyAny>) -> PyResult<SpaceKind> {
+    if let Ok(declared) = space.extract::<PyRef<'_, crate::space::Space>>() {
+        nar::spaces::declared::plugin::activate(declared.space.clone()).map_err(PyValueError::new_err)?;
+        return Ok(SpaceKind::Declared);
     }
+    let name: String = space
+        .extract()
+        .map_err(|_| PyValueError::new_err(format!("space must be nb101, nb201 or an nar.Space, not {}", space.get_type())))?;
+    SpaceKind::from_name(&name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown space {name:?} (expected nb101, nb201 or an nar.Space)")))
 }

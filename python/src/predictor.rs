@@ -28,11 +28,6 @@ pub struct Predictor {
     fitted: Mutex<Option<usize>>,
 }
 
-fn space_of(name: &str) -> PyResult<SpaceKind> {
-    SpaceKind::from_name(name)
-        .ok_or_else(|| PyValueError::new_err(format!("space is \"nb101\" or \"nb201\", not {name:?}")))
-}
-
 impl Predictor {
     fn fit_space<S: PySpace + Featurize>(
         &self,
@@ -86,9 +81,14 @@ impl Predictor {
     /// data sets: NB201 `cifar10`, `cifar100`, `imagenet16`; NB101 `cifar10`; default the space's
     /// first); `dataset=` is its old name.
     #[new]
-    #[pyo3(signature = (mode = "best", *, space = "nb201", task = None, dataset = None))]
-    fn new(mode: &str, space: &str, task: Option<&str>, dataset: Option<&str>) -> PyResult<Predictor> {
-        let space = space_of(space)?;
+    #[pyo3(signature = (mode = "best", *, space = None, task = None, dataset = None))]
+    fn new(
+        mode: &str,
+        space: Option<&Bound<'_, PyAny>>,
+        task: Option<&str>,
+        dataset: Option<&str>,
+    ) -> PyResult<Predictor> {
+        let space = space.map_or(Ok(SpaceKind::Nb201), crate::jobs::space_kind)?;
         let task =
             task_keyword(space, task, dataset.map(|d| ("dataset", d)))?.unwrap_or_else(|| nar::spaces::tasks(space)[0]);
         let cfg = match Mode::new(mode).config(space) {

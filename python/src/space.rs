@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 /// A declared search space (`nar.Space.load("spaces/nb201.yaml")`). Cells are their text forms.
 #[pyclass(frozen, module = "nar")]
 pub struct Space {
-    space: DeclaredSpace,
+    pub(crate) space: DeclaredSpace,
 }
 
 impl Space {
@@ -112,15 +112,28 @@ impl Space {
             return Err(PyTypeError::new_err("seed must be an int, not a bool"));
         }
         let seed: u64 = seed.extract().map_err(|_| PyValueError::new_err("seed must be an integer 0 … 2^64 − 1"))?;
-        let s = self.edges("sample")?;
-        Ok(s.text(&s.sample(&mut Rng::new(seed))))
+        let mut rng = Rng::new(seed);
+        match &self.space {
+            DeclaredSpace::Edges(s) => Ok(s.text(&s.sample(&mut rng))),
+            DeclaredSpace::Vertices(s) => s.sample(&mut rng).map(|c| s.text(&c)).ok_or_else(|| {
+                PyValueError::new_err(format!("{}: 100,000 random draws found no cell of the space", s.decl.name))
+            }),
+        }
     }
 
-    /// The cells one change away (one op changed, or a chosen input moved).
+    /// The cells one change away (edges: one op changed, or a chosen input moved; vertices: one op
+    /// changed, or one edge added or removed, valid after pruning).
     fn neighbours(&self, text: &str) -> PyResult<Vec<String>> {
-        let s = self.edges("neighbours")?;
-        let cell = s.parse(text).map_err(PyValueError::new_err)?;
-        Ok(s.neighbours(&cell).iter().map(|c| s.text(c)).collect())
+        match &self.space {
+            DeclaredSpace::Edges(s) => {
+                let cell = s.parse(text).map_err(PyValueError::new_err)?;
+                Ok(s.neighbours(&cell).iter().map(|c| s.text(c)).collect())
+            }
+            DeclaredSpace::Vertices(s) => {
+                let cell = s.check(&s.parse(text).map_err(PyValueError::new_err)?).map_err(PyValueError::new_err)?;
+                Ok(s.neighbours(&cell).iter().map(|c| s.text(c)).collect())
+            }
+        }
     }
 
     /// How many cells the space holds (`ValueError` past 2^64; an enumerated vertices-family space:
