@@ -351,9 +351,9 @@ pub fn space_kind(space: &Bound<'_, PyAny>) -> PyResult<SpaceKind> {
         nar::spaces::declared::plugin::activate(declared.space.clone()).map_err(PyValueError::new_err)?;
         return Ok(SpaceKind::Declared);
     }
-    let name: String = space
-        .extract()
-        .map_err(|_| PyValueError::new_err(format!("space must be nb101, nb201 or an nar.Space, not {}", space.get_type())))?;
+    let name: String = space.extract().map_err(|_| {
+        PyValueError::new_err(format!("space must be nb101, nb201 or an nar.Space, not {}", space.get_type()))
+    })?;
     SpaceKind::from_name(&name)
         .ok_or_else(|| PyValueError::new_err(format!("unknown space {name:?} (expected nb101, nb201 or an nar.Space)")))
 }

@@ -217,9 +217,14 @@ impl clap::builder::TypedValueParser for SpaceArg {
 
 /// The task a command runs on `space`: `given`, checked to be the space's (a usage error naming the
 /// space's tasks), else the space's first.
-pub(crate) fn task_of(space: crate::space::SpaceKind, given: Option<crate::space::Task>) -> anyhow::Result<crate::space::Task> {
+pub(crate) fn task_of(
+    space: crate::space::SpaceKind,
+    given: Option<crate::space::Task>,
+) -> anyhow::Result<crate::space::Task> {
     match given {
-        Some(t) => crate::spaces::task(space, t.name()).map_err(|e| crate::usage::UsageError(format!("--task: {e}")).into()),
+        Some(t) => {
+            crate::spaces::task(space, t.name()).map_err(|e| crate::usage::UsageError(format!("--task: {e}")).into())
+        }
         None => Ok(crate::spaces::tasks(space)[0]),
     }
 }

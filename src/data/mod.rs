@@ -218,7 +218,9 @@ pub fn build<S: Enumerable>(metrics: &[PathBuf], log: &mut dyn FnMut(String)) ->
 where
     Dataset<S>: SpaceSources,
 {
-    let mut ds = Dataset::<S>::full();
+    // A space too large to list: the architectures its tables name (its sample without a table).
+    let mut ds =
+        if S::listed() || metrics.is_empty() { Dataset::<S>::full() } else { table::architectures_of(metrics)? };
     for path in metrics {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match ext.as_str() {

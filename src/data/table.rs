@@ -36,6 +36,42 @@ pub fn join_csv<S: SearchSpace>(ds: &mut Dataset<S>, path: &Path) -> Result<Join
     join_csv_reader(ds, LineGuard { inner: file, since_newline: 0 }, &path.display().to_string())
 }
 
+/// The dataset of the architectures the tables `paths` name (each once, in the space's order), without
+/// metrics: a space too large to list has no other dataset. Every table needs the architecture
+/// columns ([`SearchSpace::arch_column_names`]).
+pub fn architectures_of<S: SearchSpace>(paths: &[std::path::PathBuf]) -> Result<Dataset<S>> {
+    let mut found: Vec<(S::Arch, S::Id)> = Vec::new();
+    for path in paths {
+        let file = path.display().to_string();
+        if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            bail!("{file}: a space too large to list reads CSV tables (its datasets are the tables' architectures)");
+        }
+        let input = std::fs::File::open(path).with_context(|| format!("cannot read {file}"))?;
+        let mut reader = csv::ReaderBuilder::new().from_reader(LineGuard { inner: input, since_newline: 0 });
+        let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
+        let cols: Option<Vec<usize>> =
+            S::arch_column_names().iter().map(|c| headers.iter().position(|h| h.trim() == *c)).collect();
+        let Some(cols) = cols else {
+            bail!(
+                "{file}: a table of a space too large to list names its architectures in the column(s) {}",
+                S::arch_column_names().iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
+            );
+        };
+        for (r, record) in reader.records().enumerate() {
+            let record = record.with_context(|| format!("{file}: record {} (line {})", r + 1, r + 2))?;
+            let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
+            let arch = S::parse_arch_columns(&values).map_err(|e| anyhow!(e)).with_context(|| {
+                format!("{file}: record {} (line {}), field `{}`", r + 1, r + 2, S::arch_column_names()[0])
+            })?;
+            found.push((arch, S::id(&arch)));
+        }
+    }
+    found.sort_by_key(|&(_, id)| id);
+    found.dedup_by_key(|&mut (_, id)| id);
+    let (archs, ids) = found.into_iter().unzip();
+    Dataset::from_parts(archs, ids, Vec::new(), Vec::new())
+}
+
 /// The longest line a table may have: tables are streamed, and a file without line breaks (a binary
 /// file, `/dev/zero`) must not be buffered whole as one record.
 const MAX_LINE: usize = 1 << 20;

@@ -231,11 +231,12 @@ pub fn path_feature_names(ops: &[&str], max_len: usize) -> Vec<String> {
     names
 }
 
-/// Appends the path encoding of `g`: how many input→output paths carry each operation sequence.
+/// Appends the path encoding of `g`: how many input→output paths carry each operation sequence (of up
+/// to `max_len` operations: the built-in spaces' longest path; a declared space may cap it).
 pub fn path_features(g: &OpGraph, k: usize, max_len: usize, out: &mut Vec<f64>) {
     let base = out.len();
     out.resize(base + path_slots(k, max_len), 0.0);
-    for p in g.op_paths() {
+    for p in g.op_paths().into_iter().filter(|p| p.len() <= max_len) {
         let offset = path_slots(k, p.len()) - k.pow(p.len() as u32);
         let code = p.iter().fold(0usize, |c, &o| c * k + o as usize);
         out[base + offset + code] += 1.0;

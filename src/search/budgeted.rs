@@ -297,7 +297,7 @@ impl StudySummary {
     pub fn pool_description(&self) -> String {
         let which = match (self.whole_space, self.constraint.is_none()) {
             (true, true) => "the whole space".to_string(),
-            (false, true) => "the labelled pool only".to_string(),
+            (false, true) => "the labelled pool, or the sample of a space too large to list".to_string(),
             (_, false) => format!("those with {}", self.constraint),
         };
         let distinct = match self.equivalence {

@@ -324,7 +324,7 @@ impl<S: SearchSpace> Domain<S> {
 
     /// Whether the pool is the whole space.
     pub fn is_whole_space(&self) -> bool {
-        self.pool.len() == self.ds.len()
+        self.pool.len() == self.ds.len() && S::listed()
     }
 
     pub fn contains(&self, position: usize) -> bool {

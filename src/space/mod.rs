@@ -151,9 +151,15 @@ pub trait SearchSpace: Send + Sync + 'static {
     const KIND: SpaceKind;
     /// The scale of the benchmark's accuracies.
     fn accuracy_scale() -> AccuracyScale;
-    /// How many architectures the space has (a space too large to list: how many a dataset of it
-    /// may hold).
+    /// How many architectures the space has (`usize::MAX` for a space that is not [`listed`]).
+    ///
+    /// [`listed`]: SearchSpace::listed
     fn size() -> usize;
+    /// Whether [`Enumerable::all`] lists every architecture (a declared space too large to list gives a
+    /// sample of it there, and its datasets are its tables' architectures).
+    fn listed() -> bool {
+        true
+    }
     /// The tasks the space's metrics are for, the default first.
     fn tasks() -> &'static [Task];
     /// Bytes of one architecture (with its id) in the store.

@@ -211,7 +211,8 @@ fn bad_tables_of_a_declared_space_are_refused_naming_the_line_and_the_field() {
     ok(&nar(&["data", "build", "--space", path(&yaml), "-m", path(&table), "-o", path(&store)]));
     let nb201 = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/declared-gbdt.yaml");
     let config = d.join("renas.yaml");
-    std::fs::write(&config, std::fs::read_to_string(nb201).unwrap().replace("[graph, onehot]", "[graph, cost]")).unwrap();
+    std::fs::write(&config, std::fs::read_to_string(nb201).unwrap().replace("[graph, onehot]", "[graph, cost]"))
+        .unwrap();
     let o = nar(&["train", "--config", path(&config), "--data", path(&store), "-o", path(&d.join("r"))]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("features: cost reads the cost model"), "{err}");
@@ -261,5 +262,67 @@ fn the_nb201_declaration_gives_the_built_in_features_and_accuracies() {
     let dval = ds.metric("cifar10_val_acc").unwrap();
     for (a, v) in declared.iter().zip(val) {
         assert_eq!(dval[ds.position(&Declared::id(a)).unwrap()], *v);
+    }
+}
+
+const DARTS_ORACLE: &str = "#!/bin/sh\n\
+    c=$(printf '%s' \"$1\" | grep -o 'sep_conv' | wc -l)\n\
+    awk -v c=\"$c\" 'BEGIN { printf \"%.3f\\n\", 80 + 1.5 * c }'\n";
+
+/// The DARTS cell (about 3 × 10⁹ cells, no table here): a table of sampled cells is a dataset of
+/// those cells, and an oracle command searches a fixed sample of the space.
+#[test]
+fn the_darts_cell_is_searched_through_an_oracle_command() {
+    use nar::rng::Rng;
+    use nar::spaces::declared::DeclaredSpace;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("spaces/darts-cell.yaml");
+    let DeclaredSpace::Edges(s) = DeclaredSpace::load(&yaml).unwrap() else { panic!("edges") };
+    let mut rng = Rng::new(7);
+    let cells: Vec<String> = (0..60).map(|_| s.text(&s.sample(&mut rng))).collect();
+    let table = d.join("darts.csv");
+    let mut w = csv::Writer::from_path(&table).unwrap();
+    w.write_record(["arch", "cifar10_val_acc"]).unwrap();
+    for c in &cells {
+        w.write_record([c.clone(), format!("{:.3}", 80.0 + 1.5 * c.matches("sep_conv").count() as f64)]).unwrap();
+    }
+    w.flush().unwrap();
+    let store = d.join("darts.nar");
+    ok(&nar(&["data", "build", "--space", path(&yaml), "-m", path(&table), "-o", path(&store)]));
+    let info = ok(&nar(&["data", "info", path(&store)]));
+    assert!(info.contains("archs     60"), "{info}");
+
+    let oracle = d.join("oracle.sh");
+    std::fs::write(&oracle, DARTS_ORACLE).unwrap();
+    let journal = d.join("journal.jsonl");
+    let command = format!("sh {} {{arch}}", path(&oracle));
+    let out = ok(&nar(&[
+        "search",
+        "--space",
+        path(&yaml),
+        "--oracle-cmd",
+        &command,
+        "--journal",
+        path(&journal),
+        "--method",
+        "random",
+        "--seeds",
+        "1",
+        "--budget",
+        "10",
+    ]));
+    assert!(
+        out.contains("pool 20000 architectures (the labelled pool, or the sample of a space too large to list)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let answers: Vec<serde_json::Value> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(answers.len(), 10);
+    for a in &answers {
+        let arch = a["arch"].as_str().unwrap();
+        assert_eq!(s.text(&s.parse(arch).unwrap()), arch, "a cell of the space in its text form");
+        let want = 80.0 + 1.5 * arch.matches("sep_conv").count() as f64;
+        assert!((a["val"].as_f64().unwrap() - want).abs() < 1e-9, "{a}");
     }
 }

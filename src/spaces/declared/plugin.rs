@@ -11,9 +11,13 @@
 //!
 //! - [`DArch`], an architecture, is a handle to an interned cell: `Copy` as the pipeline needs, equal
 //!   exactly when the cells are (a vertices-family cell is interned pruned).
-//! - [`DId`], its identity: an edges-family cell's index in the mixed-radix order (NAS-Bench-201's
-//!   index where the declaration is NAS-Bench-201's), a vertices-family cell's NAS-Bench-101 graph
-//!   hash (shared by isomorphic cells).
+//! - [`DId`], its identity: an edges-family cell's index in the mixed-radix order of its ops (with
+//!   chosen inputs, of its `(source, op)` pairs), a vertices-family cell's NAS-Bench-101 graph hash
+//!   (shared by isomorphic cells).
+//! - A space too large to list (the DARTS cell; a vertices family past 7 vertices) is searched within
+//!   its tables' cells where a table names them, else within a fixed uniform sample of
+//!   [`SAMPLED_POOL`] of its cells (seed 0); its function classes are not computed (each cell is its
+//!   own query).
 //! - [`DTask`], the network: a task of the declaration. A declared space has no cost model: the
 //!   `renas` and `cost` feature sets and the transformer, which read one, are refused; a cost is a
 //!   column of the table (`--max latency=…`, `--objectives val,params` with a `params` column).
@@ -72,11 +76,19 @@ pub struct Active {
     graph_code: Vec<Option<u8>>,
     cells: RwLock<Interner>,
     all: OnceLock<Vec<(DArch, DId)>>,
+    /// Whether `all` lists the space (not a sample of it).
+    listed: OnceLock<bool>,
     /// Each enumerated cell's class representative (the canonical cell of its function class).
     canonical: OnceLock<HashMap<DArch, DArch>>,
 }
 
 static ACTIVE: OnceLock<&'static Active> = OnceLock::new();
+
+/// The most columns the paths feature set of a declared space has (see `max_path_len`).
+pub const MAX_PATH_COLUMNS: usize = 1_000;
+
+/// How many cells of a space too large to list its pool holds, drawn uniformly with seed 0.
+pub const SAMPLED_POOL: usize = 20_000;
 
 /// Makes `space` the process's declared space; the same declaration again is a no-op, another one is
 /// refused naming both.
@@ -116,6 +128,7 @@ pub fn activate(space: DeclaredSpace) -> Result<&'static Active, String> {
         graph_code,
         cells: RwLock::new(Interner::default()),
         all: OnceLock::new(),
+        listed: OnceLock::new(),
         canonical: OnceLock::new(),
     }));
     // Another thread may have won the race: its declaration is checked as above.
@@ -192,7 +205,7 @@ impl Active {
 
     fn id(&self, a: DArch) -> DId {
         match (&self.space, self.cell(a)) {
-            (DeclaredSpace::Edges(s), Cell::Edge(c)) => DId(s.index(&c)),
+            (DeclaredSpace::Edges(s), Cell::Edge(c)) => DId(edge_code(s, &c)),
             (DeclaredSpace::Vertices(s), Cell::Vertex(c)) => DId(hex_u128(&s.hash(&c))),
             _ => unreachable!("cells are of the active family"),
         }
@@ -202,20 +215,32 @@ impl Active {
         matches!(self.space, DeclaredSpace::Vertices(_))
     }
 
-    /// Every cell with its id, in the space's order (edges: index; vertices: hash); empty where the
-    /// space cannot be enumerated.
+    /// Every cell with its id, in the space's order (edges: index; vertices: hash); a space too large
+    /// to list: [`SAMPLED_POOL`] cells drawn uniformly with seed 0, each once, in id order.
     fn all(&self) -> &[(DArch, DId)] {
-        self.all.get_or_init(|| match &self.space {
-            DeclaredSpace::Edges(s) if s.enumerable() => {
-                s.all().into_iter().map(|c| self.intern(Cell::Edge(c))).map(|a| (a, self.id(a))).collect()
-            }
-            DeclaredSpace::Vertices(s) => match s.enumerate() {
-                Ok(entries) => {
-                    entries.into_iter().map(|e| (self.intern(Cell::Vertex(e.cell)), DId(hex_u128(&e.hash)))).collect()
+        self.all.get_or_init(|| {
+            let listed: Option<Vec<Cell>> = match &self.space {
+                DeclaredSpace::Edges(s) if s.enumerable() => Some(s.all().into_iter().map(Cell::Edge).collect()),
+                DeclaredSpace::Edges(_) => None,
+                DeclaredSpace::Vertices(s) => {
+                    s.enumerate().ok().map(|entries| entries.into_iter().map(|e| Cell::Vertex(e.cell)).collect())
                 }
-                Err(_) => Vec::new(),
-            },
-            DeclaredSpace::Edges(_) => Vec::new(),
+            };
+            let _ = self.listed.set(listed.is_some());
+            let cells: Vec<Cell> = listed.unwrap_or_else(|| {
+                let mut rng = Rng::new(0);
+                (0..SAMPLED_POOL)
+                    .map_while(|_| match &self.space {
+                        DeclaredSpace::Edges(s) => Some(Cell::Edge(s.sample(&mut rng))),
+                        DeclaredSpace::Vertices(s) => s.sample(&mut rng).map(Cell::Vertex),
+                    })
+                    .collect()
+            });
+            let mut all: Vec<(DArch, DId)> =
+                cells.into_iter().map(|c| self.intern(c)).map(|a| (a, self.id(a))).collect();
+            all.sort_by_key(|&(_, id)| id);
+            all.dedup_by_key(|&mut (_, id)| id);
+            all
         })
     }
 
@@ -223,7 +248,10 @@ impl Active {
     pub fn enumerable(&self) -> bool {
         match &self.space {
             DeclaredSpace::Edges(s) => s.enumerable(),
-            DeclaredSpace::Vertices(_) => !self.all().is_empty(),
+            DeclaredSpace::Vertices(_) => {
+                self.all();
+                self.listed.get().copied().unwrap_or(false)
+            }
         }
     }
 
@@ -259,6 +287,46 @@ impl Active {
             map
         })
     }
+}
+
+/// An edges-family cell's code: the full family's mixed-radix index; with chosen inputs, the
+/// mixed-radix number of its `(source, op)` pairs (node j's pairs in radix j × ops), the first most
+/// significant.
+fn edge_code(s: &EdgeSpace, c: &EdgeCell) -> u128 {
+    if s.fam.inputs_per_node.is_none() {
+        return s.index(c);
+    }
+    let ops = s.decl.ops.len() as u128;
+    let mut code: u128 = 0;
+    for (n, pairs) in c.nodes.iter().enumerate() {
+        let j = (s.fam.inputs + n) as u128;
+        for &(src, op) in pairs {
+            code = code * j * ops + src as u128 * ops + op as u128;
+        }
+    }
+    code
+}
+
+/// The cell of an [`edge_code`], where it is one of the space's.
+fn edge_cell(s: &EdgeSpace, mut code: u128) -> Option<EdgeCell> {
+    let Some(k) = s.fam.inputs_per_node else {
+        return s.size().is_some_and(|n| code < n).then(|| s.from_index(code));
+    };
+    let ops = s.decl.ops.len() as u128;
+    let mut nodes: Vec<Vec<(usize, usize)>> = vec![Vec::new(); s.fam.nodes - s.fam.inputs];
+    for n in (0..nodes.len()).rev() {
+        let j = (s.fam.inputs + n) as u128;
+        let mut pairs = Vec::with_capacity(k);
+        for _ in 0..k {
+            let pair = code % (j * ops);
+            code /= j * ops;
+            pairs.push(((pair / ops) as usize, (pair % ops) as usize));
+        }
+        pairs.reverse();
+        nodes[n] = pairs;
+    }
+    let cell = EdgeCell { nodes };
+    (code == 0 && s.parse(&s.text(&cell)).is_ok_and(|p| p == cell)).then_some(cell)
 }
 
 fn hex_u128(hex: &str) -> u128 {
@@ -313,6 +381,9 @@ impl SearchSpace for Declared {
     fn has_cost_model() -> bool {
         false
     }
+    fn listed() -> bool {
+        the().enumerable()
+    }
     fn declaration() -> Option<crate::space::DeclarationText> {
         active().map(|a| {
             let d = a.declaration();
@@ -336,9 +407,9 @@ impl SearchSpace for Declared {
                     .ok()
                     .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
                     .ok_or_else(|| format!("{text:?} is not an index of {} (digits)", s.decl.name))?;
-                match s.size() {
-                    Some(n) if i >= n => Err(format!("index {i} is past {}'s {n} cells", s.decl.name)),
-                    _ => Ok(DId(i)),
+                match edge_cell(s, i) {
+                    Some(_) => Ok(DId(i)),
+                    None => Err(format!("{i} is not the index of a cell of {}", s.decl.name)),
                 }
             }
             DeclaredSpace::Vertices(s) => {
@@ -425,12 +496,10 @@ impl SearchSpace for Declared {
         let a = the();
         let id = DId(u128::from_le_bytes(bytes[..16].try_into().expect("16 bytes")));
         match &a.space {
-            DeclaredSpace::Edges(s) => {
-                if s.size().is_some_and(|n| id.0 >= n) {
-                    return Err(format!("architecture index {} is out of range", id.0));
-                }
-                Ok((a.intern(Cell::Edge(s.from_index(id.0))), id))
-            }
+            DeclaredSpace::Edges(s) => match edge_cell(s, id.0) {
+                Some(cell) => Ok((a.intern(Cell::Edge(cell)), id)),
+                None => Err(format!("architecture index {} is not a cell of the space", id.0)),
+            },
             DeclaredSpace::Vertices(s) => {
                 let v = s.fam.max_vertices;
                 let b = &bytes[16..];
@@ -524,12 +593,26 @@ impl Featurize for Declared {
     fn graph_ops() -> &'static [&'static str] {
         the().graph_ops
     }
-    /// Edges: the nodes after the first (one op per node on a path); vertices: the operation vertices.
+    /// The longest op sequence on an input → output path (edges: one op per node after the inputs;
+    /// vertices: the operation vertices), capped where the path columns (k + k² + …, k graph ops)
+    /// would pass [`MAX_PATH_COLUMNS`]: the DARTS cell counts its paths of up to 3 ops.
     fn max_path_len() -> usize {
-        match &the().space {
-            DeclaredSpace::Edges(s) => s.fam.nodes - 1,
+        let a = the();
+        let longest = match &a.space {
+            DeclaredSpace::Edges(s) => s.fam.nodes - s.fam.inputs,
             DeclaredSpace::Vertices(s) => s.fam.max_vertices - 2,
+        };
+        let k = a.graph_ops.len().max(1);
+        let (mut len, mut cols, mut power) = (0, 0, 1usize);
+        while len < longest {
+            power = power.saturating_mul(k);
+            if cols + power > MAX_PATH_COLUMNS {
+                break;
+            }
+            cols += power;
+            len += 1;
         }
+        len.max(1)
     }
     fn one_hot_names() -> Vec<String> {
         let a = the();
