@@ -187,7 +187,9 @@ impl Config {
             bail!("the batch size ({}) must be at least n_tier ({})", self.train_batch_size, r.n_tier);
         }
         // The space must have the task (read in its own spelling: NB201's `cifar10-valid` is `cifar10`).
+        // (A declared space's tasks are known once its declaration is: from --space, a dataset or a run's.)
         if let Some(task) = self.network_type
+            && crate::spaces::is_known(self.space)
             && let Err(e) = crate::spaces::task(self.space, task.name())
         {
             bail!("invalid configuration: network_type: {e}");

@@ -45,10 +45,9 @@ pub(super) fn print_evaluation(e: &Evaluation) {
     if let (Some(k), Some(s)) = (r.kendall_test, r.spearman_test) {
         println!("  vs test accuracy       {k:.4} / {s:.4}  (test accuracy read for reporting only)");
     }
-    if r.kendall_params_baseline.is_finite() {
-        println!("zero-cost floor          τ {:.4}  (total parameters vs {})", r.kendall_params_baseline, m.val_metric);
-    } else {
-        println!("zero-cost floor          none (the space has no cost model)");
+    match r.kendall_params_baseline {
+        Some(f) => println!("zero-cost floor          τ {f:.4}  (total parameters vs {})", m.val_metric),
+        None => println!("zero-cost floor          none (the space has no cost model)"),
     }
     let floor_p = |k: usize| {
         r.precision_at_k_params_baseline

@@ -5,9 +5,10 @@
 //! 0   8   magic "NARSTORE"
 //! 8   4   format version (1)
 //! 12  4   header length H
-//! 16  H   header: JSON {"space", "count", "metrics": [names], "sources": [..], "writer"}
+//! 16  H   header: JSON {"space", "count", "metrics": [names], "sources": [..], "writer"}, with "subset"
+//!         where it holds part of its space and "declaration" (source, sha256, text) for a declared space
 //! ..      zero padding to a multiple of 8
-//! ..      count × ARCH_BYTES architecture records (space-specific, see `SearchSpace::write_arch`)
+//! ..      count × arch_bytes() architecture records (space-specific, see `SearchSpace::write_arch`)
 //! ..      zero padding to a multiple of 8
 //! ..      for each metric: count × f64 (NaN = missing)
 //! end-8 4 CRC-32 of every byte before it

@@ -31,8 +31,9 @@ pub struct EvalReport {
     pub spearman_test: Option<f64>,
     /// `(K, precision@K against validation accuracy)`.
     pub precision_at_k: Vec<(usize, f64)>,
-    /// Zero-cost floor: Kendall τ of total parameter count against validation accuracy.
-    pub kendall_params_baseline: f64,
+    /// Zero-cost floor: Kendall τ of total parameter count against validation accuracy (`None` where
+    /// the space has no cost model: a declared space).
+    pub kendall_params_baseline: Option<f64>,
     /// The top of the ranking against validation accuracy: true rank of the predicted best, best
     /// accuracy among the predicted top 10 / 50 (absent in evaluations of nar versions before it).
     #[serde(default)]
@@ -123,7 +124,7 @@ pub fn evaluate_scores(
         kendall_test: has_test.then(|| kendall_tau(score, &held.test)),
         spearman_test: has_test.then(|| spearman_rho(score, &held.test)),
         precision_at_k: [10, 50, 100, 500].iter().map(|&k| (k, precision_at_k(score, &held.val, k))).collect(),
-        kendall_params_baseline: kendall_tau(&held.params, &held.val),
+        kendall_params_baseline: has_params.then(|| kendall_tau(&held.params, &held.val)),
         top: top_figures(score, &held.val, &TOP_K),
         // No floor where the space has no cost model (a declared space: every count is 0).
         top_params_baseline: has_params.then(|| top_figures(&held.params, &held.val, &TOP_K)).flatten(),

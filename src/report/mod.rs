@@ -140,12 +140,14 @@ fn evaluation(run: &RunDir, meta: &RunMeta, cfg: &Config) -> Result<Vec<Section>
     let scatter = Figure {
         name: "predicted_vs_true".into(),
         caption: format!(
-            "Predicted accuracy (score) against true {} for the {} held-out architectures: Kendall τ = {:.3}, Spearman ρ = {:.3} (zero-cost floor, parameter count: τ = {:.3}).{}",
+            "Predicted accuracy (score) against true {} for the {} held-out architectures: Kendall τ = {:.3}, Spearman ρ = {:.3}{}.{}",
             meta.val_metric,
             report.held_out,
             report.kendall_val,
             report.spearman_val,
-            report.kendall_params_baseline,
+            report
+                .kendall_params_baseline
+                .map_or(String::new(), |f| format!(" (zero-cost floor, parameter count: τ = {f:.3})")),
             report.top.as_ref().map_or(String::new(), |t| format!(
                 " The architecture predicted best is truly ranked {} (the parameter count's pick: {}).",
                 t.rank_of_predicted_best,
@@ -379,8 +381,9 @@ fn comparison_fronts(run: &RunDir) -> Result<Option<Section>> {
 /// Builds every section of the report of a run directory.
 pub fn sections(run: &RunDir) -> Result<(RunMeta, Vec<Section>)> {
     let meta = run.read_meta()?;
-    let cfg = run.read_config()?;
+    // The dataset first: a declared space's store carries the declaration the configuration names.
     let ds = run.open_dataset(&meta).ok();
+    let cfg = run.read_config()?;
     let mut s = vec![training(run, &cfg)?];
     s.extend(evaluation(run, &meta, &cfg)?);
     s.push(distributions(run, &cfg)?);

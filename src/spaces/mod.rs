@@ -164,6 +164,12 @@ pub fn is_declared(space: SpaceKind) -> bool {
     space == SpaceKind::Declared
 }
 
+/// Whether the process knows `space`'s facts: always for a built-in space, for the declared space
+/// once a declaration is in use.
+pub fn is_known(space: SpaceKind) -> bool {
+    !is_declared(space) || declared::plugin::active().is_some()
+}
+
 /// The size of a space.
 pub fn size(space: SpaceKind) -> usize {
     with_space!(space, S => S::size())
