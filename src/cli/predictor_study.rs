@@ -28,10 +28,16 @@ enum What {
 
 #[derive(clap::Args, Debug)]
 struct PredictorArgs {
-    /// Benchmarks, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "nb201-cifar10,nb201-cifar100,nb201-imagenet16,nb101",
-          value_parser = parse_benchmark)]
-    benchmarks: Vec<StudyBenchmark>,
+    /// Benchmarks, comma-separated [default: nb201-cifar10,nb201-cifar100,nb201-imagenet16,nb101; with
+    /// --space FILE.yaml, the declared space's tasks: `declared` or `declared-TASK`].
+    #[arg(long, value_delimiter = ',')]
+    benchmarks: Option<Vec<String>>,
+    /// A declared space (`FILE.yaml`) to study, on its tables (`--table`).
+    #[arg(long, value_parser = super::space_arg(), requires = "tables")]
+    space: Option<SpaceKind>,
+    /// The declared space's dataset: a .nar file, or CSV tables joined onto the space (repeatable).
+    #[arg(long = "table", requires = "space")]
+    tables: Vec<PathBuf>,
     /// Predictor modes, comma-separated: NAR's reference transformer (`reference`), nar's improved
     /// one (`improved`), the trees on the ReNAS tensor (`gbdt`), the graph-feature forest (`forest`),
     /// nar's recommended predictor (`best`), one model on one feature set for the ablation
@@ -78,7 +84,22 @@ fn parse_benchmark(name: &str) -> Result<StudyBenchmark, String> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let What::Predictors(a) = args.what;
-    let benchmarks = a.benchmarks.clone();
+    if a.space.is_some_and(|s| !crate::spaces::is_declared(s)) {
+        bail!(crate::usage::UsageError(
+            "--space names a declared space (FILE.yaml) here; the built-in ones are --benchmarks".into()
+        ));
+    }
+    let default = match a.space {
+        Some(space) => crate::spaces::tasks(space).iter().map(|&task| StudyBenchmark { space, task }.name()).collect(),
+        None => ["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16", "nb101"].map(String::from).to_vec(),
+    };
+    let benchmarks = a
+        .benchmarks
+        .clone()
+        .unwrap_or(default)
+        .iter()
+        .map(|b| parse_benchmark(b).map_err(|e| crate::usage::UsageError(format!("--benchmarks: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     // Each space's dataset, read only where a benchmark is of that space.
     let store = a.nb101.extension().is_some_and(|e| e == "nar");
     let nb101 = match store {
@@ -123,7 +144,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         seeds: a.seeds as u64,
         first_seed: a.first_seed,
         epochs: a.epochs,
-        datasets: vec![(SpaceKind::Nb201, nb201), (SpaceKind::Nb101, nb101)],
+        datasets: {
+            let mut d = vec![(SpaceKind::Nb201, nb201), (SpaceKind::Nb101, nb101)];
+            if let Some(space) = a.space {
+                let store = a.tables.len() == 1 && a.tables[0].extension().is_some_and(|e| e == "nar");
+                d.push((
+                    space,
+                    if store {
+                        DataSource::Store(a.tables[0].clone())
+                    } else {
+                        DataSource::Metrics { space, files: a.tables.clone() }
+                    },
+                ));
+            }
+            d
+        },
         csv: a.csv.clone(),
         html: a.html.clone(),
     };

@@ -38,10 +38,12 @@ pub struct StudyBenchmark {
 }
 
 impl StudyBenchmark {
-    /// Every space's every task: `nb101`, `nb201-cifar10`, … .
+    /// Every space's every task: `nb101`, `nb201-cifar10`, …, and the declared space's in use
+    /// (`declared`, or `declared-{task}` with several tasks).
     pub fn all() -> Vec<StudyBenchmark> {
-        SpaceKind::ALL
+        SpaceKind::EVERY
             .into_iter()
+            .filter(|&space| spaces::is_known(space))
             .flat_map(|space| spaces::tasks(space).iter().map(move |&task| StudyBenchmark { space, task }))
             .collect()
     }
@@ -221,11 +223,11 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
         progress.log(&format!("[{}/{total}] {} {} budget {budget} seed {seed}", done + 1, b.name(), mode.name()));
         let cell = with_dataset!(ds, d => run_cell(d, b, &mode, cfg, budget, seed, opts.epochs, progress))?;
         progress.log(&format!(
-            "    τ {:.4} (floor {:.4})  precision@50 {:.3} (floor {:.3})  predicted best: rank {} of {}  ({:.1} s)",
+            "    τ {:.4} (floor {})  precision@50 {:.3} (floor {})  predicted best: rank {} of {}  ({:.1} s)",
             cell.kendall,
-            cell.floor_kendall,
+            crate::report::predictor_study::floor_text(cell.floor_kendall, 4),
             cell.precision_at_50,
-            cell.floor_precision_at_50,
+            crate::report::predictor_study::floor_text(cell.floor_precision_at_50, 3),
             cell.predicted_best_rank,
             cell.held_out,
             cell.seconds
@@ -307,8 +309,9 @@ fn run_cell<S: Featurize>(
         predicted_best_rank: top.rank_of_predicted_best,
         top10_regret: top.best - top.best_in_top[0].1,
         top50_regret: top.best - top.best_in_top[1].1,
-        floor_kendall: kendall_tau(&held.params, &held.val),
-        floor_precision_at_50: precision_at_k(&held.params, &held.val, 50),
+        // No floor (NaN) where the space has no cost model (a declared space: every count is 0).
+        floor_kendall: if S::has_cost_model() { kendall_tau(&held.params, &held.val) } else { f64::NAN },
+        floor_precision_at_50: if S::has_cost_model() { precision_at_k(&held.params, &held.val, 50) } else { f64::NAN },
         seconds,
     })
 }

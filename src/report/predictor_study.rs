@@ -44,12 +44,15 @@ pub fn page(rows: &[SummaryRow], modes: &[Mode], seeds: u64, epochs: Option<usiz
                 .collect();
             let mut floor_points: Vec<(f64, f64)> = Vec::new();
             for r in of(b) {
-                if !floor_points.iter().any(|p| p.0 == r.budget as f64) {
+                if !floor(r).is_nan() && !floor_points.iter().any(|p| p.0 == r.budget as f64) {
                     floor_points.push((r.budget as f64, floor(r)));
                 }
             }
             floor_points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let dashed = [svg::Series { name: "parameter count".to_string(), points: floor_points, dashed: true }];
+            let dashed: Vec<svg::Series> = match floor_points.is_empty() {
+                true => Vec::new(),
+                false => vec![svg::Series { name: "parameter count".to_string(), points: floor_points, dashed: true }],
+            };
             let marks: Vec<svg::Mark> = PUBLISHED
                 .iter()
                 .filter(|p| published && p.0 == b)
@@ -139,9 +142,9 @@ impl SummaryRow {
             self.budget.to_string(),
             self.seeds.to_string(),
             format!("{:.3} ± {:.3}", self.kendall.mean, self.kendall.std),
-            format!("{:.3}", self.floor_kendall.mean),
+            floor_text(self.floor_kendall.mean, 3),
             format!("{:.3} ± {:.3}", self.precision_at_50.mean, self.precision_at_50.std),
-            format!("{:.3}", self.floor_precision_at_50.mean),
+            floor_text(self.floor_precision_at_50.mean, 3),
             format!("{:.0}", self.predicted_best_rank.mean),
             format!("{:.1}", self.seconds.mean),
         ]
@@ -173,3 +176,8 @@ pub const PUBLISHED: [(&str, &str, f64, f64); 9] = [
     ("nb101", "PINAT", 424.0, 0.772),
     ("nb101", "GRAF", 1024.0, 0.705),
 ];
+
+/// A floor figure with `digits` decimals, or "none" where the space has no cost model (NaN).
+pub fn floor_text(v: f64, digits: usize) -> String {
+    if v.is_nan() { "none (no cost model)".to_string() } else { format!("{v:.digits$}") }
+}

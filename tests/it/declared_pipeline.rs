@@ -102,6 +102,50 @@ fn a_space_declared_in_a_file_goes_from_a_csv_to_a_searched_oracle() {
     let nar_20 = s.lines().find(|l| l.trim_start().starts_with("nar") && l.contains(" 20 ")).unwrap();
     assert!(nar_20.contains("0.7600 ± 0.0000") && nar_20.trim_end().ends_with("5/5"), "{nar_20}");
 
+    // The predictor study on its table: the forest and `best` at 40 labels, no parameter-count floor.
+    let study = ok(&nar(&[
+        "study",
+        "predictors",
+        "--space",
+        path(&yaml),
+        "--table",
+        path(&store),
+        "--modes",
+        "forest,best",
+        "--budgets",
+        "40",
+        "--seeds",
+        "2",
+        "--csv",
+        path(&d.join("study.csv")),
+    ]));
+    let rows: Vec<&str> = study.lines().filter(|l| l.starts_with("| declared |")).collect();
+    assert_eq!(rows.len(), 2, "{study}");
+    assert!(rows.iter().all(|r| r.contains("| none (no cost model) |")), "{study}");
+
+    // The main job on it: train nar's recommended predictor, evaluate, search, and the report.
+    let best = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/declared-best.yaml");
+    let job = d.join("job");
+    let o = ok(&nar(&[
+        "run",
+        "--space",
+        path(&yaml),
+        "--data",
+        path(&store),
+        "--config",
+        path(&best),
+        "--budget",
+        "40",
+        "-o",
+        path(&job),
+    ]));
+    assert!(!o.contains("warning"), "{o}");
+    let page = std::fs::read_to_string(job.join("report.html")).unwrap();
+    assert!(
+        page.contains("<h2>Held-out evaluation</h2>") && page.contains("<h2>Budgeted search at the run's budget</h2>")
+    );
+    ok(&nar(&["report", path(&job), "-o", path(&d.join("again.html"))]));
+
     // Through an oracle command, within a bound on the table's latency column: the journal holds the
     // script's answers (the synthetic function of each queried cell) under the declaration's hash.
     let oracle = d.join("oracle.sh");
