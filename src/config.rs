@@ -147,7 +147,8 @@ impl Config {
             merged = Some(serde_yaml::to_string(&value)?);
         }
         // From text, so that errors name the field (`train_batch_size: invalid type: …`).
-        let c: Config = serde_yaml::from_str(merged.as_deref().unwrap_or(text)).context("invalid configuration")?;
+        let mut c: Config = serde_yaml::from_str(merged.as_deref().unwrap_or(text)).context("invalid configuration")?;
+        c.fit_to_space();
         c.check()?;
         Ok(c)
     }
@@ -200,7 +201,11 @@ impl Config {
             self.check_without_cost_model()?;
         }
         // The feature tensor of the space fixes the patches (docs/design.md §4).
-        let (patches, dim) = crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::feature_shape());
+        let known = crate::spaces::is_known(self.space);
+        let (patches, dim) = match known {
+            true => crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::feature_shape()),
+            false => (r.n_arch_patch, r.d_patch),
+        };
         if self.uses_transformer() && (r.n_arch_patch, r.d_patch) != (patches, dim) {
             bail!(
                 "ranker.n_arch_patch and ranker.d_patch must be {patches} and {dim} for {} (its feature tensor is {patches}×{dim}×{dim}), found {} and {}",
@@ -259,6 +264,21 @@ impl Config {
         Ok(())
     }
 
+    /// Sets what the space fixes where the file cannot know it: a declared space's generic tensor is
+    /// its declaration's (its ops and largest graph), so the transformer's patches are set from it,
+    /// whatever the file says (once the declaration is known: `nar train` calls this again after it
+    /// opens a declared space's dataset).
+    pub fn fit_to_space(&mut self) {
+        if !crate::with_space!(self.space, S => <S as crate::space::SearchSpace>::has_cost_model())
+            && crate::spaces::is_known(self.space)
+        {
+            let (patches, dim) =
+                crate::with_space!(self.space, S => <S as crate::benchmark::Benchmark>::feature_shape());
+            self.ranker.n_arch_patch = patches;
+            self.ranker.d_patch = dim;
+        }
+    }
+
     /// Whether the predictor is or holds NAR's transformer.
     fn uses_transformer(&self) -> bool {
         match (&self.model, &self.ensemble) {
@@ -279,21 +299,18 @@ impl Config {
         }
     }
 
-    /// Refuses what reads a cost model on a space that has none (a declared space), and the operation
-    /// graph's feature sets where its graphs are larger than they take.
+    /// Refuses what reads a cost model on a space that has none (a declared space: the `cost` feature
+    /// set), and what reads the operation graph (`graph`, `paths`, and the generic tensor: `renas`, the
+    /// transformer) where its graphs are larger than it takes.
     fn check_without_cost_model(&self) -> Result<()> {
-        if self.uses_transformer() {
-            bail!(
-                "the transformer reads the cost model's ReNAS tensor, which a declared space does not have: use gbdt, forest or an ensemble of them (configs/declared-best.yaml)"
-            );
-        }
         let sets = self.feature_sets();
-        if let Some(s) = sets.iter().find(|s| matches!(s, FeatureSet::Renas | FeatureSet::Cost)) {
+        if sets.contains(&FeatureSet::Cost) {
             bail!(
-                "features: {s} reads the cost model, which a declared space does not have (its feature sets: onehot, graph, paths)"
+                "features: cost reads the cost model, which a declared space does not have (its feature sets: onehot, graph, paths, renas — its generic tensor)"
             );
         }
-        if sets.iter().any(|s| matches!(s, FeatureSet::Graph | FeatureSet::Paths))
+        if (self.uses_transformer()
+            || sets.iter().any(|s| matches!(s, FeatureSet::Graph | FeatureSet::Paths | FeatureSet::Renas)))
             && crate::spaces::declared::plugin::active().is_some()
             && let Err(e) = crate::spaces::declared::plugin::graph_features_fit()
         {

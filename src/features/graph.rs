@@ -72,6 +72,26 @@ impl OpGraph {
         }
     }
 
+    /// How many vertices the graph has (the input and output included, pruned ones too).
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the graph has no vertex (never: it has an input and an output).
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Whether the edge v → w is in the pruned graph.
+    pub fn has_edge(&self, v: usize, w: usize) -> bool {
+        self.succ[v] >> w & 1 == 1
+    }
+
+    /// Vertex v's operation code (meaningful for a live interior vertex).
+    pub fn op(&self, v: usize) -> u8 {
+        self.op[v]
+    }
+
     /// Whether the output is reachable from the input.
     pub fn connected(&self) -> bool {
         self.alive & !(1 | 1 << (self.n - 1)) != 0 || self.succ[0] >> (self.n - 1) & 1 == 1

@@ -82,6 +82,10 @@ pub fn train(opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummar
     if ds.space() != cfg.space {
         bail!("the configuration is for {} but {} holds {}", cfg.space, opts.data, ds.space());
     }
+    // A declared space's dataset has just made its declaration known.
+    let mut cfg = cfg;
+    cfg.fit_to_space();
+    cfg.check()?;
     let (run, meta) = with_dataset!(&ds, d => new_run(d, &cfg, &opts.data, &out, opts.replace))?;
     with_dataset!(&ds, d => train_loop(d, &cfg, &meta, &run, false, progress))
 }

@@ -92,6 +92,29 @@ fn a_space_declared_in_a_file_goes_from_a_csv_to_a_searched_oracle() {
     let tau = figure(&e, "Kendall τ / Spearman ρ");
     assert!(tau > 0.85, "τ {tau} on the held-out 41:\n{e}");
     assert!(e.contains("zero-cost floor          none (the space has no cost model)"), "{e}");
+    // NAR's transformer on the space's generic tensor (its patches set from the declaration).
+    let tr = d.join("transformer");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/declared-transformer.yaml");
+    let o = ok(&nar(&[
+        "train",
+        "--config",
+        path(&config),
+        "--data",
+        path(&store),
+        "--budget",
+        "60",
+        "--epochs",
+        "3",
+        "-o",
+        path(&tr),
+        "--no-report",
+    ]));
+    assert!(o.contains("epoch   2"), "{o}");
+    let cfg = std::fs::read_to_string(tr.join("config.yaml")).unwrap();
+    assert!(cfg.contains("n_arch_patch: 5") && cfg.contains("d_patch: 5"), "3 ops + 2 channels, 5 vertices: {cfg}");
+    let e = ok(&nar(&["eval", path(&tr), "--tiers"]));
+    assert_eq!(figure(&e, "held-out architectures"), 41.0);
+    assert!(figure(&e, "tier accuracy").is_finite() && figure(&e, "Kendall τ / Spearman ρ").is_finite(), "{e}");
     let r = ok(&nar(&["rank", path(&run), "--top", "3"]));
     assert!(r.contains("ranked 101 architectures"), "{r}");
 
@@ -283,6 +306,22 @@ fn the_nb201_declaration_gives_the_built_in_features_and_accuracies() {
     }
     assert_eq!((ours.rows, ours.cols), (theirs.rows, theirs.cols));
     assert_eq!(ours.data, theirs.data);
+    // The generic tensor the transformer reads: the pruned operation graph's adjacency, split by the
+    // op of each edge's head (skip, 1×1, 3×3, pool; the output last). In this cell the skip edge 1→2
+    // leads to a `none` edge only and is pruned.
+    let cell = active.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|").unwrap();
+    let t = <Declared as nar::benchmark::Benchmark>::encode(
+        &cell,
+        &nar::cost::NetworkCost { cells: Vec::new(), total_flops: 0, total_params: 0 },
+    );
+    assert_eq!((t.channels, t.dim), (6, 8));
+    let ones: Vec<(usize, usize, usize)> =
+        (0..6 * 64).filter(|&k| t.data[k] == 1.0).map(|k| (k / 64, k / 8 % 8, k % 8)).collect();
+    assert_eq!(
+        ones,
+        [(0, 0, 1), (0, 0, 4), (0, 1, 5), (0, 4, 7), (0, 5, 7), (2, 0, 4), (3, 0, 1), (4, 1, 5), (5, 4, 7), (5, 5, 7)]
+    );
+    assert_eq!(t.data.iter().filter(|&&v| v != 0.0).count(), ones.len());
     // Every cell's class is the built-in's: equal canonical forms exactly where the built-in's are.
     let canon: Vec<_> = declared.iter().map(|a| Declared::id(&Declared::canonical(a))).collect();
     let built: Vec<_> = built_in.archs().iter().map(|a| Nb201::id(&Nb201::canonical(a))).collect();

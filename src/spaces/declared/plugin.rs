@@ -546,6 +546,7 @@ impl Benchmark for Declared {
     const NAR_NAME: &'static str = "declared";
     const REFERENCE_CONFIG: &'static str = include_str!("../../../configs/declared.yaml");
     const NAMED_CONFIGS: &'static [(&'static str, &'static str)] = &[
+        ("transformer", include_str!("../../../configs/declared-transformer.yaml")),
         ("gbdt", include_str!("../../../configs/declared-gbdt.yaml")),
         ("forest", include_str!("../../../configs/declared-forest.yaml")),
         ("best", include_str!("../../../configs/declared-best.yaml")),
@@ -556,9 +557,12 @@ impl Benchmark for Declared {
     fn test_metrics(task: Task) -> Vec<String> {
         vec![format!("{task}_test_acc")]
     }
-    /// No ReNAS tensor: the transformer is refused on a declared space.
+    /// The generic tensor's shape ([`Benchmark::encode`]): one channel of the operation graph's
+    /// adjacency, one per graph op, one for the edges into the output; its vertices padded to the
+    /// space's largest operation graph.
     fn feature_shape() -> (usize, usize) {
-        (0, 0)
+        let a = the();
+        (a.graph_ops.len() + 2, graph_vertices(a))
     }
     /// Operations per op code.
     fn shape(arch: &DArch) -> Shape {
@@ -575,10 +579,28 @@ impl Benchmark for Declared {
     fn cost(_: &DArch, _: DTask) -> NetworkCost {
         NetworkCost { cells: Vec::new(), total_flops: 0, total_params: 0 }
     }
-    fn encode(_: &DArch, _: &NetworkCost) -> FeatureTensor {
-        // No ReNAS tensor (no cost model): an empty one, which nothing reads (the transformer and the
-        // `renas` feature set are refused on a declared space).
-        FeatureTensor::zeros(0, 0)
+    /// The generic tensor a declared space's transformer reads (and its `renas` feature set), in
+    /// place of the ReNAS tensor's FLOPs and parameters: over the pruned operation graph ([`Featurize::op_graph`]),
+    /// its vertices in order with the output at the last slot, channel 0 the adjacency (i → j),
+    /// channel 1 + c the edges into a vertex of graph op c, the last channel the edges into the
+    /// output — the adjacency times the one-hot op of the edge's head.
+    fn encode(arch: &DArch, _: &NetworkCost) -> FeatureTensor {
+        let (channels, dim) = Self::feature_shape();
+        let mut t = FeatureTensor::zeros(channels, dim);
+        let g = Self::op_graph(arch);
+        let n = g.len();
+        let slot = |v: usize| if v == n - 1 { dim - 1 } else { v };
+        for i in 0..n {
+            for j in i + 1..n {
+                if g.has_edge(i, j) {
+                    let at = |c: usize| (c * dim + slot(i)) * dim + slot(j);
+                    t.data[at(0)] = 1.0;
+                    let head = if j == n - 1 { channels - 1 } else { 1 + g.op(j) as usize };
+                    t.data[at(head)] = 1.0;
+                }
+            }
+        }
+        t
     }
     fn listing_header() -> Vec<String> {
         vec![Self::id_column().to_string(), "arch".to_string()]
@@ -737,16 +759,23 @@ impl Featurize for Declared {
     }
 }
 
-/// Why the operation graph's feature sets (`graph`, `paths`) do not fit the active space, if they do
-/// not: an operation graph has at most [`GRAPH_VERTICES`] vertices.
-pub fn graph_features_fit() -> Result<(), String> {
-    let a = the();
-    let n = match &a.space {
+/// The most vertices an operation graph of the space has (edges: one per edge slot, the input and
+/// the output; vertices: `max_vertices`).
+fn graph_vertices(a: &Active) -> usize {
+    match &a.space {
         DeclaredSpace::Edges(s) => {
             (s.fam.inputs..s.fam.nodes).map(|j| s.fam.inputs_per_node.unwrap_or(j)).sum::<usize>() + 2
         }
         DeclaredSpace::Vertices(s) => s.fam.max_vertices,
-    };
+    }
+}
+
+/// Why the operation graph's feature sets (`graph`, `paths`, and the generic tensor: `renas`, the
+/// transformer) do not fit the active space, if they do not: an operation graph has at most
+/// [`GRAPH_VERTICES`] vertices.
+pub fn graph_features_fit() -> Result<(), String> {
+    let a = the();
+    let n = graph_vertices(a);
     if n > GRAPH_VERTICES {
         return Err(format!(
             "{}'s operation graph has up to {n} vertices; the graph and paths feature sets take at most {GRAPH_VERTICES} (use onehot)",
