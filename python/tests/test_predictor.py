@@ -102,7 +102,7 @@ def test_nb101_predictor_on_the_sample():
 def test_bad_predictor_input(tmp_path):
     with pytest.raises(ValueError, match="unknown mode \"grafs\""):
         nar.Predictor("grafs")
-    with pytest.raises(ValueError, match="space is"):
+    with pytest.raises(ValueError, match="unknown space \"nb301\" \\(expected nb101, nb201 or an nar.Space\\)"):
         nar.Predictor("best", space="nb301")
     with pytest.raises(ValueError, match="only the cifar10 network"):
         nar.Predictor("best", space="nb101", dataset="cifar100")

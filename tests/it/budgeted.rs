@@ -392,7 +392,7 @@ fn search_command_writes_the_curves_and_refuses_nonsense() {
     }
     assert_eq!(summaries[0], summaries[1]);
     let o = nar(&["search", "--space", "nb101", "-m", m, "--budget", "5", "--seeds", "1", "--task", "cifar100"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a task the space does not have is a usage error");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("NAS-Bench-101 has only the cifar10 network, not cifar100"),
         "{}",
