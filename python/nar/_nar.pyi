@@ -3,7 +3,7 @@
 import concurrent.futures
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
-from typing import Literal, Optional, TypedDict, Union
+from typing import Any, Literal, Optional, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -186,6 +186,15 @@ class Space:
     def tasks(self) -> list[str]: ...
     @property
     def sha256(self) -> str: ...
+    @property
+    def path(self) -> str:
+        """Where the declaration was read from."""
+    @property
+    def zero(self) -> Optional[str]:
+        """The op that outputs zeros, where declared."""
+    @property
+    def network(self) -> Optional[dict[str, Any]]:
+        """The ``network:`` block: skeleton (``nb201``/``nb101``), channels, cells, stacks, classes."""
     def parse(self, text: str) -> str:
         """The cell in its checked, canonical text form (``ValueError`` saying why it is not one)."""
     def hash(self, text: str) -> str:

@@ -148,6 +148,32 @@ impl Space {
         }
     }
 
+    /// The `network:` block (skeleton, channels, cells, stacks, classes), or `None` where the
+    /// declaration has none.
+    #[getter]
+    fn network<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match &self.space.declaration().network {
+            None => Ok(None),
+            Some(n) => {
+                let text = serde_json::to_string(n).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                Ok(Some(py.import("json")?.call_method1("loads", (text,))?))
+            }
+        }
+    }
+
+    /// The op that outputs zeros, where declared.
+    #[getter]
+    fn zero(&self) -> Option<String> {
+        let d = self.space.declaration();
+        d.zero.map(|z| d.ops[z].clone())
+    }
+
+    /// Where the declaration was read from.
+    #[getter]
+    fn path(&self) -> String {
+        self.space.declaration().source.display().to_string()
+    }
+
     fn __repr__(&self) -> String {
         let d = self.space.declaration();
         format!("nar.Space({:?}, {} family, {} ops)", d.name, self.family(), d.ops.len())

@@ -217,6 +217,15 @@ fn bad_declarations_are_refused_naming_the_file_and_the_key() {
         (good.replace("zero: none", "zero: nothing"), "`zero`: nothing is not among the ops"),
         (good.replace("nodes: 4", "nodes: 1"), "`nodes`: 1"),
         (good.replace("avg_pool_3x3]\nzero", "none]\nzero"), "`ops`: none is listed twice"),
+        (
+            good.replace("skeleton: nb201", "skeleton: nb101"),
+            "`network.skeleton`: nb101 takes cells of the vertices family",
+        ),
+        (good.replace("channels: 16", "channels: 0"), "`network.channels`: 0: at least 1"),
+        (
+            good.replace("cells_per_stage: 5", "cells_per_stack: 5"),
+            "`network.cells_per_stack`: is a key of the nb101 skeleton",
+        ),
     ];
     for (i, (text, says)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.yaml"));

@@ -27,7 +27,8 @@ from torch import nn
 
 import nar
 
-from . import nb101, nb201
+from . import declared, nb101, nb201
+from .declared import register_op
 from .training import TrainResult, train
 
 #: The image datasets each space's benchmark trained on.
@@ -66,12 +67,20 @@ def space_of(arch) -> str:
     raise ValueError(f"{arch!r} is not an architecture of a space nar.torch builds networks for (nb201, nb101)")
 
 
-def network(arch: ArchLike, dataset: str = "cifar10") -> nn.Module:
+def network(arch: ArchLike, dataset: str = "cifar10", space=None, classes=None) -> nn.Module:
     """The network the benchmark trained for ``arch`` on ``dataset`` (NB201: ``cifar10``, ``cifar100``,
     ``imagenet16``; NB101: ``cifar10``), freshly initialised as the benchmark's builder does (PyTorch's
     defaults for NB201, as ``xautodl``; TensorFlow's for NB101, as ``nasbench``). ValueError for an invalid
-    architecture or a dataset its benchmark did not train on."""
-    arch = resolve(arch)
+    architecture or a dataset its benchmark did not train on.
+
+    With ``space`` an ``nar.Space`` (or a declaration's path), ``arch`` is a cell of that declared space in its
+    text form, built in the skeleton its ``network:`` block names (:mod:`nar.torch.declared`; ``classes``
+    overrides the block's)."""
+    if space is not None and not (isinstance(space, str) and space in DATASETS):
+        if not isinstance(space, nar.Space):
+            space = nar.Space.load(space)
+        return declared.network(str(arch), space, classes)
+    arch = resolve(arch, space)
     space = space_of(arch)
     if dataset not in DATASETS[space]:
         raise ValueError(
@@ -140,9 +149,26 @@ def parameter_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
+def cost(arch: ArchLike, space=None, dataset: str = "cifar10", side: int = 32) -> dict:
+    """``{"params", "flops"}`` of the network of ``arch`` (a declared space's cell with ``space``): its
+    trainable parameters, and the FLOPs of one ``side``×``side`` image through it as
+    ``torch.utils.flop_counter`` counts them (2 per multiply-add) — a cost column for a declared space
+    without a cost model (``--max params=…``, ``--objectives val,params``)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = network(arch, dataset, space=space).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        net(torch.zeros(1, 3, side, side))
+    return {"params": parameter_count(net), "flops": int(counter.get_total_flops())}
+
+
 __all__ = [
     "DATASETS",
     "TrainResult",
+    "cost",
+    "declared",
+    "register_op",
     "image_shape",
     "load_nasbench_pytorch",
     "nb101",

@@ -129,13 +129,16 @@ class Cell(nn.Module):
     ``input_op[t]`` its projection of the cell input (identities where there is none, so the indices are
     ``nasbench-pytorch``'s). [B, c_in, H, W] → [B, c_out, H, W]."""
 
-    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str], c_in: int, c_out: int):
+    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str], c_in: int, c_out: int, make_op=None):
+        """``make_op(name, channels)`` builds a vertex's operation (default: NAS-Bench-101's three; a
+        declared space's come from ``nar.torch.declared``)."""
         super().__init__()
+        make_op = make_op or (lambda name, channels: VERTEX_OPS[name](channels))
         self.matrix = [list(map(int, row)) for row in matrix]
         n = len(self.matrix)
         self.channels = vertex_channels(c_in, c_out, self.matrix)
         self.vertex_op = nn.ModuleList(
-            [nn.Identity()] + [VERTEX_OPS[ops[t]](self.channels[t]) for t in range(1, n - 1)]
+            [nn.Identity()] + [make_op(ops[t], self.channels[t]) for t in range(1, n - 1)]
         )
         self.input_op = nn.ModuleList(
             [nn.Identity()]
@@ -167,7 +170,9 @@ class Cell(nn.Module):
 class Network(nn.Module):
     """The NAS-Bench-101 network of one pruned cell. [B, 3, 32, 32] → logits [B, classes]."""
 
-    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str], config: Config = Config()):
+    def __init__(
+        self, matrix: Sequence[Sequence[int]], ops: Sequence[str], config: Config = Config(), make_op=None
+    ):
         super().__init__()
         self.config = config
         c = config.stem_channels
@@ -178,7 +183,7 @@ class Network(nn.Module):
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
                 c *= 2
             for _ in range(config.cells_per_stack):
-                layers.append(Cell(matrix, ops, c_in, c))
+                layers.append(Cell(matrix, ops, c_in, c, make_op))
                 c_in = c
         self.layers = nn.ModuleList(layers)
         self.classifier = nn.Linear(c, config.classes)

@@ -151,11 +151,18 @@ class Network(nn.Module):
     """The NAS-Bench-201 network of one cell. [B, 3, H, W] → logits [B, classes] (``TinyNetwork`` returns
     ``(features, logits)``; this returns the logits, as a classifier does)."""
 
-    def __init__(self, arch_str: str, config: Config = Config()):
+    def __init__(self, arch_str: str, config: Config = Config(), cell=None):
+        """``cell(channels)`` builds one cell (default: NAS-Bench-201's of ``arch_str``; a declared space's
+        cells are built by ``nar.torch.declared``)."""
         super().__init__()
         self.arch_str = arch_str
         self.config = config
-        ops = parse(arch_str)
+        if cell is None:
+            ops = parse(arch_str)
+
+            def cell(channels: int) -> nn.Module:
+                return Cell(ops, channels)
+
         c = config.channels
         self.stem = nn.Sequential(nn.Conv2d(3, c, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(c))
         cells = []
@@ -163,7 +170,7 @@ class Network(nn.Module):
             if stage > 0:
                 cells.append(ResidualBlock(c, 2 * c))
                 c *= 2
-            cells.extend(Cell(ops, c) for _ in range(config.cells_per_stage))
+            cells.extend(cell(c) for _ in range(config.cells_per_stage))
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

@@ -1,5 +1,6 @@
-"""``python -m nar.torch.train ARCH --space nb201|nb101 --dataset D --data-dir DIR``: trains one architecture
-with its benchmark's published schedule, progress on standard error, the validation accuracy (percent)
+"""``python -m nar.torch.train ARCH --space nb201|nb101|FILE.yaml --dataset D --data-dir DIR``: trains one
+architecture with its benchmark's published schedule (a declared space's: its skeleton's, in the network
+its ``network:`` block names; ``--ops-module M`` imports a module registering ops first), progress on standard error, the validation accuracy (percent)
 alone on the last line of standard output — the answer ``nar search --oracle-cmd`` reads.
 
 Exit status: 0 trained (or already trained: a finished checkpoint answers at once); 1 for data, checkpoint
@@ -27,8 +28,12 @@ def parse_args(argv):
     )
     p.add_argument("arch", metavar="ARCH", help="NB201: the architecture string or its index; NB101: the JSON "
                    "object {\"module_adjacency\": …, \"module_operations\": …} (what nar search passes)")
-    p.add_argument("--space", required=True, choices=["nb201", "nb101"])
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16"])
+    p.add_argument("--space", required=True, metavar="nb201|nb101|FILE.yaml",
+                   help="a built-in space, or a declaration with a network: block")
+    p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16; a declared space: one of its tasks "
+                   "(default its first), read from an image folder")
+    p.add_argument("--ops-module", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (repeatable): a module that registers ops (nar.torch.register_op)")
     p.add_argument("--data-dir", required=True, type=Path,
                    help="torchvision's CIFAR files (cifar-10-batches-py, cifar-100-python), or an image "
                    "folder with train/<class>/ and val/<class>/")
@@ -44,6 +49,15 @@ def parse_args(argv):
     p.add_argument("--checkpoint-dir", type=Path, default=Path("nar-checkpoints"),
                    help="where the per-epoch checkpoint goes (default ./nar-checkpoints)")
     args = p.parse_args(argv)
+    declared = args.space.lower().endswith((".yaml", ".yml"))
+    if not declared and args.space not in ("nb201", "nb101"):
+        p.error(f"--space {args.space}: nb201, nb101, or a declaration FILE.yaml")
+    if args.ops_module and not declared:
+        p.error("--ops-module registers ops of a declared space (--space FILE.yaml)")
+    if not declared:
+        args.dataset = args.dataset or "cifar10"
+        if args.dataset not in ("cifar10", "cifar100", "imagenet16"):
+            p.error(f"--dataset {args.dataset}: cifar10, cifar100 or imagenet16")
     if args.epochs is not None and args.epochs < 1:
         p.error(f"--epochs must be at least 1, not {args.epochs}")
     if args.workers < 0:
@@ -63,6 +77,28 @@ def arch_argument(p, args):
     import nar.torch as nt
 
     text = args.arch
+    if args.space.lower().endswith((".yaml", ".yml")):
+        import nar
+
+        try:
+            for module in args.ops_module:
+                nt.declared.load_ops_module(module)
+            space = nar.Space.load(args.space)
+        except (ValueError, OSError) as e:
+            p.error(str(e))
+        if space.network is None:
+            p.error(f"--space {args.space}: `network`: the declaration has no network block (skeleton nb201 or nb101)")
+        args.dataset = args.dataset or space.tasks[0]
+        if args.dataset not in space.tasks:
+            p.error(f"--dataset {args.dataset}: {space.name}'s tasks are {', '.join(space.tasks)}")
+        try:
+            cell = space.parse(text)
+            nt.network(cell, space=space)  # every op resolves (a usage error where one does not)
+        except ValueError as e:
+            p.error(f"ARCH {text!r}: {e}")
+        args.declared = space
+        return cell
+    args.declared = None
     try:
         if args.space == "nb201":
             # An index is ASCII digits, as `nar arch` reads it ("١٢" is not 12 here either).
@@ -112,22 +148,36 @@ def _run(p, args, arch) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     space, dataset = args.space, args.dataset
-    recipe = training.recipe_for(space, dataset)
+    decl = args.declared
+    if decl is not None:
+        import hashlib
+
+        recipe = nt.declared.recipe(decl, dataset)
+        ident = hashlib.sha256(f"{decl.sha256} {arch}".encode()).hexdigest()[:16]
+        space = decl.name
+    else:
+        recipe = training.recipe_for(space, dataset)
+        ident = arch.index if space == "nb201" else arch.hash
     epochs = args.epochs or recipe.epochs
-    ident = arch.index if space == "nb201" else arch.hash
     ckpt = args.checkpoint_dir / f"{space}-{dataset}-{ident}-seed{args.seed}-{epochs}ep.pt"
     try:
         training.check_device(args.device)  # before the data are read
-        classes, side = nt.image_shape(space, dataset)
-        sets = data.images(space, dataset, args.data_dir, recipe, side, classes,
+        if decl is not None:
+            classes, side, skeleton = decl.network["classes"], 32, decl.network["skeleton"]
+            if not ((args.data_dir / "train").is_dir() and (args.data_dir / "val").is_dir()):
+                raise data.DataError(f"{args.data_dir}: a declared space trains on an image folder (train/<class>/, val/<class>/)")
+        else:
+            (classes, side), skeleton = nt.image_shape(space, dataset), space
+        sets = data.images(skeleton, dataset, args.data_dir, recipe, side, classes,
                            download=args.download, split_file=args.split_file)
         if sets.note:
             training.stderr(sets.note)
         train_loader, val_loader = data.loaders(sets, recipe, args.workers)
-        training.stderr(f"training {training.arch_text(arch)} ({space} {ident}) on {sets.description}: {epochs} "
+        shown = arch if decl is not None else training.arch_text(arch)
+        training.stderr(f"training {shown} ({space} {ident}) on {sets.description}: {epochs} "
                         f"epochs of {recipe.name}'s schedule, seed {args.seed}, {args.device}; checkpoint {ckpt}")
         result = training.train(arch, train_loader, val_loader, dataset=dataset, epochs=epochs, seed=args.seed,
-                          device=args.device, checkpoint=ckpt, recipe=recipe)
+                          device=args.device, checkpoint=ckpt, recipe=recipe, space=decl)
     except (data.DataError, training.CheckpointError, ValueError, OSError) as e:
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 1

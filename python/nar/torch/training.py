@@ -203,11 +203,26 @@ def train(
     cosine following) and returns the validation accuracy on ``val_loader`` after the last epoch. With
     ``checkpoint`` (a file path), the state is written there after every epoch and an existing one is resumed.
     ``log`` receives a line per epoch (standard error by default; ``None`` for quiet)."""
-    from . import network, resolve, space_of
+    from . import declared, network, resolve, space_of
 
-    arch = resolve(arch, space)
-    space = space_of(arch)
-    recipe = recipe or recipe_for(space, dataset)
+    decl = declared.as_space(space)
+    if decl is not None:
+        # A declared space's cell (its text form), in the skeleton its declaration names.
+        text = decl.parse(str(arch))
+        space = f"declared {decl.sha256}"
+        recipe = recipe or declared.recipe(decl, dataset)
+
+        def build():
+            return network(text, dataset, space=decl)
+    else:
+        arch = resolve(arch, space)
+        space = space_of(arch)
+        recipe = recipe or recipe_for(space, dataset)
+        text = arch_text(arch)
+
+        def build():
+            return network(arch, dataset)
+
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral)):
         raise TypeError(f"epochs must be an integer, not {type(epochs).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -218,12 +233,11 @@ def train(
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
     check_device(device)
-    text = arch_text(arch)
     meta = {"format": FORMAT, "space": space, "arch": text, "dataset": dataset, "seed": seed, "epochs": epochs,
             "recipe": recipe.name}
 
     torch.manual_seed(seed)
-    model = network(arch, dataset).to(device)
+    model = build().to(device)
     optimizer = recipe.optimizer_for(model.parameters())
     loss_fn = nn.CrossEntropyLoss()
     history: list = []

@@ -77,6 +77,44 @@ pub struct VerticesFamily {
     pub output_merge: Merge,
 }
 
+/// The network skeleton a declaration's cells are trained in (`network:`; `nar.torch` builds it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Skeleton {
+    /// NAS-Bench-201's (xautodl's TinyNetwork): a stem, three stages of N cells, residual blocks
+    /// between them, global pooling, a classifier. Cells of the edges family with one input, the last
+    /// node their output.
+    Nb201,
+    /// NAS-Bench-101's: a stem, three stacks of N cells with max-pool down-sampling and channel
+    /// doubling, NAS-Bench-101's channel split and projections. Cells of the vertices family.
+    Nb101,
+}
+
+/// A declaration's `network:` block: the skeleton and its sizes (absent sizes take the skeleton's
+/// defaults: nb201 16 channels, 5 cells per stage; nb101 128 stem channels, 3 stacks of 3 cells).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NetworkBlock {
+    pub skeleton: Skeleton,
+    pub channels: usize,
+    /// Cells per stage (nb201) or per stack (nb101).
+    pub cells: usize,
+    /// nb101: how many stacks.
+    pub stacks: usize,
+    /// The classifier's classes (default 10).
+    pub classes: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    skeleton: Option<String>,
+    channels: Option<usize>,
+    cells_per_stage: Option<usize>,
+    cells_per_stack: Option<usize>,
+    stacks: Option<usize>,
+    classes: Option<usize>,
+}
+
 /// The cell family a declaration names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -107,6 +145,8 @@ pub struct Declaration {
     /// The file's text, as stores and run folders keep it (a dataset of a declared space opens with
     /// its own declaration).
     pub text: String,
+    /// The network its cells are trained in, where declared.
+    pub network: Option<NetworkBlock>,
 }
 
 /// The file as written: every key optional here, so that a missing one is named by the checks below.
@@ -133,6 +173,8 @@ struct Raw {
     max_edges: Option<usize>,
     in_degree: Option<Vec<usize>>,
     output_merge: Option<String>,
+    // the network a cell is trained in (nar.torch)
+    network: Option<RawNetwork>,
 }
 
 /// The keys of each family alone.
@@ -208,7 +250,9 @@ impl Declaration {
             Some(other) => return Err(err("family", format!("{other:?}: edges or vertices"))),
             None => return Err(missing("family")),
         };
+        let network = raw.network.as_ref().map(|n| network_block(n, &family, &err)).transpose()?;
         Ok(Declaration {
+            network,
             name,
             family,
             ops,
@@ -265,6 +309,73 @@ fn edges(
         }
     }
     Ok(EdgesFamily { nodes, inputs, inputs_per_node: raw.inputs_per_node, output })
+}
+
+/// Checks a `network:` block against the family its skeleton takes.
+fn network_block(
+    n: &RawNetwork,
+    family: &Family,
+    err: &dyn Fn(&str, String) -> String,
+) -> Result<NetworkBlock, String> {
+    let skeleton = match n.skeleton.as_deref() {
+        Some("nb201") => Skeleton::Nb201,
+        Some("nb101") => Skeleton::Nb101,
+        Some(other) => return Err(err("network.skeleton", format!("{other:?}: nb201 or nb101"))),
+        None => return Err(err("network.skeleton", "is missing (nb201 or nb101)".into())),
+    };
+    let positive = |key: &str, v: Option<usize>, default: usize| match v {
+        Some(0) => Err(err(key, "0: at least 1".into())),
+        Some(v) if v > 4096 => Err(err(key, format!("{v}: at most 4096"))),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    };
+    let classes = positive("network.classes", n.classes, 10)?;
+    match (skeleton, family) {
+        (Skeleton::Nb201, Family::Edges(f)) => {
+            if f.inputs != 1 || f.output != EdgesOutput::Last {
+                return Err(err(
+                    "network.skeleton",
+                    "nb201 takes cells of one input whose last node is the output (inputs: 1, output: last)".into(),
+                ));
+            }
+            for key in [("stacks", n.stacks), ("cells_per_stack", n.cells_per_stack)] {
+                if key.1.is_some() {
+                    return Err(err(&format!("network.{}", key.0), "is a key of the nb101 skeleton".into()));
+                }
+            }
+            Ok(NetworkBlock {
+                skeleton,
+                channels: positive("network.channels", n.channels, 16)?,
+                cells: positive("network.cells_per_stage", n.cells_per_stage, 5)?,
+                stacks: 3,
+                classes,
+            })
+        }
+        (Skeleton::Nb101, Family::Vertices(f)) => {
+            if f.output_merge != Merge::Concat {
+                return Err(err(
+                    "network.skeleton",
+                    "nb101 concatenates what feeds a cell's output (NAS-Bench-101's channel split): output_merge: concat".into(),
+                ));
+            }
+            if n.cells_per_stage.is_some() {
+                return Err(err("network.cells_per_stage", "is a key of the nb201 skeleton".into()));
+            }
+            Ok(NetworkBlock {
+                skeleton,
+                channels: positive("network.channels", n.channels, 128)?,
+                cells: positive("network.cells_per_stack", n.cells_per_stack, 3)?,
+                stacks: positive("network.stacks", n.stacks, 3)?,
+                classes,
+            })
+        }
+        (Skeleton::Nb201, Family::Vertices(_)) => {
+            Err(err("network.skeleton", "nb201 takes cells of the edges family; this is the vertices family".into()))
+        }
+        (Skeleton::Nb101, Family::Edges(_)) => {
+            Err(err("network.skeleton", "nb101 takes cells of the vertices family; this is the edges family".into()))
+        }
+    }
 }
 
 fn vertices_keys(raw: &Raw) -> Vec<&'static str> {
