@@ -177,3 +177,12 @@ def test_a_registered_op_trains_through_the_oracle_command(tmp_path):
                         "--ops-module", "no_such_ops", "--data-dir", str(images)],
                        cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "--ops-module no_such_ops: cannot import it" in r.stderr
+    # A schedule chosen by name; an unknown one is a usage error.
+    r = subprocess.run([sys.executable, "-m", "nar.torch.train", entries[0]["arch"], "--space", str(yaml),
+                        "--ops-module", "my_ops", "--data-dir", str(images), "--epochs", "1", "--recipe", "nb101-cifar10",
+                        "--checkpoint-dir", str(tmp_path / "ck2")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0 and "nb101-cifar10's schedule" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "nar.torch.train", entries[0]["arch"], "--space", str(yaml),
+                        "--data-dir", str(images), "--recipe", "adam"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 2 and "--recipe adam: one of nb101-cifar10, nb201-cifar10" in r.stderr, r.stderr

@@ -32,6 +32,8 @@ def parse_args(argv):
                    help="a built-in space, or a declaration with a network: block")
     p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16; a declared space: one of its tasks "
                    "(default its first), read from an image folder")
+    p.add_argument("--recipe", help="a declared space's schedule: nb201-cifar10, nb201-cifar100, nb201-imagenet16 or "
+                   "nb101-cifar10 (default: its skeleton's, for the task where the skeleton has one)")
     p.add_argument("--ops-module", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (repeatable): a module that registers ops (nar.torch.register_op)")
     p.add_argument("--data-dir", required=True, type=Path,
@@ -54,6 +56,15 @@ def parse_args(argv):
         p.error(f"--space {args.space}: nb201, nb101, or a declaration FILE.yaml")
     if args.ops_module and not declared:
         p.error("--ops-module registers ops of a declared space (--space FILE.yaml)")
+    if args.recipe is not None:
+        from nar.torch import recipes
+
+        known = {r.name: r for r in [*recipes.NB201.values(), recipes.NB101]}
+        if not declared:
+            p.error("--recipe chooses a declared space's schedule; a built-in space trains with its benchmark's")
+        if args.recipe not in known:
+            p.error(f"--recipe {args.recipe}: one of {', '.join(sorted(known))}")
+        args.recipe = known[args.recipe]
     if not declared:
         args.dataset = args.dataset or "cifar10"
         if args.dataset not in ("cifar10", "cifar100", "imagenet16"):
@@ -152,7 +163,7 @@ def _run(p, args, arch) -> int:
     if decl is not None:
         import hashlib
 
-        recipe = nt.declared.recipe(decl, dataset)
+        recipe = args.recipe or nt.declared.recipe(decl, dataset)
         ident = hashlib.sha256(f"{decl.sha256} {arch}".encode()).hexdigest()[:16]
         space = decl.name
     else:
