@@ -134,9 +134,14 @@ fn export_csv<S: Benchmark>(ds: &Dataset<S>, w: &mut dyn std::io::Write) -> Resu
     let mut csv = csv::Writer::from_writer(w);
     let mut header = vec![S::id_column().to_string()];
     header.extend(S::arch_column_names().iter().map(|c| c.to_string()));
-    let nets: Vec<S::Network> =
-        S::tasks().iter().map(|&t| S::network(t).expect("a space has a network for each of its tasks")).collect();
-    for task in S::tasks() {
+    // The cost model's totals per task (a declared space has none: its costs are its metric columns).
+    let nets: Vec<S::Network> = match S::has_cost_model() {
+        true => {
+            S::tasks().iter().map(|&t| S::network(t).expect("a space has a network for each of its tasks")).collect()
+        }
+        false => Vec::new(),
+    };
+    for task in S::tasks().iter().take(nets.len()) {
         header.push(format!("{task}_total_params"));
         header.push(format!("{task}_total_flops"));
     }
@@ -163,8 +168,10 @@ fn print_info(source: &DataSource, ds: &AnyDataset, open_secs: f64) {
     println!("dataset   {source}");
     println!("space     {}", ds.space());
     println!("archs     {}", ds.len());
-    if ds.len() < crate::spaces::size(ds.space()) {
-        println!("subset    {} of the space's {} architectures", ds.len(), crate::spaces::size(ds.space()));
+    match crate::spaces::size(ds.space()) {
+        usize::MAX => println!("subset    {} architectures of a space too large to list", ds.len()),
+        n if ds.len() < n => println!("subset    {} of the space's {n} architectures", ds.len()),
+        _ => {}
     }
     println!("opened in {:.1} ms", open_secs * 1e3);
     for s in ds.sources() {

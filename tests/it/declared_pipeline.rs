@@ -71,6 +71,12 @@ fn a_space_declared_in_a_file_goes_from_a_csv_to_a_searched_oracle() {
     assert!(o.contains("joined 101 rows; metrics: toy_val_acc, toy_test_acc, latency"), "{o}");
     let info = ok(&nar(&["data", "info", path(&store)]));
     assert!(info.contains("archs     101"), "{info}");
+    // Exported as the table it came from (no cost-model columns: a declared space has none).
+    let back = d.join("back.csv");
+    ok(&nar(&["data", "export", path(&store), "--format", "csv", "-o", path(&back)]));
+    let text = std::fs::read_to_string(&back).unwrap();
+    assert_eq!(text.lines().next(), Some("hash,arch,toy_val_acc,toy_test_acc,latency"));
+    assert_eq!(text.lines().count(), 102);
 
     // A forest on the graph features learns the synthetic function from 60 labels.
     let run = d.join("run");
@@ -374,7 +380,10 @@ fn the_darts_cell_is_searched_through_an_oracle_command() {
     let store = d.join("darts.nar");
     ok(&nar(&["data", "build", "--space", path(&yaml), "-m", path(&table), "-o", path(&store)]));
     let info = ok(&nar(&["data", "info", path(&store)]));
-    assert!(info.contains("archs     60"), "{info}");
+    assert!(
+        info.contains("archs     60") && info.contains("subset    60 architectures of a space too large to list"),
+        "{info}"
+    );
 
     let oracle = d.join("oracle.sh");
     std::fs::write(&oracle, DARTS_ORACLE).unwrap();
