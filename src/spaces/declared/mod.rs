@@ -5,11 +5,12 @@
 //! NAS-Bench-101 and spaces like it). `spaces/*.yaml` in the repository declare the built-in spaces
 //! and two more.
 //!
-//! What a declared space has today: its identity and equivalence (text form, checks, pruning, a hash
-//! shared by isomorphic cells, function classes where `zero`/`identity` are declared), its size and
-//! enumeration (both families; [`vertices_enum`] for the vertices family), sampling and neighbours of
-//! the edges family — `nar space info`, `nar space enumerate` and `nar arch --space FILE`. Tables,
-//! predictors and searches on a declared space are not built yet.
+//! A declared space has its identity and equivalence (text form, checks, pruning, a hash shared by
+//! isomorphic cells, function classes where `zero`/`identity` are declared), its size and enumeration
+//! (both families; [`vertices_enum`] for the vertices family), sampling and neighbours; [`plugin`]
+//! makes the declaration in use the registry's third space (`SpaceKind::Declared`), so that tables,
+//! predictors, searches, the oracle command and the Python API take it through the built-in spaces'
+//! code path.
 
 pub mod declaration;
 pub mod edges;
