@@ -46,15 +46,7 @@ struct Header {
     subset: Option<String>,
     /// A declared space's declaration, which the store carries so that it opens with its own space.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    declaration: Option<StoredDeclaration>,
-}
-
-/// A declaration as a store keeps it: where it was read from, its SHA-256 and its text.
-#[derive(Serialize, Deserialize)]
-struct StoredDeclaration {
-    source: String,
-    sha256: String,
-    text: String,
+    declaration: Option<DeclarationText>,
 }
 
 fn pad8(buf: &mut Vec<u8>) {
@@ -79,7 +71,7 @@ pub fn to_bytes<S: SearchSpace>(ds: &Dataset<S>) -> Vec<u8> {
             usize::MAX => format!("{} architectures of a space too large to list", ds.len()),
             n => format!("{} of the space's {n} architectures", ds.len()),
         }),
-        declaration: S::declaration().map(|d| StoredDeclaration { source: d.source, sha256: d.sha256, text: d.text }),
+        declaration: S::declaration(),
     };
     let header = serde_json::to_vec(&header).expect("header serializes");
     let mut buf = Vec::with_capacity(64 + header.len() + ds.len() * (S::arch_bytes() + 8 * ds.metrics().len()));
@@ -130,8 +122,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// store carries, so that it opens with its own space).
 pub fn space_of(bytes: &[u8]) -> Result<(SpaceKind, Option<DeclarationText>)> {
     let header = header(bytes)?.0;
-    let declaration = header.declaration.map(|d| DeclarationText { source: d.source, sha256: d.sha256, text: d.text });
-    Ok((header.space, declaration))
+    Ok((header.space, header.declaration))
 }
 
 /// The header and where it ends, its magic and version checked.

@@ -49,9 +49,7 @@ pub fn architectures_of<S: SearchSpace>(paths: &[std::path::PathBuf]) -> Result<
         let input = std::fs::File::open(path).with_context(|| format!("cannot read {file}"))?;
         let mut reader = csv::ReaderBuilder::new().from_reader(LineGuard { inner: input, since_newline: 0 });
         let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
-        let cols: Option<Vec<usize>> =
-            S::arch_column_names().iter().map(|c| headers.iter().position(|h| h.trim() == *c)).collect();
-        let Some(cols) = cols else {
+        let Some(cols) = arch_columns::<S>(&headers) else {
             bail!(
                 "{file}: a table of a space too large to list names its architectures in the column(s) {}",
                 S::arch_column_names().iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
@@ -59,8 +57,7 @@ pub fn architectures_of<S: SearchSpace>(paths: &[std::path::PathBuf]) -> Result<
         };
         for (r, record) in reader.records().enumerate() {
             let record = record.with_context(|| format!("{file}: record {} (line {})", r + 1, r + 2))?;
-            let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
-            let arch = S::parse_arch_columns(&values).map_err(|e| anyhow!(e)).with_context(|| {
+            let arch = parse_arch::<S>(&record, &cols).with_context(|| {
                 format!("{file}: record {} (line {}), field `{}`", r + 1, r + 2, S::arch_column_names()[0])
             })?;
             found.push((arch, S::id(&arch)));
@@ -70,6 +67,17 @@ pub fn architectures_of<S: SearchSpace>(paths: &[std::path::PathBuf]) -> Result<
     found.dedup_by_key(|&mut (_, id)| id);
     let (archs, ids) = found.into_iter().unzip();
     Dataset::from_parts(archs, ids, Vec::new(), Vec::new())
+}
+
+/// Where a table's header has the space's architecture columns, if it has all of them.
+fn arch_columns<S: SearchSpace>(headers: &csv::StringRecord) -> Option<Vec<usize>> {
+    S::arch_column_names().iter().map(|c| headers.iter().position(|h| h.trim() == *c)).collect()
+}
+
+/// The architecture a record spells out in the columns `cols` ([`arch_columns`]).
+fn parse_arch<S: SearchSpace>(record: &csv::StringRecord, cols: &[usize]) -> Result<S::Arch> {
+    let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
+    S::parse_arch_columns(&values).map_err(|e| anyhow!(e))
 }
 
 /// The longest line a table may have: tables are streamed, and a file without line breaks (a binary
@@ -109,7 +117,7 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
     let headers = reader.headers().with_context(|| format!("{file}: cannot read the header row"))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let id_col = col(S::id_column());
-    let arch_cols: Option<Vec<usize>> = S::arch_column_names().iter().map(|c| col(c)).collect();
+    let arch_cols = arch_columns::<S>(&headers);
     if id_col.is_none() && arch_cols.is_none() {
         bail!(
             "{file}: no identity column: a {} table needs `{}` or the column(s) {}",
@@ -145,14 +153,7 @@ pub fn join_csv_reader<S: SearchSpace, R: std::io::Read>(
         let record = record.with_context(|| format!("{file}: record {} (line {line})", r + 1))?;
         let at = |field: &str| format!("{file}: record {} (line {line}), field `{field}`", r + 1);
         let arch = match &arch_cols {
-            Some(cols) => {
-                let values: Vec<&str> = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
-                Some(
-                    S::parse_arch_columns(&values)
-                        .map_err(|e| anyhow!(e))
-                        .with_context(|| at(S::arch_column_names()[0]))?,
-                )
-            }
+            Some(cols) => Some(parse_arch::<S>(&record, cols).with_context(|| at(S::arch_column_names()[0]))?),
             None => None,
         };
         let id = match id_col {

@@ -15,7 +15,7 @@
 //! into a node that reaches no output, is dropped). So two NB201 cells that differ only in such edges
 //! get the same graph features.
 
-/// Vertices an operation graph may have (NB201: input, 6 edges, output).
+/// Vertices an operation graph may have (NB201: input, 6 edges, output; a declared space up to 16).
 pub const MAX_VERTICES: usize = 16;
 
 /// An operation graph: vertex 0 the input, vertex `n − 1` the output; `op[v]` the index of vertex v's
@@ -46,6 +46,36 @@ impl OpGraph {
         g.succ[..n].copy_from_slice(succ);
         g.prune();
         g
+    }
+
+    /// The operation graph of a cell with operations on edges (NB201's, a declared edges-family
+    /// space's): `edges[e]` is edge e's `(from node, to node, graph op code)`, `None` for the zero op;
+    /// vertex 1 + e is edge e where its op is not the zero op, fed by the input where `from_input(from)`,
+    /// feeding the output where `into_output(to)`, and edge e feeds every such edge leaving its `to`.
+    pub fn of_edges(
+        edges: &[(usize, usize, Option<u8>)],
+        from_input: impl Fn(usize) -> bool,
+        into_output: impl Fn(usize) -> bool,
+    ) -> OpGraph {
+        let out = edges.len() + 1;
+        let mut op = vec![0u8; edges.len() + 2];
+        let mut succ = vec![0u16; edges.len() + 2];
+        for (e, &(from, to, code)) in edges.iter().enumerate() {
+            let Some(code) = code else { continue };
+            op[1 + e] = code;
+            if from_input(from) {
+                succ[0] |= 1 << (1 + e);
+            }
+            if into_output(to) {
+                succ[1 + e] |= 1 << out;
+            }
+            for (f, &(from2, _, code2)) in edges.iter().enumerate() {
+                if code2.is_some() && from2 == to {
+                    succ[1 + e] |= 1 << (1 + f);
+                }
+            }
+        }
+        OpGraph::new(&op, &succ)
     }
 
     /// Keeps the vertices on an input→output path; the others lose their edges.

@@ -122,6 +122,38 @@ pub trait Featurize: Benchmark {
     fn one_hot_names() -> Vec<String>;
 }
 
+/// Appends the one-hot columns of a cell with operations on vertices (NB101's, a declared
+/// vertices-family space's), padded to `max` vertices with the output always in the last slot: the
+/// upper-triangular adjacency bits row by row, then each interior slot's op among `n_ops` (an empty
+/// slot all zeros). `n` vertices; `edge(i, j)`, `op(v)` the interior vertex v's op code.
+pub fn padded_one_hot(
+    n: usize,
+    max: usize,
+    edge: impl Fn(usize, usize) -> bool,
+    op: impl Fn(usize) -> usize,
+    n_ops: usize,
+    out: &mut Vec<f64>,
+) {
+    let slot = |v: usize| if v == n - 1 { max - 1 } else { v };
+    let mut adj = vec![vec![false; max]; max];
+    let mut ops = vec![None; max];
+    for i in 0..n {
+        if i > 0 && i < n - 1 {
+            ops[slot(i)] = Some(op(i));
+        }
+        for j in 0..n {
+            adj[slot(i)][slot(j)] |= edge(i, j);
+        }
+    }
+    let bit = |b: bool| f64::from(u8::from(b));
+    for (i, row) in adj.iter().enumerate() {
+        out.extend(row[i + 1..].iter().map(|&e| bit(e)));
+    }
+    for o in &ops[1..max - 1] {
+        out.extend((0..n_ops).map(|k| bit(*o == Some(k))));
+    }
+}
+
 /// Appends the columns of `sets` for one architecture.
 pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
     let k = S::graph_ops().len();

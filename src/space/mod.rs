@@ -101,8 +101,8 @@ impl<'de> serde::Deserialize<'de> for Task {
     }
 }
 
-/// A declaration file as stores, run folders and journals keep it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A declaration file as a dataset store keeps it in its header (a journal keeps its SHA-256).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeclarationText {
     /// Where it was read from.
     pub source: String,

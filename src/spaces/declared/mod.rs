@@ -34,11 +34,15 @@ pub enum DeclaredSpace {
 impl DeclaredSpace {
     /// Reads and checks the declaration at `path`.
     pub fn load(path: &Path) -> Result<DeclaredSpace, String> {
-        let d = Declaration::load(path)?;
-        Ok(match d.family.clone() {
+        Ok(DeclaredSpace::of(Declaration::load(path)?))
+    }
+
+    /// The space of a checked declaration, of the family it names.
+    pub fn of(d: Declaration) -> DeclaredSpace {
+        match d.family.clone() {
             Family::Edges(f) => DeclaredSpace::Edges(EdgeSpace::new(d, f)),
             Family::Vertices(f) => DeclaredSpace::Vertices(VertexSpace::new(d, f)),
-        })
+        }
     }
 
     pub fn declaration(&self) -> &Declaration {

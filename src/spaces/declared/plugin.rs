@@ -26,10 +26,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
-use super::declaration::Family;
 use super::edges::{Classes, EdgeCell};
 use super::vertices::VertexCell;
-use super::{DeclaredSpace, EdgeSpace, VertexSpace};
+use super::{DeclaredSpace, EdgeSpace};
 use crate::benchmark::Benchmark;
 use crate::cost::NetworkCost;
 use crate::encode::FeatureTensor;
@@ -145,11 +144,7 @@ pub fn activate_file(path: &std::path::Path) -> Result<&'static Active, String> 
 
 /// Activates the declaration whose text a store or run folder kept (`source` names it in errors).
 pub fn activate_text(text: &str, source: &std::path::Path) -> Result<&'static Active, String> {
-    let d = super::Declaration::parse(text, source)?;
-    activate(match d.family.clone() {
-        Family::Edges(f) => DeclaredSpace::Edges(EdgeSpace::new(d, f)),
-        Family::Vertices(f) => DeclaredSpace::Vertices(VertexSpace::new(d, f)),
-    })
+    activate(DeclaredSpace::of(super::Declaration::parse(text, source)?))
 }
 
 /// The active declaration, if any.
@@ -428,9 +423,7 @@ impl SearchSpace for Declared {
     }
     fn network(task: Task) -> Result<DTask, String> {
         let a = the();
-        a.tasks.iter().position(|t| *t == task).map(|i| DTask(i as u16)).ok_or_else(|| {
-            format!("{} has no task {task}; its tasks: {}", a.declaration().name, a.declaration().tasks.join(", "))
-        })
+        a.tasks.iter().position(|t| *t == task).map(|i| DTask(i as u16)).ok_or_else(|| Self::unknown_task(task))
     }
     fn unknown_task(task: Task) -> String {
         let d = the().declaration();
@@ -690,23 +683,8 @@ impl Featurize for Declared {
             }
             (DeclaredSpace::Vertices(s), Cell::Vertex(c)) => {
                 // Padded as NAS-Bench-101's: the output is always the last slot.
-                let v = s.fam.max_vertices;
-                let n = c.ops.len();
-                let slot = |i: usize| if i == n - 1 { v - 1 } else { i };
-                let mut adj = vec![vec![false; v]; v];
-                let mut ops = vec![None; v];
-                for i in 0..n {
-                    ops[slot(i)] = c.ops[i];
-                    for j in 0..n {
-                        adj[slot(i)][slot(j)] |= c.matrix[i][j];
-                    }
-                }
-                for (i, row) in adj.iter().enumerate() {
-                    out.extend(row[i + 1..].iter().map(|&e| bit(e)));
-                }
-                for op in &ops[1..v - 1] {
-                    out.extend((0..n_ops).map(|o| bit(*op == Some(o))));
-                }
+                let op = |v: usize| c.ops[v].expect("an interior vertex has an op");
+                crate::features::padded_one_hot(c.ops.len(), s.fam.max_vertices, |i, j| c.matrix[i][j], op, n_ops, out);
             }
             _ => unreachable!("cells are of the active family"),
         }
@@ -719,33 +697,20 @@ impl Featurize for Declared {
         let a = the();
         match (&a.space, a.cell(*arch)) {
             (DeclaredSpace::Edges(s), Cell::Edge(c)) => {
-                let edges: Vec<(usize, usize, usize)> = c
+                let edges: Vec<(usize, usize, Option<u8>)> = c
                     .nodes
                     .iter()
                     .enumerate()
-                    .flat_map(|(n, pairs)| pairs.iter().map(move |&(src, op)| (src, s.fam.inputs + n, op)))
+                    .flat_map(|(n, pairs)| {
+                        pairs.iter().map(move |&(src, op)| (src, s.fam.inputs + n, a.graph_code[op]))
+                    })
                     .collect();
-                let out = edges.len() + 1;
-                let mut op = vec![0u8; edges.len() + 2];
-                let mut succ = vec![0u16; edges.len() + 2];
                 let concat = s.fam.output == super::declaration::EdgesOutput::Concat;
-                let feeds_output = |to: usize| to == s.fam.nodes - 1 || (concat && to >= s.fam.inputs);
-                for (e, &(from, to, code)) in edges.iter().enumerate() {
-                    let Some(g) = a.graph_code[code] else { continue };
-                    op[1 + e] = g;
-                    if from < s.fam.inputs {
-                        succ[0] |= 1 << (1 + e);
-                    }
-                    if feeds_output(to) {
-                        succ[1 + e] |= 1 << out;
-                    }
-                    for (f, &(from2, _, code2)) in edges.iter().enumerate() {
-                        if a.graph_code[code2].is_some() && from2 == to {
-                            succ[1 + e] |= 1 << (1 + f);
-                        }
-                    }
-                }
-                OpGraph::new(&op, &succ)
+                OpGraph::of_edges(
+                    &edges,
+                    |from| from < s.fam.inputs,
+                    |to| to == s.fam.nodes - 1 || (concat && to >= s.fam.inputs),
+                )
             }
             (DeclaredSpace::Vertices(_), Cell::Vertex(c)) => {
                 let n = c.ops.len();

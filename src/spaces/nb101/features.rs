@@ -3,8 +3,8 @@
 //! and 5 interior vertices × 3 ops.
 
 use super::{Cell, MAX_VERTICES, Nb101, Op};
-use crate::features::Featurize;
 use crate::features::graph::OpGraph;
+use crate::features::{Featurize, padded_one_hot};
 
 impl Featurize for Nb101 {
     fn graph_ops() -> &'static [&'static str] {
@@ -44,23 +44,7 @@ impl Featurize for Nb101 {
     }
     fn one_hot(cell: &Cell, out: &mut Vec<f64>) {
         // Padded as the ReNAS tensor is: the output vertex is always slot 6 (docs/design.md §4).
-        let n = cell.num_vertices();
-        let slot = |v: usize| if v == n - 1 { MAX_VERTICES - 1 } else { v };
-        let mut adj = [[false; MAX_VERTICES]; MAX_VERTICES];
-        let mut ops = [None; MAX_VERTICES];
-        for i in 0..n {
-            ops[slot(i)] = Some(cell.ops()[i]);
-            for j in 0..n {
-                if cell.has_edge(i, j) {
-                    adj[slot(i)][slot(j)] = true;
-                }
-            }
-        }
-        for (i, row) in adj.iter().enumerate() {
-            out.extend(row[i + 1..].iter().map(|&e| f64::from(u8::from(e))));
-        }
-        for op in &ops[1..MAX_VERTICES - 1] {
-            out.extend(Op::INTERIOR.iter().map(|o| f64::from(u8::from(*op == Some(*o)))));
-        }
+        let op = |v: usize| Op::INTERIOR.iter().position(|o| *o == cell.ops()[v]).expect("an interior op");
+        padded_one_hot(cell.num_vertices(), MAX_VERTICES, |i, j| cell.has_edge(i, j), op, Op::INTERIOR.len(), out);
     }
 }

@@ -1,7 +1,7 @@
 //! NAS-Bench-201's feature sets (`docs/design.md` §4): its operation graph has one vertex per edge
 //! whose op is not `none` (operations on edges); its one-hot columns are 6 edges × 5 ops.
 
-use super::{Arch, EDGES, NUM_EDGES, NUM_NODES, Nb201, Op};
+use super::{Arch, EDGES, NUM_NODES, Nb201, Op};
 use crate::features::Featurize;
 use crate::features::graph::OpGraph;
 
@@ -20,28 +20,12 @@ impl Featurize for Nb201 {
     /// no connections and are pruned.
     fn op_graph(arch: &Arch) -> OpGraph {
         let ops = arch.ops();
-        let out = NUM_EDGES + 1;
-        let mut op = [0u8; NUM_EDGES + 2];
-        let mut succ = [0u16; NUM_EDGES + 2];
-        let real = |e: usize| ops[e] != Op::None;
-        for (e, &(from, to)) in EDGES.iter().enumerate() {
-            if !real(e) {
-                continue;
-            }
-            op[1 + e] = ops[e].code() - 1;
-            if from == 0 {
-                succ[0] |= 1 << (1 + e);
-            }
-            if to == NUM_NODES - 1 {
-                succ[1 + e] |= 1 << out;
-            }
-            for (f, &(from2, _)) in EDGES.iter().enumerate() {
-                if real(f) && from2 == to {
-                    succ[1 + e] |= 1 << (1 + f);
-                }
-            }
-        }
-        OpGraph::new(&op, &succ)
+        let edges: Vec<(usize, usize, Option<u8>)> = EDGES
+            .iter()
+            .zip(ops)
+            .map(|(&(from, to), op)| (from, to, (op != Op::None).then(|| op.code() - 1)))
+            .collect();
+        OpGraph::of_edges(&edges, |from| from == 0, |to| to == NUM_NODES - 1)
     }
     fn one_hot(arch: &Arch, out: &mut Vec<f64>) {
         for op in arch.ops() {
