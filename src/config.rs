@@ -70,6 +70,9 @@ pub struct Config {
     /// The forest's settings (`model: forest`); defaults where absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forest: Option<ForestConfig>,
+    /// The ranking network's settings (`model: mlp`); defaults where absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlp: Option<crate::predictor::mlp::MlpConfig>,
     /// The members (`model: ensemble`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ensemble: Option<EnsembleConfig>,
@@ -251,7 +254,14 @@ impl Config {
                 bail!("{name} is out of range: {v}");
             }
         }
-        crate::predictor::check_model_blocks(self.model, self.features.as_deref(), &self.gbdt, &self.forest, "")?;
+        crate::predictor::check_model_blocks(
+            self.model,
+            self.features.as_deref(),
+            &self.gbdt,
+            &self.forest,
+            &self.mlp,
+            "",
+        )?;
         match (self.model, &self.ensemble) {
             (ModelKind::Ensemble, Some(e)) => e.check()?,
             (ModelKind::Ensemble, None) => bail!("model: ensemble needs an `ensemble:` block with its members"),
@@ -307,6 +317,11 @@ impl Config {
         if sets.contains(&FeatureSet::Cost) {
             bail!(
                 "features: cost reads the cost model, which a declared space does not have (its feature sets: onehot, graph, paths, renas — its generic tensor)"
+            );
+        }
+        if sets.contains(&FeatureSet::Proxies) {
+            bail!(
+                "features: proxies reads the zero-cost proxy table nar ships for nb201 and nb101; a declared space has none (its feature sets: onehot, graph, paths, renas — its generic tensor)"
             );
         }
         if (self.uses_transformer()
@@ -386,11 +401,12 @@ impl Config {
     fn spec(&self) -> PredictorSpec {
         match self.model {
             ModelKind::Transformer => PredictorSpec::Transformer { settings: self.transformer(), seed: self.seed },
-            ModelKind::Gbdt | ModelKind::Forest => PredictorSpec::Table {
+            ModelKind::Gbdt | ModelKind::Forest | ModelKind::Mlp => PredictorSpec::Table {
                 kind: self.model,
                 features: self.features(),
                 gbdt: self.gbdt.clone(),
                 forest: self.forest.clone(),
+                mlp: self.mlp.clone(),
             },
             ModelKind::Ensemble => PredictorSpec::Ensemble {
                 members: self
@@ -412,14 +428,15 @@ fn member_config(cfg: &Config, m: &MemberConfig) -> Config {
         features: m.features.clone(),
         gbdt: m.gbdt.clone(),
         forest: m.forest.clone(),
+        mlp: m.mlp.clone(),
         ensemble: None,
         ..cfg.clone()
     }
 }
 
 /// The predictors known by name: `reference`, `improved` (the transformer), `gbdt` (trees on the
-/// ReNAS tensor), `forest` (a forest on the graph features), `best` (nar's recommended predictor), and
-/// `forest-SET` / `gbdt-SET` (that model on one feature set).
+/// ReNAS tensor), `forest` (a forest on the graph features), `mlp` (one ranking network), `best` (nar's
+/// recommended predictor), and `forest-SET` / `gbdt-SET` / `mlp-SET` (that model on one feature set).
 pub fn named_list() -> Vec<String> {
     let mut v = vec!["reference".to_string()];
     for space in SpaceKind::ALL {
@@ -429,7 +446,7 @@ pub fn named_list() -> Vec<String> {
             }
         }
     }
-    for model in ["forest", "gbdt"] {
+    for model in ["forest", "gbdt", "mlp"] {
         v.extend(FeatureSet::ALL.iter().map(|f| format!("{model}-{f}")));
     }
     v
@@ -448,7 +465,7 @@ pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
     let (model, set) = name.split_once('-')?;
     let set: FeatureSet = set.parse().ok()?;
     let mut cfg = named(model, space)?;
-    if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt) {
+    if !matches!(cfg.model, ModelKind::Forest | ModelKind::Gbdt | ModelKind::Mlp) {
         return None;
     }
     cfg.features = Some(vec![set]);
@@ -458,10 +475,10 @@ pub fn named(name: &str, space: SpaceKind) -> Option<Config> {
 /// A predictor the study trains: a name and, per space, a configuration.
 ///
 /// Built-in names: `reference`, `improved` (the transformer), `gbdt` (trees on the ReNAS tensor, the
-/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `best` (nar's
-/// recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` (that model on one
-/// feature set: `renas`, `onehot`, `graph`, `paths`, `cost`). Any other name comes with its own
-/// configuration (`--config NAME=FILE`).
+/// first tree baseline), `forest` (a forest on the graph features, as GRAF pairs them), `mlp` (one ranking
+/// network), `best` (nar's recommended predictor), and for the feature ablation `forest-SET` / `gbdt-SET` /
+/// `mlp-SET` (that model on one feature set: `renas`, `onehot`, `graph`, `paths`, `cost`, `proxies`). Any
+/// other name comes with its own configuration (`--config NAME=FILE`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Mode(pub String);
 

@@ -212,3 +212,9 @@ pub fn stderr_is_terminal() -> bool {
     use std::io::IsTerminal;
     io::stderr().is_terminal()
 }
+
+/// The SHA-256 of `bytes` in lowercase hex (checkpoints, predictor files, the shipped tables).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

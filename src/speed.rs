@@ -647,10 +647,10 @@ fn predictors(args: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
         let sets = [FeatureSet::Graph];
         let train = write(
             "train.csv",
-            &table::<Nb201>(&archs, ImageDataset::Cifar10, &sets),
+            &table::<Nb201>(&archs, ImageDataset::Cifar10, &sets)?,
             Some(&crate::predictor::rank_target(&y)),
         )?;
-        let every = write("all.csv", &table::<Nb201>(&all, ImageDataset::Cifar10, &sets), None)?;
+        let every = write("all.csv", &table::<Nb201>(&all, ImageDataset::Cifar10, &sets)?, None)?;
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/sklearn_forest.py");
         let run = std::process::Command::new(py)
             .arg(&script)

@@ -117,7 +117,7 @@ class SavedPredictor:
     def dataset(self) -> Task:
         """The old name of ``task``."""
     @property
-    def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
+    def model(self) -> Literal["transformer", "gbdt", "forest", "mlp", "ensemble"]: ...
     def predict(self, archs: Iterable[Union[Arch, str, int]]) -> npt.NDArray[np.float64]:
         """Predicted accuracy scores (higher is better): the transformer's encoder and accuracy head, or
         the tree models; without the GIL."""
@@ -128,7 +128,8 @@ class SavedPredictor:
 
 class Predictor:
     """One of nar's predictors, to fit and use in your own loop. ``mode``: ``"best"`` (nar's
-    recommended), ``"forest"`` (the graph-feature forest), ``"gbdt"``, ``"improved"``, ``"reference"``,
+    recommended: trees and ranking networks), ``"trees"``, ``"mlp"`` (one ranking network), ``"forest"`` (the
+    graph-feature forest), ``"gbdt"``, ``"improved"``, ``"reference"``,
     ``"forest-graph"`` and the other one-feature-set modes of the study, or a configuration file."""
 
     def __init__(
@@ -143,7 +144,7 @@ class Predictor:
     def save(self, dir: StrPath) -> None:
         """Writes the fitted predictor into a new or empty folder; ``nar.load(dir)`` reads it."""
     @property
-    def model(self) -> Literal["transformer", "gbdt", "forest", "ensemble"]: ...
+    def model(self) -> Literal["transformer", "gbdt", "forest", "mlp", "ensemble"]: ...
     @property
     def space(self) -> SpaceName: ...
 
@@ -251,7 +252,7 @@ def search(
     """Searches ``space`` asking ``oracle(arch) -> validation accuracy`` for at most ``budget`` distinct
     queries (``equivalence="canonical"``: NB201 cells computing one function are one query), ``batch``
     proposals at a time, only networks within ``max_params`` / ``max_flops`` (nar's cost model);
-    ``predictor`` names the guided search's predictor (default ``"best"``). Up to ``parallel`` calls run
+    ``predictor`` names the guided search's predictor (default ``"trees"``). Up to ``parallel`` calls run
     at once through ``executor`` (any ``concurrent.futures.Executor``: threads, processes, Dask's
     ``Client.get_executor()``, submitit), each answer or failure appended to ``journal`` as it arrives;
     a failed call (an exception, no number, past ``timeout``) is retried ``retries`` times, then listed

@@ -189,7 +189,7 @@ fn search_in<'py, S: PySpace + Propose + Featurize + Enumerable>(
 /// asking `oracle(arch) -> float` (your own training, or a benchmark lookup) for at most `budget`
 /// distinct architectures.
 ///
-/// `method`: `"nar"` (nar's guided search: a predictor — `predictor`, nar's `"best"` by default —
+/// `method`: `"nar"` (nar's guided search: a predictor — `predictor`, nar's `"trees"` by default —
 /// refitted on the answers so far picks the next queries), `"random"`, `"rea"` (regularized evolution)
 /// or `"ls"` (local search). `seed` fixes every random choice; `task` is the task whose network the
 /// features and the cost model describe (NB201: `cifar10`, `cifar100`, `imagenet16`; default the

@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use crate::arch::{PySpace, archs_from, task_keyword};
 use crate::errors::{PyProgress, value_error};
 
-/// A predictor to fit and use in your own loop: a mode name (`"best"`, `"forest"`, `"gbdt"`,
+/// A predictor to fit and use in your own loop: a mode name (`"best"`, `"trees"`, `"mlp"`, `"forest"`, `"gbdt"`,
 /// `"improved"`, `"reference"`, `"forest-graph"`, …) or a configuration file.
 #[pyclass(frozen, module = "nar")]
 pub struct Predictor {
@@ -75,7 +75,7 @@ impl Predictor {
 
 #[pymethods]
 impl Predictor {
-    /// `mode` is a study mode (`"best"`, `"forest"`, `"gbdt"`, `"improved"`, `"reference"`,
+    /// `mode` is a study mode (`"best"`, `"trees"`, `"mlp"`, `"forest"`, `"gbdt"`, `"improved"`, `"reference"`,
     /// `"forest-graph"`, …) or the path of a configuration file; `space` `"nb201"` or `"nb101"`;
     /// `task` the task whose network the cost features describe (the built-in spaces' tasks are image
     /// data sets: NB201 `cifar10`, `cifar100`, `imagenet16`; NB101 `cifar10`; default the space's
@@ -153,7 +153,7 @@ impl Predictor {
         py.detach(|| save_fitted(&dir, &self.cfg, &meta, model)).map_err(value_error)
     }
 
-    /// `"transformer"`, `"gbdt"`, `"forest"` or `"ensemble"`.
+    /// `"transformer"`, `"gbdt"`, `"forest"`, `"mlp"` or `"ensemble"`.
     #[getter]
     fn model(&self) -> &'static str {
         self.cfg.model.name()

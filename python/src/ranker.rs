@@ -98,7 +98,7 @@ impl SavedPredictor {
         self.p.task.name()
     }
 
-    /// `"transformer"`, `"gbdt"`, `"forest"` or `"ensemble"`: the predictor's model.
+    /// `"transformer"`, `"gbdt"`, `"forest"`, `"mlp"` or `"ensemble"`: the predictor's model.
     #[getter]
     fn model(&self) -> &'static str {
         self.p.cfg.model.name()

@@ -7,10 +7,10 @@ use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::config::Mode;
-use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, StudyBenchmark, study};
+use crate::pipeline::predictor_study::{ModeConfig, PredictorStudyOptions, StudyBenchmark, Transfer, study};
 use crate::progress::Terminal;
 use crate::report::predictor_study::markdown;
-use crate::space::SpaceKind;
+use crate::space::{SpaceKind, Task};
 use crate::spaces::DataSource;
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +72,14 @@ struct PredictorArgs {
     /// Also write the HTML page (τ and precision@50 against the budget, and the table).
     #[arg(long)]
     html: Option<PathBuf>,
+    /// The transfer mode: every predictor also reads the score of a predictor fitted on this task's
+    /// validation accuracies (another image data set of the space, e.g. `cifar10`); its rows are
+    /// `MODE+TASK`. It uses labels the plain mode does not have.
+    #[arg(long, value_name = "TASK")]
+    transfer_from: Option<String>,
+    /// How many of the source task's labels the transfer mode reads (default: every labelled architecture).
+    #[arg(long, requires = "transfer_from", value_parser = super::positive())]
+    transfer_labels: Option<usize>,
 }
 
 /// A `--benchmarks` entry: `nb101`, `nb201-cifar10`, … .
@@ -136,7 +144,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
+    let transfer =
+        a.transfer_from.as_deref().map(|from| Transfer { from: Task::named(from), labels: a.transfer_labels });
     let opts = PredictorStudyOptions {
+        transfer,
         configs,
         benchmarks,
         modes: a.modes.iter().map(|m| Mode::new(m)).collect(),

@@ -6,11 +6,16 @@
 //!   21 upper-triangular adjacency bits of the padded 7×7 matrix and 5 interior vertices × 3 ops);
 //! - [`FeatureSet::Graph`]: GRAF-style structural features of the pruned operation graph ([`graph`]);
 //! - [`FeatureSet::Paths`]: the path encoding, the number of input→output paths per op sequence;
-//! - [`FeatureSet::Cost`]: the cost model's network totals, FLOPs and parameters.
+//! - [`FeatureSet::Cost`]: the cost model's network totals, FLOPs and parameters;
+//! - [`FeatureSet::Proxies`]: zero-cost proxies of the task's network at initialisation, from the
+//!   space's shipped table ([`proxies`]).
 
 pub mod graph;
+pub mod proxies;
 
 use crate::benchmark::Benchmark;
+use crate::space::SearchSpace;
+use anyhow::{Result, bail};
 use std::fmt;
 use std::str::FromStr;
 
@@ -28,11 +33,18 @@ pub enum FeatureSet {
     Graph,
     Paths,
     Cost,
+    Proxies,
 }
 
 impl FeatureSet {
-    pub const ALL: [FeatureSet; 5] =
-        [FeatureSet::Renas, FeatureSet::Onehot, FeatureSet::Graph, FeatureSet::Paths, FeatureSet::Cost];
+    pub const ALL: [FeatureSet; 6] = [
+        FeatureSet::Renas,
+        FeatureSet::Onehot,
+        FeatureSet::Graph,
+        FeatureSet::Paths,
+        FeatureSet::Cost,
+        FeatureSet::Proxies,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,6 +53,7 @@ impl FeatureSet {
             FeatureSet::Graph => "graph",
             FeatureSet::Paths => "paths",
             FeatureSet::Cost => "cost",
+            FeatureSet::Proxies => "proxies",
         }
     }
 
@@ -55,6 +68,7 @@ impl FeatureSet {
             FeatureSet::Graph => graph::graph_feature_names(S::graph_ops()),
             FeatureSet::Paths => graph::path_feature_names(S::graph_ops(), S::max_path_len()),
             FeatureSet::Cost => vec!["flops".into(), "params".into()],
+            FeatureSet::Proxies => S::proxy_table().map(|t| t.proxies.clone()).unwrap_or_default(),
         }
     }
 }
@@ -120,6 +134,15 @@ pub trait Featurize: Benchmark {
     fn one_hot(arch: &Self::Arch, out: &mut Vec<f64>);
     /// The one-hot columns' names, in [`Featurize::one_hot`]'s order.
     fn one_hot_names() -> Vec<String>;
+    /// The space's zero-cost proxy table (the `proxies` feature set), or why it has none.
+    fn proxy_table() -> Result<&'static proxies::ProxyTable> {
+        bail!("{} ships no proxy table: the `proxies` feature set is for nb201 and nb101", Self::KIND)
+    }
+}
+
+/// The task whose network is `network`.
+fn task_of<S: SearchSpace>(network: S::Network) -> crate::space::Task {
+    S::tasks().iter().copied().find(|&t| S::network(t).ok() == Some(network)).expect("every network is a task's")
 }
 
 /// Appends the one-hot columns of a cell with operations on vertices (NB101's, a declared
@@ -154,8 +177,9 @@ pub fn padded_one_hot(
     }
 }
 
-/// Appends the columns of `sets` for one architecture.
-pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) {
+/// Appends the columns of `sets` for one architecture; an error where a set's data lacks it (the
+/// proxies of a cell outside the proxy table).
+pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet], out: &mut Vec<f64>) -> Result<()> {
     let k = S::graph_ops().len();
     let mut cost = None;
     let mut op_graph = None;
@@ -175,8 +199,13 @@ pub fn row<S: Featurize>(arch: &S::Arch, network: S::Network, sets: &[FeatureSet
                 out.push(c.total_flops as f64);
                 out.push(c.total_params as f64);
             }
+            FeatureSet::Proxies => {
+                let table = S::proxy_table()?;
+                out.extend_from_slice(table.row(&S::id(arch).to_string(), task_of::<S>(network).name())?);
+            }
         }
     }
+    Ok(())
 }
 
 /// Number of columns of `sets` for space `S`.
@@ -184,16 +213,20 @@ pub fn width<S: Featurize>(sets: &[FeatureSet]) -> usize {
     sets.iter().map(|s| s.names::<S>().len()).sum()
 }
 
-/// The feature table of `archs` (one row each) for `sets`, computed on all threads.
-pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[FeatureSet]) -> Table {
+/// The feature table of `archs` (one row each) for `sets`, computed on all threads; the first
+/// architecture a set has no data for is the error.
+pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[FeatureSet]) -> Result<Table> {
+    if sets.contains(&FeatureSet::Proxies) {
+        S::proxy_table()?;
+    }
     let cols = width::<S>(sets);
-    let data: Vec<f64> = archs
+    let rows: Vec<Vec<f64>> = archs
         .par_iter()
-        .flat_map_iter(|a| {
+        .map(|a| {
             let mut r = Vec::with_capacity(cols);
-            row::<S>(a, network, sets, &mut r);
-            r
+            row::<S>(a, network, sets, &mut r)?;
+            Ok(r)
         })
-        .collect();
-    Table { rows: archs.len(), cols, data }
+        .collect::<Result<_>>()?;
+    Ok(Table { rows: archs.len(), cols, data: rows.concat() })
 }

@@ -21,13 +21,14 @@ use crate::config::Mode;
 use crate::data::Dataset;
 use crate::features::Featurize;
 use crate::io::write_atomic;
-use crate::predictor::{ArchList, FitContext, Labelled};
+use crate::predictor::{ArchList, FitContext, Inputs, Labelled};
 use crate::progress::{Cancelled, Muted, Progress};
 use crate::ranker::metrics::{kendall_tau, precision_at_k, spearman_rho, top_figures};
 use crate::ranker::samples::Samples;
 use crate::report::predictor_study::{MeanStd, SummaryRow};
 use crate::space::{SearchSpace, SpaceKind, Task};
 use crate::spaces::{self, DataSource};
+use crate::usage::UsageError;
 use crate::with_dataset;
 
 /// A benchmark of the study: a space and the task whose validation accuracy is ranked.
@@ -92,6 +93,29 @@ pub struct PredictorStudyOptions {
     /// The CSV of every cell, rewritten after each (an interrupted study keeps what it finished).
     pub csv: PathBuf,
     pub html: Option<PathBuf>,
+    /// The transfer mode: every predictor also reads a source predictor's score of each architecture
+    /// (`None`: the plain mode, from the benchmark's own labels only).
+    pub transfer: Option<Transfer>,
+}
+
+/// The transfer mode (FLAN's setting): the labels of another task of the same space — another image
+/// data set — are known. A predictor of the mode's configuration is fitted on `labels` of the source
+/// task's validation accuracies (every labelled architecture when `None`; drawn by the cell's seed,
+/// held-out architectures included: they are another data set's labels), and its standardised score
+/// of each architecture is one more column of every table the cell's predictor reads. The cell's mode
+/// is reported as `{mode}+{from}`: it uses labels the plain mode does not have. The cell's score is the
+/// mean of the predictor's and the source predictor's, each standardised on the labelled architectures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    pub from: Task,
+    pub labels: Option<usize>,
+}
+
+impl Transfer {
+    /// The name of `mode` in the transfer mode.
+    pub fn mode(&self, mode: &Mode) -> Mode {
+        Mode::new(&format!("{}+{}", mode.name(), self.from))
+    }
 }
 
 /// One trained and evaluated predictor.
@@ -215,13 +239,47 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     if plan.is_empty() {
         bail!("no cell of the study leaves architectures to hold out: give smaller budgets");
     }
+    if let Some(t) = opts.transfer {
+        for &b in &opts.benchmarks {
+            if !spaces::tasks(b.space).contains(&t.from) {
+                bail!(UsageError(format!(
+                    "--transfer-from: {} has no task {}; its tasks: {}",
+                    b.space,
+                    t.from,
+                    spaces::tasks(b.space).iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            if b.task == t.from {
+                bail!(UsageError(format!(
+                    "--transfer-from {}: the {} benchmark ranks that task itself; transfer ranks another task of the space",
+                    t.from,
+                    b.name()
+                )));
+            }
+            let ds = &datasets.iter().find(|(s, _)| *s == b.space).expect("loaded above").1;
+            let found = with_dataset!(ds, d => labelled_count(d, StudyBenchmark { space: b.space, task: t.from }))
+                .map_err(|e| {
+                    UsageError(format!(
+                        "--transfer-from {}: the transfer mode needs the source data set's labels: {e}",
+                        t.from
+                    ))
+                })?;
+            if found < 2 || t.labels.is_some_and(|n| n > found || n < 2) {
+                bail!(UsageError(format!(
+                    "--transfer-labels: the {} dataset has {found} architectures labelled for {}; give between 2 and {found}",
+                    b.space, t.from
+                )));
+            }
+        }
+    }
     let total = plan.len();
     for (done, (b, ds, budget, mode, cfg, seed)) in plan.into_iter().enumerate() {
         if progress.cancelled() {
             return Err(Cancelled.into());
         }
         progress.log(&format!("[{}/{total}] {} {} budget {budget} seed {seed}", done + 1, b.name(), mode.name()));
-        let cell = with_dataset!(ds, d => run_cell(d, b, &mode, cfg, budget, seed, opts.epochs, progress))?;
+        let cell =
+            with_dataset!(ds, d => run_cell(d, b, &mode, cfg, budget, seed, opts.epochs, opts.transfer, progress))?;
         progress.log(&format!(
             "    τ {:.4} (floor {})  precision@50 {:.3} (floor {})  predicted best: rank {} of {}  ({:.1} s)",
             cell.kendall,
@@ -237,7 +295,12 @@ pub fn study(opts: &PredictorStudyOptions, progress: &dyn Progress) -> Result<(V
     }
     let summary = summarize(&cells);
     if let Some(html_path) = &opts.html {
-        let page = crate::report::predictor_study::page(&summary, &opts.modes, opts.seeds, opts.epochs);
+        // The page's bands are the cells' modes (`MODE+TASK` in the transfer mode).
+        let modes: Vec<Mode> = match opts.transfer {
+            Some(t) => opts.modes.iter().map(|m| t.mode(m)).collect(),
+            None => opts.modes.clone(),
+        };
+        let page = crate::report::predictor_study::page(&summary, &modes, opts.seeds, opts.epochs);
         write_atomic(html_path, |w| Ok(w.write_all(page.as_bytes())?))?;
     }
     Ok((cells, summary))
@@ -261,6 +324,7 @@ fn run_cell<S: Featurize>(
     budget: usize,
     seed: u64,
     epochs: Option<usize>,
+    transfer: Option<Transfer>,
     progress: &dyn Progress,
 ) -> Result<Cell> {
     cfg.network_type = Some(b.task);
@@ -288,13 +352,31 @@ fn run_cell<S: Featurize>(
     let mut p = crate::predictor::build(&cfg.predictor()?)?;
     let quiet = Muted(progress);
     let ctx = FitContext { seed: cfg.seed, progress: &quiet, run: None, resume: false };
-    p.fit(&Labelled { x: &ArchList::<S> { archs: &labelled, network }, y: &y, n_train: cfg.train_size }, &ctx)?;
-    let score = p.scores(&ArchList::<S> { archs: &held_archs, network }, &quiet)?;
+    let (labelled_in, held_in) =
+        (ArchList::<S> { archs: &labelled, network }, ArchList::<S> { archs: &held_archs, network });
+    let score = match transfer {
+        None => {
+            p.fit(&Labelled { x: &labelled_in, y: &y, n_train: cfg.train_size }, &ctx)?;
+            p.scores(&held_in, &quiet)?
+        }
+        Some(t) => {
+            let prior = source_scores(ds, &cfg, t, &[&labelled, &held_archs], progress)?;
+            let (lab, held) =
+                (WithPrior { inner: &labelled_in, prior: &prior[0] }, WithPrior { inner: &held_in, prior: &prior[1] });
+            p.fit(&Labelled { x: &lab, y: &y, n_train: cfg.train_size }, &ctx)?;
+            // The predictor's score and the source's, each standardised on the labelled architectures,
+            // averaged: trees on a hundred labels keep only a coarse copy of the source's order.
+            let own = MeanStd::of(&p.scores(&lab, &quiet)?);
+            let src = MeanStd::of(&prior[0]);
+            let z = |v: f64, s: &MeanStd| (v - s.mean) / if s.std > 0.0 { s.std } else { 1.0 };
+            p.scores(&held, &quiet)?.iter().zip(&prior[1]).map(|(&a, &b)| z(a, &own) + z(b, &src)).collect()
+        }
+    };
     let seconds = start.elapsed().as_secs_f64();
     let top = top_figures(&score, &held.val, &[10, 50]).context("no held-out architectures")?;
     Ok(Cell {
         benchmark: b.name().to_string(),
-        mode: mode.clone(),
+        mode: transfer.map_or_else(|| mode.clone(), |t| t.mode(mode)),
         budget,
         seed,
         train: cfg.train_size,
@@ -314,6 +396,74 @@ fn run_cell<S: Featurize>(
         floor_precision_at_50: if S::has_cost_model() { precision_at_k(&held.params, &held.val, 50) } else { f64::NAN },
         seconds,
     })
+}
+
+/// The transfer mode's source predictor — the cell's configuration on the source task's network,
+/// fitted on the source task's labels — and its standardised scores of each list of `archs` (by its
+/// mean and deviation over the architectures it was fitted on).
+fn source_scores<S: Featurize>(
+    ds: &Dataset<S>,
+    cfg: &Config,
+    t: Transfer,
+    archs: &[&[S::Arch]],
+    progress: &dyn Progress,
+) -> Result<Vec<Vec<f64>>> {
+    let network = S::network(t.from).map_err(|e| anyhow!(e))?;
+    let metric = ds.first_metric(&crate::spaces::validation_metrics(S::KIND, t.from)).ok_or_else(|| {
+        UsageError(format!(
+            "the transfer mode needs the source data set's labels: the {} dataset has no validation accuracy for {}",
+            S::KIND,
+            t.from
+        ))
+    })?;
+    // Its own draw of the source labels: another stream of the cell's seed.
+    let seed = cfg.seed ^ 0x7472_616e_7366_6572;
+    let mut perm = super::train::permuted_labelled(ds, &metric, seed);
+    perm.truncate(t.labels.unwrap_or(perm.len()));
+    let (src, y) = ds.labelled(&perm, &metric)?;
+    let mut p = crate::predictor::build(&cfg.predictor()?)?;
+    let quiet = Muted(progress);
+    let ctx = FitContext { seed, progress: &quiet, run: None, resume: false };
+    // The configuration's training share (only a transformer member holds validation out).
+    let n_train = (src.len() * cfg.train_size / (cfg.train_size + cfg.val_size).max(1)).clamp(1, src.len() - 1);
+    p.fit(&Labelled { x: &ArchList::<S> { archs: &src, network }, y: &y, n_train }, &ctx)?;
+    let own = p.scores(&ArchList::<S> { archs: &src, network }, &quiet)?;
+    let scale = MeanStd::of(&own);
+    let sd = if scale.std > 0.0 { scale.std } else { 1.0 };
+    archs
+        .iter()
+        .map(|a| {
+            Ok(p.scores(&ArchList::<S> { archs: a, network }, &quiet)?.iter().map(|v| (v - scale.mean) / sd).collect())
+        })
+        .collect()
+}
+
+/// Predictor inputs with one more column in every feature table: the transfer mode's source score.
+struct WithPrior<'a> {
+    inner: &'a dyn Inputs,
+    prior: &'a [f64],
+}
+
+impl Inputs for WithPrior<'_> {
+    fn space(&self) -> SpaceKind {
+        self.inner.space()
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn table(&self, sets: &[crate::features::FeatureSet]) -> Result<crate::features::Table> {
+        let t = self.inner.table(sets)?;
+        let cols = t.cols + 1;
+        let mut data = Vec::with_capacity(t.rows * cols);
+        for (r, &p) in self.prior.iter().enumerate().take(t.rows) {
+            data.extend_from_slice(t.row(r));
+            data.push(p);
+        }
+        Ok(crate::features::Table { rows: t.rows, cols, data })
+    }
+    fn samples(&self, rows: std::ops::Range<usize>, y: &[f64]) -> Samples {
+        self.inner.samples(rows, y)
+    }
 }
 
 /// Writes every cell as a CSV row (replacing the file).

@@ -28,7 +28,7 @@ pub fn member_dir(dir: &Path, i: usize) -> PathBuf {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberConfig {
-    /// `transformer` (the configuration's own transformer settings), `gbdt` or `forest`.
+    /// `transformer` (the configuration's own transformer settings), `gbdt`, `forest` or `mlp`.
     pub model: ModelKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<FeatureSet>>,
@@ -36,6 +36,8 @@ pub struct MemberConfig {
     pub gbdt: Option<super::gbdt::GbdtConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forest: Option<super::forest::ForestConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlp: Option<super::mlp::MlpConfig>,
     /// The member's weight in the mean (1 when absent).
     #[serde(default = "one")]
     pub weight: f64,
@@ -66,7 +68,7 @@ impl EnsembleConfig {
             if !(m.weight.is_finite() && m.weight > 0.0) {
                 bail!("{field}.weight must be a finite number > 0, found {}", m.weight);
             }
-            super::check_model_blocks(m.model, m.features.as_deref(), &m.gbdt, &m.forest, &field)?;
+            super::check_model_blocks(m.model, m.features.as_deref(), &m.gbdt, &m.forest, &m.mlp, &field)?;
         }
         Ok(())
     }

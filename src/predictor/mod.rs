@@ -19,6 +19,7 @@
 pub mod ensemble;
 pub mod forest;
 pub mod gbdt;
+pub mod mlp;
 pub mod transformer;
 
 use std::ops::Range;
@@ -47,6 +48,9 @@ pub enum ModelKind {
     Gbdt,
     /// A random forest on feature sets ([`forest::ForestConfig`]): a score only.
     Forest,
+    /// A small ranking network on feature sets, trained with a pairwise loss ([`mlp::MlpConfig`]): a
+    /// score only.
+    Mlp,
     /// Members of the others, their standardised scores averaged ([`ensemble::EnsembleConfig`]).
     Ensemble,
 }
@@ -57,6 +61,7 @@ impl ModelKind {
             ModelKind::Transformer => "transformer",
             ModelKind::Gbdt => "gbdt",
             ModelKind::Forest => "forest",
+            ModelKind::Mlp => "mlp",
             ModelKind::Ensemble => "ensemble",
         }
     }
@@ -76,7 +81,7 @@ impl ModelKind {
     /// The feature sets the model reads when a configuration names none.
     pub fn default_features(self) -> Vec<FeatureSet> {
         match self {
-            ModelKind::Forest => vec![FeatureSet::Graph],
+            ModelKind::Forest | ModelKind::Mlp => vec![FeatureSet::Graph],
             _ => vec![FeatureSet::Renas],
         }
     }
@@ -97,6 +102,7 @@ pub enum PredictorSpec {
         features: Vec<FeatureSet>,
         gbdt: Option<gbdt::GbdtConfig>,
         forest: Option<forest::ForestConfig>,
+        mlp: Option<mlp::MlpConfig>,
     },
     /// Members and their weights.
     Ensemble { members: Vec<(PredictorSpec, f64)> },
@@ -119,8 +125,8 @@ pub trait Inputs: Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The feature table of every architecture for `sets`.
-    fn table(&self, sets: &[FeatureSet]) -> Table;
+    /// The feature table of every architecture for `sets` (an error where a set has no data for one).
+    fn table(&self, sets: &[FeatureSet]) -> Result<Table>;
     /// The transformer's samples (ReNAS tensors, cost totals, shapes) of the architectures in
     /// `rows`, labelled with `y` (one value per row of `rows`; NaN when unlabelled).
     fn samples(&self, rows: Range<usize>, y: &[f64]) -> Samples;
@@ -139,7 +145,7 @@ impl<S: Featurize> Inputs for ArchList<'_, S> {
     fn len(&self) -> usize {
         self.archs.len()
     }
-    fn table(&self, sets: &[FeatureSet]) -> Table {
+    fn table(&self, sets: &[FeatureSet]) -> Result<Table> {
         features::table::<S>(self.archs, self.network, sets)
     }
     fn samples(&self, rows: Range<usize>, y: &[f64]) -> Samples {
@@ -231,6 +237,7 @@ pub fn check_model_blocks(
     features: Option<&[FeatureSet]>,
     gbdt: &Option<gbdt::GbdtConfig>,
     forest: &Option<forest::ForestConfig>,
+    mlp: &Option<mlp::MlpConfig>,
     field: &str,
 ) -> Result<()> {
     let name = |f: &str| if field.is_empty() { f.to_string() } else { format!("{field}.{f}") };
@@ -258,6 +265,11 @@ pub fn check_model_blocks(
         (_, Some(_)) => bail!("{}: only read with model: forest, found model: {}", name("forest"), model.name()),
         _ => {}
     }
+    match (model, mlp) {
+        (ModelKind::Mlp, Some(m)) => m.check(&name("mlp"))?,
+        (_, Some(_)) => bail!("{}: only read with model: mlp, found model: {}", name("mlp"), model.name()),
+        _ => {}
+    }
     Ok(())
 }
 
@@ -267,8 +279,8 @@ pub fn build(spec: &PredictorSpec) -> Result<Box<dyn Predictor>> {
         PredictorSpec::Transformer { settings, seed } => {
             Box::new(transformer::Transformer::new(settings.clone(), *seed))
         }
-        PredictorSpec::Table { kind, features, gbdt, forest } => {
-            Box::new(TableModel::new(*kind, features.clone(), gbdt.clone(), forest.clone()))
+        PredictorSpec::Table { kind, features, gbdt, forest, mlp } => {
+            Box::new(TableModel::new(*kind, features.clone(), gbdt.clone(), forest.clone(), mlp.clone()))
         }
         PredictorSpec::Ensemble { members } => Box::new(ensemble::Ensemble::new(members)?),
     })
@@ -294,7 +306,7 @@ pub fn load(spec: &PredictorSpec, dir: &Path, which: Checkpoint) -> Result<Box<d
     };
     let expected = match kind {
         ModelKind::Transformer => checkpoint.exists(),
-        ModelKind::Gbdt | ModelKind::Forest => table.exists(),
+        ModelKind::Gbdt | ModelKind::Forest | ModelKind::Mlp => table.exists(),
         ModelKind::Ensemble => ensemble.exists(),
     };
     if let (false, Some(found)) = (expected, found) {
@@ -335,6 +347,7 @@ pub(crate) fn target_values(t: Target, y: &[f64]) -> Vec<f64> {
 enum Fitted {
     Gbdt(Box<gbdt::Gbdt>),
     Forest(forest::Forest),
+    Mlp(mlp::Mlp),
 }
 
 /// A tree model (gradient-boosted trees or a forest) on a list of feature sets.
@@ -343,6 +356,7 @@ pub struct TableModel {
     features: Vec<FeatureSet>,
     gbdt: gbdt::GbdtConfig,
     forest: forest::ForestConfig,
+    mlp: mlp::MlpConfig,
     fitted: Option<Fitted>,
     /// The space it was fitted on.
     space: Option<SpaceKind>,
@@ -441,12 +455,14 @@ impl TableModel {
         features: Vec<FeatureSet>,
         gbdt: Option<gbdt::GbdtConfig>,
         forest: Option<forest::ForestConfig>,
+        mlp: Option<mlp::MlpConfig>,
     ) -> TableModel {
         TableModel {
             kind,
             features,
             gbdt: gbdt.unwrap_or_default(),
             forest: forest.unwrap_or_default(),
+            mlp: mlp.unwrap_or_default(),
             fitted: None,
             space: None,
         }
@@ -488,6 +504,7 @@ impl TableModel {
         let fitted = match kind {
             ModelKind::Gbdt => Fitted::Gbdt(Box::new(gbdt::Gbdt::from_json(saved.state, width, &path)?)),
             ModelKind::Forest => Fitted::Forest(forest::from_json(saved.state, width, &path)?),
+            ModelKind::Mlp => Fitted::Mlp(mlp::Mlp::from_json(saved.state, width, &path)?),
             other => bail!("{}: a {} is not a table model", path.display(), other.name()),
         };
         Ok(TableModel {
@@ -495,6 +512,7 @@ impl TableModel {
             features: saved.features,
             gbdt: Default::default(),
             forest: Default::default(),
+            mlp: Default::default(),
             fitted: Some(fitted),
             space: Some(saved.space),
         })
@@ -514,9 +532,10 @@ impl Predictor for TableModel {
             data.y.len(),
             self.features.iter().map(|f| f.name()).collect::<Vec<_>>().join("+")
         ));
-        let x = data.x.table(&self.features);
+        let x = data.x.table(&self.features)?;
         self.fitted = Some(match self.kind {
             ModelKind::Forest => Fitted::Forest(forest::Forest::fit(&self.forest, &x, data.y, ctx.seed)?),
+            ModelKind::Mlp => Fitted::Mlp(mlp::Mlp::fit(&self.mlp, &x, data.y, ctx.seed)?),
             _ => Fitted::Gbdt(Box::new(gbdt::Gbdt::fit(&self.gbdt, &x, data.y, ctx.seed)?)),
         });
         self.space = Some(data.x.space());
@@ -531,7 +550,7 @@ impl Predictor for TableModel {
             bail!("this predictor was fitted on {space}, not {}", x.space());
         }
         progress.start(x.len() as u64, "scoring");
-        let s = self.scores_table(&x.table(&self.features));
+        let s = self.scores_table(&x.table(&self.features)?);
         progress.inc(x.len() as u64);
         progress.finish();
         s
@@ -540,7 +559,7 @@ impl Predictor for TableModel {
     fn scores_and_spread(&self, x: &dyn Inputs, progress: &dyn Progress) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
         match self.fitted.as_ref() {
             Some(Fitted::Forest(f)) => {
-                let (m, sd) = f.scores_and_spread(&x.table(&self.features))?;
+                let (m, sd) = f.scores_and_spread(&x.table(&self.features)?)?;
                 Ok((m, Some(sd)))
             }
             _ => Ok((self.scores(x, progress)?, None)),
@@ -551,6 +570,7 @@ impl Predictor for TableModel {
         let state = match self.fitted.as_ref() {
             Some(Fitted::Gbdt(g)) => g.to_json()?,
             Some(Fitted::Forest(f)) => serde_json::to_value(f)?,
+            Some(Fitted::Mlp(m)) => serde_json::to_value(m)?,
             None => bail!("the {} predictor has not been fitted", self.kind.name()),
         };
         let space = self.space.expect("a fitted model knows its space");
@@ -573,6 +593,7 @@ impl TableModel {
         match self.fitted.as_ref() {
             Some(Fitted::Gbdt(g)) => g.scores(x),
             Some(Fitted::Forest(f)) => f.scores(x),
+            Some(Fitted::Mlp(m)) => m.scores(x),
             None => bail!("the {} predictor has not been fitted", self.kind.name()),
         }
     }

@@ -76,10 +76,7 @@ impl TrainState {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::io::sha256_hex;
 
 /// Checks a tensor file's bytes against the checksum its state recorded.
 fn verify(bytes: &[u8], expected: Option<&str>, file: &Path) -> Result<()> {

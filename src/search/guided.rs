@@ -60,10 +60,10 @@ pub enum GuidedPredictor {
 
 impl GuidedPredictor {
     /// The predictor `nar run`'s comparison refits every round: the run's own, except a transformer,
-    /// whose training every round would make the comparison take hours — `best`, the default, then.
+    /// whose training every round would make the comparison take hours — `trees`, the default, then.
     pub fn for_run(cfg: &Config) -> GuidedPredictor {
         if cfg.model.holds_out_validation() {
-            GuidedPredictor::Named("best".to_string())
+            GuidedPredictor::Named("trees".to_string())
         } else {
             GuidedPredictor::Config(Box::new(cfg.clone()))
         }
@@ -114,11 +114,11 @@ pub struct GuidedSettings {
 
 impl GuidedSettings {
     /// The defaults, chosen on NB201 seeds 100–119 (docs/design.md §6; never the reported seeds): the
-    /// `best` predictor, UCB on its members' spread, rounds of a twentieth of the queries so far, one
+    /// `trees` predictor (`best` before its ranking networks), UCB on its members' spread, rounds of a twentieth of the queries so far, one
     /// slot per round for the incumbent's best neighbour.
     pub fn for_space(_space: SpaceKind) -> GuidedSettings {
         GuidedSettings {
-            predictor: GuidedPredictor::Named("best".to_string()),
+            predictor: GuidedPredictor::Named("trees".to_string()),
             init: 10,
             per_round: 0,
             acquisition: Acquisition::Ucb,

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Result;
+
 use crate::features::{self, FeatureSet, Featurize, Table};
 use crate::predictor::Inputs;
 use crate::ranker::samples::Samples;
@@ -33,17 +35,22 @@ impl<'a, S: Featurize> FeatureCache<'a, S> {
     }
 
     /// One set's table for every architecture (computed on first use).
-    fn whole(&self, set: FeatureSet) -> Arc<Table> {
+    fn whole(&self, set: FeatureSet) -> Result<Arc<Table>> {
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-        tables.entry(set).or_insert_with(|| Arc::new(features::table::<S>(self.archs, self.network, &[set]))).clone()
+        if let Some(t) = tables.get(&set) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(features::table::<S>(self.archs, self.network, &[set])?);
+        tables.insert(set, t.clone());
+        Ok(t)
     }
 
-    fn table(&self, rows: &[usize], sets: &[FeatureSet]) -> Table {
+    fn table(&self, rows: &[usize], sets: &[FeatureSet]) -> Result<Table> {
         if self.archs.len() > CACHE_LIMIT {
             let archs: Vec<S::Arch> = rows.iter().map(|&r| self.archs[r]).collect();
             return features::table::<S>(&archs, self.network, sets);
         }
-        let parts: Vec<Arc<Table>> = sets.iter().map(|&s| self.whole(s)).collect();
+        let parts: Vec<Arc<Table>> = sets.iter().map(|&s| self.whole(s)).collect::<Result<_>>()?;
         let cols = parts.iter().map(|t| t.cols).sum();
         let mut data = Vec::with_capacity(rows.len() * cols);
         for &r in rows {
@@ -51,7 +58,7 @@ impl<'a, S: Featurize> FeatureCache<'a, S> {
                 data.extend_from_slice(t.row(r));
             }
         }
-        Table { rows: rows.len(), cols, data }
+        Ok(Table { rows: rows.len(), cols, data })
     }
 }
 
@@ -68,7 +75,7 @@ impl<S: Featurize> Inputs for Rows<'_, '_, S> {
     fn len(&self) -> usize {
         self.rows.len()
     }
-    fn table(&self, sets: &[FeatureSet]) -> Table {
+    fn table(&self, sets: &[FeatureSet]) -> Result<Table> {
         self.cache.table(self.rows, sets)
     }
     fn samples(&self, rows: Range<usize>, y: &[f64]) -> Samples {

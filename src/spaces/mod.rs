@@ -282,8 +282,15 @@ mod tests {
             let network = S::network(S::tasks()[0]).expect("the first task has a network");
             for set in FeatureSet::ALL {
                 let mut r = Vec::new();
-                row::<S>(&arch, network, &[set], &mut r);
-                assert_eq!(r.len(), set.names::<S>().len(), "{set} on {}", S::KIND);
+                match row::<S>(&arch, network, &[set], &mut r) {
+                    Ok(()) => assert_eq!(r.len(), set.names::<S>().len(), "{set} on {}", S::KIND),
+                    // NB101's proxy table covers the 1,000 cells of its sample only.
+                    Err(e) => assert!(
+                        set == FeatureSet::Proxies && e.to_string().contains("no proxies for architecture"),
+                        "{set} on {}: {e}",
+                        S::KIND
+                    ),
+                }
             }
         }
         check::<Nb201>(

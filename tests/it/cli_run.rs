@@ -199,8 +199,8 @@ fn resume_continues_a_stopped_run_to_the_same_weights() {
     assert!(err.contains("is not a run directory") && err.contains("run.json is missing"), "{err}");
 }
 
-/// `nar run` with nar's recommended predictors (`configs/*-best.yaml`: an ensemble of tree models on
-/// NB201, gradient-boosted trees on NB101), which predict scores only: the held-out evaluation on the
+/// `nar run` with nar's recommended predictors (`configs/*-best.yaml`: ensembles of tree models and ranking
+/// networks), which predict scores only: the held-out evaluation on the
 /// score, no reference search (said why, on the terminal and in the report), the budgeted comparison
 /// with the run's own predictor in the guided search, the report — exit 0.
 #[test]
@@ -208,7 +208,7 @@ fn run_works_with_the_recommended_score_only_predictors() {
     let dir = tempfile::tempdir().unwrap();
     let nb101 = common::data_file("nb101/nb101_subset_1k.csv");
     for (space, data, model, budget, held_out) in
-        [("nb201", None, "ensemble", 50, "15575"), ("nb101", Some(nb101.to_str().unwrap()), "gbdt", 60, "940")]
+        [("nb201", None, "ensemble", 50, "15575"), ("nb101", Some(nb101.to_str().unwrap()), "ensemble", 60, "940")]
     {
         let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{space}-best.yaml"));
         let out = dir.path().join(space);

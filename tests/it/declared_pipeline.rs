@@ -305,8 +305,8 @@ fn the_nb201_declaration_gives_the_built_in_features_and_accuracies() {
     let declared: Vec<_> = built_in.archs().iter().map(|a| active.parse(&a.to_string()).unwrap()).collect();
     let sets = [FeatureSet::Onehot, FeatureSet::Graph, FeatureSet::Paths];
     let network = Declared::network(Task::named("cifar10")).unwrap();
-    let ours = table::<Declared>(&declared, network, &sets);
-    let theirs = table::<Nb201>(built_in.archs(), ImageDataset::Cifar10, &sets);
+    let ours = table::<Declared>(&declared, network, &sets).unwrap();
+    let theirs = table::<Nb201>(built_in.archs(), ImageDataset::Cifar10, &sets).unwrap();
     for set in sets {
         assert_eq!(set.names::<Declared>(), set.names::<Nb201>(), "{set}");
     }

@@ -25,7 +25,7 @@ fn nb201_graph_features_of_the_worked_example() {
     // feeds node 2, whose only way out is `none`: it is off every input→output path and is pruned.
     let a: nb201::Arch = EXAMPLE.parse().unwrap();
     let mut v = Vec::new();
-    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Graph], &mut v);
+    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Graph], &mut v).unwrap();
     let f = named(SpaceKind::Nb201, FeatureSet::Graph, &v);
     for (name, want) in [
         ("count:skip_connect", 0.0),
@@ -61,7 +61,7 @@ fn nb201_graph_features_of_the_worked_example() {
 
     // The path encoding: one conv1x1 path and one conv3x3 > avgpool path.
     let mut p = Vec::new();
-    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Paths], &mut p);
+    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Paths], &mut p).unwrap();
     let p = named(SpaceKind::Nb201, FeatureSet::Paths, &p);
     assert_eq!(get(&p, "path:nor_conv_1x1"), 1.0);
     assert_eq!(get(&p, "path:nor_conv_3x3>avg_pool_3x3"), 1.0);
@@ -70,7 +70,7 @@ fn nb201_graph_features_of_the_worked_example() {
 
     // One-hot: the raw ops, irrelevant edges included.
     let mut o = Vec::new();
-    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Onehot], &mut o);
+    row::<Nb201>(&a, ImageDataset::Cifar10, &[FeatureSet::Onehot], &mut o).unwrap();
     let o = named(SpaceKind::Nb201, FeatureSet::Onehot, &o);
     assert_eq!(get(&o, "edge12=skip_connect"), 1.0);
     assert_eq!(get(&o, "edge02=none"), 1.0);
@@ -78,7 +78,7 @@ fn nb201_graph_features_of_the_worked_example() {
 
     // Cost: the cost model's totals (docs/design.md §2).
     let mut c = Vec::new();
-    row::<Nb201>(&nb201::Arch::from_index(0).unwrap(), ImageDataset::Cifar10, &[FeatureSet::Cost], &mut c);
+    row::<Nb201>(&nb201::Arch::from_index(0).unwrap(), ImageDataset::Cifar10, &[FeatureSet::Cost], &mut c).unwrap();
     assert_eq!(c, [16_315_008.0, 129_306.0]);
 }
 
@@ -87,19 +87,19 @@ fn nb201_cells_that_differ_only_off_the_paths_share_graph_and_path_features() {
     // The pruned skip edge 1→2 of the example replaced by each other op: the same function.
     let base: nb201::Arch = EXAMPLE.parse().unwrap();
     let sets = [FeatureSet::Graph, FeatureSet::Paths];
-    let want = table::<Nb201>(&[base], ImageDataset::Cifar10, &sets);
+    let want = table::<Nb201>(&[base], ImageDataset::Cifar10, &sets).unwrap();
     for op in ["none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3"] {
         let other: nb201::Arch = EXAMPLE.replace("skip_connect~1", &format!("{op}~1")).parse().unwrap();
         assert_ne!(other, base);
-        assert_eq!(table::<Nb201>(&[other], ImageDataset::Cifar10, &sets), want, "{op}");
+        assert_eq!(table::<Nb201>(&[other], ImageDataset::Cifar10, &sets).unwrap(), want, "{op}");
     }
     // An edge on a path does change them.
     let other: nb201::Arch = EXAMPLE.replace("nor_conv_1x1~0", "skip_connect~0").parse().unwrap();
-    assert_ne!(table::<Nb201>(&[other], ImageDataset::Cifar10, &sets), want);
+    assert_ne!(table::<Nb201>(&[other], ImageDataset::Cifar10, &sets).unwrap(), want);
     // With nothing reaching the output, every path feature is empty.
     let dead: nb201::Arch = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|".parse().unwrap();
     let mut v = Vec::new();
-    row::<Nb201>(&dead, ImageDataset::Cifar10, &[FeatureSet::Graph], &mut v);
+    row::<Nb201>(&dead, ImageDataset::Cifar10, &[FeatureSet::Graph], &mut v).unwrap();
     let f = named(SpaceKind::Nb201, FeatureSet::Graph, &v);
     assert_eq!((get(&f, "paths"), get(&f, "vertices"), get(&f, "shortest_path")), (0.0, 0.0, -1.0));
 }
@@ -113,7 +113,7 @@ fn nb101_graph_paths_and_onehot_of_a_small_cell() {
     )
     .unwrap();
     let mut v = Vec::new();
-    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Graph], &mut v);
+    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Graph], &mut v).unwrap();
     let f = named(SpaceKind::Nb101, FeatureSet::Graph, &v);
     for (name, want) in [
         ("count:conv3x3", 1.0),
@@ -135,12 +135,12 @@ fn nb101_graph_paths_and_onehot_of_a_small_cell() {
     }
     assert_eq!(v.len(), 3 + 5 + 7 * 6);
     let mut p = Vec::new();
-    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Paths], &mut p);
+    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Paths], &mut p).unwrap();
     let p = named(SpaceKind::Nb101, FeatureSet::Paths, &p);
     assert_eq!((get(&p, "path:(direct)"), get(&p, "path:conv3x3>maxpool3x3")), (1.0, 1.0));
     assert_eq!(p.len(), 1 + 3 + 9 + 27 + 81 + 243);
     let mut o = Vec::new();
-    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Onehot], &mut o);
+    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Onehot], &mut o).unwrap();
     let o = named(SpaceKind::Nb101, FeatureSet::Onehot, &o);
     // Padded as the ReNAS tensor: the output is slot 6.
     for (name, want) in
@@ -150,4 +150,56 @@ fn nb101_graph_paths_and_onehot_of_a_small_cell() {
     }
     assert_eq!((get(&o, "vertex1=conv3x3-bn-relu"), get(&o, "vertex2=maxpool3x3")), (1.0, 1.0));
     assert_eq!(o.iter().map(|(_, v)| v).sum::<f64>(), 6.0);
+}
+
+/// The `proxies` feature set reads the tables shipped in `data/`: the files there are the ones built
+/// into nar (their SHA-256 is the one it checks), each task reads its own column, and a cell the table
+/// does not hold is named with the file.
+#[test]
+fn proxies_are_the_shipped_tables_columns() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, sha) in [
+        (nb201::features::PROXY_TABLE, nb201::features::PROXY_TABLE_SHA256),
+        (nb101::features::PROXY_TABLE, nb101::features::PROXY_TABLE_SHA256),
+    ] {
+        let bytes = std::fs::read(root.join(file)).unwrap();
+        assert_eq!(nar::ranker::checkpoint::sha256_hex(&bytes), sha, "{file}");
+    }
+    // NB201: rows 0 and 15,624 of the file, each task's column.
+    let text = std::fs::read_to_string(root.join(nb201::features::PROXY_TABLE)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "index,arch_str,cifar10_synflow,cifar100_synflow,imagenet16_synflow");
+    assert_eq!(lines.len(), 15_626);
+    assert_eq!(FeatureSet::Proxies.names::<Nb201>(), ["synflow"]);
+    for index in [0usize, 15_624] {
+        let fields: Vec<&str> = lines[index + 1].split(',').collect();
+        let arch = nb201::Arch::from_index(index).unwrap();
+        assert_eq!(fields[1], arch.to_string());
+        for (k, task) in
+            [ImageDataset::Cifar10, ImageDataset::Cifar100, ImageDataset::ImageNet16].into_iter().enumerate()
+        {
+            let mut v = Vec::new();
+            row::<Nb201>(&arch, task, &[FeatureSet::Proxies], &mut v).unwrap();
+            assert_eq!(v, [fields[2 + k].parse::<f64>().unwrap()], "index {index}, {task:?}");
+        }
+    }
+    // NB101: the sample's first cell is in the table; the smallest cell is not.
+    let mut reader = csv::Reader::from_path(root.join(nb101::features::PROXY_TABLE)).unwrap();
+    let first = reader.records().next().unwrap().unwrap();
+    let matrix: Vec<Vec<i64>> = serde_json::from_str(&first[1]).unwrap();
+    let ops: Vec<String> = serde_json::from_str(&first[2]).unwrap();
+    let cell = nb101::Cell::new(&matrix, &ops).unwrap();
+    assert_eq!(<Nb101 as nar::space::SearchSpace>::id(&cell).to_string(), &first[0]);
+    let mut v = Vec::new();
+    row::<Nb101>(&cell, Cifar10, &[FeatureSet::Proxies], &mut v).unwrap();
+    assert_eq!(v, [first[3].parse::<f64>().unwrap()]);
+    let small =
+        nb101::Cell::new(&[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]], &["input", "conv3x3-bn-relu", "output"])
+            .unwrap();
+    let hash = <Nb101 as nar::space::SearchSpace>::id(&small);
+    let e = table::<Nb101>(&[small], Cifar10, &[FeatureSet::Graph, FeatureSet::Proxies]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("data/nb101/nb101_proxies.csv: no proxies for architecture {hash} (the table has 1000 architectures)")
+    );
 }

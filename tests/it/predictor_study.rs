@@ -220,3 +220,79 @@ fn a_mode_configuration_can_be_replaced_for_ablations() {
     assert!(!o.status.success() && err.contains("is given for two outputs"), "{err}");
     assert!(!csv.exists());
 }
+
+/// The transfer mode: every predictor also reads a predictor of CIFAR-10's labels; its rows are
+/// `MODE+cifar10`, on the same held-out architectures as the plain mode, and rank CIFAR-100 far better
+/// from 60 labels (CIFAR-10's accuracy alone ranks it at τ ≈ 0.87). What it cannot do is exit 2.
+#[test]
+fn the_transfer_mode_reads_the_source_tasks_labels_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, transfer) = (dir.path().join("plain.csv"), dir.path().join("transfer.csv"));
+    let study = |csv: &std::path::Path, extra: &[&str]| {
+        let mut args =
+            vec!["study", "predictors", "--benchmarks", "nb201-cifar100", "--modes", "forest", "--budgets", "60"];
+        args.extend_from_slice(&["--seeds", "1", "--csv", csv.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        nar(&args)
+    };
+    ok(&study(&plain, &[]));
+    let html = dir.path().join("transfer.html");
+    let args = ["--transfer-from", "cifar10", "--transfer-labels", "2000", "--html", html.to_str().unwrap()];
+    let text = ok(&study(&transfer, &args));
+    assert!(text.contains("| nb201-cifar100 | forest+cifar10 | 60 | 1 |"), "{text}");
+    // The page draws the transfer rows under their own name.
+    assert!(std::fs::read_to_string(&html).unwrap().contains("forest+cifar10"));
+    let (p, t) = (&read_csv(&plain)[0], &read_csv(&transfer)[0]);
+    assert_eq!((&p[1], &t[1]), ("forest", "forest+cifar10"));
+    assert_eq!((&p[6], &t[6]), ("15565", "15565"));
+    assert_eq!(p[16], t[16], "the same held-out architectures: the same floor");
+    let (tau_p, tau_t): (f64, f64) = (p[8].parse().unwrap(), t[8].parse().unwrap());
+    assert!(tau_t > tau_p + 0.05, "transfer τ {tau_t} against plain {tau_p}");
+
+    for (extra, says) in [
+        (
+            vec!["--transfer-from", "cifar100"],
+            "--transfer-from cifar100: the nb201-cifar100 benchmark ranks that task itself",
+        ),
+        (
+            vec!["--transfer-from", "mnist"],
+            "--transfer-from: nb201 has no task mnist; its tasks: cifar10, cifar100, imagenet16",
+        ),
+        (
+            vec!["--transfer-from", "cifar10", "--transfer-labels", "20000"],
+            "--transfer-labels: the nb201 dataset has 15625 architectures labelled for cifar10; give between 2 and 15625",
+        ),
+    ] {
+        let csv = dir.path().join("bad.csv");
+        let o = study(&csv, &extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!csv.exists());
+    }
+    // NB101's sample has one task: nothing to transfer from.
+    let csv = dir.path().join("nb101.csv");
+    let sample = data_file("nb101/nb101_subset_1k.csv");
+    let o = nar(&[
+        "study",
+        "predictors",
+        "--benchmarks",
+        "nb101",
+        "--nb101",
+        sample.to_str().unwrap(),
+        "--modes",
+        "forest",
+        "--budgets",
+        "60",
+        "--seeds",
+        "1",
+        "--transfer-from",
+        "cifar100",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--transfer-from: nb101 has no task cifar100; its tasks: cifar10")
+    );
+}

@@ -1,4 +1,4 @@
-//! The score-only predictors (`model: gbdt | forest | ensemble`, `configs/*-{gbdt,forest,best}.yaml`)
+//! The score-only predictors (`model: gbdt | forest | mlp | ensemble`, `configs/*-{gbdt,forest,mlp,best}.yaml`)
 //! through the same commands as the transformer, on the real data: training, reloading through
 //! `nar eval` and `nar rank`, what they refuse, and determinism across thread counts.
 
@@ -83,7 +83,8 @@ fn every_nb201_predictor_trains_reloads_and_ranks() {
     for (file, model, says) in [
         ("nb201-gbdt.yaml", "gbdt", "fitting gbdt on 300 labelled architectures, features renas"),
         ("nb201-forest.yaml", "forest", "fitting forest on 300 labelled architectures, features graph"),
-        ("nb201-best.yaml", "ensemble", "ensemble member 3 of 3: gbdt"),
+        ("nb201-mlp.yaml", "mlp", "fitting mlp on 300 labelled architectures, features graph+cost"),
+        ("nb201-best.yaml", "ensemble", "ensemble member 6 of 6: mlp"),
     ] {
         let out = dir.path().join(model);
         let text = train(&config(file), "nb201", "300", &out, "2");
@@ -115,7 +116,15 @@ fn every_nb201_predictor_trains_reloads_and_ranks() {
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     assert_eq!(
         names,
-        ["ensemble.json", "member-0/predictor.json", "member-1/predictor.json", "member-2/predictor.json"]
+        [
+            "ensemble.json",
+            "member-0/predictor.json",
+            "member-1/predictor.json",
+            "member-2/predictor.json",
+            "member-3/predictor.json",
+            "member-4/predictor.json",
+            "member-5/predictor.json"
+        ]
     );
 }
 
@@ -124,7 +133,12 @@ fn every_nb101_predictor_trains_and_reloads() {
     // The NB101 sample's 1,000 cells; a budget of 424 holds out the other 576.
     let dir = tempfile::tempdir().unwrap();
     let store = common::nb101_sample_store(dir.path());
-    for (file, model) in [("nb101-gbdt.yaml", "gbdt"), ("nb101-forest.yaml", "forest"), ("nb101-best.yaml", "gbdt")] {
+    for (file, model) in [
+        ("nb101-gbdt.yaml", "gbdt"),
+        ("nb101-forest.yaml", "forest"),
+        ("nb101-mlp.yaml", "mlp"),
+        ("nb101-best.yaml", "ensemble"),
+    ] {
         let out = dir.path().join(file);
         train(&config(file), store.to_str().unwrap(), "424", &out, "2");
         // The saved configuration reloads (it once held NAR's `batch_size` beside `train_batch_size`).
@@ -133,7 +147,8 @@ fn every_nb101_predictor_trains_and_reloads() {
         let tau = eval_and_rank(&out, "unique_hash", 423_624);
         assert!(tau > 0.5, "{file}: τ {tau} (the parameter count's is ≈ 0.34)");
     }
-    // The NB101 best samples rows and columns from its seed: the same at 1 thread.
+    // The NB101 best samples rows and columns from its seed, and its networks draw their weights and
+    // pairs from theirs: the same at 1 thread.
     let one = dir.path().join("best-1");
     train(&config("nb101-best.yaml"), store.to_str().unwrap(), "424", &one, "1");
     assert_eq!(predictor_files(&one), predictor_files(&dir.path().join("nb101-best.yaml")));
@@ -259,14 +274,14 @@ fn a_fit_needs_two_finite_accuracies() {
         (ModelKind::Gbdt, vec![1.0, f64::NAN, 2.0], "accuracy 1 is not a finite number (NaN)"),
         (ModelKind::Forest, vec![1.0, 2.0, f64::INFINITY], "accuracy 2 is not a finite number (inf)"),
     ] {
-        let mut p = TableModel::new(model, vec![FeatureSet::Graph], None, None);
+        let mut p = TableModel::new(model, vec![FeatureSet::Graph], None, None, None);
         let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x, y: &y, n_train: y.len() }, &ctx)
             .expect_err("refused");
         assert!(err.to_string().contains(says), "{err}");
     }
     let one = &archs[..1];
     let x1 = ArchList::<nar::spaces::Nb201> { archs: one, network: ImageDataset::Cifar10 };
-    let mut p = TableModel::new(ModelKind::Gbdt, vec![FeatureSet::Graph], None, None);
+    let mut p = TableModel::new(ModelKind::Gbdt, vec![FeatureSet::Graph], None, None, None);
     let err = nar::predictor::Predictor::fit(&mut p, &Labelled { x: &x1, y: &[90.0], n_train: 1 }, &ctx).unwrap_err();
     assert!(err.to_string().contains("a predictor needs at least 2 labelled architectures, found 1"), "{err}");
 }
@@ -440,7 +455,7 @@ fn rank_and_report_never_write_over_the_runs_own_files() {
     }
     assert_eq!(predictor_files(&out), before, "nothing was overwritten");
     assert!(
-        !out.join("predictor.json").exists() && !out.join("checkpoints").exists() && !out.join("member-3").exists()
+        !out.join("predictor.json").exists() && !out.join("checkpoints").exists() && !out.join("member-6").exists()
     );
     // The commands' own outputs are still theirs.
     ok(&nar(&["rank", out.to_str().unwrap(), "-o", out.join("ranking.csv").to_str().unwrap()]));

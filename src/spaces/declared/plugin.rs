@@ -543,6 +543,8 @@ impl Benchmark for Declared {
         ("gbdt", include_str!("../../../configs/declared-gbdt.yaml")),
         ("forest", include_str!("../../../configs/declared-forest.yaml")),
         ("best", include_str!("../../../configs/declared-best.yaml")),
+        // A declared space's `best` is trees only: the guided search's `trees` is the same predictor.
+        ("trees", include_str!("../../../configs/declared-best.yaml")),
     ];
     fn validation_metrics(task: Task) -> Vec<String> {
         vec![format!("{task}_val_acc")]

@@ -4,9 +4,21 @@
 
 use super::{Cell, MAX_VERTICES, Nb101, Op};
 use crate::features::graph::OpGraph;
+use crate::features::proxies::{self, ProxyTable};
 use crate::features::{Featurize, padded_one_hot};
 
+/// The zero-cost proxy table of the 1,000 cells of `data/nb101/nb101_subset_1k.csv` (`data/README.md`
+/// says how it was made).
+pub const PROXY_TABLE: &str = "data/nb101/nb101_proxies.csv";
+/// Its SHA-256, as `data/README.md` records it.
+pub const PROXY_TABLE_SHA256: &str = "cad0b5cd255a2f5b908d12c8fd91483125a1bcd9f549ded6d527f659d1913a7a";
+static PROXIES_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/nb101_proxies.csv.gz"));
+
 impl Featurize for Nb101 {
+    fn proxy_table() -> anyhow::Result<&'static ProxyTable> {
+        static TABLE: std::sync::OnceLock<Result<ProxyTable, String>> = std::sync::OnceLock::new();
+        proxies::embedded::<Nb101>(&TABLE, PROXY_TABLE, PROXIES_GZ, PROXY_TABLE_SHA256)
+    }
     fn graph_ops() -> &'static [&'static str] {
         &["conv3x3", "conv1x1", "maxpool3x3"]
     }

@@ -137,6 +137,8 @@ impl Benchmark for Nb101 {
         ("gbdt", include_str!("../../../configs/nb101-gbdt.yaml")),
         ("forest", include_str!("../../../configs/nb101-forest.yaml")),
         ("best", include_str!("../../../configs/nb101-best.yaml")),
+        ("mlp", include_str!("../../../configs/nb101-mlp.yaml")),
+        ("trees", include_str!("../../../configs/nb101-trees.yaml")),
     ];
     fn validation_metrics(_: Task) -> Vec<String> {
         // NAR's JSON name, then the sample table's (`data/nb101/nb101_subset_1k.csv`).

@@ -4,8 +4,19 @@
 use super::{Arch, EDGES, NUM_NODES, Nb201, Op};
 use crate::features::Featurize;
 use crate::features::graph::OpGraph;
+use crate::features::proxies::{self, ProxyTable};
+
+/// The zero-cost proxy table of every architecture (`data/README.md` says how it was made).
+pub const PROXY_TABLE: &str = "data/nb201/nb201_proxies.csv";
+/// Its SHA-256, as `data/README.md` records it.
+pub const PROXY_TABLE_SHA256: &str = "ae4aafcb7531cf6a03e962828c851793b29fbbce28ebd46533cc4b44bceb5591";
+static PROXIES_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/nb201_proxies.csv.gz"));
 
 impl Featurize for Nb201 {
+    fn proxy_table() -> anyhow::Result<&'static ProxyTable> {
+        static TABLE: std::sync::OnceLock<Result<ProxyTable, String>> = std::sync::OnceLock::new();
+        proxies::embedded::<Nb201>(&TABLE, PROXY_TABLE, PROXIES_GZ, PROXY_TABLE_SHA256)
+    }
     fn graph_ops() -> &'static [&'static str] {
         &["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
     }

@@ -126,6 +126,8 @@ impl Benchmark for Nb201 {
         ("gbdt", include_str!("../../../configs/nb201-gbdt.yaml")),
         ("forest", include_str!("../../../configs/nb201-forest.yaml")),
         ("best", include_str!("../../../configs/nb201-best.yaml")),
+        ("mlp", include_str!("../../../configs/nb201-mlp.yaml")),
+        ("trees", include_str!("../../../configs/nb201-trees.yaml")),
     ];
     fn validation_metrics(task: Task) -> Vec<String> {
         vec![format!("{task}_val_acc")]
