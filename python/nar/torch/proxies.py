@@ -195,9 +195,18 @@ def _rows(space: str, cells: str = None):
 def _work(job):
     """One worker's share: ``(space, datasets, which, data_dir, batch, rows)`` → proxy values per row."""
     space, datasets, which, data_dir, batch, rows = job
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread per worker; given back below (a caller's torch keeps its own)
+    try:
+        return _rows_of(space, datasets, which, data_dir, batch, rows)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _rows_of(space, datasets, which, data_dir, batch, rows):
+    """The proxy values of ``rows`` (``(row, arch)`` pairs) on every dataset's network."""
     from . import image_shape, network
 
-    torch.set_num_threads(1)
     out = []
     batches = {}
     for d in datasets:
