@@ -220,13 +220,15 @@ pub fn table<S: Featurize>(archs: &[S::Arch], network: S::Network, sets: &[Featu
         S::proxy_table()?;
     }
     let cols = width::<S>(sets);
-    let rows: Vec<Vec<f64>> = archs
-        .par_iter()
-        .map(|a| {
+    // Each row written in place: one table in memory, not the rows and then their concatenation.
+    let mut data = vec![0.0; archs.len() * cols];
+    if cols > 0 {
+        data.par_chunks_mut(cols).zip(archs).try_for_each(|(out, a)| {
             let mut r = Vec::with_capacity(cols);
             row::<S>(a, network, sets, &mut r)?;
-            Ok(r)
-        })
-        .collect::<Result<_>>()?;
-    Ok(Table { rows: archs.len(), cols, data: rows.concat() })
+            out.copy_from_slice(&r);
+            Ok::<(), anyhow::Error>(())
+        })?;
+    }
+    Ok(Table { rows: archs.len(), cols, data })
 }

@@ -368,8 +368,11 @@ fn run_cell<S: Featurize>(
             // averaged: trees on a hundred labels keep only a coarse copy of the source's order.
             let own = MeanStd::of(&p.scores(&lab, &quiet)?);
             let src = MeanStd::of(&prior[0]);
-            let z = |v: f64, s: &MeanStd| (v - s.mean) / if s.std > 0.0 { s.std } else { 1.0 };
-            p.scores(&held, &quiet)?.iter().zip(&prior[1]).map(|(&a, &b)| z(a, &own) + z(b, &src)).collect()
+            p.scores(&held, &quiet)?
+                .iter()
+                .zip(&prior[1])
+                .map(|(&a, &b)| standardised(a, &own) + standardised(b, &src))
+                .collect()
         }
     };
     let seconds = start.elapsed().as_secs_f64();
@@ -427,15 +430,21 @@ fn source_scores<S: Featurize>(
     // The configuration's training share (only a transformer member holds validation out).
     let n_train = (src.len() * cfg.train_size / (cfg.train_size + cfg.val_size).max(1)).clamp(1, src.len() - 1);
     p.fit(&Labelled { x: &ArchList::<S> { archs: &src, network }, y: &y, n_train }, &ctx)?;
-    let own = p.scores(&ArchList::<S> { archs: &src, network }, &quiet)?;
-    let scale = MeanStd::of(&own);
-    let sd = if scale.std > 0.0 { scale.std } else { 1.0 };
+    let scale = MeanStd::of(&p.scores(&ArchList::<S> { archs: &src, network }, &quiet)?);
     archs
         .iter()
         .map(|a| {
-            Ok(p.scores(&ArchList::<S> { archs: a, network }, &quiet)?.iter().map(|v| (v - scale.mean) / sd).collect())
+            Ok(p.scores(&ArchList::<S> { archs: a, network }, &quiet)?
+                .iter()
+                .map(|&v| standardised(v, &scale))
+                .collect())
         })
         .collect()
+}
+
+/// `v` in units of `s`: minus its mean, divided by its deviation (by 1 where that is 0).
+fn standardised(v: f64, s: &MeanStd) -> f64 {
+    (v - s.mean) / if s.std > 0.0 { s.std } else { 1.0 }
 }
 
 /// Predictor inputs with one more column in every feature table: the transfer mode's source score.
